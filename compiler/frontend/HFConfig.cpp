@@ -1,0 +1,314 @@
+//===- HFConfig.cpp - Llama 3 config.json ---------------------------------===//
+
+#include "compiler/frontend/HFConfig.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+
+#include <cmath>
+
+using namespace llvm;
+
+namespace llmc {
+namespace {
+
+// Dimensions beyond this are not a model we could ever run; refusing them
+// early keeps every later product (e.g. vocab * hidden * 4 bytes) far from
+// overflowing int64.
+constexpr int64_t kMaxDim = int64_t(1) << 24;
+constexpr uint64_t kMaxConfigBytes = 1 << 20;
+
+class ConfigReader {
+public:
+  ConfigReader(const json::Object &obj, StringRef path) : obj(obj), path(path) {}
+
+  Error error(const Twine &msg) const {
+    return createStringError(inconvertibleErrorCode(), path + ": " + msg);
+  }
+
+  /// A required positive integer key.
+  Error getDim(StringRef key, int64_t &out) const {
+    const json::Value *v = obj.get(key);
+    if (!v)
+      return error("missing '" + key + "'");
+    std::optional<int64_t> i = v->getAsInteger();
+    if (!i)
+      return error("'" + key + "' must be an integer");
+    if (*i <= 0 || *i > kMaxDim)
+      return error("'" + key + "' = " + Twine(*i) + " is out of range [1, " +
+                   Twine(kMaxDim) + "]");
+    out = *i;
+    return Error::success();
+  }
+
+  Error getOptionalDim(StringRef key, int64_t &out) const {
+    const json::Value *v = obj.get(key);
+    if (!v || v->kind() == json::Value::Null)
+      return Error::success();
+    return getDim(key, out);
+  }
+
+  Error getPositiveNumber(StringRef key, double &out, bool required) const {
+    const json::Value *v = obj.get(key);
+    if (!v || v->kind() == json::Value::Null)
+      return required ? error("missing '" + key + "'") : Error::success();
+    std::optional<double> d = v->getAsNumber();
+    if (!d || !std::isfinite(*d) || *d <= 0)
+      return error("'" + key + "' must be a positive number");
+    out = *d;
+    return Error::success();
+  }
+
+  /// True if `key` is present and true.
+  Expected<bool> getFlag(StringRef key) const {
+    const json::Value *v = obj.get(key);
+    if (!v || v->kind() == json::Value::Null)
+      return false;
+    std::optional<bool> b = v->getAsBoolean();
+    if (!b)
+      return error("'" + key + "' must be true or false");
+    return *b;
+  }
+
+  /// An int or a list of ints (eos_token_id); absent leaves `out` empty.
+  Error getIdList(StringRef key, std::vector<int64_t> &out) const {
+    const json::Value *v = obj.get(key);
+    if (!v || v->kind() == json::Value::Null)
+      return Error::success();
+    if (std::optional<int64_t> i = v->getAsInteger()) {
+      out.push_back(*i);
+      return Error::success();
+    }
+    const json::Array *arr = v->getAsArray();
+    if (!arr)
+      return error("'" + key + "' must be an integer or a list of integers");
+    if (arr->size() > 1024)
+      return error("'" + key + "' lists more than 1024 ids");
+    for (const json::Value &e : *arr) {
+      std::optional<int64_t> i = e.getAsInteger();
+      if (!i)
+        return error("'" + key + "' must be an integer or a list of integers");
+      out.push_back(*i);
+    }
+    return Error::success();
+  }
+
+  const json::Object &obj;
+  StringRef path;
+};
+
+Expected<json::Value> parseJSONFile(StringRef path) {
+  auto buf = MemoryBuffer::getFile(path, /*IsText=*/true);
+  if (!buf)
+    return createStringError(buf.getError(),
+                             path + ": cannot read: " + buf.getError().message());
+  if ((*buf)->getBufferSize() > kMaxConfigBytes)
+    return createStringError(inconvertibleErrorCode(),
+                             path + ": larger than 1 MiB, not a model config");
+  Expected<json::Value> v = json::parse((*buf)->getBuffer());
+  if (!v)
+    return createStringError(inconvertibleErrorCode(),
+                             path + ": invalid JSON: " + toString(v.takeError()));
+  return v;
+}
+
+} // namespace
+
+Expected<LlamaConfig> parseLlamaConfig(StringRef text, StringRef path) {
+  Expected<json::Value> root = json::parse(text);
+  if (!root)
+    return createStringError(inconvertibleErrorCode(), path + ": invalid JSON: " +
+                                                           toString(root.takeError()));
+  const json::Object *obj = root->getAsObject();
+  if (!obj)
+    return createStringError(inconvertibleErrorCode(),
+                             path + ": expected a JSON object");
+  ConfigReader r(*obj, path);
+
+  // Architecture first: a wrong architecture explains every later mismatch.
+  std::string arch;
+  if (const json::Array *archs = obj->getArray("architectures")) {
+    for (const json::Value &a : *archs)
+      if (std::optional<StringRef> s = a.getAsString()) {
+        if (*s == "LlamaForCausalLM")
+          arch = s->str();
+        else if (arch.empty())
+          arch = s->str();
+      }
+  }
+  std::optional<StringRef> modelType = obj->getString("model_type");
+  if (arch != "LlamaForCausalLM" && !(arch.empty() && modelType == "llama"))
+    return r.error("unsupported architecture '" +
+                   (arch.empty() ? modelType.value_or("unknown").str() : arch) +
+                   "': llmc compiles LlamaForCausalLM (Llama 3, 3.1, 3.2)");
+  if (modelType && *modelType != "llama")
+    return r.error("unsupported model_type '" + *modelType +
+                   "': expected 'llama'");
+  for (StringRef moeKey : {"num_local_experts", "num_experts", "n_routed_experts"})
+    if (const json::Value *v = obj->get(moeKey))
+      if (std::optional<int64_t> n = v->getAsInteger(); n && *n > 0)
+        return r.error("mixture-of-experts models are not supported ('" +
+                       moeKey + "' = " + Twine(*n) + ")");
+  for (StringRef biasKey : {"attention_bias", "mlp_bias"}) {
+    Expected<bool> bias = r.getFlag(biasKey);
+    if (!bias)
+      return bias.takeError();
+    if (*bias)
+      return r.error("'" + biasKey +
+                     "' is true: Llama 3 has no biases and llmc does not "
+                     "compile them");
+  }
+  if (std::optional<StringRef> act = obj->getString("hidden_act"))
+    if (*act != "silu")
+      return r.error("unsupported hidden_act '" + *act + "': expected 'silu'");
+
+  LlamaConfig c;
+  if (Error e = r.getDim("hidden_size", c.hiddenSize))
+    return std::move(e);
+  if (Error e = r.getDim("intermediate_size", c.intermediateSize))
+    return std::move(e);
+  if (Error e = r.getDim("num_hidden_layers", c.numLayers))
+    return std::move(e);
+  if (Error e = r.getDim("num_attention_heads", c.numHeads))
+    return std::move(e);
+  c.numKvHeads = c.numHeads;
+  if (Error e = r.getOptionalDim("num_key_value_heads", c.numKvHeads))
+    return std::move(e);
+  if (Error e = r.getDim("vocab_size", c.vocabSize))
+    return std::move(e);
+  if (Error e = r.getDim("max_position_embeddings", c.maxPositionEmbeddings))
+    return std::move(e);
+  if (c.hiddenSize % c.numHeads != 0 && !obj->get("head_dim"))
+    return r.error("hidden_size " + Twine(c.hiddenSize) +
+                   " is not a multiple of num_attention_heads " +
+                   Twine(c.numHeads) + " and no head_dim is given");
+  c.headDim = c.hiddenSize / c.numHeads;
+  if (Error e = r.getOptionalDim("head_dim", c.headDim))
+    return std::move(e);
+  if (c.headDim % 2 != 0)
+    return r.error("head_dim " + Twine(c.headDim) +
+                   " is odd: rotary embeddings need an even head_dim");
+  if (c.numHeads % c.numKvHeads != 0)
+    return r.error("num_attention_heads " + Twine(c.numHeads) +
+                   " is not a multiple of num_key_value_heads " +
+                   Twine(c.numKvHeads));
+  if (c.numHeads * c.headDim > kMaxDim)
+    return r.error("num_attention_heads x head_dim is too large");
+  if (Error e = r.getPositiveNumber("rms_norm_eps", c.rmsNormEps, false))
+    return std::move(e);
+  if (Error e = r.getPositiveNumber("rope_theta", c.ropeTheta, false))
+    return std::move(e);
+  Expected<bool> tied = r.getFlag("tie_word_embeddings");
+  if (!tied)
+    return tied.takeError();
+  c.tieWordEmbeddings = *tied;
+
+  if (const json::Value *rs = obj->get("rope_scaling");
+      rs && rs->kind() != json::Value::Null) {
+    const json::Object *rso = rs->getAsObject();
+    if (!rso)
+      return r.error("'rope_scaling' must be an object or null");
+    std::optional<StringRef> type = rso->getString("rope_type");
+    if (!type)
+      type = rso->getString("type");
+    if (!type || *type != "llama3")
+      return r.error("unsupported rope_scaling type '" +
+                     type.value_or("<missing>") +
+                     "': llmc supports 'llama3' (Llama 3.1+) scaling");
+    ConfigReader sr(*rso, path);
+    LlamaRopeScaling s;
+    if (Error e = sr.getPositiveNumber("factor", s.factor, true))
+      return std::move(e);
+    if (Error e = sr.getPositiveNumber("low_freq_factor", s.lowFreqFactor, true))
+      return std::move(e);
+    if (Error e =
+            sr.getPositiveNumber("high_freq_factor", s.highFreqFactor, true))
+      return std::move(e);
+    if (Error e = sr.getDim("original_max_position_embeddings",
+                            s.originalMaxPositionEmbeddings))
+      return std::move(e);
+    if (!(s.highFreqFactor > s.lowFreqFactor))
+      return r.error("rope_scaling needs high_freq_factor > low_freq_factor");
+    if (s.factor < 1.0)
+      return r.error("rope_scaling factor must be >= 1");
+    c.ropeScaling = s;
+  }
+
+  if (const json::Value *v = obj->get("bos_token_id");
+      v && v->kind() != json::Value::Null) {
+    std::optional<int64_t> i = v->getAsInteger();
+    if (!i)
+      return r.error("'bos_token_id' must be an integer");
+    c.bosTokenId = *i;
+  } else {
+    c.bosTokenId = -1; // filled from generation_config.json or rejected
+  }
+  if (Error e = r.getIdList("eos_token_id", c.eosTokenIds))
+    return std::move(e);
+  if (std::optional<StringRef> dt = obj->getString("torch_dtype"))
+    c.torchDtype = dt->str();
+  return c;
+}
+
+Expected<LlamaConfig> loadLlamaConfig(StringRef dir) {
+  SmallString<256> path(dir);
+  sys::path::append(path, "config.json");
+  if (!sys::fs::exists(path))
+    return createStringError(inconvertibleErrorCode(),
+                             dir + ": no config.json: not a Hugging Face "
+                                   "model directory");
+  auto buf = MemoryBuffer::getFile(path, /*IsText=*/true);
+  if (!buf)
+    return createStringError(buf.getError(), path + ": cannot read: " +
+                                                 buf.getError().message());
+  if ((*buf)->getBufferSize() > kMaxConfigBytes)
+    return createStringError(inconvertibleErrorCode(),
+                             path + ": larger than 1 MiB, not a model config");
+  Expected<LlamaConfig> c = parseLlamaConfig((*buf)->getBuffer(), path);
+  if (!c)
+    return c.takeError();
+
+  if (c->bosTokenId < 0 || c->eosTokenIds.empty()) {
+    SmallString<256> gen(dir);
+    sys::path::append(gen, "generation_config.json");
+    if (sys::fs::exists(gen)) {
+      Expected<json::Value> v = parseJSONFile(gen);
+      if (!v)
+        return v.takeError();
+      if (const json::Object *o = v->getAsObject()) {
+        ConfigReader r(*o, gen);
+        if (c->bosTokenId < 0)
+          if (std::optional<int64_t> b = o->getInteger("bos_token_id"))
+            c->bosTokenId = *b;
+        if (c->eosTokenIds.empty())
+          if (Error e = r.getIdList("eos_token_id", c->eosTokenIds))
+            return std::move(e);
+      }
+    }
+  }
+  auto inVocab = [&](int64_t id) { return id >= 0 && id < c->vocabSize; };
+  if (c->bosTokenId < 0)
+    return createStringError(inconvertibleErrorCode(),
+                             path + ": no 'bos_token_id' (nor in "
+                                    "generation_config.json)");
+  if (!inVocab(c->bosTokenId))
+    return createStringError(inconvertibleErrorCode(),
+                             path + ": bos_token_id " + Twine(c->bosTokenId) +
+                                 " is outside the vocabulary of " +
+                                 Twine(c->vocabSize));
+  if (c->eosTokenIds.empty())
+    return createStringError(inconvertibleErrorCode(),
+                             path + ": no 'eos_token_id' (nor in "
+                                    "generation_config.json)");
+  for (int64_t id : c->eosTokenIds)
+    if (!inVocab(id))
+      return createStringError(inconvertibleErrorCode(),
+                               path + ": eos token id " + Twine(id) +
+                                   " is outside the vocabulary of " +
+                                   Twine(c->vocabSize));
+  return c;
+}
+
+} // namespace llmc

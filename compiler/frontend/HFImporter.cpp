@@ -1,0 +1,312 @@
+//===- HFImporter.cpp - Hugging Face Llama 3 checkpoint -> llm ------------===//
+//
+// Reads config.json, opens the safetensors files (headers only; data stays
+// mapped and untouched), checks that the tensors are exactly those of a
+// Llama 3 model of that config, and emits one `llm.weight` per tensor plus
+// the `@forward` function of the model.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/frontend/HFImporter.h"
+
+#include "compiler/frontend/HFConfig.h"
+#include "compiler/frontend/Safetensors.h"
+#include "dialects/llm/LLMDialect.h"
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/Path.h"
+
+#include <cmath>
+
+using namespace mlir;
+
+namespace llmc {
+namespace {
+
+struct ExpectedTensor {
+  std::string name;
+  SmallVector<int64_t, 2> shape;
+};
+
+/// The tensors a LlamaForCausalLM of this config has, in model order.
+std::vector<ExpectedTensor> expectedTensors(const LlamaConfig &c) {
+  int64_t d = c.hiddenSize, f = c.intermediateSize;
+  int64_t q = c.numHeads * c.headDim, kv = c.numKvHeads * c.headDim;
+  std::vector<ExpectedTensor> t;
+  t.push_back({"model.embed_tokens.weight", {c.vocabSize, d}});
+  for (int64_t i = 0; i < c.numLayers; ++i) {
+    std::string p = "model.layers." + std::to_string(i) + ".";
+    t.push_back({p + "input_layernorm.weight", {d}});
+    t.push_back({p + "self_attn.q_proj.weight", {q, d}});
+    t.push_back({p + "self_attn.k_proj.weight", {kv, d}});
+    t.push_back({p + "self_attn.v_proj.weight", {kv, d}});
+    t.push_back({p + "self_attn.o_proj.weight", {d, q}});
+    t.push_back({p + "post_attention_layernorm.weight", {d}});
+    t.push_back({p + "mlp.gate_proj.weight", {f, d}});
+    t.push_back({p + "mlp.up_proj.weight", {f, d}});
+    t.push_back({p + "mlp.down_proj.weight", {d, f}});
+  }
+  t.push_back({"model.norm.weight", {d}});
+  if (!c.tieWordEmbeddings)
+    t.push_back({"lm_head.weight", {c.vocabSize, d}});
+  return t;
+}
+
+std::string shapeStr(ArrayRef<int64_t> shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+class Importer {
+public:
+  Importer(MLIRContext &ctx, StringRef dir, const ImportOptions &options)
+      : ctx(ctx), dir(dir), options(options), b(&ctx) {}
+
+  OwningOpRef<ModuleOp> run();
+
+private:
+  Location fileLoc(StringRef path) {
+    return FileLineColLoc::get(&ctx, path, 0, 0);
+  }
+  Location tensorLoc(const TensorInfo &t) {
+    return NameLoc::get(b.getStringAttr(t.name), fileLoc(t.file));
+  }
+  LogicalResult fail(Location loc, const Twine &msg) {
+    emitError(loc) << msg;
+    return failure();
+  }
+  LogicalResult checkTensors(const LlamaConfig &c, const Checkpoint &ckpt);
+  void emitWeights(const LlamaConfig &c, const Checkpoint &ckpt);
+  void emitForward(const LlamaConfig &c, int64_t maxContext);
+
+  MLIRContext &ctx;
+  std::string dir;
+  ImportOptions options;
+  OpBuilder b;
+  ModuleOp module;
+};
+
+LogicalResult Importer::checkTensors(const LlamaConfig &c,
+                                     const Checkpoint &ckpt) {
+  std::vector<ExpectedTensor> expected = expectedTensors(c);
+  llvm::StringMap<const ExpectedTensor *> byName;
+  for (const ExpectedTensor &e : expected)
+    byName[e.name] = &e;
+
+  // Unknown tensors first: a bias or an expert tensor explains the missing
+  // ones better than "missing tensor" would.
+  for (const TensorInfo *t : ckpt.tensors()) {
+    StringRef name = t->name;
+    if (byName.count(name))
+      continue;
+    if (name.ends_with(".bias"))
+      return fail(tensorLoc(*t), "tensor '" + name +
+                                     "' is a bias: Llama 3 has no biases and "
+                                     "llmc does not compile them");
+    // Tied checkpoints sometimes also store the (identical) lm_head, and old
+    // conversions store rotary inverse frequencies: both are derived data.
+    if ((c.tieWordEmbeddings && name == "lm_head.weight") ||
+        name.ends_with("rotary_emb.inv_freq"))
+      continue;
+    return fail(tensorLoc(*t), "unexpected tensor '" + name +
+                                   "': not part of a Llama 3 model with this "
+                                   "config.json");
+  }
+  for (const ExpectedTensor &e : expected) {
+    const TensorInfo *t = ckpt.lookup(e.name);
+    if (!t)
+      return fail(fileLoc(dir), "missing tensor '" + e.name + "' (config.json "
+                                "describes " + Twine(c.numLayers) +
+                                    " layers)");
+    if (ArrayRef<int64_t>(t->shape) != ArrayRef<int64_t>(e.shape))
+      return fail(tensorLoc(*t), "tensor '" + e.name + "' has shape " +
+                                     shapeStr(t->shape) +
+                                     " but config.json implies " +
+                                     shapeStr(e.shape));
+    if (t->dtype != DType::F32 && t->dtype != DType::F16 &&
+        t->dtype != DType::BF16)
+      return fail(tensorLoc(*t), "tensor '" + e.name + "' has dtype " +
+                                     dtypeName(t->dtype) +
+                                     "; expected F32, F16 or BF16");
+  }
+  return success();
+}
+
+void Importer::emitWeights(const LlamaConfig &c, const Checkpoint &ckpt) {
+  b.setInsertionPointToEnd(module.getBody());
+  for (const ExpectedTensor &e : expectedTensors(c)) {
+    const TensorInfo *t = ckpt.lookup(e.name);
+    llm::DType dtype = t->dtype == DType::F32   ? llm::DType::f32
+                       : t->dtype == DType::F16 ? llm::DType::f16
+                                                : llm::DType::bf16;
+    auto storage = llm::WeightStorageAttr::get(
+        &ctx, b.getStringAttr(llvm::sys::path::filename(t->file)),
+        b.getStringAttr(t->name), t->offset, dtype, ArrayRef<int64_t>(t->shape));
+    auto type = RankedTensorType::get(t->shape, b.getF32Type());
+    b.create<llm::WeightOp>(tensorLoc(*t), t->name, type, storage,
+                            llm::QuantAttr());
+  }
+}
+
+void Importer::emitForward(const LlamaConfig &c, int64_t maxContext) {
+  Location loc = fileLoc(dir);
+  Type f32 = b.getF32Type();
+  int64_t dyn = ShapedType::kDynamic;
+  auto act = [&](int64_t n) { return RankedTensorType::get({dyn, n}, f32); };
+  auto tokensType = RankedTensorType::get({dyn}, b.getI32Type());
+  auto cacheType = llm::KVCacheType::get(&ctx, c.numLayers, c.numKvHeads,
+                                         c.headDim, maxContext, llm::DType::f32);
+  auto fnType = b.getFunctionType({tokensType, b.getIndexType(), cacheType},
+                                  {act(c.vocabSize)});
+  b.setInsertionPointToEnd(module.getBody());
+  auto fn = b.create<func::FuncOp>(loc, "forward", fnType);
+  Block *entry = fn.addEntryBlock();
+  b.setInsertionPointToStart(entry);
+  Value tokens = entry->getArgument(0), pos = entry->getArgument(1),
+        cache = entry->getArgument(2);
+
+  auto sym = [&](const std::string &name) {
+    return FlatSymbolRefAttr::get(&ctx, name);
+  };
+  auto eps = b.getF64FloatAttr(c.rmsNormEps);
+  auto theta = b.getF64FloatAttr(c.ropeTheta);
+  llm::RopeScalingAttr scaling;
+  if (c.ropeScaling)
+    scaling = llm::RopeScalingAttr::get(
+        &ctx, llm::RopeType::llama3, llvm::APFloat(c.ropeScaling->factor),
+        llvm::APFloat(c.ropeScaling->lowFreqFactor),
+        llvm::APFloat(c.ropeScaling->highFreqFactor),
+        c.ropeScaling->originalMaxPositionEmbeddings);
+  int64_t qDim = c.numHeads * c.headDim, kvDim = c.numKvHeads * c.headDim;
+
+  Value h = b.create<llm::EmbeddingOp>(loc, act(c.hiddenSize), tokens,
+                                       sym("model.embed_tokens.weight"));
+  // Keys and values of positions [0, pos + tokens) after this step's write.
+  Value numTokens = b.create<tensor::DimOp>(loc, tokens, 0);
+  Value length = b.create<arith::AddIOp>(loc, pos, numTokens);
+  for (int64_t i = 0; i < c.numLayers; ++i) {
+    std::string p = "model.layers." + std::to_string(i) + ".";
+    Location l = NameLoc::get(b.getStringAttr("layer " + std::to_string(i)), loc);
+    Value x = b.create<llm::RMSNormOp>(l, h.getType(), h,
+                                       sym(p + "input_layernorm.weight"), eps);
+    Value q = b.create<llm::LinearOp>(l, act(qDim), x,
+                                      sym(p + "self_attn.q_proj.weight"));
+    Value k = b.create<llm::LinearOp>(l, act(kvDim), x,
+                                      sym(p + "self_attn.k_proj.weight"));
+    Value v = b.create<llm::LinearOp>(l, act(kvDim), x,
+                                      sym(p + "self_attn.v_proj.weight"));
+    q = b.create<llm::RopeOp>(l, q, pos, b.getI64IntegerAttr(c.numHeads),
+                              b.getI64IntegerAttr(c.headDim), theta, scaling);
+    k = b.create<llm::RopeOp>(l, k, pos, b.getI64IntegerAttr(c.numKvHeads),
+                              b.getI64IntegerAttr(c.headDim), theta, scaling);
+    b.create<llm::KVWriteOp>(l, k, v, cache, i, pos);
+    auto read = b.create<llm::KVReadOp>(l, act(kvDim), act(kvDim), cache, i,
+                                        length);
+    Value o = b.create<llm::AttentionOp>(
+        l, act(qDim), q, read.getKeys(), read.getValues(), pos,
+        b.getI64IntegerAttr(c.numHeads), b.getI64IntegerAttr(c.numKvHeads),
+        b.getI64IntegerAttr(c.headDim),
+        b.getF64FloatAttr(1.0 / std::sqrt(double(c.headDim))),
+        b.getUnitAttr());
+    o = b.create<llm::LinearOp>(l, act(c.hiddenSize), o,
+                                sym(p + "self_attn.o_proj.weight"));
+    h = b.create<llm::AddOp>(l, h, o);
+    x = b.create<llm::RMSNormOp>(l, h.getType(), h,
+                                 sym(p + "post_attention_layernorm.weight"), eps);
+    Value g = b.create<llm::LinearOp>(l, act(c.intermediateSize), x,
+                                      sym(p + "mlp.gate_proj.weight"));
+    Value u = b.create<llm::LinearOp>(l, act(c.intermediateSize), x,
+                                      sym(p + "mlp.up_proj.weight"));
+    Value a = b.create<llm::SwiGLUOp>(l, g, u);
+    Value d = b.create<llm::LinearOp>(l, act(c.hiddenSize), a,
+                                      sym(p + "mlp.down_proj.weight"));
+    h = b.create<llm::AddOp>(l, h, d);
+  }
+  h = b.create<llm::RMSNormOp>(loc, h.getType(), h, sym("model.norm.weight"),
+                               eps);
+  Value logits = b.create<llm::LinearOp>(
+      loc, act(c.vocabSize), h,
+      sym(c.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight"));
+  b.create<func::ReturnOp>(loc, logits);
+}
+
+OwningOpRef<ModuleOp> Importer::run() {
+  ctx.loadDialect<llm::LLMDialect, func::FuncDialect, arith::ArithDialect,
+                  tensor::TensorDialect>();
+  llvm::Expected<LlamaConfig> config = loadLlamaConfig(dir);
+  if (!config) {
+    emitError(fileLoc(dir)) << llvm::toString(config.takeError());
+    return {};
+  }
+  llvm::Expected<std::unique_ptr<Checkpoint>> ckpt = Checkpoint::open(dir);
+  if (!ckpt) {
+    emitError(fileLoc(dir)) << llvm::toString(ckpt.takeError());
+    return {};
+  }
+  if (failed(checkTensors(*config, **ckpt)))
+    return {};
+
+  int64_t maxContext = config->maxPositionEmbeddings;
+  if (options.maxContext > 0) {
+    if (options.maxContext > config->maxPositionEmbeddings) {
+      emitError(fileLoc(dir))
+          << "requested max context " << options.maxContext
+          << " exceeds the model's max_position_embeddings "
+          << config->maxPositionEmbeddings;
+      return {};
+    }
+    maxContext = options.maxContext;
+  }
+
+  OwningOpRef<ModuleOp> owned = ModuleOp::create(fileLoc(dir));
+  module = *owned;
+  const LlamaConfig &c = *config;
+  llm::RopeScalingAttr scaling;
+  if (c.ropeScaling)
+    scaling = llm::RopeScalingAttr::get(
+        &ctx, llm::RopeType::llama3, llvm::APFloat(c.ropeScaling->factor),
+        llvm::APFloat(c.ropeScaling->lowFreqFactor),
+        llvm::APFloat(c.ropeScaling->highFreqFactor),
+        c.ropeScaling->originalMaxPositionEmbeddings);
+  auto emitConfigError = [&] { return emitError(fileLoc(dir)); };
+  auto cfg = llm::ModelConfigAttr::getChecked(
+      llvm::function_ref<InFlightDiagnostic()>(emitConfigError), &ctx, c.hiddenSize,
+      c.intermediateSize, c.numLayers, c.numHeads, c.numKvHeads, c.headDim,
+      c.vocabSize, maxContext, llvm::APFloat(c.rmsNormEps),
+      llvm::APFloat(c.ropeTheta), scaling, c.tieWordEmbeddings, c.bosTokenId,
+      ArrayRef<int64_t>(c.eosTokenIds));
+  if (!cfg)
+    return {};
+  module->setAttr(llm::LLMDialect::kConfigAttrName, cfg);
+  emitWeights(c, **ckpt);
+  emitForward(c, maxContext);
+
+  PassManager pm(&ctx);
+  pm.addPass(createLLMVerifyModel());
+  if (failed(pm.run(module)))
+    return {};
+  return owned;
+}
+
+} // namespace
+
+OwningOpRef<ModuleOp> importHFCheckpoint(MLIRContext &context, StringRef dir,
+                                         const ImportOptions &options) {
+  return Importer(context, dir, options).run();
+}
+
+void registerImporterDialects(DialectRegistry &registry) {
+  registry.insert<llm::LLMDialect, func::FuncDialect, arith::ArithDialect,
+                  tensor::TensorDialect>();
+}
+
+} // namespace llmc

@@ -1,0 +1,25 @@
+//===- llmc-opt.cpp - run llmc passes over MLIR files ----------------------===//
+//
+// The mlir-opt of this project: our dialect and passes, plus only the
+// upstream dialects our IR levels use (registering everything would cost a
+// minute of compile time per change for nothing).
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialects/llm/LLMDialect.h"
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+
+int main(int argc, char **argv) {
+  mlir::DialectRegistry registry;
+  registry.insert<llmc::llm::LLMDialect, mlir::arith::ArithDialect,
+                  mlir::func::FuncDialect, mlir::tensor::TensorDialect>();
+  llmc::registerLLMCPasses();
+  return mlir::asMainReturnCode(
+      mlir::MlirOptMain(argc, argv, "llmc optimizer driver\n", registry));
+}

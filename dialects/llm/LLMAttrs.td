@@ -1,0 +1,141 @@
+//===- LLMAttrs.td - attributes of the llm dialect ----------*- tablegen -*-===//
+
+#ifndef LLMC_DIALECT_LLM_ATTRS
+#define LLMC_DIALECT_LLM_ATTRS
+
+include "dialects/llm/LLMBase.td"
+
+class LLM_Attr<string name, string attrMnemonic, list<Trait> traits = []>
+    : AttrDef<LLM_Dialect, name, traits> {
+  let mnemonic = attrMnemonic;
+}
+
+def LLM_WeightStorageAttr : LLM_Attr<"WeightStorage", "storage"> {
+  let summary = "Where a weight's bytes live in the source checkpoint";
+  let description = [{
+    Names the file (relative to the checkpoint directory), the tensor name
+    inside it, the absolute byte offset of the tensor's data in that file,
+    the stored element type and the stored shape. The importer fills it from
+    the safetensors header; the packager reads the bytes through it, one
+    tensor at a time, from a memory mapping. The IR never holds weight bytes.
+
+    Example:
+
+    ```mlir
+    #llm.storage<file = "model.safetensors",
+                 tensor = "model.layers.0.self_attn.q_proj.weight",
+                 offset = 4096, dtype = bf16, shape = [64, 64]>
+    ```
+  }];
+  let parameters = (ins
+    "::mlir::StringAttr":$file,
+    "::mlir::StringAttr":$tensor,
+    "uint64_t":$offset,
+    EnumParameter<LLM_DType>:$dtype,
+    LLM_I64ListParameter<"stored shape">:$shape
+  );
+  let assemblyFormat = [{
+    `<` `file` `=` $file `,` `tensor` `=` $tensor `,` `offset` `=` $offset `,`
+        `dtype` `=` $dtype `,` `shape` `=` $shape `>`
+  }];
+  let genVerifyDecl = 1;
+}
+
+def LLM_QuantAttr : LLM_Attr<"Quant", "quant"> {
+  let summary = "How a weight is quantized";
+  let description = [{
+    A quantization description, attached to an `llm.weight` by the quantize
+    pass. `scheme` selects the family; the other fields are its parameters:
+    `bits` per element, `group_size` elements along the reduction dimension
+    sharing one scale (0: one group per output row), a `symmetric` or
+    `asymmetric` (scale + zero point) mapping, and the dtype scales are stored
+    in. Later schemes add cases to `scheme`, never reinterpret fields.
+
+    Example (int4, groups of 128, fp16 scales, no zero point):
+
+    ```mlir
+    #llm.quant<scheme = int_group, bits = 4, group_size = 128,
+               zero_point = symmetric, scale_dtype = f16>
+    ```
+  }];
+  let parameters = (ins
+    EnumParameter<LLM_QuantScheme>:$scheme,
+    "unsigned":$bits,
+    "int64_t":$group_size,
+    EnumParameter<LLM_ZeroPoint>:$zero_point,
+    EnumParameter<LLM_DType>:$scale_dtype
+  );
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
+def LLM_RopeScalingAttr : LLM_Attr<"RopeScaling", "rope_scaling"> {
+  let summary = "Rotary embedding frequency scaling (Llama 3.1 `llama3` type)";
+  let description = [{
+    Parameters of the `rope_scaling` entry of a Llama 3.1+ config.json. With
+    wavelength `w = 2*pi/f` of a base frequency `f`: `w < orig/high_freq_factor`
+    keeps `f`; `w > orig/low_freq_factor` uses `f/factor`; in between
+    `s = (orig/w - low)/(high - low)` blends `(1-s)*f/factor + s*f`.
+
+    Example:
+
+    ```mlir
+    #llm.rope_scaling<type = llama3, factor = 8.0, low_freq_factor = 1.0,
+                      high_freq_factor = 4.0,
+                      original_max_position_embeddings = 8192>
+    ```
+  }];
+  let parameters = (ins
+    EnumParameter<LLM_RopeType>:$type,
+    LLM_F64Parameter<"">:$factor,
+    LLM_F64Parameter<"">:$low_freq_factor,
+    LLM_F64Parameter<"">:$high_freq_factor,
+    "int64_t":$original_max_position_embeddings
+  );
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
+def LLM_ModelConfigAttr : LLM_Attr<"ModelConfig", "config"> {
+  let summary = "Configuration of a Llama 3 family model";
+  let description = [{
+    Carried by the module as `llm.config`. `max_context` is the largest
+    number of positions the compiled model supports (the KV cache is sized
+    from it); the importer takes it from `max_position_embeddings` unless the
+    user asks for less.
+
+    Example:
+
+    ```mlir
+    module attributes {llm.config = #llm.config<
+        hidden_size = 2048, intermediate_size = 8192, num_layers = 16,
+        num_heads = 32, num_kv_heads = 8, head_dim = 64, vocab_size = 128256,
+        max_context = 131072, rms_norm_eps = 1.0e-05, rope_theta = 500000.0,
+        rope_scaling = #llm.rope_scaling<type = llama3, factor = 32.0,
+            low_freq_factor = 1.0, high_freq_factor = 4.0,
+            original_max_position_embeddings = 8192>,
+        tie_word_embeddings = true, bos_token_id = 128000,
+        eos_token_ids = [128001, 128008, 128009]>} {}
+    ```
+  }];
+  let parameters = (ins
+    "int64_t":$hidden_size,
+    "int64_t":$intermediate_size,
+    "int64_t":$num_layers,
+    "int64_t":$num_heads,
+    "int64_t":$num_kv_heads,
+    "int64_t":$head_dim,
+    "int64_t":$vocab_size,
+    "int64_t":$max_context,
+    LLM_F64Parameter<"">:$rms_norm_eps,
+    LLM_F64Parameter<"">:$rope_theta,
+    OptionalParameter<"::llmc::llm::RopeScalingAttr">:$rope_scaling,
+    LLM_BoolParameter<"">:$tie_word_embeddings,
+    "int64_t":$bos_token_id,
+    LLM_I64ListParameter<"">:$eos_token_ids
+  );
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
+#endif // LLMC_DIALECT_LLM_ATTRS

@@ -1,0 +1,122 @@
+//===- LLMBase.td - the llm dialect, its enums and parameters -*- tablegen -*-===//
+//
+// The `llm` dialect is llmc's target-neutral, tensor-level description of a
+// Llama 3 family model. The importer produces it; passes quantize, fuse and
+// partition it; targets never see it (they consume the kernel level).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLMC_DIALECT_LLM_BASE
+#define LLMC_DIALECT_LLM_BASE
+
+include "mlir/IR/OpBase.td"
+include "mlir/IR/AttrTypeBase.td"
+include "mlir/IR/EnumAttr.td"
+
+def LLM_Dialect : Dialect {
+  let name = "llm";
+  let cppNamespace = "::llmc::llm";
+  let summary = "Tensor-level operations of Llama 3 family language models";
+  let description = [{
+    The `llm` dialect describes a decoder-only transformer of the Llama 3
+    family at the granularity a model card uses: embedding lookup, RMS norm,
+    linear layers against named weights, rotary embeddings, grouped-query
+    attention over an explicit KV cache, SwiGLU and residual adds.
+
+    Weights are never bytes in the IR: each is a module-level `llm.weight`
+    symbol carrying a `#llm.storage` attribute that says where its bytes live
+    (file, tensor name, byte offset, dtype, shape), and optionally a
+    `#llm.quant` attribute that says how they are (to be) quantized. Ops that
+    consume a weight name it with a symbol reference.
+
+    The model configuration travels on the module as the `llm.config`
+    attribute (`#llm.config<...>`), so any pass can read dims, head counts and
+    special token ids without re-deriving them from shapes.
+  }];
+  let useDefaultAttributePrinterParser = 1;
+  let useDefaultTypePrinterParser = 1;
+  let hasOperationAttrVerify = 1;
+  let extraClassDeclaration = [{
+    /// Name of the module attribute holding the `#llm.config`.
+    static constexpr ::llvm::StringLiteral kConfigAttrName = "llm.config";
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Enums
+//===----------------------------------------------------------------------===//
+
+def LLM_DType : I32EnumAttr<"DType", "element type of stored weight bytes", [
+    I32EnumAttrCase<"f32", 0>,
+    I32EnumAttrCase<"f16", 1>,
+    I32EnumAttrCase<"bf16", 2>,
+    I32EnumAttrCase<"i8", 3>,
+    I32EnumAttrCase<"i4", 4>,
+    I32EnumAttrCase<"u8", 5>,
+    I32EnumAttrCase<"u4", 6>
+  ]> {
+  let genSpecializedAttr = 0;
+  let cppNamespace = "::llmc::llm";
+}
+
+// Quantization schemes. New schemes (k-quants, float8, ...) are new cases
+// here plus the parameters they need; existing IR keeps its meaning.
+def LLM_QuantScheme : I32EnumAttr<"QuantScheme", "weight quantization scheme", [
+    // Stored as a plain float dtype (`scale_dtype` unused): f16 or bf16 storage
+    // of an f32 model.
+    I32EnumAttrCase<"float_cast", 0>,
+    // Integers in groups of `group_size` consecutive elements along the input
+    // (reduction) dimension, each group with a scale (and a zero point when
+    // `zero_point` is asymmetric). group_size 0 means one group per row
+    // (per output channel).
+    I32EnumAttrCase<"int_group", 1>
+  ]> {
+  let genSpecializedAttr = 0;
+  let cppNamespace = "::llmc::llm";
+}
+
+def LLM_ZeroPoint : I32EnumAttr<"ZeroPoint", "integer quantization zero point", [
+    I32EnumAttrCase<"symmetric", 0>,
+    I32EnumAttrCase<"asymmetric", 1>
+  ]> {
+  let genSpecializedAttr = 0;
+  let cppNamespace = "::llmc::llm";
+}
+
+def LLM_RopeType : I32EnumAttr<"RopeType", "rotary embedding frequency scaling", [
+    // Llama 3.1's piecewise scaling: low frequencies divided by `factor`,
+    // high frequencies unchanged, a smooth blend in between.
+    I32EnumAttrCase<"llama3", 0>
+  ]> {
+  let genSpecializedAttr = 0;
+  let cppNamespace = "::llmc::llm";
+}
+
+//===----------------------------------------------------------------------===//
+// Parameters whose printed form the generic FieldParser cannot handle.
+//===----------------------------------------------------------------------===//
+
+// A double (held as an APFloat, which hashes and compares bitwise) printed in
+// its shortest round-tripping form.
+class LLM_F64Parameter<string desc> : AttrOrTypeParameter<"::llvm::APFloat", desc> {
+  let comparator = "$_lhs.bitwiseIsEqual($_rhs)";
+  let parser = [{ ::llmc::llm::parseF64Param($_parser) }];
+  let printer = [{ ::llmc::llm::printF64Param($_printer, $_self) }];
+}
+
+// `true` / `false`.
+class LLM_BoolParameter<string desc> : AttrOrTypeParameter<"bool", desc> {
+  let parser = [{ ::llmc::llm::parseBoolParam($_parser) }];
+  let printer = [{ $_printer << ($_self ? "true" : "false") }];
+}
+
+// `[a, b, c]`, possibly empty.
+class LLM_I64ListParameter<string desc>
+    : AttrOrTypeParameter<"::llvm::ArrayRef<int64_t>", desc> {
+  let allocator = [{$_dst = $_allocator.copyInto($_self);}];
+  let cppStorageType = "::llvm::SmallVector<int64_t>";
+  let parser = [{ ::llmc::llm::parseI64ListParam($_parser) }];
+  let printer = [{ ::llmc::llm::printI64ListParam($_printer, $_self) }];
+}
+
+#endif // LLMC_DIALECT_LLM_BASE

@@ -1,0 +1,224 @@
+//===- LLMOps.cpp - verifiers of the llm ops ------------------------------===//
+//
+// Verifiers compare static dimensions only: a dynamic token dimension (`?`)
+// is compatible with anything, feature dimensions are always static.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialects/llm/LLMDialect.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+
+using namespace mlir;
+using namespace llmc::llm;
+
+#define GET_OP_CLASSES
+#include "dialects/llm/LLMOps.cpp.inc"
+
+namespace {
+bool compatible(int64_t a, int64_t b) {
+  return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
+}
+
+std::string dimStr(int64_t d) {
+  return ShapedType::isDynamic(d) ? std::string("?") : std::to_string(d);
+}
+
+int64_t dim(Value v, unsigned i) {
+  return cast<RankedTensorType>(v.getType()).getDimSize(i);
+}
+
+/// Resolves `ref` to an `llm.weight`, reporting a precise error on `op`.
+FailureOr<WeightOp> lookupWeight(Operation *op, FlatSymbolRefAttr ref,
+                                 SymbolTableCollection &symbolTable) {
+  auto weight = symbolTable.lookupNearestSymbolFrom<WeightOp>(op, ref);
+  if (!weight)
+    return op->emitOpError() << "references " << ref
+                             << ", which is not an llm.weight";
+  return weight;
+}
+
+/// Checks that a feature dimension equals heads * head_dim.
+LogicalResult verifyHeads(Operation *op, StringRef what, int64_t featureDim,
+                          int64_t heads, int64_t headDim) {
+  if (!ShapedType::isDynamic(featureDim) && featureDim != heads * headDim)
+    return op->emitOpError() << what << " has " << featureDim
+                             << " features, expected " << heads << " heads x "
+                             << headDim << " = " << heads * headDim;
+  return success();
+}
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// WeightOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult WeightOp::verify() {
+  RankedTensorType type = getTensorType();
+  Type elt = type.getElementType();
+  if (!elt.isF32() && !elt.isF16() && !elt.isBF16())
+    return emitOpError() << "weight must have an f32, f16 or bf16 element "
+                            "type, got "
+                         << elt;
+  if (!type.hasStaticShape())
+    return emitOpError() << "weight must have a static shape, got " << type;
+  ArrayRef<int64_t> stored = getStorage().getShape();
+  if (stored != type.getShape()) {
+    auto diag = emitOpError() << "storage shape [";
+    llvm::interleaveComma(stored, diag);
+    diag << "] differs from the weight type " << type;
+    return diag;
+  }
+  DType dt = getStorage().getDtype();
+  if (dt != DType::f32 && dt != DType::f16 && dt != DType::bf16)
+    return emitOpError() << "source storage must be f32, f16 or bf16, got "
+                         << stringifyDType(dt);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// EmbeddingOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult EmbeddingOp::verify() {
+  if (!compatible(dim(getTokens(), 0), dim(getResult(), 0)))
+    return emitOpError() << "has " << dimStr(dim(getTokens(), 0))
+                         << " tokens but " << dimStr(dim(getResult(), 0))
+                         << " result rows";
+  return success();
+}
+
+LogicalResult
+EmbeddingOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  auto weight = lookupWeight(*this, getWeightAttr(), symbolTable);
+  if (failed(weight))
+    return failure();
+  RankedTensorType wt = weight->getTensorType();
+  if (wt.getRank() != 2)
+    return emitOpError() << "embedding table must be [vocab, hidden], got "
+                         << wt;
+  if (dim(getResult(), 1) != wt.getDimSize(1))
+    return emitOpError() << "result has " << dim(getResult(), 1)
+                         << " features but the embedding table " << wt
+                         << " has " << wt.getDimSize(1);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// RMSNormOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult RMSNormOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  auto weight = lookupWeight(*this, getWeightAttr(), symbolTable);
+  if (failed(weight))
+    return failure();
+  RankedTensorType wt = weight->getTensorType();
+  if (wt.getRank() != 1 || wt.getDimSize(0) != dim(getInput(), 1))
+    return emitOpError() << "norm weight " << wt << " does not match "
+                         << dim(getInput(), 1) << " input features";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// LinearOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult LinearOp::verify() {
+  if (!compatible(dim(getInput(), 0), dim(getResult(), 0)))
+    return emitOpError() << "input has " << dimStr(dim(getInput(), 0))
+                         << " rows but the result has "
+                         << dimStr(dim(getResult(), 0));
+  if (getInput().getType().getElementType() !=
+      getResult().getType().getElementType())
+    return emitOpError() << "input and result element types differ";
+  return success();
+}
+
+LogicalResult LinearOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  auto weight = lookupWeight(*this, getWeightAttr(), symbolTable);
+  if (failed(weight))
+    return failure();
+  RankedTensorType wt = weight->getTensorType();
+  if (wt.getRank() != 2)
+    return emitOpError() << "weight must be [out_features, in_features], got "
+                         << wt;
+  if (wt.getDimSize(1) != dim(getInput(), 1))
+    return emitOpError() << "weight " << wt << " expects "
+                         << wt.getDimSize(1) << " input features, got "
+                         << dim(getInput(), 1);
+  if (wt.getDimSize(0) != dim(getResult(), 1))
+    return emitOpError() << "weight " << wt << " produces "
+                         << wt.getDimSize(0) << " features, result has "
+                         << dim(getResult(), 1);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// RopeOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult RopeOp::verify() {
+  if (getHeadDim() % 2 != 0)
+    return emitOpError() << "head_dim must be even, got " << getHeadDim();
+  if (!(getTheta().convertToDouble() > 0.0))
+    return emitOpError() << "theta must be positive";
+  return verifyHeads(*this, "input", dim(getInput(), 1), getNumHeads(),
+                     getHeadDim());
+}
+
+//===----------------------------------------------------------------------===//
+// KV cache
+//===----------------------------------------------------------------------===//
+
+static LogicalResult verifyKVRows(Operation *op, KVCacheType cache,
+                                  uint64_t layer, Value keys, Value values) {
+  if (layer >= static_cast<uint64_t>(cache.getNumLayers()))
+    return op->emitOpError() << "layer " << layer << " is out of range: the "
+                             << "cache has " << cache.getNumLayers()
+                             << " layers";
+  if (keys.getType() != values.getType())
+    return op->emitOpError() << "keys " << keys.getType() << " and values "
+                             << values.getType() << " differ";
+  if (dim(keys, 1) != cache.getRowSize())
+    return op->emitOpError()
+           << "rows have " << dim(keys, 1) << " features, the cache holds "
+           << cache.getNumKvHeads() << " kv heads x " << cache.getHeadDim()
+           << " = " << cache.getRowSize();
+  return success();
+}
+
+LogicalResult KVWriteOp::verify() {
+  return verifyKVRows(*this, getCache().getType(), getLayer(), getKeys(),
+                      getValues());
+}
+
+LogicalResult KVReadOp::verify() {
+  return verifyKVRows(*this, getCache().getType(), getLayer(), getKeys(),
+                      getValues());
+}
+
+//===----------------------------------------------------------------------===//
+// AttentionOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult AttentionOp::verify() {
+  int64_t heads = getNumHeads(), kvHeads = getNumKvHeads(), hd = getHeadDim();
+  if (heads % kvHeads != 0)
+    return emitOpError() << "num_heads (" << heads
+                         << ") must be a multiple of num_kv_heads (" << kvHeads
+                         << ")";
+  if (failed(verifyHeads(*this, "query", dim(getQuery(), 1), heads, hd)) ||
+      failed(verifyHeads(*this, "keys", dim(getKeys(), 1), kvHeads, hd)))
+    return failure();
+  if (getKeys().getType() != getValues().getType())
+    return emitOpError() << "keys " << getKeys().getType() << " and values "
+                         << getValues().getType() << " differ";
+  if (getQuery().getType() != getResult().getType())
+    return emitOpError() << "result type " << getResult().getType()
+                         << " differs from the query type "
+                         << getQuery().getType();
+  if (!(getScale().convertToDouble() > 0.0))
+    return emitOpError() << "scale must be positive";
+  return success();
+}

@@ -1,0 +1,312 @@
+//===- LLMOps.td - operations of the llm dialect ------------*- tablegen -*-===//
+//
+// Activations are 2-D tensors [tokens, features]; the token dimension is
+// dynamic at import (`?`) and made static later by the chunking passes. Heads
+// are not separate tensor dimensions: ops that need them carry `num_heads` /
+// `head_dim` attributes and verify that they tile the feature dimension. This
+// keeps the IR free of reshapes and makes the head layout a property the
+// lowering chooses.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLMC_DIALECT_LLM_OPS
+#define LLMC_DIALECT_LLM_OPS
+
+include "dialects/llm/LLMBase.td"
+include "dialects/llm/LLMAttrs.td"
+include "dialects/llm/LLMTypes.td"
+include "mlir/IR/SymbolInterfaces.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/IR/BuiltinAttributes.td"
+
+class LLM_Op<string mnemonic, list<Trait> traits = []>
+    : Op<LLM_Dialect, mnemonic, traits>;
+
+def LLM_Activation : 2DTensorOf<[F32, F16, BF16]>;
+def LLM_TokenIds : 1DTensorOf<[I32]>;
+
+//===----------------------------------------------------------------------===//
+// Weights
+//===----------------------------------------------------------------------===//
+
+def LLM_WeightOp : LLM_Op<"weight", [Symbol, IsolatedFromAbove]> {
+  let summary = "A named model weight";
+  let description = [{
+    Declares a weight at module level. `type` is the logical tensor the model
+    computes with (f32 for an f32, f16 or bf16 checkpoint computed in f32);
+    `storage` says where its bytes are; `quant`, set by the quantize pass,
+    says how they are (to be) stored in the artifact. Shapes follow Hugging
+    Face: a linear weight is [out_features, in_features].
+
+    Example:
+
+    ```mlir
+    llm.weight @model.norm.weight : tensor<64xf32> = #llm.storage<
+        file = "model.safetensors", tensor = "model.norm.weight",
+        offset = 4096, dtype = f32, shape = [64]>
+    ```
+  }];
+  let arguments = (ins
+    SymbolNameAttr:$sym_name,
+    TypeAttrOf<AnyRankedTensor>:$type,
+    LLM_WeightStorageAttr:$storage,
+    OptionalAttr<LLM_QuantAttr>:$quant
+  );
+  let assemblyFormat = [{
+    $sym_name `:` $type `=` qualified($storage) (`quant` qualified($quant)^)?
+    attr-dict
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    ::mlir::RankedTensorType getTensorType() {
+      return ::llvm::cast<::mlir::RankedTensorType>(getType());
+    }
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Compute
+//===----------------------------------------------------------------------===//
+
+def LLM_EmbeddingOp : LLM_Op<"embedding",
+    [Pure, DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "Token embedding lookup";
+  let description = [{
+    Gathers row `tokens[t]` of the [vocab, hidden] table `weight` for each
+    token. Ids outside [0, vocab) are the caller's error (the runtime checks
+    them before running the model).
+
+    Example:
+
+    ```mlir
+    %h = llm.embedding %tokens, @model.embed_tokens.weight
+        : tensor<?xi32> -> tensor<?x64xf32>
+    ```
+  }];
+  let arguments = (ins LLM_TokenIds:$tokens, FlatSymbolRefAttr:$weight);
+  let results = (outs LLM_Activation:$result);
+  let assemblyFormat = [{
+    $tokens `,` $weight attr-dict `:` type($tokens) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def LLM_RMSNormOp : LLM_Op<"rms_norm",
+    [Pure, SameOperandsAndResultType,
+     DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "Root-mean-square layer normalization";
+  let description = [{
+    `y[t, i] = x[t, i] / sqrt(mean_i(x[t, :]^2) + epsilon) * weight[i]`,
+    accumulated in f32 whatever the activation type (as Hugging Face does).
+
+    Example:
+
+    ```mlir
+    %n = llm.rms_norm %h, @model.layers.0.input_layernorm.weight
+        eps = 1.000000e-05 : tensor<?x64xf32>
+    ```
+  }];
+  let arguments = (ins LLM_Activation:$input, FlatSymbolRefAttr:$weight,
+                       F64Attr:$epsilon);
+  let results = (outs LLM_Activation:$result);
+  let assemblyFormat = [{
+    $input `,` $weight `eps` `=` $epsilon attr-dict `:` type($result)
+  }];
+}
+
+def LLM_LinearOp : LLM_Op<"linear",
+    [Pure, DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "Matrix product with a weight, no bias";
+  let description = [{
+    `y[t, n] = sum_k x[t, k] * weight[n, k]` with `weight` an
+    [out_features, in_features] `llm.weight` (Hugging Face layout). The final
+    projection to logits is an `llm.linear` too: against `lm_head.weight`, or
+    against the embedding table when the model ties them.
+
+    Example:
+
+    ```mlir
+    %q = llm.linear %n, @model.layers.0.self_attn.q_proj.weight
+        : tensor<?x64xf32> -> tensor<?x64xf32>
+    ```
+  }];
+  let arguments = (ins LLM_Activation:$input, FlatSymbolRefAttr:$weight);
+  let results = (outs LLM_Activation:$result);
+  let assemblyFormat = [{
+    $input `,` $weight attr-dict `:` type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def LLM_RopeOp : LLM_Op<"rope", [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "Rotary position embedding";
+  let description = [{
+    Rotates each head of `input` ([tokens, num_heads * head_dim]) by its
+    position `start_pos + t`, with the Hugging Face "rotate half" convention:
+    element `i < head_dim/2` pairs with `i + head_dim/2`, at frequency
+    `theta^(-2i/head_dim)`, rescaled by `scaling` when present (Llama 3.1).
+
+    Example:
+
+    ```mlir
+    %qr = llm.rope %q at %pos {num_heads = 4 : i64, head_dim = 16 : i64,
+                               theta = 5.000000e+05 : f64} : tensor<?x64xf32>
+    ```
+  }];
+  let arguments = (ins
+    LLM_Activation:$input, Index:$start_pos,
+    ConfinedAttr<I64Attr, [IntPositive]>:$num_heads,
+    ConfinedAttr<I64Attr, [IntPositive]>:$head_dim,
+    F64Attr:$theta,
+    OptionalAttr<LLM_RopeScalingAttr>:$scaling
+  );
+  let results = (outs LLM_Activation:$result);
+  let assemblyFormat = [{
+    $input `at` $start_pos attr-dict `:` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def LLM_KVWriteOp : LLM_Op<"kv_write", [MemoryEffects<[MemWrite]>]> {
+  let summary = "Store keys and values of new positions into the KV cache";
+  let description = [{
+    Writes row `t` of `keys` / `values` ([tokens, num_kv_heads * head_dim],
+    keys already rotated) at position `start_pos + t` of layer `layer`.
+
+    Example:
+
+    ```mlir
+    llm.kv_write %k, %v into %cache[0] at %pos
+        : tensor<?x32xf32>, tensor<?x32xf32>, !llm.kv_cache<num_layers = 2,
+          num_kv_heads = 2, head_dim = 16, max_context = 256, dtype = f32>
+    ```
+  }];
+  let arguments = (ins
+    LLM_Activation:$keys, LLM_Activation:$values, LLM_KVCacheType:$cache,
+    ConfinedAttr<I64Attr, [IntNonNegative]>:$layer, Index:$start_pos
+  );
+  let assemblyFormat = [{
+    $keys `,` $values `into` $cache `[` $layer `]` `at` $start_pos attr-dict
+    `:` type($keys) `,` type($values) `,` qualified(type($cache))
+  }];
+  let hasVerifier = 1;
+}
+
+def LLM_KVReadOp : LLM_Op<"kv_read", [MemoryEffects<[MemRead]>]> {
+  let summary = "Load the keys and values of the first `length` positions";
+  let description = [{
+    Returns positions [0, length) of layer `layer` as two
+    [length, num_kv_heads * head_dim] tensors.
+
+    Example:
+
+    ```mlir
+    %ks, %vs = llm.kv_read %cache[0] upto %len
+        : !llm.kv_cache<num_layers = 2, num_kv_heads = 2, head_dim = 16,
+          max_context = 256, dtype = f32> -> tensor<?x32xf32>, tensor<?x32xf32>
+    ```
+  }];
+  let arguments = (ins
+    LLM_KVCacheType:$cache, ConfinedAttr<I64Attr, [IntNonNegative]>:$layer,
+    Index:$length
+  );
+  let results = (outs LLM_Activation:$keys, LLM_Activation:$values);
+  let assemblyFormat = [{
+    $cache `[` $layer `]` `upto` $length attr-dict `:` qualified(type($cache))
+    `->` type($keys) `,` type($values)
+  }];
+  let hasVerifier = 1;
+}
+
+def LLM_AttentionOp : LLM_Op<"attention", [Pure]> {
+  let summary = "Scaled dot-product attention with grouped-query heads";
+  let description = [{
+    For query row `t` (position `start_pos + t`) and head `h`, attends to
+    key/value rows `j` of KV head `h / (num_heads / num_kv_heads)`:
+    `softmax_j(scale * q[t,h] . k[j,g]) * v[j,g]`, with the causal mask
+    `j <= start_pos + t` when `causal` is set. Keys and values hold every
+    position from 0, as `llm.kv_read` returns them.
+
+    Example:
+
+    ```mlir
+    %o = llm.attention %q, %ks, %vs at %pos {num_heads = 4 : i64,
+        num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 2.500000e-01 : f64,
+        causal} : tensor<?x64xf32>, tensor<?x32xf32>, tensor<?x32xf32>
+        -> tensor<?x64xf32>
+    ```
+  }];
+  let arguments = (ins
+    LLM_Activation:$query, LLM_Activation:$keys, LLM_Activation:$values,
+    Index:$start_pos,
+    ConfinedAttr<I64Attr, [IntPositive]>:$num_heads,
+    ConfinedAttr<I64Attr, [IntPositive]>:$num_kv_heads,
+    ConfinedAttr<I64Attr, [IntPositive]>:$head_dim,
+    F64Attr:$scale, UnitAttr:$causal
+  );
+  let results = (outs LLM_Activation:$result);
+  let assemblyFormat = [{
+    $query `,` $keys `,` $values `at` $start_pos attr-dict `:` type($query) `,`
+    type($keys) `,` type($values) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def LLM_SiluOp : LLM_Op<"silu", [Pure, SameOperandsAndResultType]> {
+  let summary = "x * sigmoid(x)";
+  let description = [{
+    Example:
+
+    ```mlir
+    %s = llm.silu %g : tensor<?x128xf32>
+    ```
+  }];
+  let arguments = (ins LLM_Activation:$input);
+  let results = (outs LLM_Activation:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+}
+
+def LLM_SwiGLUOp : LLM_Op<"swiglu", [Pure, SameOperandsAndResultType]> {
+  let summary = "silu(gate) * up, the gated activation of Llama's MLP";
+  let description = [{
+    Example:
+
+    ```mlir
+    %a = llm.swiglu %gate, %up : tensor<?x128xf32>
+    ```
+  }];
+  let arguments = (ins LLM_Activation:$gate, LLM_Activation:$up);
+  let results = (outs LLM_Activation:$result);
+  let assemblyFormat = "$gate `,` $up attr-dict `:` type($result)";
+}
+
+def LLM_AddOp : LLM_Op<"add", [Pure, SameOperandsAndResultType, Commutative]> {
+  let summary = "Elementwise sum (residual connections)";
+  let description = [{
+    Example:
+
+    ```mlir
+    %r = llm.add %h, %o : tensor<?x64xf32>
+    ```
+  }];
+  let arguments = (ins LLM_Activation:$lhs, LLM_Activation:$rhs);
+  let results = (outs LLM_Activation:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
+}
+
+def LLM_MulOp : LLM_Op<"mul", [Pure, SameOperandsAndResultType, Commutative]> {
+  let summary = "Elementwise product";
+  let description = [{
+    Example:
+
+    ```mlir
+    %m = llm.mul %a, %b : tensor<?x128xf32>
+    ```
+  }];
+  let arguments = (ins LLM_Activation:$lhs, LLM_Activation:$rhs);
+  let results = (outs LLM_Activation:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
+}
+
+#endif // LLMC_DIALECT_LLM_OPS

@@ -1,0 +1,39 @@
+//===- LLMTypes.td - types of the llm dialect ---------------*- tablegen -*-===//
+
+#ifndef LLMC_DIALECT_LLM_TYPES
+#define LLMC_DIALECT_LLM_TYPES
+
+include "dialects/llm/LLMBase.td"
+
+def LLM_KVCacheType : TypeDef<LLM_Dialect, "KVCache"> {
+  let mnemonic = "kv_cache";
+  let summary = "The key/value cache of every attention layer";
+  let description = [{
+    An opaque handle on the model's KV cache: for each of `num_layers`
+    layers, keys and values for up to `max_context` positions, each row
+    `num_kv_heads * head_dim` elements of `dtype`. It is read and written only
+    by `llm.kv_read` / `llm.kv_write`, which makes cache traffic explicit for
+    the passes that tile and place it.
+
+    Example:
+
+    ```mlir
+    !llm.kv_cache<num_layers = 16, num_kv_heads = 8, head_dim = 64,
+                  max_context = 2048, dtype = f32>
+    ```
+  }];
+  let parameters = (ins
+    "int64_t":$num_layers,
+    "int64_t":$num_kv_heads,
+    "int64_t":$head_dim,
+    "int64_t":$max_context,
+    EnumParameter<LLM_DType>:$dtype
+  );
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    int64_t getRowSize() const { return getNumKvHeads() * getHeadDim(); }
+  }];
+}
+
+#endif // LLMC_DIALECT_LLM_TYPES
