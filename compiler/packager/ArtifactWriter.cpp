@@ -1,0 +1,254 @@
+//===- ArtifactWriter.cpp - writes one .llmc artifact --------------------===//
+#include "compiler/packager/ArtifactWriter.h"
+
+#include "runtime/include/llmc_format.h"
+#include "runtime/schema/llmc_generated.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <unistd.h>
+
+namespace llmc::packager {
+namespace {
+
+constexpr uint64_t alignUp(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
+
+uint64_t dtypeBytes(DType t) {
+  switch (t) {
+  case DType::F32: case DType::I32: return 4;
+  case DType::F16: case DType::BF16: return 2;
+  case DType::I8: case DType::U8: return 1;
+  case DType::I64: return 8;
+  default: return 0;
+  }
+}
+
+std::string checkLayout(const ArtifactDesc &d) {
+  uint64_t end = 0;
+  for (const WeightDesc &w : d.weights) {
+    if (w.offset % LLMC_WEIGHT_ALIGN || w.offset < end || w.size > d.weightsSize ||
+        w.offset > d.weightsSize - w.size)
+      return "weight '" + w.name + "' is not laid out (call layoutWeights first)";
+    end = w.offset + w.size;
+  }
+  return "";
+}
+
+/// Buffered file writer that hashes the weights segment as it goes.
+class Output final : public WeightSink {
+public:
+  FILE *f = nullptr;
+  uint64_t written = 0, total = 0, nextReport = 0;
+  uint64_t remaining = 0;  // bytes the current weight may still write
+  bool hashing = false;
+  llmc_hash_state hash;
+  const ProgressFn *progress = nullptr;
+  std::string path;
+
+  std::string raw(const void *data, size_t n) {
+    if (n && fwrite(data, 1, n, f) != n)
+      return path + ": write failed: " + std::strerror(errno);
+    if (hashing) llmc_hash_update(&hash, data, n);
+    written += n;
+    if (*progress && written >= nextReport) {
+      (*progress)(written, total);
+      nextReport = written + (64ull << 20);
+    }
+    return "";
+  }
+  std::string zeros(uint64_t n) {
+    static const uint8_t z[4096] = {};
+    while (n) {
+      size_t k = n < sizeof z ? (size_t)n : sizeof z;
+      if (auto e = raw(z, k); !e.empty()) return e;
+      n -= k;
+    }
+    return "";
+  }
+  std::string write(const void *data, size_t n) override {
+    if (n > remaining)
+      return "weight source wrote more bytes than the weight's declared size";
+    remaining -= n;
+    return raw(data, n);
+  }
+};
+
+std::string writeImpl(const ArtifactDesc &d, const std::string &path,
+                      const std::string &tmp, const WeightSource &source,
+                      const WriteOptions &opts) {
+  if (auto e = checkLayout(d); !e.empty()) return path + ": " + e;
+  std::vector<uint8_t> fb;
+  if (auto e = buildFlatBuffer(d, fb); !e.empty()) return path + ": " + e;
+  if (opts.mutateFlatBuffer) opts.mutateFlatBuffer(fb);
+
+  llmc_file_header h;
+  std::memcpy(h.magic, LLMC_MAGIC, LLMC_MAGIC_SIZE);
+  h.format_version = LLMC_FORMAT_VERSION;
+  h.header_size = LLMC_HEADER_SIZE;
+  h.flatbuffer_offset = LLMC_HEADER_SIZE;
+  h.flatbuffer_size = fb.size();
+  h.weights_offset = alignUp(h.flatbuffer_offset + fb.size(), LLMC_WEIGHTS_FILE_ALIGN);
+  h.weights_size = d.weightsSize;
+  h.flatbuffer_checksum = llmc_hash64(fb.data(), fb.size());
+  h.weights_checksum = 0;
+
+  Output out;
+  out.path = tmp;
+  out.progress = &opts.progress;
+  out.total = h.weights_offset + h.weights_size;
+  out.f = std::fopen(tmp.c_str(), "wb");
+  if (!out.f) return tmp + ": cannot create: " + std::strerror(errno);
+  std::unique_ptr<FILE, int (*)(FILE *)> closer(out.f, std::fclose);
+  std::vector<char> buffer(4u << 20);
+  std::setvbuf(out.f, buffer.data(), _IOFBF, buffer.size());
+
+  uint8_t hdr[LLMC_HEADER_SIZE] = {};
+  if (auto e = out.raw(hdr, sizeof hdr); !e.empty()) return e;  // placeholder
+  if (auto e = out.raw(fb.data(), fb.size()); !e.empty()) return e;
+  if (auto e = out.zeros(h.weights_offset - out.written); !e.empty()) return e;
+
+  out.hashing = true;
+  llmc_hash_init(&out.hash);
+  uint64_t pos = 0;  // inside the weights segment
+  for (size_t i = 0; i < d.weights.size(); ++i) {
+    const WeightDesc &w = d.weights[i];
+    if (auto e = out.zeros(w.offset - pos); !e.empty()) return e;
+    out.remaining = w.size;
+    if (!source) return path + ": no weight source given";
+    std::string e = source(i, w, out);
+    if (!e.empty()) return path + ": weight '" + w.name + "': " + e;
+    if (out.remaining)
+      return path + ": weight '" + w.name + "': source produced " +
+             std::to_string(w.size - out.remaining) + " of " + std::to_string(w.size) +
+             " bytes";
+    pos = w.offset + w.size;
+  }
+  if (auto e = out.zeros(d.weightsSize - pos); !e.empty()) return e;
+  h.weights_checksum = llmc_hash_final(&out.hash);
+  out.hashing = false;
+
+  llmc_header_encode(&h, hdr);
+  if (std::fflush(out.f) != 0 || std::fseek(out.f, 0, SEEK_SET) != 0 ||
+      std::fwrite(hdr, 1, sizeof hdr, out.f) != sizeof hdr || std::fflush(out.f) != 0 ||
+      ::fsync(fileno(out.f)) != 0)
+    return tmp + ": write failed: " + std::strerror(errno);
+  if (std::fclose(closer.release()) != 0)
+    return tmp + ": close failed: " + std::strerror(errno);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0)
+    return path + ": cannot rename from " + tmp + ": " + std::strerror(errno);
+  if (opts.progress) opts.progress(out.total, out.total);
+  return "";
+}
+
+} // namespace
+
+std::string layoutWeights(ArtifactDesc &d) {
+  uint64_t off = 0;
+  for (WeightDesc &w : d.weights) {
+    if (uint64_t eb = dtypeBytes(w.dtype)) {
+      uint64_t n = eb;
+      for (int64_t dim : w.shape)
+        if (dim < 0 || __builtin_mul_overflow(n, (uint64_t)dim, &n))
+          return "weight '" + w.name + "': bad shape";
+      if (n != w.size)
+        return "weight '" + w.name + "': size " + std::to_string(w.size) +
+               " does not match its shape (" + std::to_string(n) + " bytes)";
+    } else if (!w.hasQuant) {
+      return "weight '" + w.name + "': block-quantized dtype needs a quant descriptor";
+    }
+    off = alignUp(off, LLMC_WEIGHT_ALIGN);
+    if (w.size > (1ull << 62) || off > (1ull << 62)) return "weights segment too large";
+    w.offset = off;
+    off += w.size;
+  }
+  d.weightsSize = off;
+  return "";
+}
+
+std::string buildFlatBuffer(const ArtifactDesc &d, std::vector<uint8_t> &out) {
+  namespace fb = llmc::fb;
+  if (auto e = checkLayout(d); !e.empty()) return e;
+  const ModelConfigDesc &c = d.config;
+  flatbuffers::FlatBufferBuilder b(1 << 16);
+  b.ForceDefaults(true);  // every field present: easy to inspect and patch
+
+  const ManifestDesc &m = d.manifest;
+  auto manifest = fb::CreateManifestDirect(
+      b, m.compilerVersion.c_str(), LLMC_FORMAT_VERSION, m.target.c_str(),
+      m.targetTriple.c_str(), m.cpuFeatures.c_str(), m.quantization.c_str(),
+      m.createdBy.c_str());
+  auto config = fb::CreateModelConfigDirect(
+      b, c.hiddenSize, c.intermediateSize, c.numLayers, c.numHeads, c.numKvHeads,
+      c.headDim, c.vocabSize, c.maxContext, c.prefillChunk, c.rmsNormEps, c.ropeTheta,
+      c.ropeScalingType.c_str(), c.ropeScalingFactor, c.ropeLowFreqFactor,
+      c.ropeHighFreqFactor, c.ropeOriginalMaxPositionEmbeddings, c.tieWordEmbeddings,
+      c.bosTokenId, &c.eosTokenIds);
+
+  std::vector<flatbuffers::Offset<fb::KernelPayload>> payloads;
+  for (const PayloadDesc &p : d.payloads) {
+    auto target = b.CreateString(p.target);
+    auto format = b.CreateString(p.format);
+    auto entry = b.CreateString(p.entry);
+    auto features = b.CreateString(p.cpuFeatures);
+    b.ForceVectorAlignment(p.data.size(), sizeof(uint8_t), 16);
+    auto data = b.CreateVector(p.data);
+    payloads.push_back(fb::CreateKernelPayload(b, target, format, entry, data, features));
+  }
+  std::vector<flatbuffers::Offset<fb::Dispatch>> schedule;
+  for (const DispatchDesc &s : d.schedule) {
+    std::vector<fb::BufferRef> ops;
+    for (const BufferRefDesc &o : s.operands)
+      ops.emplace_back(static_cast<fb::BufferSpace>(o.space), o.offset, o.size);
+    schedule.push_back(
+        fb::CreateDispatchDirect(b, s.kernel.c_str(), &ops, s.flops, s.bytes));
+  }
+  std::vector<flatbuffers::Offset<fb::Weight>> weights;
+  for (const WeightDesc &w : d.weights) {
+    flatbuffers::Offset<fb::QuantDesc> quant = 0;
+    if (w.hasQuant)
+      quant = fb::CreateQuantDescDirect(b, w.quant.scheme.c_str(), w.quant.groupSize,
+                                        static_cast<fb::DType>(w.quant.scaleDType),
+                                        w.quant.zeroPoint);
+    weights.push_back(fb::CreateWeightDirect(b, w.name.c_str(),
+                                             static_cast<fb::DType>(w.dtype), &w.shape,
+                                             w.offset, w.size, quant));
+  }
+  auto segment = fb::CreateWeightsSegment(b, LLMC_WEIGHT_ALIGN, LLMC_WEIGHTS_FILE_ALIGN,
+                                          d.weightsSize);
+  uint64_t kvPerToken = d.kvCacheBytesPerToken;
+  if (!kvPerToken)
+    kvPerToken = (uint64_t)(c.numLayers > 0 ? c.numLayers : 0) * 2u *
+                 (uint64_t)(c.numKvHeads > 0 ? c.numKvHeads : 0) *
+                 (uint64_t)(c.headDim > 0 ? c.headDim : 0) * 4u;
+  auto model = fb::CreateModelDirect(b, manifest, config, &payloads, &schedule, &weights,
+                                     segment, d.arenaSize, kvPerToken, fb::DType::F32);
+  fb::FinishModelBuffer(b, model);
+  if (b.GetSize() >= (1u << 31)) return "metadata flatbuffer exceeds 2 GB";
+  out.assign(b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize());
+  return "";
+}
+
+std::string writeArtifact(const ArtifactDesc &desc, const std::string &path,
+                          const WeightSource &source, const WriteOptions &options) {
+  if (path.empty()) return "empty output path";
+  const std::string tmp = path + ".tmp";
+  std::string err;
+#if defined(__cpp_exceptions)
+  try {
+    err = writeImpl(desc, path, tmp, source, options);
+  } catch (const std::exception &e) {
+    err = path + ": " + e.what();
+  } catch (...) {
+    err = path + ": unknown exception while writing";
+  }
+#else
+  err = writeImpl(desc, path, tmp, source, options);
+#endif
+  if (!err.empty()) std::remove(tmp.c_str());
+  return err;
+}
+
+} // namespace llmc::packager

@@ -1,0 +1,207 @@
+// RUN: llmc-opt %s -split-input-file -verify-diagnostics
+
+// expected-error @+1 {{num_heads (6) must be a multiple of num_kv_heads (4)}}
+module attributes {llm.config = #llm.config<hidden_size = 64, intermediate_size = 128, num_layers = 1, num_heads = 6, num_kv_heads = 4, head_dim = 16, vocab_size = 256, max_context = 256, rms_norm_eps = 1.0e-05, rope_theta = 5.0e+05, tie_word_embeddings = true, bos_token_id = 1, eos_token_ids = [2]>} {}
+
+// -----
+
+// expected-error @+1 {{eos token id 300 is outside the vocabulary [0, 256)}}
+module attributes {llm.config = #llm.config<hidden_size = 64, intermediate_size = 128, num_layers = 1, num_heads = 4, num_kv_heads = 4, head_dim = 16, vocab_size = 256, max_context = 256, rms_norm_eps = 1.0e-05, rope_theta = 5.0e+05, tie_word_embeddings = true, bos_token_id = 1, eos_token_ids = [300]>} {}
+
+// -----
+
+// expected-error @+1 {{head_dim must be even for rotary embeddings, got 15}}
+module attributes {llm.config = #llm.config<hidden_size = 60, intermediate_size = 128, num_layers = 1, num_heads = 4, num_kv_heads = 4, head_dim = 15, vocab_size = 256, max_context = 256, rms_norm_eps = 1.0e-05, rope_theta = 5.0e+05, tie_word_embeddings = true, bos_token_id = 1, eos_token_ids = [2]>} {}
+
+// -----
+
+// expected-error @+1 {{'llm.config' is only valid on a module}}
+func.func @f() attributes {llm.config = #llm.config<hidden_size = 64, intermediate_size = 128, num_layers = 1, num_heads = 4, num_kv_heads = 4, head_dim = 16, vocab_size = 256, max_context = 256, rms_norm_eps = 1.0e-05, rope_theta = 5.0e+05, tie_word_embeddings = true, bos_token_id = 1, eos_token_ids = [2]>} { return }
+
+// -----
+
+// expected-error @+1 {{rope scaling needs 0 < low_freq_factor < high_freq_factor, got 4.000000e+00 and 1.000000e+00}}
+func.func @f() attributes {s = #llm.rope_scaling<type = llama3, factor = 8.0, low_freq_factor = 4.0, high_freq_factor = 1.0, original_max_position_embeddings = 64>} { return }
+
+// -----
+
+// expected-error @+1 {{int_group quantization supports 4 or 8 bits, got 3}}
+func.func @f() attributes {q = #llm.quant<scheme = int_group, bits = 3, group_size = 32, zero_point = symmetric, scale_dtype = f16>} { return }
+
+// -----
+
+// expected-error @+1 {{storage shape [64, 32] differs from the weight type 'tensor<64x64xf32>'}}
+llm.weight @w : tensor<64x64xf32> = #llm.storage<file = "m.safetensors", tensor = "w", offset = 0, dtype = f32, shape = [64, 32]>
+
+// -----
+
+// expected-error @+1 {{source storage must be f32, f16 or bf16, got i8}}
+llm.weight @w : tensor<64x64xf32> = #llm.storage<file = "m.safetensors", tensor = "w", offset = 0, dtype = i8, shape = [64, 64]>
+
+// -----
+
+// expected-error @+1 {{weight must have an f32, f16 or bf16 element type, got 'i32'}}
+llm.weight @w : tensor<64x64xi32> = #llm.storage<file = "m.safetensors", tensor = "w", offset = 0, dtype = f32, shape = [64, 64]>
+
+// -----
+
+llm.weight @w : tensor<128x64xf32> = #llm.storage<file = "m.safetensors", tensor = "w", offset = 0, dtype = f32, shape = [128, 64]>
+func.func @linear_in(%x: tensor<?x32xf32>) -> tensor<?x128xf32> {
+  // expected-error @+1 {{weight 'tensor<128x64xf32>' expects 64 input features, got 32}}
+  %y = llm.linear %x, @w : tensor<?x32xf32> -> tensor<?x128xf32>
+  return %y : tensor<?x128xf32>
+}
+
+// -----
+
+llm.weight @w : tensor<128x64xf32> = #llm.storage<file = "m.safetensors", tensor = "w", offset = 0, dtype = f32, shape = [128, 64]>
+func.func @linear_out(%x: tensor<?x64xf32>) -> tensor<?x96xf32> {
+  // expected-error @+1 {{weight 'tensor<128x64xf32>' produces 128 features, result has 96}}
+  %y = llm.linear %x, @w : tensor<?x64xf32> -> tensor<?x96xf32>
+  return %y : tensor<?x96xf32>
+}
+
+// -----
+
+func.func @linear_missing(%x: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  // expected-error @+1 {{references @nope, which is not an llm.weight}}
+  %y = llm.linear %x, @nope : tensor<?x64xf32> -> tensor<?x64xf32>
+  return %y : tensor<?x64xf32>
+}
+
+// -----
+
+func.func @linear_rows(%x: tensor<4x64xf32>) -> tensor<5x64xf32> {
+  // expected-error @+1 {{input has 4 rows but the result has 5}}
+  %y = llm.linear %x, @w : tensor<4x64xf32> -> tensor<5x64xf32>
+  return %y : tensor<5x64xf32>
+}
+
+// -----
+
+llm.weight @emb : tensor<256x64xf32> = #llm.storage<file = "m.safetensors", tensor = "e", offset = 0, dtype = f32, shape = [256, 64]>
+func.func @embedding(%t: tensor<?xi32>) -> tensor<?x32xf32> {
+  // expected-error @+1 {{result has 32 features but the embedding table 'tensor<256x64xf32>' has 64}}
+  %h = llm.embedding %t, @emb : tensor<?xi32> -> tensor<?x32xf32>
+  return %h : tensor<?x32xf32>
+}
+
+// -----
+
+func.func @embedding_rows(%t: tensor<3xi32>) -> tensor<4x64xf32> {
+  // expected-error @+1 {{has 3 tokens but 4 result rows}}
+  %h = llm.embedding %t, @emb : tensor<3xi32> -> tensor<4x64xf32>
+  return %h : tensor<4x64xf32>
+}
+
+// -----
+
+llm.weight @n : tensor<32xf32> = #llm.storage<file = "m.safetensors", tensor = "n", offset = 0, dtype = f32, shape = [32]>
+func.func @norm(%x: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  // expected-error @+1 {{norm weight 'tensor<32xf32>' does not match 64 input features}}
+  %y = llm.rms_norm %x, @n eps = 1.0e-05 : tensor<?x64xf32>
+  return %y : tensor<?x64xf32>
+}
+
+// -----
+
+func.func @rope_heads(%x: tensor<?x64xf32>, %p: index) -> tensor<?x64xf32> {
+  // expected-error @+1 {{input has 64 features, expected 3 heads x 16 = 48}}
+  %y = llm.rope %x at %p {num_heads = 3 : i64, head_dim = 16 : i64, theta = 1.0e4 : f64} : tensor<?x64xf32>
+  return %y : tensor<?x64xf32>
+}
+
+// -----
+
+func.func @rope_odd(%x: tensor<?x63xf32>, %p: index) -> tensor<?x63xf32> {
+  // expected-error @+1 {{head_dim must be even, got 21}}
+  %y = llm.rope %x at %p {num_heads = 3 : i64, head_dim = 21 : i64, theta = 1.0e4 : f64} : tensor<?x63xf32>
+  return %y : tensor<?x63xf32>
+}
+
+// -----
+
+func.func @rope_zero_heads(%x: tensor<?x64xf32>, %p: index) -> tensor<?x64xf32> {
+  // expected-error @+1 {{attribute 'num_heads' failed to satisfy constraint}}
+  %y = llm.rope %x at %p {num_heads = 0 : i64, head_dim = 16 : i64, theta = 1.0e4 : f64} : tensor<?x64xf32>
+  return %y : tensor<?x64xf32>
+}
+
+// -----
+
+func.func @kv_layer(%k: tensor<?x32xf32>, %p: index, %c: !llm.kv_cache<num_layers = 2, num_kv_heads = 2, head_dim = 16, max_context = 64, dtype = f32>) {
+  // expected-error @+1 {{layer 2 is out of range: the cache has 2 layers}}
+  llm.kv_write %k, %k into %c[2] at %p : tensor<?x32xf32>, tensor<?x32xf32>, !llm.kv_cache<num_layers = 2, num_kv_heads = 2, head_dim = 16, max_context = 64, dtype = f32>
+  return
+}
+
+// -----
+
+func.func @kv_rows(%k: tensor<?x64xf32>, %p: index, %c: !llm.kv_cache<num_layers = 2, num_kv_heads = 2, head_dim = 16, max_context = 64, dtype = f32>) {
+  // expected-error @+1 {{rows have 64 features, the cache holds 2 kv heads x 16 = 32}}
+  llm.kv_write %k, %k into %c[0] at %p : tensor<?x64xf32>, tensor<?x64xf32>, !llm.kv_cache<num_layers = 2, num_kv_heads = 2, head_dim = 16, max_context = 64, dtype = f32>
+  return
+}
+
+// -----
+
+func.func @kv_read_types(%p: index, %c: !llm.kv_cache<num_layers = 2, num_kv_heads = 2, head_dim = 16, max_context = 64, dtype = f32>) {
+  // expected-error @+1 {{keys 'tensor<?x32xf32>' and values 'tensor<?x16xf32>' differ}}
+  %k, %v = llm.kv_read %c[1] upto %p : !llm.kv_cache<num_layers = 2, num_kv_heads = 2, head_dim = 16, max_context = 64, dtype = f32> -> tensor<?x32xf32>, tensor<?x16xf32>
+  return
+}
+
+// -----
+
+// expected-error @+1 {{kv_cache dtype must be f32, f16 or bf16}}
+func.func @kv_type(%c: !llm.kv_cache<num_layers = 2, num_kv_heads = 2, head_dim = 16, max_context = 64, dtype = i8>) {
+  return
+}
+
+// -----
+
+func.func @attention_gqa(%q: tensor<?x64xf32>, %k: tensor<?x48xf32>, %p: index) -> tensor<?x64xf32> {
+  // expected-error @+1 {{num_heads (4) must be a multiple of num_kv_heads (3)}}
+  %o = llm.attention %q, %k, %k at %p {num_heads = 4 : i64, num_kv_heads = 3 : i64, head_dim = 16 : i64, scale = 0.25 : f64, causal} : tensor<?x64xf32>, tensor<?x48xf32>, tensor<?x48xf32> -> tensor<?x64xf32>
+  return %o : tensor<?x64xf32>
+}
+
+// -----
+
+func.func @attention_kv_dim(%q: tensor<?x64xf32>, %k: tensor<?x64xf32>, %p: index) -> tensor<?x64xf32> {
+  // expected-error @+1 {{keys has 64 features, expected 2 heads x 16 = 32}}
+  %o = llm.attention %q, %k, %k at %p {num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f64, causal} : tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x64xf32> -> tensor<?x64xf32>
+  return %o : tensor<?x64xf32>
+}
+
+// -----
+
+func.func @attention_q_dim(%q: tensor<?x48xf32>, %k: tensor<?x32xf32>, %p: index) -> tensor<?x48xf32> {
+  // expected-error @+1 {{query has 48 features, expected 4 heads x 16 = 64}}
+  %o = llm.attention %q, %k, %k at %p {num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f64} : tensor<?x48xf32>, tensor<?x32xf32>, tensor<?x32xf32> -> tensor<?x48xf32>
+  return %o : tensor<?x48xf32>
+}
+
+// -----
+
+func.func @attention_result(%q: tensor<?x64xf32>, %k: tensor<?x32xf32>, %p: index) -> tensor<4x64xf32> {
+  // expected-error @+1 {{result type 'tensor<4x64xf32>' differs from the query type 'tensor<?x64xf32>'}}
+  %o = llm.attention %q, %k, %k at %p {num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f64} : tensor<?x64xf32>, tensor<?x32xf32>, tensor<?x32xf32> -> tensor<4x64xf32>
+  return %o : tensor<4x64xf32>
+}
+
+// -----
+
+func.func @add_types(%a: tensor<?x64xf32>, %b: tensor<?x32xf32>) -> tensor<?x64xf32> {
+  // expected-error @+1 {{requires the same type for all operands and results}}
+  %r = "llm.add"(%a, %b) : (tensor<?x64xf32>, tensor<?x32xf32>) -> tensor<?x64xf32>
+  return %r : tensor<?x64xf32>
+}
+
+// -----
+
+func.func @rank(%a: tensor<64xf32>) -> tensor<64xf32> {
+  // expected-error @+1 {{must be 2D tensor of 32-bit float or 16-bit float or bfloat16 type values}}
+  %r = llm.silu %a : tensor<64xf32>
+  return %r : tensor<64xf32>
+}

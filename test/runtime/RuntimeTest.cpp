@@ -1,0 +1,797 @@
+// Tests of the artifact writer (compiler/packager) and the C runtime
+// (runtime/), using a fake kernel payload (fake_payload.c).
+#include "compiler/packager/ArtifactWriter.h"
+#include "runtime/include/llmc.h"
+#include "runtime/include/llmc_format.h"
+#include "runtime/schema/llmc_generated.h"
+#include "test/runtime/FakeModel.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+using namespace llmc::packager;
+
+namespace {
+
+std::vector<uint8_t> readFile(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string s = ss.str();
+  return std::vector<uint8_t>(s.begin(), s.end());
+}
+
+void writeFile(const std::string &path, const std::vector<uint8_t> &bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(reinterpret_cast<const char *>(bytes.data()), (std::streamsize)bytes.size());
+}
+
+bool exists(const std::string &path) { return access(path.c_str(), F_OK) == 0; }
+
+std::string tempPath(const std::string &name) {
+  return testing::TempDir() + "llmc-rt-" + std::to_string(getpid()) + "-" + name;
+}
+
+std::string triple() {
+#if defined(__x86_64__)
+  return "x86_64-unknown-linux-gnu";
+#else
+  return "aarch64-unknown-linux-gnu";
+#endif
+}
+
+// Deterministic bytes of weight i (weights 0 and 1 are f32 tensors).
+std::vector<uint8_t> weightBytes(size_t i, uint64_t size) {
+  std::vector<uint8_t> b(size);
+  if (i < 2) {
+    for (uint64_t k = 0; k < size / 4; ++k) {
+      float v = i == 0 ? 1.5f + (float)k : 42.0f;
+      std::memcpy(&b[k * 4], &v, 4);
+    }
+  } else {
+    for (uint64_t k = 0; k < size; ++k) b[k] = (uint8_t)(k * 7 + i);
+  }
+  return b;
+}
+
+ArtifactDesc fakeDesc() {
+  ArtifactDesc d;
+  d.manifest.compilerVersion = "0.1.0-test";
+  d.manifest.target = "host";
+  d.manifest.targetTriple = triple();
+  d.manifest.cpuFeatures = "+llmc-unknown-feature";
+  d.manifest.quantization = "f32";
+  d.manifest.createdBy = "RuntimeTest";
+  ModelConfigDesc &c = d.config;
+  c.hiddenSize = FAKE_HIDDEN;
+  c.intermediateSize = FAKE_INTERMEDIATE;
+  c.numLayers = FAKE_LAYERS;
+  c.numHeads = FAKE_HEADS;
+  c.numKvHeads = FAKE_KV_HEADS;
+  c.headDim = FAKE_HEAD_DIM;
+  c.vocabSize = FAKE_VOCAB;
+  c.maxContext = FAKE_MAX_CONTEXT;
+  c.prefillChunk = FAKE_PREFILL_CHUNK;
+  c.ropeScalingType = "llama3";
+  c.ropeScalingFactor = 32.0f;
+  c.bosTokenId = 1;
+  c.eosTokenIds = {2, 3};
+  PayloadDesc p;
+  p.target = triple();
+  p.data = readFile(LLMC_FAKE_PAYLOAD_PATH);
+  d.payloads.push_back(p);
+  DispatchDesc disp;
+  disp.kernel = "fused_rmsnorm_matmul";
+  disp.operands = {{BufferSpace::Weights, 0, 60}, {BufferSpace::Arena, 128, 256}};
+  disp.flops = 1000;
+  disp.bytes = 316;
+  d.schedule.push_back(disp);
+  d.weights = {{"tok_embeddings", DType::F32, {3, 5}, 60},
+               {"norm", DType::F32, {7}, 28},
+               {"q", DType::I8, {100}, 100}};
+  d.arenaSize = FAKE_ARENA;
+  return d;
+}
+
+// Streams each weight in 7-byte pieces.
+std::string fakeSource(size_t i, const WeightDesc &w, WeightSink &sink) {
+  std::vector<uint8_t> b = weightBytes(i, w.size);
+  for (size_t k = 0; k < b.size(); k += 7) {
+    std::string e = sink.write(b.data() + k, std::min<size_t>(7, b.size() - k));
+    if (!e.empty()) return e;
+  }
+  return "";
+}
+
+std::string writeDesc(ArtifactDesc d, const std::string &path, const WriteOptions &o = {}) {
+  std::string e = layoutWeights(d);
+  if (!e.empty()) return e;
+  return writeArtifact(d, path, fakeSource, o);
+}
+
+// An artifact in memory, 4 KB aligned, for open_memory.
+struct Buffer {
+  void *p = nullptr;
+  size_t n = 0;
+  explicit Buffer(const std::vector<uint8_t> &bytes) : n(bytes.size()) {
+    p = std::aligned_alloc(4096, (bytes.size() + 4095) / 4096 * 4096 + 4096);
+    if (!bytes.empty()) std::memcpy(p, bytes.data(), bytes.size());
+  }
+  ~Buffer() { std::free(p); }
+};
+
+llmc_status openBytes(const std::vector<uint8_t> &bytes, uint32_t flags = 0) {
+  Buffer b(bytes);
+  llmc_model *m = nullptr;
+  llmc_status st = llmc_model_open_memory(b.p, b.n, flags, &m);
+  if (st == LLMC_OK) {
+    EXPECT_NE(m, nullptr);
+    llmc_model_close(m);
+  } else {
+    EXPECT_EQ(m, nullptr);
+    EXPECT_STRNE(llmc_last_error(), "") << "status " << st;
+  }
+  return st;
+}
+
+void setHeader64(std::vector<uint8_t> &f, size_t at, uint64_t v) { llmc_wr64(&f[at], v); }
+void fixFlatbufferChecksum(std::vector<uint8_t> &f) {
+  llmc_file_header h;
+  llmc_header_decode(f.data(), &h);
+  setHeader64(f, 48, llmc_hash64(&f[h.flatbuffer_offset], h.flatbuffer_size));
+}
+
+class RuntimeTest : public ::testing::Test {
+protected:
+  static void SetUpTestSuite() {
+    path_ = new std::string(tempPath("good.llmc"));
+    ASSERT_EQ(writeDesc(fakeDesc(), *path_), "");
+    bytes_ = new std::vector<uint8_t>(readFile(*path_));
+  }
+  static void TearDownTestSuite() {
+    std::remove(path_->c_str());
+    delete path_;
+    delete bytes_;
+  }
+  void SetUp() override {
+    ASSERT_EQ(llmc_model_open(path_->c_str(), 0, &model_), LLMC_OK) << llmc_last_error();
+  }
+  void TearDown() override {
+    llmc_context_free(ctx_);
+    llmc_model_close(model_);
+  }
+  void makeContext(int32_t n_ctx = 0, uint32_t flags = 0) {
+    llmc_context_params p{n_ctx, flags};
+    ASSERT_EQ(llmc_context_create(model_, &p, &ctx_), LLMC_OK) << llmc_last_error();
+  }
+  const float *logits() {
+    const float *l = nullptr;
+    EXPECT_EQ(llmc_get_logits(ctx_, &l), LLMC_OK) << llmc_last_error();
+    return l;
+  }
+  int64_t position() {
+    int64_t p = -1;
+    EXPECT_EQ(llmc_get_position(ctx_, &p), LLMC_OK);
+    return p;
+  }
+  static void expectRow(const float *row, int32_t tok, int64_t pos, float tokenSum,
+                        int64_t nTokens, int64_t startPos) {
+    EXPECT_EQ(row[0], (float)(tok * 1000 + pos + 1));
+    EXPECT_EQ(row[1], tokenSum);
+    EXPECT_EQ(row[2], (float)nTokens);
+    EXPECT_EQ(row[3], 1.5f);
+    EXPECT_EQ(row[4], (float)startPos);
+    EXPECT_EQ(row[5], 42.0f);
+    for (int v = FAKE_ROW_FIXED; v < FAKE_VOCAB; ++v) EXPECT_EQ(row[v], v * 0.5f);
+  }
+  static std::string *path_;
+  static std::vector<uint8_t> *bytes_;
+  llmc_model *model_ = nullptr;
+  llmc_context *ctx_ = nullptr;
+};
+std::string *RuntimeTest::path_;
+std::vector<uint8_t> *RuntimeTest::bytes_;
+
+} // namespace
+
+// ---- format and writer ------------------------------------------------------
+
+TEST(Format, HashMatchesXXH64) {
+  EXPECT_EQ(llmc_hash64("", 0), 0xEF46DB3751D8E999ull);
+  EXPECT_EQ(llmc_hash64("abc", 3), 0x44BC2CF5AD770999ull);
+  std::vector<uint8_t> b(1000);
+  for (size_t i = 0; i < b.size(); ++i) b[i] = (uint8_t)(i * 31);
+  llmc_hash_state s;
+  llmc_hash_init(&s);
+  for (size_t i = 0; i < b.size(); i += 13) llmc_hash_update(&s, &b[i], std::min<size_t>(13, b.size() - i));
+  EXPECT_EQ(llmc_hash_final(&s), llmc_hash64(b.data(), b.size()));
+}
+
+TEST(Writer, LayoutAlignsSequentially) {
+  ArtifactDesc d = fakeDesc();
+  ASSERT_EQ(layoutWeights(d), "");
+  EXPECT_EQ(d.weights[0].offset, 0u);
+  EXPECT_EQ(d.weights[1].offset, (uint64_t)FAKE_W1_OFFSET);
+  EXPECT_EQ(d.weights[2].offset, 128u);
+  EXPECT_EQ(d.weightsSize, 228u);
+  d.weights[0].size = 61;  // does not match f32 [3,5]
+  EXPECT_NE(layoutWeights(d), "");
+  d = fakeDesc();
+  d.weights[2].dtype = DType::Q4;  // block format without a descriptor
+  EXPECT_NE(layoutWeights(d), "");
+}
+
+TEST(Writer, FileLayoutAndProgress) {
+  std::string path = tempPath("layout.llmc");
+  uint64_t last = 0, total = 0;
+  int calls = 0;
+  WriteOptions o;
+  o.progress = [&](uint64_t w, uint64_t t) { last = w; total = t; ++calls; };
+  ASSERT_EQ(writeDesc(fakeDesc(), path, o), "");
+  EXPECT_FALSE(exists(path + ".tmp"));
+  std::vector<uint8_t> f = readFile(path);
+  llmc_file_header h;
+  llmc_header_decode(f.data(), &h);
+  EXPECT_EQ(std::memcmp(h.magic, "LLMCART\0", 8), 0);
+  EXPECT_EQ(h.format_version, 1u);
+  EXPECT_EQ(h.header_size, 64u);
+  EXPECT_EQ(h.flatbuffer_offset, 64u);
+  EXPECT_EQ(h.weights_offset % 4096, 0u);
+  EXPECT_GE(h.weights_offset, h.flatbuffer_offset + h.flatbuffer_size);
+  EXPECT_EQ(h.weights_size, 228u);
+  EXPECT_EQ(f.size(), h.weights_offset + h.weights_size);
+  EXPECT_EQ(h.flatbuffer_checksum, llmc_hash64(&f[64], h.flatbuffer_size));
+  EXPECT_EQ(h.weights_checksum, llmc_hash64(&f[h.weights_offset], h.weights_size));
+  EXPECT_GE(calls, 1);
+  EXPECT_EQ(last, f.size());
+  EXPECT_EQ(total, f.size());
+  // The flatbuffer is a verified Model with identifier "LLMC".
+  flatbuffers::Verifier v(&f[64], h.flatbuffer_size);
+  ASSERT_TRUE(llmc::fb::VerifyModelBuffer(v));
+  const llmc::fb::Model *m = llmc::fb::GetModel(&f[64]);
+  ASSERT_EQ(m->weights()->size(), 3u);
+  EXPECT_EQ(m->weights()->Get(1)->offset(), (uint64_t)FAKE_W1_OFFSET);
+  EXPECT_EQ(m->schedule()->Get(0)->operands()->Get(1)->offset(), 128u);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(m->payloads()->Get(0)->data()->data()) % 16, 0u);
+  // Weight bytes in place, with zero padding between them.
+  std::vector<uint8_t> w2 = weightBytes(2, 100);
+  EXPECT_EQ(std::memcmp(&f[h.weights_offset + 128], w2.data(), 100), 0);
+  EXPECT_EQ(f[h.weights_offset + 60], 0);
+  std::remove(path.c_str());
+}
+
+TEST(Writer, FailuresLeaveNothingBehind) {
+  std::string path = tempPath("fail.llmc");
+  ArtifactDesc d = fakeDesc();
+  ASSERT_EQ(layoutWeights(d), "");
+  // Source error.
+  std::string e = writeArtifact(d, path, [](size_t i, const WeightDesc &w, WeightSink &s) {
+    return i == 2 ? std::string("disk on fire") : fakeSource(i, w, s);
+  });
+  EXPECT_NE(e.find("disk on fire"), std::string::npos) << e;
+  EXPECT_FALSE(exists(path));
+  EXPECT_FALSE(exists(path + ".tmp"));
+  // Too few bytes.
+  e = writeArtifact(d, path, [](size_t, const WeightDesc &, WeightSink &) { return std::string(); });
+  EXPECT_NE(e, "");
+  EXPECT_FALSE(exists(path + ".tmp"));
+  // Too many bytes.
+  e = writeArtifact(d, path, [](size_t, const WeightDesc &w, WeightSink &s) {
+    std::vector<uint8_t> b(w.size + 1);
+    return s.write(b.data(), b.size());
+  });
+  EXPECT_NE(e, "");
+  EXPECT_FALSE(exists(path) || exists(path + ".tmp"));
+  // Not laid out.
+  ArtifactDesc raw = fakeDesc();
+  raw.weights[1].offset = 3;
+  EXPECT_NE(writeArtifact(raw, path, fakeSource), "");
+  // Unwritable directory.
+  EXPECT_NE(writeArtifact(d, "/nonexistent-dir/x.llmc", fakeSource), "");
+  EXPECT_FALSE(exists(path) || exists(path + ".tmp"));
+}
+
+// ---- runtime: API -------------------------------------------------------------
+
+TEST(Runtime, StatusStringsAndNullArguments) {
+  for (int s = LLMC_OK; s <= LLMC_ERR_UNSUPPORTED; ++s)
+    EXPECT_STRNE(llmc_status_string((llmc_status)s), "unknown status");
+  EXPECT_STREQ(llmc_status_string((llmc_status)999), "unknown status");
+  llmc_model *m = nullptr;
+  EXPECT_EQ(llmc_model_open(nullptr, 0, &m), LLMC_ERR_INVALID_ARGUMENT);
+  EXPECT_STRNE(llmc_last_error(), "");
+  EXPECT_EQ(llmc_model_open("x", 0, nullptr), LLMC_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(llmc_model_open_memory(nullptr, 10, 0, &m), LLMC_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(llmc_model_open(tempPath("missing.llmc").c_str(), 0, &m), LLMC_ERR_IO);
+  EXPECT_NE(std::string(llmc_last_error()).find("missing.llmc"), std::string::npos);
+  EXPECT_EQ(llmc_model_open("/", 0, &m), LLMC_ERR_IO);
+  EXPECT_EQ(m, nullptr);
+  EXPECT_EQ(llmc_model_close(nullptr), LLMC_OK);
+  EXPECT_EQ(llmc_context_free(nullptr), LLMC_OK);
+  EXPECT_EQ(llmc_model_get_info(nullptr, nullptr), LLMC_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(llmc_context_create(nullptr, nullptr, nullptr), LLMC_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(llmc_prefill(nullptr, nullptr, 1), LLMC_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(llmc_decode(nullptr, 1), LLMC_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(llmc_get_logits(nullptr, nullptr), LLMC_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(llmc_rewind(nullptr, 0), LLMC_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(llmc_reset(nullptr), LLMC_ERR_INVALID_ARGUMENT);
+}
+
+TEST_F(RuntimeTest, Info) {
+  llmc_model_info i;
+  ASSERT_EQ(llmc_model_get_info(model_, &i), LLMC_OK);
+  EXPECT_EQ(i.hidden_size, FAKE_HIDDEN);
+  EXPECT_EQ(i.intermediate_size, FAKE_INTERMEDIATE);
+  EXPECT_EQ(i.num_layers, FAKE_LAYERS);
+  EXPECT_EQ(i.num_heads, FAKE_HEADS);
+  EXPECT_EQ(i.num_kv_heads, FAKE_KV_HEADS);
+  EXPECT_EQ(i.head_dim, FAKE_HEAD_DIM);
+  EXPECT_EQ(i.vocab_size, FAKE_VOCAB);
+  EXPECT_EQ(i.max_context, FAKE_MAX_CONTEXT);
+  EXPECT_EQ(i.prefill_chunk, FAKE_PREFILL_CHUNK);
+  EXPECT_FLOAT_EQ(i.rms_norm_eps, 1e-5f);
+  EXPECT_FLOAT_EQ(i.rope_theta, 500000.0f);
+  EXPECT_STREQ(i.rope_scaling_type, "llama3");
+  EXPECT_FLOAT_EQ(i.rope_scaling_factor, 32.0f);
+  EXPECT_EQ(i.rope_original_max_position_embeddings, 8192);
+  EXPECT_EQ(i.bos_token_id, 1);
+  ASSERT_EQ(i.num_eos_tokens, 2);
+  EXPECT_EQ(i.eos_token_ids[0], 2);
+  EXPECT_EQ(i.eos_token_ids[1], 3);
+  EXPECT_EQ(i.arena_size, (uint64_t)FAKE_ARENA);
+  EXPECT_EQ(i.kv_cache_bytes_per_token, (uint64_t)FAKE_LAYERS * 2 * FAKE_KV_DIM * 4);
+  EXPECT_EQ(i.kv_cache_bytes, i.kv_cache_bytes_per_token * FAKE_MAX_CONTEXT);
+  EXPECT_EQ(i.weights_size, 228u);
+  EXPECT_EQ(i.file_size, bytes_->size());
+  EXPECT_EQ(i.num_weights, 3u);
+  EXPECT_EQ(i.num_dispatches, 1u);
+  EXPECT_EQ(i.format_version, 1u);
+  EXPECT_STREQ(i.target, "host");
+  EXPECT_EQ(std::string(i.target_triple), triple());
+  EXPECT_STREQ(i.quantization, "f32");
+  EXPECT_STREQ(i.compiler_version, "0.1.0-test");
+  EXPECT_STREQ(i.created_by, "RuntimeTest");
+}
+
+TEST_F(RuntimeTest, PrefillIsChunked) {
+  makeContext();
+  const float *l = nullptr;
+  EXPECT_EQ(llmc_get_logits(ctx_, &l), LLMC_ERR_INVALID_STATE);
+  std::vector<int32_t> toks = {5, 9, 2, 31, 0, 7, 7, 1, 30, 4, 11, 6};  // 12 = 5 + 5 + 2
+  float sum = 0;
+  for (int32_t t : toks) sum += (float)t;
+  ASSERT_EQ(llmc_prefill(ctx_, toks.data(), (int64_t)toks.size()), LLMC_OK);
+  EXPECT_EQ(position(), 12);
+  expectRow(logits(), 6, 11, sum, /*nTokens=*/2, /*startPos=*/10);
+  // Empty prefill is a no-op.
+  EXPECT_EQ(llmc_prefill(ctx_, nullptr, 0), LLMC_OK);
+  EXPECT_EQ(position(), 12);
+  EXPECT_EQ(llmc_prefill(ctx_, toks.data(), -1), LLMC_ERR_INVALID_ARGUMENT);
+  // Exactly one chunk.
+  ASSERT_EQ(llmc_reset(ctx_), LLMC_OK);
+  ASSERT_EQ(llmc_prefill(ctx_, toks.data(), 5), LLMC_OK);
+  expectRow(logits(), 0, 4, 5 + 9 + 2 + 31 + 0, 5, 0);
+}
+
+TEST_F(RuntimeTest, DecodeRewindReset) {
+  makeContext();
+  std::vector<int32_t> toks = {3, 4, 5, 6, 7, 8, 9};
+  ASSERT_EQ(llmc_prefill(ctx_, toks.data(), 7), LLMC_OK);
+  ASSERT_EQ(llmc_decode(ctx_, 10), LLMC_OK);
+  EXPECT_EQ(position(), 8);
+  expectRow(logits(), 10, 7, 52, 1, 7);
+  ASSERT_EQ(llmc_decode(ctx_, 1), LLMC_OK);
+  expectRow(logits(), 1, 8, 53, 1, 8);
+  // Rewind: positions >= 3 are forgotten and overwritten.
+  ASSERT_EQ(llmc_rewind(ctx_, 3), LLMC_OK);
+  EXPECT_EQ(position(), 3);
+  const float *l = nullptr;
+  EXPECT_EQ(llmc_get_logits(ctx_, &l), LLMC_ERR_INVALID_STATE);
+  EXPECT_EQ(llmc_rewind(ctx_, 4), LLMC_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(llmc_rewind(ctx_, -1), LLMC_ERR_INVALID_ARGUMENT);
+  ASSERT_EQ(llmc_decode(ctx_, 20), LLMC_OK);
+  expectRow(logits(), 20, 3, 3 + 4 + 5 + 20, 1, 3);
+  ASSERT_EQ(llmc_reset(ctx_), LLMC_OK);
+  EXPECT_EQ(position(), 0);
+  ASSERT_EQ(llmc_decode(ctx_, 2), LLMC_OK);
+  expectRow(logits(), 2, 0, 2, 1, 0);
+}
+
+TEST_F(RuntimeTest, ContextFull) {
+  makeContext(10);
+  std::vector<int32_t> toks(8, 1);
+  ASSERT_EQ(llmc_prefill(ctx_, toks.data(), 8), LLMC_OK);
+  EXPECT_EQ(llmc_prefill(ctx_, toks.data(), 3), LLMC_ERR_CONTEXT_FULL);
+  EXPECT_NE(std::string(llmc_last_error()).find("context full"), std::string::npos);
+  EXPECT_EQ(position(), 8);
+  expectRow(logits(), 1, 7, 8, 3, 5);  // untouched by the failed call
+  ASSERT_EQ(llmc_prefill(ctx_, toks.data(), 2), LLMC_OK);
+  EXPECT_EQ(llmc_decode(ctx_, 1), LLMC_ERR_CONTEXT_FULL);
+  EXPECT_EQ(llmc_prefill(ctx_, toks.data(), INT64_MAX), LLMC_ERR_CONTEXT_FULL);
+  // The compiled maximum.
+  llmc_context *full = nullptr;
+  ASSERT_EQ(llmc_context_create(model_, nullptr, &full), LLMC_OK);
+  std::vector<int32_t> many(FAKE_MAX_CONTEXT, 2);
+  EXPECT_EQ(llmc_prefill(full, many.data(), FAKE_MAX_CONTEXT), LLMC_OK);
+  EXPECT_EQ(llmc_decode(full, 2), LLMC_ERR_CONTEXT_FULL);
+  llmc_context_free(full);
+}
+
+TEST_F(RuntimeTest, BadTokenIds) {
+  makeContext();
+  std::vector<int32_t> toks = {1, 2, FAKE_VOCAB, 3};
+  EXPECT_EQ(llmc_prefill(ctx_, toks.data(), 4), LLMC_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(llmc_last_error()).find("token"), std::string::npos);
+  EXPECT_EQ(position(), 0);
+  EXPECT_EQ(llmc_decode(ctx_, -1), LLMC_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(llmc_decode(ctx_, INT32_MIN), LLMC_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(llmc_decode(ctx_, FAKE_VOCAB - 1), LLMC_OK);
+  EXPECT_EQ(position(), 1);
+}
+
+TEST_F(RuntimeTest, ContextParams) {
+  llmc_context *c = nullptr;
+  llmc_context_params p{FAKE_MAX_CONTEXT + 1, 0};
+  EXPECT_EQ(llmc_context_create(model_, &p, &c), LLMC_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(c, nullptr);
+  EXPECT_STRNE(llmc_last_error(), "");
+  p = {-1, 0};
+  EXPECT_EQ(llmc_context_create(model_, &p, &c), LLMC_ERR_INVALID_ARGUMENT);
+  p = {4, 0x80};
+  EXPECT_EQ(llmc_context_create(model_, &p, &c), LLMC_ERR_INVALID_ARGUMENT);
+  p = {FAKE_MAX_CONTEXT, 0};
+  ASSERT_EQ(llmc_context_create(model_, &p, &c), LLMC_OK);
+  const float *l;
+  int64_t rows, first;
+  ASSERT_EQ(llmc_decode(c, 3), LLMC_OK);
+  EXPECT_EQ(llmc_get_all_logits(c, &l, &rows, &first), LLMC_ERR_INVALID_STATE);
+  llmc_context_free(c);
+}
+
+TEST_F(RuntimeTest, AllLogitsOfLastChunk) {
+  makeContext(0, LLMC_CONTEXT_ALL_LOGITS);
+  std::vector<int32_t> toks = {1, 2, 3, 4, 5, 6, 7};  // chunks 5 + 2
+  ASSERT_EQ(llmc_prefill(ctx_, toks.data(), 7), LLMC_OK);
+  const float *l = nullptr;
+  int64_t rows = 0, first = -1;
+  ASSERT_EQ(llmc_get_all_logits(ctx_, &l, &rows, &first), LLMC_OK);
+  ASSERT_EQ(rows, 2);
+  EXPECT_EQ(first, 5);
+  expectRow(l, 6, 5, 21, 2, 5);
+  expectRow(l + FAKE_VOCAB, 7, 6, 28, 2, 5);
+  EXPECT_EQ(logits(), l + FAKE_VOCAB);
+  ASSERT_EQ(llmc_reset(ctx_), LLMC_OK);
+  ASSERT_EQ(llmc_prefill(ctx_, toks.data(), 5), LLMC_OK);
+  ASSERT_EQ(llmc_get_all_logits(ctx_, &l, &rows, &first), LLMC_OK);
+  ASSERT_EQ(rows, 5);
+  EXPECT_EQ(first, 0);
+  float sum = 0;
+  for (int i = 0; i < 5; ++i) {
+    sum += (float)toks[i];
+    expectRow(l + i * FAKE_VOCAB, toks[i], i, sum, 5, 0);
+  }
+}
+
+TEST_F(RuntimeTest, ContextsAreIndependent) {
+  makeContext();
+  llmc_context *other = nullptr;
+  ASSERT_EQ(llmc_context_create(model_, nullptr, &other), LLMC_OK);
+  ASSERT_EQ(llmc_decode(ctx_, 4), LLMC_OK);
+  ASSERT_EQ(llmc_decode(other, 9), LLMC_OK);
+  ASSERT_EQ(llmc_decode(ctx_, 5), LLMC_OK);
+  expectRow(logits(), 5, 1, 9, 1, 1);
+  llmc_context_free(other);
+}
+
+TEST_F(RuntimeTest, OpenMemory) {
+  Buffer b(*bytes_);
+  llmc_model *m = nullptr;
+  ASSERT_EQ(llmc_model_open_memory(b.p, b.n, 0, &m), LLMC_OK) << llmc_last_error();
+  llmc_context *c = nullptr;
+  ASSERT_EQ(llmc_context_create(m, nullptr, &c), LLMC_OK);
+  ASSERT_EQ(llmc_decode(c, 3), LLMC_OK);
+  const float *l = nullptr;
+  ASSERT_EQ(llmc_get_logits(c, &l), LLMC_OK);
+  expectRow(l, 3, 0, 3, 1, 0);
+  llmc_context_free(c);
+  llmc_model_close(m);
+  // Misaligned buffers are refused.
+  std::vector<uint8_t> shifted(bytes_->size() + 64);
+  Buffer b2(shifted);
+  std::memcpy((uint8_t *)b2.p + 8, bytes_->data(), bytes_->size());
+  EXPECT_EQ(llmc_model_open_memory((uint8_t *)b2.p + 8, bytes_->size(), 0, &m),
+            LLMC_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(llmc_last_error()).find("aligned"), std::string::npos);
+}
+
+// ---- runtime: hostile files -----------------------------------------------------
+
+TEST_F(RuntimeTest, TruncatedAtManyLengths) {
+  const std::vector<uint8_t> &good = *bytes_;
+  for (size_t n = 0; n < good.size(); n += (n < 256 ? 1 : 7)) {
+    std::vector<uint8_t> t(good.begin(), good.begin() + n);
+    EXPECT_NE(openBytes(t), LLMC_OK) << "length " << n;
+  }
+  EXPECT_EQ(openBytes(std::vector<uint8_t>(good.begin(), good.end() - 1)), LLMC_ERR_BAD_FORMAT);
+  // Through the file path too, including an empty file.
+  std::string p = tempPath("trunc.llmc");
+  for (size_t n : {size_t(0), size_t(10), size_t(64), size_t(700), good.size() - 1}) {
+    writeFile(p, std::vector<uint8_t>(good.begin(), good.begin() + n));
+    llmc_model *m = nullptr;
+    EXPECT_EQ(llmc_model_open(p.c_str(), 0, &m), LLMC_ERR_BAD_FORMAT) << n;
+    EXPECT_NE(std::string(llmc_last_error()).find(p), std::string::npos);
+  }
+  std::remove(p.c_str());
+  // Trailing bytes are refused too.
+  std::vector<uint8_t> longer = good;
+  longer.push_back(0);
+  EXPECT_EQ(openBytes(longer), LLMC_ERR_BAD_FORMAT);
+  EXPECT_EQ(openBytes(good), LLMC_OK);
+}
+
+TEST_F(RuntimeTest, BadHeader) {
+  std::vector<uint8_t> f = *bytes_;
+  f[0] = 'X';
+  EXPECT_EQ(openBytes(f), LLMC_ERR_BAD_FORMAT);
+  EXPECT_NE(std::string(llmc_last_error()).find("magic"), std::string::npos);
+  f = *bytes_;
+  llmc_wr32(&f[8], 2);
+  EXPECT_EQ(openBytes(f), LLMC_ERR_UNSUPPORTED_VERSION);
+  llmc_wr32(&f[8], 0);
+  EXPECT_EQ(openBytes(f), LLMC_ERR_UNSUPPORTED_VERSION);
+
+  const uint64_t fields[] = {16, 24, 32, 40};  // fb offset/size, weights offset/size
+  const uint64_t evil[] = {0, 1, 8, 63, 4096, 1ull << 40, ~0ull, ~0ull - 63, ~0ull - 4095,
+                           (uint64_t)bytes_->size(), (uint64_t)bytes_->size() + 4096};
+  for (uint64_t at : fields)
+    for (uint64_t v : evil) {
+      f = *bytes_;
+      if (llmc_rd64(&f[at]) == v) continue;
+      setHeader64(f, at, v);
+      llmc_status st = openBytes(f);
+      EXPECT_TRUE(st == LLMC_ERR_BAD_FORMAT || st == LLMC_ERR_CHECKSUM)
+          << "field " << at << " = " << v << ": " << st;
+    }
+  f = *bytes_;
+  llmc_wr32(&f[12], 32);  // header_size below 64
+  EXPECT_EQ(openBytes(f), LLMC_ERR_BAD_FORMAT);
+  llmc_wr32(&f[12], 0xFFFFFFFFu);
+  EXPECT_EQ(openBytes(f), LLMC_ERR_BAD_FORMAT);
+}
+
+TEST_F(RuntimeTest, FlippedBytes) {
+  llmc_file_header h;
+  llmc_header_decode(bytes_->data(), &h);
+  for (uint64_t at : {h.flatbuffer_offset, h.flatbuffer_offset + h.flatbuffer_size / 2,
+                      h.flatbuffer_offset + h.flatbuffer_size - 1}) {
+    std::vector<uint8_t> f = *bytes_;
+    f[at] ^= 0x40;
+    EXPECT_EQ(openBytes(f), LLMC_ERR_CHECKSUM) << at;
+    EXPECT_NE(std::string(llmc_last_error()).find("flatbuffer checksum"), std::string::npos);
+  }
+  for (uint64_t at : {h.weights_offset, h.weights_offset + 100, h.weights_offset + 227}) {
+    std::vector<uint8_t> f = *bytes_;
+    f[at] ^= 1;
+    EXPECT_EQ(openBytes(f), LLMC_ERR_CHECKSUM) << at;
+    EXPECT_NE(std::string(llmc_last_error()).find("weights checksum"), std::string::npos);
+    // The weights hash can be skipped at open (documented).
+    EXPECT_EQ(openBytes(f, LLMC_OPEN_SKIP_WEIGHTS_CHECKSUM), LLMC_OK);
+  }
+  // Padding between the flatbuffer and the weights is not covered by the
+  // checksums and not read.
+  std::vector<uint8_t> f = *bytes_;
+  f[h.weights_offset - 1] ^= 1;
+  EXPECT_EQ(openBytes(f), LLMC_OK);
+}
+
+namespace {
+// Writes the fake model with a flatbuffer edit (checksums stay valid) and
+// returns the open status.
+llmc_status openMutated(const std::function<void(std::vector<uint8_t> &)> &mutate,
+                        ArtifactDesc d = fakeDesc()) {
+  std::string path = tempPath("mutated.llmc");
+  WriteOptions o;
+  o.mutateFlatBuffer = mutate;
+  std::string e = writeDesc(d, path, o);
+  EXPECT_EQ(e, "");
+  llmc_model *m = nullptr;
+  llmc_status st = llmc_model_open(path.c_str(), 0, &m);
+  if (st == LLMC_OK) llmc_model_close(m);
+  else EXPECT_STRNE(llmc_last_error(), "");
+  std::remove(path.c_str());
+  return st;
+}
+llmc::fb::Weight *mutableWeight(std::vector<uint8_t> &fb, unsigned i) {
+  return llmc::fb::GetMutableModel(fb.data())->mutable_weights()->GetMutableObject(i);
+}
+} // namespace
+
+TEST(RuntimeHostile, WeightOutsideSegment) {
+  EXPECT_EQ(openMutated([](std::vector<uint8_t> &fb) {
+              ASSERT_TRUE(mutableWeight(fb, 1)->mutate_offset(1u << 20));
+            }),
+            LLMC_ERR_BAD_FORMAT);
+  EXPECT_NE(std::string(llmc_last_error()).find("outside the weights segment"), std::string::npos)
+      << llmc_last_error();
+  // offset + size overflows.
+  EXPECT_EQ(openMutated([](std::vector<uint8_t> &fb) {
+              ASSERT_TRUE(mutableWeight(fb, 2)->mutate_size(~0ull - 64));
+            }),
+            LLMC_ERR_BAD_FORMAT);
+  // Ends one byte past the segment.
+  EXPECT_EQ(openMutated([](std::vector<uint8_t> &fb) {
+              ASSERT_TRUE(mutableWeight(fb, 2)->mutate_size(101));
+            }),
+            LLMC_ERR_BAD_FORMAT);
+  // Misaligned.
+  EXPECT_EQ(openMutated([](std::vector<uint8_t> &fb) {
+              ASSERT_TRUE(mutableWeight(fb, 1)->mutate_offset(68));
+            }),
+            LLMC_ERR_BAD_FORMAT);
+  // Size disagrees with shape x dtype.
+  EXPECT_EQ(openMutated([](std::vector<uint8_t> &fb) {
+              ASSERT_TRUE(mutableWeight(fb, 1)->mutate_size(24));
+            }),
+            LLMC_ERR_BAD_FORMAT);
+  // weights_segment.size disagrees with the header.
+  EXPECT_EQ(openMutated([](std::vector<uint8_t> &fb) {
+              ASSERT_TRUE(llmc::fb::GetMutableModel(fb.data())->mutable_weights_segment()->mutate_size(100));
+            }),
+            LLMC_ERR_BAD_FORMAT);
+}
+
+TEST(RuntimeHostile, VerifierRejectsCraftedFlatbuffers) {
+  // Root offset pointing past the end.
+  EXPECT_EQ(openMutated([](std::vector<uint8_t> &fb) { llmc_wr32(fb.data(), 0x7FFFFFF0u); }),
+            LLMC_ERR_BAD_FORMAT);
+  EXPECT_NE(std::string(llmc_last_error()).find("verification"), std::string::npos);
+  // Wrong file identifier.
+  EXPECT_EQ(openMutated([](std::vector<uint8_t> &fb) { fb[4] = 'X'; }), LLMC_ERR_BAD_FORMAT);
+  // A string length running past the buffer: the payload entry name.
+  EXPECT_EQ(openMutated([](std::vector<uint8_t> &fb) {
+              auto *p = llmc::fb::GetMutableModel(fb.data())->mutable_payloads()->GetMutableObject(0);
+              const flatbuffers::String *s = p->entry();
+              llmc_wr32(const_cast<uint8_t *>(reinterpret_cast<const uint8_t *>(s)), 0x10000000u);
+            }),
+            LLMC_ERR_BAD_FORMAT);
+  // Vtable offset of the root table pointing outside.
+  EXPECT_EQ(openMutated([](std::vector<uint8_t> &fb) {
+              uint32_t root = llmc_rd32(fb.data());
+              llmc_wr32(&fb[root], 0x7FFFFFFFu);
+            }),
+            LLMC_ERR_BAD_FORMAT);
+  // Every single-byte corruption of the flatbuffer (checksum re-fixed) is
+  // either rejected or still a consistent model; never a crash.
+  std::string path = tempPath("base.llmc");
+  ASSERT_EQ(writeDesc(fakeDesc(), path), "");
+  std::vector<uint8_t> good = readFile(path);
+  std::remove(path.c_str());
+  llmc_file_header h;
+  llmc_header_decode(good.data(), &h);
+  for (uint64_t i = 0; i < h.flatbuffer_size; i += (i < 2048 ? 1 : 97)) {
+    std::vector<uint8_t> f = good;
+    f[h.flatbuffer_offset + i] ^= 0xA5;
+    fixFlatbufferChecksum(f);
+    openBytes(f);
+  }
+}
+
+TEST(RuntimeHostile, WrongTarget) {
+  ArtifactDesc d = fakeDesc();
+  d.manifest.targetTriple = "riscv64-unknown-linux-gnu";
+  EXPECT_EQ(openMutated(nullptr, d), LLMC_ERR_WRONG_TARGET);
+  EXPECT_NE(std::string(llmc_last_error()).find("riscv64"), std::string::npos);
+  d = fakeDesc();
+#if defined(__x86_64__)
+  d.payloads[0].target = "aarch64-linux-android";
+#else
+  d.payloads[0].target = "x86_64-unknown-linux-gnu";
+#endif
+  EXPECT_EQ(openMutated(nullptr, d), LLMC_ERR_WRONG_TARGET);
+  d = fakeDesc();
+  d.payloads[0].format = "spirv";
+  EXPECT_EQ(openMutated(nullptr, d), LLMC_ERR_WRONG_TARGET);
+  d = fakeDesc();
+  d.payloads.clear();
+  EXPECT_EQ(openMutated(nullptr, d), LLMC_ERR_WRONG_TARGET);
+#if defined(__x86_64__)
+  if (!__builtin_cpu_supports("avx512f")) {
+    d = fakeDesc();
+    d.manifest.cpuFeatures = "+avx2,+avx512f";
+    EXPECT_EQ(openMutated(nullptr, d), LLMC_ERR_CPU_FEATURES);
+    EXPECT_NE(std::string(llmc_last_error()).find("avx512f"), std::string::npos);
+  }
+#endif
+}
+
+TEST(RuntimeHostile, BadPayload) {
+  ArtifactDesc d = fakeDesc();
+  d.payloads[0].data.assign(4096, 0x90);  // not an ELF file
+  EXPECT_EQ(openMutated(nullptr, d), LLMC_ERR_PAYLOAD_LOAD);
+  d = fakeDesc();
+  d.payloads[0].entry = "no_such_entry";
+  EXPECT_EQ(openMutated(nullptr, d), LLMC_ERR_PAYLOAD_LOAD);
+  EXPECT_NE(std::string(llmc_last_error()).find("no_such_entry"), std::string::npos);
+  d = fakeDesc();
+  d.payloads[0].entry = "";
+  EXPECT_EQ(openMutated(nullptr, d), LLMC_ERR_BAD_FORMAT);
+  d = fakeDesc();
+  d.payloads[0].data.clear();
+  EXPECT_EQ(openMutated(nullptr, d), LLMC_ERR_BAD_FORMAT);
+}
+
+TEST(RuntimeHostile, InsaneConfig) {
+  const std::vector<std::function<void(ArtifactDesc &)>> edits = {
+      [](ArtifactDesc &d) { d.config.numHeads = 5; },  // not a multiple of kv heads
+      [](ArtifactDesc &d) { d.config.numKvHeads = 0; },
+      [](ArtifactDesc &d) { d.config.vocabSize = 0; },
+      [](ArtifactDesc &d) { d.config.vocabSize = -3; },
+      [](ArtifactDesc &d) { d.config.prefillChunk = 0; },
+      [](ArtifactDesc &d) { d.config.prefillChunk = FAKE_MAX_CONTEXT + 1; },
+      [](ArtifactDesc &d) { d.config.maxContext = 0; },
+      [](ArtifactDesc &d) { d.config.maxContext = INT32_MAX; },
+      [](ArtifactDesc &d) { d.config.numLayers = 100000; },
+      [](ArtifactDesc &d) { d.config.headDim = -1; },
+      [](ArtifactDesc &d) { d.config.rmsNormEps = 0; },
+      [](ArtifactDesc &d) { d.config.ropeTheta = -1; },
+      [](ArtifactDesc &d) { d.config.eosTokenIds = {FAKE_VOCAB}; },
+      [](ArtifactDesc &d) { d.config.bosTokenId = FAKE_VOCAB; },
+      [](ArtifactDesc &d) { d.arenaSize = ~0ull; },
+      [](ArtifactDesc &d) { d.kvCacheBytesPerToken = 12; },
+      [](ArtifactDesc &d) { d.manifest.compilerVersion.clear(); d.config.hiddenSize = 0; },
+  };
+  for (size_t i = 0; i < edits.size(); ++i) {
+    ArtifactDesc d = fakeDesc();
+    edits[i](d);
+    EXPECT_EQ(openMutated(nullptr, d), LLMC_ERR_BAD_FORMAT) << "edit " << i;
+  }
+}
+
+TEST(RuntimeLoader, PayloadsAreNeverConfused) {
+  // Payload A is linked with -z nodelete: it stays loaded after close, under
+  // its /proc/self/fd/N name. Payloads loaded later must still be their own.
+  ArtifactDesc a = fakeDesc();
+  a.payloads[0].data = readFile(LLMC_FAKE_PAYLOAD_NODELETE_PATH);
+  std::string pa = tempPath("a.llmc"), pb = tempPath("b.llmc");
+  ASSERT_EQ(writeDesc(a, pa), "");
+  ASSERT_EQ(writeDesc(fakeDesc(), pb), "");
+  auto tagOf = [](llmc_model *m) {
+    llmc_context *c = nullptr;
+    EXPECT_EQ(llmc_context_create(m, nullptr, &c), LLMC_OK);
+    EXPECT_EQ(llmc_decode(c, 1), LLMC_OK);
+    const float *l = nullptr;
+    EXPECT_EQ(llmc_get_logits(c, &l), LLMC_OK);
+    float tag = l[FAKE_ROW_FIXED] - FAKE_ROW_FIXED * 0.5f;
+    llmc_context_free(c);
+    return tag;
+  };
+  llmc_model *ma = nullptr, *mb = nullptr, *mc = nullptr;
+  ASSERT_EQ(llmc_model_open(pa.c_str(), 0, &ma), LLMC_OK) << llmc_last_error();
+  ASSERT_EQ(llmc_model_open(pb.c_str(), 0, &mb), LLMC_OK) << llmc_last_error();
+  EXPECT_EQ(tagOf(ma), 1.0f);
+  EXPECT_EQ(tagOf(mb), 0.0f);
+  llmc_model_close(ma);
+  llmc_model_close(mb);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(llmc_model_open(pb.c_str(), 0, &mb), LLMC_OK) << llmc_last_error();
+    ASSERT_EQ(llmc_model_open(pa.c_str(), 0, &ma), LLMC_OK) << llmc_last_error();
+    ASSERT_EQ(llmc_model_open(pb.c_str(), 0, &mc), LLMC_OK) << llmc_last_error();
+    EXPECT_EQ(tagOf(mb), 0.0f);
+    EXPECT_EQ(tagOf(ma), 1.0f);
+    EXPECT_EQ(tagOf(mc), 0.0f);
+    llmc_model_close(ma);
+    llmc_model_close(mb);
+    llmc_model_close(mc);
+  }
+  std::remove(pa.c_str());
+  std::remove(pb.c_str());
+}
