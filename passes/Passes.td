@@ -22,4 +22,38 @@ def LLMVerifyModel : Pass<"llm-verify-model", "mlir::ModuleOp"> {
   let dependentDialects = ["llmc::llm::LLMDialect", "mlir::func::FuncDialect"];
 }
 
+def LLMLowerToKernels : Pass<"llm-lower-to-kernels", "mlir::ModuleOp"> {
+  let summary = "Lower an llm model to the kernel level: kernels over buffers "
+                "plus a host schedule with a static memory plan";
+  let description = [{
+    Replaces `@forward` (tensor level, dynamic token count) by:
+
+    * one private function per distinct kernel (embedding, rms_norm, linear,
+      rope, kv_write, attention, swiglu, add, ...) over statically shaped
+      memrefs, written with scf / arith / math / vector / memref ops;
+    * `@llmc_forward`, the host schedule, with the C ABI of
+      runtime/include/llmc_kernel_abi.h: it views the weights segment, the
+      activation arena and the KV cache at offsets fixed here, and calls the
+      kernels in order on `n_tokens <= prefill-chunk` rows.
+
+    Activations get arena slots from a linear-scan plan over the schedule
+    (a slot is reused once its value is dead), so the arena is sized at
+    compile time. Weights get 64-byte aligned offsets in the weights
+    segment, in declaration order; `llm.weight` ops are replaced by the
+    `llmc.weights` module attribute the packager streams from. The chunk
+    size and the resulting sizes are recorded as module attributes
+    (`llmc.prefill_chunk`, `llmc.arena_size`, `llmc.weights_size`,
+    `llmc.kv_cache_size`) and the dispatch list as `llmc.schedule`.
+  }];
+  let options = [
+    Option<"prefillChunk", "prefill-chunk", "int64_t", "32",
+           "Rows (tokens) one call processes; longer prompts run in chunks">
+  ];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect", "mlir::func::FuncDialect",
+    "mlir::math::MathDialect", "mlir::memref::MemRefDialect",
+    "mlir::scf::SCFDialect", "mlir::vector::VectorDialect"
+  ];
+}
+
 #endif // LLMC_PASSES

@@ -1,0 +1,826 @@
+//===- LowerToKernels.cpp - llm model -> kernels + host schedule ----------===//
+//
+// The tensor level says *what* the model computes; this pass decides *where*
+// every value lives and *which code* computes it, once, at compile time:
+//
+//  * Shapes become static: every activation is a [prefill_chunk, features]
+//    f32 buffer and the kernels take the live row count `n` as an argument.
+//  * A linear scan over the schedule assigns each activation an arena slot
+//    and frees it after its last use, so the runtime makes one allocation
+//    whose size is known here.
+//  * Each llm op becomes a call to a kernel function specialised for its
+//    shapes; identical kernels (all layers' q_proj, say) are shared.
+//
+// Kernels are deliberately plain loops with 8-wide vector FMAs in the
+// reductions: correct first, fast enough to run a 1B model; the fusion and
+// tiling passes will replace them.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialects/llm/LLMDialect.h"
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/StringMap.h"
+
+#include <cmath>
+
+namespace llmc {
+#define GEN_PASS_DEF_LLMLOWERTOKERNELS
+#include "passes/Passes.h.inc"
+} // namespace llmc
+
+using namespace mlir;
+using namespace llmc::llm;
+
+namespace {
+
+constexpr int64_t kAlign = 64;
+constexpr int64_t kVec = 8; // f32 lanes of an AVX2 / 2x NEON register
+
+int64_t alignUp(int64_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
+
+//===----------------------------------------------------------------------===//
+// Memory plan
+//===----------------------------------------------------------------------===//
+
+/// First-fit allocator over the arena; freed ranges are merged.
+class ArenaPlanner {
+public:
+  int64_t allocate(int64_t size) {
+    size = alignUp(size);
+    for (auto it = free.begin(); it != free.end(); ++it) {
+      if (it->second < size)
+        continue;
+      int64_t off = it->first;
+      int64_t rest = it->second - size;
+      free.erase(it);
+      if (rest)
+        free.insert({off + size, rest});
+      return off;
+    }
+    // Grow: extend a free block touching the end, if any.
+    if (!free.empty()) {
+      auto last = std::prev(free.end());
+      if (last->first + last->second == top) {
+        int64_t off = last->first;
+        free.erase(last);
+        top = off + size;
+        return off;
+      }
+    }
+    int64_t off = top;
+    top += size;
+    return off;
+  }
+  void release(int64_t off, int64_t size) {
+    size = alignUp(size);
+    auto it = free.insert({off, size}).first;
+    // Merge with the next and previous free ranges.
+    auto next = std::next(it);
+    if (next != free.end() && it->first + it->second == next->first) {
+      it->second += next->second;
+      free.erase(next);
+    }
+    if (it != free.begin()) {
+      auto prev = std::prev(it);
+      if (prev->first + prev->second == it->first) {
+        prev->second += it->second;
+        free.erase(it);
+      }
+    }
+  }
+  int64_t size() const { return top; }
+
+private:
+  std::map<int64_t, int64_t> free; // offset -> size
+  int64_t top = 0;
+};
+
+//===----------------------------------------------------------------------===//
+// Loop-building helpers
+//===----------------------------------------------------------------------===//
+
+struct KB {
+  OpBuilder &b;
+  Location loc;
+
+  Value idx(int64_t v) { return b.create<arith::ConstantIndexOp>(loc, v); }
+  Value f32(double v) {
+    return b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(v));
+  }
+  void loop(Value lb, Value ub, int64_t step,
+            function_ref<void(Value)> body) {
+    b.create<scf::ForOp>(loc, lb, ub, idx(step), ValueRange{},
+                         [&](OpBuilder &nb, Location, Value iv, ValueRange) {
+                           OpBuilder::InsertionGuard g(b);
+                           b.setInsertionPoint(nb.getInsertionBlock(),
+                                               nb.getInsertionPoint());
+                           body(iv);
+                           b.create<scf::YieldOp>(loc);
+                         });
+  }
+  /// A loop carrying one value; returns the final value.
+  Value reduce(Value lb, Value ub, int64_t step, Value init,
+               function_ref<Value(Value, Value)> body) {
+    auto forOp = b.create<scf::ForOp>(
+        loc, lb, ub, idx(step), ValueRange{init},
+        [&](OpBuilder &nb, Location, Value iv, ValueRange args) {
+          OpBuilder::InsertionGuard g(b);
+          b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+          Value next = body(iv, args[0]);
+          b.create<scf::YieldOp>(loc, next);
+        });
+    return forOp.getResult(0);
+  }
+  Value load(Value mem, ValueRange ivs) {
+    return b.create<memref::LoadOp>(loc, mem, ivs);
+  }
+  void store(Value v, Value mem, ValueRange ivs) {
+    b.create<memref::StoreOp>(loc, v, mem, ivs);
+  }
+  Value add(Value a, Value c) { return b.create<arith::AddFOp>(loc, a, c); }
+  Value sub(Value a, Value c) { return b.create<arith::SubFOp>(loc, a, c); }
+  Value mul(Value a, Value c) { return b.create<arith::MulFOp>(loc, a, c); }
+  Value div(Value a, Value c) { return b.create<arith::DivFOp>(loc, a, c); }
+  Value iadd(Value a, Value c) { return b.create<arith::AddIOp>(loc, a, c); }
+  Value imul(Value a, Value c) { return b.create<arith::MulIOp>(loc, a, c); }
+  Value exp(Value a) { return b.create<math::ExpOp>(loc, a); }
+  Value max(Value a, Value c) { return b.create<arith::MaximumFOp>(loc, a, c); }
+  /// sum_k a[ka + k] * c[kc + k] for k < len, vectorised when len allows.
+  Value dot(Value a, ValueRange aIdx, Value c, ValueRange cIdx, int64_t len);
+};
+
+Value KB::dot(Value a, ValueRange aIdx, Value c, ValueRange cIdx,
+              int64_t len) {
+  // Indices: the last index of each is the start along the contiguous dim.
+  auto at = [&](ValueRange base, Value k) {
+    SmallVector<Value> ivs(base.begin(), base.end());
+    ivs.back() = iadd(ivs.back(), k);
+    return ivs;
+  };
+  Type f32Ty = b.getF32Type();
+  Value sum = f32(0.0);
+  int64_t vecLen = len / kVec * kVec;
+  if (vecLen) {
+    auto vt = VectorType::get({kVec}, f32Ty);
+    // Four independent accumulators hide the FMA latency when len allows.
+    int64_t unroll = (vecLen % (4 * kVec) == 0) ? 4 : 1;
+    SmallVector<Value> inits(unroll, b.create<arith::ConstantOp>(
+                                         loc, vt, DenseElementsAttr::get(
+                                                      vt, b.getF32FloatAttr(0))));
+    auto forOp = b.create<scf::ForOp>(
+        loc, idx(0), idx(vecLen), idx(unroll * kVec), inits,
+        [&](OpBuilder &nb, Location, Value k, ValueRange accs) {
+          OpBuilder::InsertionGuard g(b);
+          b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+          SmallVector<Value> next;
+          for (int64_t u = 0; u < unroll; ++u) {
+            Value ku = iadd(k, idx(u * kVec));
+            Value va = b.create<vector::LoadOp>(loc, vt, a, at(aIdx, ku));
+            Value vc = b.create<vector::LoadOp>(loc, vt, c, at(cIdx, ku));
+            next.push_back(b.create<vector::FMAOp>(loc, va, vc, accs[u]));
+          }
+          b.create<scf::YieldOp>(loc, next);
+        });
+    Value acc = forOp.getResult(0);
+    for (int64_t u = 1; u < unroll; ++u)
+      acc = b.create<arith::AddFOp>(loc, acc, forOp.getResult(u));
+    sum = b.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD, acc);
+  }
+  if (vecLen < len)
+    sum = reduce(idx(vecLen), idx(len), 1, sum, [&](Value k, Value s) {
+      return add(s, mul(load(a, at(aIdx, k)), load(c, at(cIdx, k))));
+    });
+  return sum;
+}
+
+//===----------------------------------------------------------------------===//
+// The lowering
+//===----------------------------------------------------------------------===//
+
+class Lowering {
+public:
+  Lowering(ModuleOp module, int64_t chunk) : module(module), chunk(chunk) {}
+  LogicalResult run();
+
+private:
+  struct WeightInfo {
+    WeightOp op;
+    int64_t offset = 0;
+    int64_t size = 0;
+  };
+
+  LogicalResult plan(func::FuncOp forward);
+  LogicalResult emitOp(Operation *op, KB &k);
+
+  // Views of the entry's buffers.
+  Value activation(Value v);
+  Value weightView(FlatSymbolRefAttr sym);
+  Value scratchView(int64_t offset, int64_t count);
+
+  // Kernel construction: returns the (possibly shared) kernel for `key`.
+  func::FuncOp kernel(StringRef kind, StringRef key, TypeRange args,
+                      function_ref<void(KB &, ValueRange)> body);
+  void call(func::FuncOp fn, ValueRange args, StringRef what);
+
+  MemRefType actType(int64_t features) {
+    return MemRefType::get({chunk, features}, Float32Type::get(ctx()));
+  }
+  MLIRContext *ctx() { return module.getContext(); }
+
+  ModuleOp module;
+  int64_t chunk;
+  ModelConfigAttr config;
+  KVCacheType cacheType;
+
+  llvm::MapVector<StringRef, WeightInfo> weights;
+  int64_t weightsSize = 0;
+  DenseMap<Value, std::pair<int64_t, int64_t>> slots; // value -> (off, feats)
+  DenseMap<Operation *, std::pair<int64_t, int64_t>> scratch; // op -> (off,n)
+  int64_t arenaSize = 0;
+
+  // Emission state.
+  func::FuncOp entry;
+  OpBuilder *builder = nullptr;
+  Value weightsArg, arenaArg, kvArg, tokensArg, nArg, posArg, logitsArg,
+      allArg;
+  Value kvView;
+  IRMapping indexMap;
+  llvm::StringMap<func::FuncOp> kernels;
+  llvm::StringMap<unsigned> kindCounts;
+  llvm::StringMap<memref::GlobalOp> tables;
+  SmallVector<Attribute> schedule;
+  Value lmHeadRows;
+  Operation *lmHead = nullptr;
+};
+
+LogicalResult Lowering::plan(func::FuncOp forward) {
+  // Weights: declaration order, 64-byte aligned, stored as f32 for now (the
+  // quantize pass will change the stored type and size).
+  for (auto w : module.getOps<WeightOp>()) {
+    if (w.getQuant())
+      return w.emitOpError()
+             << "quantized weights are not supported by this lowering yet";
+    int64_t n = w.getTensorType().getNumElements();
+    weightsSize = alignUp(weightsSize);
+    weights[w.getSymName()] = {w, weightsSize, n * 4};
+    weightsSize += n * 4;
+  }
+  weightsSize = alignUp(weightsSize);
+
+  // Activations: last use of every value in schedule order.
+  DenseMap<Value, Operation *> lastUse;
+  Block &body = forward.getBody().front();
+  for (Operation &op : body)
+    for (Value operand : op.getOperands())
+      lastUse[operand] = &op;
+
+  ArenaPlanner arena;
+  for (Operation &op : body) {
+    for (Value result : op.getResults()) {
+      auto type = dyn_cast<RankedTensorType>(result.getType());
+      if (!type || type.getRank() != 2)
+        continue;
+      if (!type.getElementType().isF32())
+        return op.emitOpError() << "only f32 activations are lowered, got "
+                                << type;
+      if (!ShapedType::isDynamic(type.getDimSize(0)) &&
+          type.getDimSize(0) > chunk)
+        return op.emitOpError() << "has " << type.getDimSize(0)
+                                << " rows, more than the prefill chunk "
+                                << chunk;
+      // The logits are written straight into the caller's buffer.
+      if (isa<func::ReturnOp>(lastUse.lookup(result)))
+        continue;
+      int64_t feats = type.getDimSize(1);
+      slots[result] = {arena.allocate(chunk * feats * 4), feats};
+    }
+    if (auto attn = dyn_cast<AttentionOp>(op)) {
+      // Softmax scores of one (row, head): up to max_context floats.
+      int64_t n = cacheType.getMaxContext();
+      int64_t off = arena.allocate(n * 4);
+      scratch[&op] = {off, n};
+      arena.release(off, n * 4);
+    }
+    for (Value operand : op.getOperands())
+      if (lastUse.lookup(operand) == &op) {
+        auto it = slots.find(operand);
+        if (it != slots.end())
+          arena.release(it->second.first, chunk * it->second.second * 4);
+      }
+  }
+  arenaSize = std::max<int64_t>(alignUp(arena.size()), kAlign);
+  return success();
+}
+
+Value Lowering::activation(Value v) {
+  auto [off, feats] = slots.lookup(v);
+  KB k{*builder, entry.getLoc()};
+  return builder->create<memref::ViewOp>(entry.getLoc(), actType(feats),
+                                         arenaArg, k.idx(off), ValueRange{});
+}
+
+Value Lowering::scratchView(int64_t offset, int64_t count) {
+  KB k{*builder, entry.getLoc()};
+  return builder->create<memref::ViewOp>(
+      entry.getLoc(), MemRefType::get({count}, builder->getF32Type()),
+      arenaArg, k.idx(offset), ValueRange{});
+}
+
+Value Lowering::weightView(FlatSymbolRefAttr sym) {
+  WeightInfo &w = weights[sym.getValue()];
+  auto shape = w.op.getTensorType().getShape();
+  KB k{*builder, entry.getLoc()};
+  return builder->create<memref::ViewOp>(
+      entry.getLoc(), MemRefType::get(shape, builder->getF32Type()),
+      weightsArg, k.idx(w.offset), ValueRange{});
+}
+
+func::FuncOp Lowering::kernel(StringRef kind, StringRef key, TypeRange args,
+                              function_ref<void(KB &, ValueRange)> body) {
+  std::string fullKey = (kind + "|" + key).str();
+  auto it = kernels.find(fullKey);
+  if (it != kernels.end())
+    return it->second;
+  OpBuilder b(ctx());
+  b.setInsertionPoint(entry);
+  std::string name =
+      ("k_" + kind + "_" + Twine(kindCounts[kind]++)).str();
+  auto fn = b.create<func::FuncOp>(entry.getLoc(), name,
+                                   b.getFunctionType(args, {}));
+  fn.setPrivate();
+  Block *block = fn.addEntryBlock();
+  b.setInsertionPointToStart(block);
+  KB k{b, entry.getLoc()};
+  body(k, block->getArguments());
+  b.create<func::ReturnOp>(entry.getLoc());
+  kernels[fullKey] = fn;
+  return fn;
+}
+
+void Lowering::call(func::FuncOp fn, ValueRange args, StringRef what) {
+  builder->create<func::CallOp>(entry.getLoc(), fn, args);
+  schedule.push_back(DictionaryAttr::get(
+      ctx(), {NamedAttribute(StringAttr::get(ctx(), "kernel"),
+                             FlatSymbolRefAttr::get(fn.getSymNameAttr())),
+              NamedAttribute(StringAttr::get(ctx(), "op"),
+                             StringAttr::get(ctx(), what))}));
+}
+
+/// Rotary inverse frequencies exactly as Hugging Face computes them, with
+/// Llama 3.1's piecewise rescaling (modeling_rope_utils._compute_llama3_*).
+static SmallVector<float> ropeInvFreq(int64_t headDim, double theta,
+                                      RopeScalingAttr scaling) {
+  SmallVector<float> inv;
+  for (int64_t i = 0; i < headDim / 2; ++i) {
+    float e = float(2 * i) / float(headDim);
+    float f = 1.0f / std::pow(float(theta), e);
+    if (scaling) {
+      double factor = scaling.getFactor().convertToDouble();
+      double lo = scaling.getLowFreqFactor().convertToDouble();
+      double hi = scaling.getHighFreqFactor().convertToDouble();
+      double old = double(scaling.getOriginalMaxPositionEmbeddings());
+      double lowWave = old / lo, highWave = old / hi;
+      double wave = 2 * M_PI / f;
+      if (wave > lowWave) {
+        f = float(f / factor);
+      } else if (!(wave < highWave)) {
+        double s = (old / wave - lo) / (hi - lo);
+        f = float((1 - s) * f / factor + s * f);
+      }
+    }
+    inv.push_back(f);
+  }
+  return inv;
+}
+
+LogicalResult Lowering::emitOp(Operation *op, KB &k) {
+  Type f32 = builder->getF32Type();
+  Type idxTy = builder->getIndexType();
+  auto rowsOf = [&](Operation *o) {
+    return o == lmHead ? lmHeadRows : nArg;
+  };
+
+  if (isa<arith::ConstantOp, arith::AddIOp, arith::SubIOp, arith::MulIOp>(op)) {
+    if (!op->getResult(0).getType().isIndex())
+      return op->emitOpError() << "non-index scalar arithmetic in @forward";
+    Operation *clone = builder->clone(*op, indexMap);
+    indexMap.map(op->getResult(0), clone->getResult(0));
+    return success();
+  }
+  if (auto dim = dyn_cast<tensor::DimOp>(op)) {
+    auto arg = dyn_cast<BlockArgument>(dim.getSource());
+    std::optional<int64_t> index = dim.getConstantIndex();
+    if (!arg || arg.getArgNumber() != 0 || !index || *index != 0)
+      return op->emitOpError() << "only the token count can be queried";
+    indexMap.map(dim.getResult(), nArg);
+    return success();
+  }
+
+  if (auto e = dyn_cast<EmbeddingOp>(op)) {
+    Value table = weightView(e.getWeightAttr());
+    auto tableTy = cast<MemRefType>(table.getType());
+    int64_t d = tableTy.getDimSize(1), vocab = tableTy.getDimSize(0);
+    auto fn = kernel("embedding", std::to_string(vocab) + "x" + std::to_string(d),
+                     {tokensArg.getType(), tableTy, actType(d), idxTy},
+                     [&](KB &k, ValueRange a) {
+                       k.loop(k.idx(0), a[3], 1, [&](Value t) {
+                         Value id = k.load(a[0], {t});
+                         Value row = k.b.create<arith::IndexCastOp>(
+                             k.loc, k.b.getIndexType(), id);
+                         k.loop(k.idx(0), k.idx(d), 1, [&](Value i) {
+                           k.store(k.load(a[1], {row, i}), a[2], {t, i});
+                         });
+                       });
+                     });
+    call(fn, {tokensArg, table, activation(e.getResult()), nArg}, "embedding");
+    return success();
+  }
+
+  if (auto n = dyn_cast<RMSNormOp>(op)) {
+    int64_t d = n.getType().getDimSize(1);
+    double eps = n.getEpsilon().convertToDouble();
+    auto fn = kernel(
+        "rms_norm", std::to_string(d) + "/" + std::to_string(eps),
+        {actType(d), MemRefType::get({d}, f32), actType(d), idxTy},
+        [&](KB &k, ValueRange a) {
+          k.loop(k.idx(0), a[3], 1, [&](Value t) {
+            Value ss = k.dot(a[0], {t, k.idx(0)}, a[0], {t, k.idx(0)}, d);
+            Value mean = k.div(ss, k.f32(double(d)));
+            Value inv = k.b.create<math::RsqrtOp>(k.loc, k.add(mean, k.f32(eps)));
+            k.loop(k.idx(0), k.idx(d), 1, [&](Value i) {
+              Value x = k.mul(k.load(a[0], {t, i}), inv);
+              k.store(k.mul(k.load(a[1], {i}), x), a[2], {t, i});
+            });
+          });
+        });
+    call(fn, {activation(n.getInput()), weightView(n.getWeightAttr()),
+              activation(n.getResult()), nArg},
+         "rms_norm");
+    return success();
+  }
+
+  if (auto l = dyn_cast<LinearOp>(op)) {
+    Value w = weightView(l.getWeightAttr());
+    auto wTy = cast<MemRefType>(w.getType());
+    int64_t nOut = wTy.getDimSize(0), kIn = wTy.getDimSize(1);
+    MemRefType outTy = actType(nOut);
+    Value out;
+    if (op == lmHead) {
+      out = logitsArg;
+    } else {
+      out = activation(l.getResult());
+    }
+    auto fn = kernel(
+        "linear", std::to_string(kIn) + "x" + std::to_string(nOut),
+        {actType(kIn), wTy, outTy, idxTy}, [&](KB &k, ValueRange a) {
+          // Output features outer, rows inner: a weight row is read from
+          // memory once and reused from cache by every row of the chunk.
+          k.loop(k.idx(0), k.idx(nOut), 1, [&](Value j) {
+            k.loop(k.idx(0), a[3], 1, [&](Value t) {
+              Value s = k.dot(a[0], {t, k.idx(0)}, a[1], {j, k.idx(0)}, kIn);
+              k.store(s, a[2], {t, j});
+            });
+          });
+        });
+    call(fn, {activation(l.getInput()), w, out, rowsOf(op)},
+         op == lmHead ? "lm_head" : "linear");
+    return success();
+  }
+
+  if (auto r = dyn_cast<RopeOp>(op)) {
+    int64_t feats = r.getType().getDimSize(1);
+    int64_t heads = r.getNumHeads(), hd = r.getHeadDim(), half = hd / 2;
+    SmallVector<float> inv =
+        ropeInvFreq(hd, r.getTheta().convertToDouble(), r.getScalingAttr());
+    std::string tableKey;
+    for (float f : inv)
+      tableKey += std::to_string(f) + ",";
+    memref::GlobalOp &table = tables[tableKey];
+    auto tableTy = MemRefType::get({half}, f32);
+    if (!table) {
+      OpBuilder gb(ctx());
+      gb.setInsertionPoint(entry);
+      auto tensorTy = RankedTensorType::get({half}, f32);
+      table = gb.create<memref::GlobalOp>(
+          entry.getLoc(), ("rope_inv_freq_" + Twine(tables.size() - 1)).str(),
+          gb.getStringAttr("private"), tableTy,
+          DenseElementsAttr::get(tensorTy, ArrayRef<float>(inv)),
+          /*constant=*/true, IntegerAttr());
+    }
+    std::string tableName = table.getSymName().str();
+    auto fn = kernel(
+        "rope", std::to_string(heads) + "x" + std::to_string(hd) + "/" + tableName,
+        {actType(feats), actType(feats), idxTy, idxTy},
+        [&](KB &k, ValueRange a) {
+          Value freqs = k.b.create<memref::GetGlobalOp>(k.loc, tableTy, tableName);
+          k.loop(k.idx(0), a[2], 1, [&](Value t) {
+            // Hugging Face multiplies in f32: angle = f32(pos) * inv_freq.
+            Value pos = k.iadd(a[3], t);
+            Value posI = k.b.create<arith::IndexCastOp>(k.loc, k.b.getI64Type(), pos);
+            Value posF = k.b.create<arith::SIToFPOp>(k.loc, k.b.getF32Type(), posI);
+            k.loop(k.idx(0), k.idx(half), 1, [&](Value i) {
+              Value angle = k.mul(posF, k.load(freqs, {i}));
+              Value c = k.b.create<math::CosOp>(k.loc, angle);
+              Value s = k.b.create<math::SinOp>(k.loc, angle);
+              k.loop(k.idx(0), k.idx(heads), 1, [&](Value h) {
+                Value base = k.imul(h, k.idx(hd));
+                Value i0 = k.iadd(base, i);
+                Value i1 = k.iadd(i0, k.idx(half));
+                Value x0 = k.load(a[0], {t, i0});
+                Value x1 = k.load(a[0], {t, i1});
+                k.store(k.sub(k.mul(x0, c), k.mul(x1, s)), a[1], {t, i0});
+                k.store(k.add(k.mul(x1, c), k.mul(x0, s)), a[1], {t, i1});
+              });
+            });
+          });
+        });
+    call(fn, {activation(r.getInput()), activation(r.getResult()), nArg,
+              indexMap.lookup(r.getStartPos())},
+         "rope");
+    return success();
+  }
+
+  if (auto w = dyn_cast<KVWriteOp>(op)) {
+    int64_t row = cacheType.getRowSize();
+    auto fn = kernel(
+        "kv_write", std::to_string(row),
+        {actType(row), actType(row), kvView.getType(), idxTy, idxTy, idxTy},
+        [&](KB &k, ValueRange a) {
+          k.loop(k.idx(0), a[4], 1, [&](Value t) {
+            Value p = k.iadd(a[5], t);
+            k.loop(k.idx(0), k.idx(row), 1, [&](Value i) {
+              k.store(k.load(a[0], {t, i}), a[2], {a[3], k.idx(0), p, i});
+              k.store(k.load(a[1], {t, i}), a[2], {a[3], k.idx(1), p, i});
+            });
+          });
+        });
+    call(fn, {activation(w.getKeys()), activation(w.getValues()), kvView,
+              k.idx(w.getLayer()), nArg, indexMap.lookup(w.getStartPos())},
+         "kv_write");
+    return success();
+  }
+
+  if (auto r = dyn_cast<KVReadOp>(op)) {
+    // Attention reads the cache in place; the read only fixes the length.
+    Value len = indexMap.lookup(r.getLength());
+    indexMap.map(r.getKeys(), len);
+    indexMap.map(r.getValues(), kvView);
+    return success();
+  }
+
+  if (auto at = dyn_cast<AttentionOp>(op)) {
+    auto keysRead = at.getKeys().getDefiningOp<KVReadOp>();
+    if (!keysRead || at.getValues().getDefiningOp() != keysRead)
+      return op->emitOpError()
+             << "keys and values must come from one llm.kv_read";
+    int64_t heads = at.getNumHeads(), kvHeads = at.getNumKvHeads(),
+            hd = at.getHeadDim(), group = heads / kvHeads;
+    int64_t feats = heads * hd;
+    auto [scrOff, scrN] = scratch.lookup(op);
+    double scale = at.getScale().convertToDouble();
+    bool causal = at.getCausal();
+    auto fn = kernel(
+        "attention",
+        std::to_string(heads) + "/" + std::to_string(kvHeads) + "/" +
+            std::to_string(hd) + "/" + std::to_string(scale) +
+            (causal ? "c" : ""),
+        {actType(feats), kvView.getType(), actType(feats),
+         MemRefType::get({scrN}, f32), idxTy, idxTy, idxTy, idxTy},
+        [&](KB &k, ValueRange a) {
+          Value q = a[0], kv = a[1], out = a[2], scores = a[3], layer = a[4],
+                n = a[5], start = a[6], length = a[7];
+          k.loop(k.idx(0), n, 1, [&](Value t) {
+            Value limit = causal ? k.iadd(k.iadd(start, t), k.idx(1)) : length;
+            k.loop(k.idx(0), k.idx(heads), 1, [&](Value h) {
+              Value g = k.b.create<arith::DivUIOp>(k.loc, h, k.idx(group));
+              Value qOff = k.imul(h, k.idx(hd));
+              Value kOff = k.imul(g, k.idx(hd));
+              Value mx = k.reduce(k.idx(0), limit, 1, k.f32(-INFINITY),
+                                  [&](Value j, Value m) {
+                                    Value s = k.mul(
+                                        k.dot(q, {t, qOff}, kv,
+                                              {layer, k.idx(0), j, kOff}, hd),
+                                        k.f32(scale));
+                                    k.store(s, scores, {j});
+                                    return k.max(m, s);
+                                  });
+              Value sum = k.reduce(k.idx(0), limit, 1, k.f32(0.0),
+                                   [&](Value j, Value acc) {
+                                     Value e = k.exp(k.sub(k.load(scores, {j}), mx));
+                                     k.store(e, scores, {j});
+                                     return k.add(acc, e);
+                                   });
+              Value invSum = k.div(k.f32(1.0), sum);
+              k.loop(k.idx(0), k.idx(hd), 1, [&](Value d) {
+                Value kd = k.iadd(kOff, d);
+                Value acc = k.reduce(k.idx(0), limit, 1, k.f32(0.0),
+                                     [&](Value j, Value acc) {
+                                       Value v = k.load(kv, {layer, k.idx(1), j, kd});
+                                       return k.add(acc, k.mul(k.load(scores, {j}), v));
+                                     });
+                k.store(k.mul(acc, invSum), out, {t, k.iadd(qOff, d)});
+              });
+            });
+          });
+        });
+    call(fn, {activation(at.getQuery()), kvView, activation(at.getResult()),
+              scratchView(scrOff, scrN), k.idx(keysRead.getLayer()), nArg,
+              indexMap.lookup(at.getStartPos()),
+              indexMap.lookup(keysRead.getKeys())},
+         "attention");
+    return success();
+  }
+
+  // Elementwise ops: one kernel shape, a scalar function of the operands.
+  auto elementwise = [&](StringRef kind, ValueRange ins, Value result,
+                         function_ref<Value(KB &, ValueRange)> fnBody) {
+    int64_t d = cast<RankedTensorType>(result.getType()).getDimSize(1);
+    SmallVector<Type> types(ins.size() + 1, actType(d));
+    types.push_back(idxTy);
+    unsigned nIn = ins.size();
+    auto fn = kernel(kind, std::to_string(d), types, [&](KB &k, ValueRange a) {
+      k.loop(k.idx(0), a[nIn + 1], 1, [&](Value t) {
+        k.loop(k.idx(0), k.idx(d), 1, [&](Value i) {
+          SmallVector<Value> xs;
+          for (unsigned j = 0; j < nIn; ++j)
+            xs.push_back(k.load(a[j], {t, i}));
+          k.store(fnBody(k, xs), a[nIn], {t, i});
+        });
+      });
+    });
+    SmallVector<Value> args;
+    for (Value in : ins)
+      args.push_back(activation(in));
+    args.push_back(activation(result));
+    args.push_back(nArg);
+    call(fn, args, kind);
+  };
+  auto silu = [](KB &k, Value x) {
+    // x * sigmoid(x) = x / (1 + exp(-x)), as torch computes it.
+    Value negX = k.b.create<arith::NegFOp>(k.loc, x);
+    return k.div(x, k.add(k.f32(1.0), k.exp(negX)));
+  };
+  if (auto s = dyn_cast<SwiGLUOp>(op)) {
+    elementwise("swiglu", {s.getGate(), s.getUp()}, s.getResult(),
+                [&](KB &k, ValueRange x) { return k.mul(silu(k, x[0]), x[1]); });
+    return success();
+  }
+  if (auto s = dyn_cast<SiluOp>(op)) {
+    elementwise("silu", {s.getInput()}, s.getResult(),
+                [&](KB &k, ValueRange x) { return silu(k, x[0]); });
+    return success();
+  }
+  if (auto s = dyn_cast<AddOp>(op)) {
+    elementwise("add", {s.getLhs(), s.getRhs()}, s.getResult(),
+                [&](KB &k, ValueRange x) { return k.add(x[0], x[1]); });
+    return success();
+  }
+  if (auto s = dyn_cast<MulOp>(op)) {
+    elementwise("mul", {s.getLhs(), s.getRhs()}, s.getResult(),
+                [&](KB &k, ValueRange x) { return k.mul(x[0], x[1]); });
+    return success();
+  }
+  if (isa<func::ReturnOp>(op))
+    return success();
+  return op->emitOpError() << "has no kernel lowering";
+}
+
+LogicalResult Lowering::run() {
+  config = getModelConfig(module);
+  auto forward = module.lookupSymbol<func::FuncOp>("forward");
+  if (!config || !forward)
+    return module.emitError()
+           << "expected an llm model (run -llm-verify-model for details)";
+  if (chunk <= 0)
+    return module.emitError() << "prefill chunk must be positive, got "
+                              << chunk;
+  cacheType = cast<KVCacheType>(forward.getArgument(2).getType());
+  if (cacheType.getDtype() != DType::f32)
+    return module.emitError() << "only an f32 KV cache is lowered for now";
+  if (failed(plan(forward)))
+    return failure();
+
+  // The logits come from the linear feeding the return; when the caller
+  // wants only the last position, that linear runs on one row.
+  auto ret = cast<func::ReturnOp>(forward.getBody().front().getTerminator());
+  lmHead = ret.getOperand(0).getDefiningOp<LinearOp>();
+  if (!lmHead)
+    return ret.emitOpError() << "@forward must return the result of an "
+                                "llm.linear (the lm_head)";
+
+  MLIRContext *c = ctx();
+  OpBuilder b(c);
+  builder = &b;
+  Location loc = forward.getLoc();
+  Type i8 = b.getI8Type(), i64 = b.getI64Type();
+  int64_t vocab = config.getVocabSize();
+  int64_t kvBytes = cacheType.getNumLayers() * 2 * cacheType.getMaxContext() *
+                    cacheType.getRowSize() * 4;
+  auto entryType = b.getFunctionType(
+      {MemRefType::get({std::max<int64_t>(weightsSize, 1)}, i8),
+       MemRefType::get({arenaSize}, i8), MemRefType::get({kvBytes}, i8),
+       MemRefType::get({chunk}, b.getI32Type()), i64, i64,
+       MemRefType::get({chunk, vocab}, b.getF32Type()), i64},
+      {});
+  b.setInsertionPoint(forward);
+  entry = b.create<func::FuncOp>(loc, "llmc_forward", entryType);
+  Block *block = entry.addEntryBlock();
+  b.setInsertionPointToStart(block);
+  weightsArg = block->getArgument(0);
+  arenaArg = block->getArgument(1);
+  kvArg = block->getArgument(2);
+  tokensArg = block->getArgument(3);
+  logitsArg = block->getArgument(6);
+  allArg = block->getArgument(7);
+  nArg = b.create<arith::IndexCastOp>(loc, b.getIndexType(), block->getArgument(4));
+  posArg = b.create<arith::IndexCastOp>(loc, b.getIndexType(), block->getArgument(5));
+  indexMap.map(forward.getArgument(1), posArg);
+  kvView = b.create<memref::ViewOp>(
+      loc,
+      MemRefType::get({cacheType.getNumLayers(), 2, cacheType.getMaxContext(),
+                       cacheType.getRowSize()},
+                      b.getF32Type()),
+      kvArg, b.create<arith::ConstantIndexOp>(loc, 0), ValueRange{});
+
+  KB k{b, loc};
+  for (Operation &op : forward.getBody().front()) {
+    if (&op == lmHead) {
+      // Rows for the lm_head: all n, or only the last one moved to row 0.
+      Value all = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne,
+                                          allArg, b.create<arith::ConstantIntOp>(loc, 0, 64));
+      lmHeadRows = b.create<arith::SelectOp>(loc, all, nArg, k.idx(1));
+      Value in = cast<LinearOp>(op).getInput();
+      int64_t d = cast<RankedTensorType>(in.getType()).getDimSize(1);
+      auto copyFn = kernel("select_last_row", std::to_string(d),
+                           {actType(d), b.getIndexType()}, [&](KB &k, ValueRange a) {
+                             Value last = k.b.create<arith::SubIOp>(k.loc, a[1], k.idx(1));
+                             k.loop(k.idx(0), k.idx(d), 1, [&](Value i) {
+                               k.store(k.load(a[0], {last, i}), a[0], {k.idx(0), i});
+                             });
+                           });
+      Value inView = activation(in);
+      auto ifOp = b.create<scf::IfOp>(loc, all, /*withElseRegion=*/true);
+      {
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPointToStart(&ifOp.getElseRegion().front());
+        b.create<func::CallOp>(loc, copyFn, ValueRange{inView, nArg});
+      }
+    }
+    if (failed(emitOp(&op, k)))
+      return failure();
+  }
+  b.create<func::ReturnOp>(loc);
+
+  // Record the plan for the packager, the runtime and `llmc inspect`.
+  SmallVector<Attribute> weightAttrs;
+  for (auto &[name, w] : weights) {
+    WeightStorageAttr st = w.op.getStorage();
+    auto named = [&](StringRef n, Attribute a) {
+      return NamedAttribute(StringAttr::get(c, n), a);
+    };
+    weightAttrs.push_back(DictionaryAttr::get(
+        c, {named("name", StringAttr::get(c, name)),
+            named("file", st.getFile()), named("tensor", st.getTensor()),
+            named("source_offset", b.getI64IntegerAttr(st.getOffset())),
+            named("source_dtype",
+                  StringAttr::get(c, stringifyDType(st.getDtype()))),
+            named("shape", b.getI64ArrayAttr(st.getShape())),
+            named("dtype", StringAttr::get(c, "f32")),
+            named("offset", b.getI64IntegerAttr(w.offset)),
+            named("size", b.getI64IntegerAttr(w.size))}));
+  }
+  module->setAttr("llmc.weights", ArrayAttr::get(c, weightAttrs));
+  module->setAttr("llmc.schedule", ArrayAttr::get(c, schedule));
+  module->setAttr("llmc.prefill_chunk", b.getI64IntegerAttr(chunk));
+  module->setAttr("llmc.arena_size", b.getI64IntegerAttr(arenaSize));
+  module->setAttr("llmc.weights_size", b.getI64IntegerAttr(weightsSize));
+  module->setAttr("llmc.kv_cache_size", b.getI64IntegerAttr(kvBytes));
+
+  forward.erase();
+  for (auto w : llvm::make_early_inc_range(module.getOps<WeightOp>()))
+    w.erase();
+  return success();
+}
+
+struct LowerToKernelsPass
+    : public llmc::impl::LLMLowerToKernelsBase<LowerToKernelsPass> {
+  using LLMLowerToKernelsBase::LLMLowerToKernelsBase;
+  void runOnOperation() override {
+    if (failed(Lowering(getOperation(), prefillChunk).run()))
+      signalPassFailure();
+  }
+};
+
+} // namespace
