@@ -19,6 +19,71 @@ namespace {
 // overflowing int64.
 constexpr int64_t kMaxDim = int64_t(1) << 24;
 constexpr uint64_t kMaxConfigBytes = 1 << 20;
+// llvm::json::parse recurses once per nesting level; a 1 MiB file of '['
+// would overflow the stack. Real configs nest 2 or 3 levels.
+constexpr unsigned kMaxJSONDepth = 64;
+
+Error fail(const Twine &msg) {
+  return createStringError(inconvertibleErrorCode(), msg);
+}
+
+/// Refuses JSON nesting deeper than kMaxJSONDepth before json::parse sees it
+/// (brackets inside strings do not count).
+Error checkDepth(StringRef text, StringRef path) {
+  unsigned depth = 0;
+  bool inString = false;
+  for (size_t i = 0, n = text.size(); i < n; ++i) {
+    char ch = text[i];
+    if (inString) {
+      if (ch == '\\')
+        ++i;
+      else if (ch == '"')
+        inString = false;
+      continue;
+    }
+    if (ch == '"') {
+      inString = true;
+    } else if (ch == '{' || ch == '[') {
+      if (++depth > kMaxJSONDepth)
+        return fail(path + ": JSON nests deeper than " + Twine(kMaxJSONDepth) +
+                    " levels");
+    } else if ((ch == '}' || ch == ']') && depth > 0) {
+      --depth;
+    }
+  }
+  return Error::success();
+}
+
+/// Depth check, then json::parse; errors name `path`.
+Expected<json::Value> parseJSONText(StringRef text, StringRef path) {
+  if (Error e = checkDepth(text, path))
+    return std::move(e);
+  Expected<json::Value> v = json::parse(text);
+  if (!v)
+    return fail(path + ": invalid JSON: " + toString(v.takeError()));
+  return v;
+}
+
+/// Reads a small JSON file: a regular file of at most kMaxConfigBytes,
+/// checked before anything is read (config.json could be a 16 GB file or a
+/// device).
+Expected<std::unique_ptr<MemoryBuffer>> readSmallFile(StringRef path) {
+  sys::fs::file_status st;
+  if (std::error_code ec = sys::fs::status(path, st))
+    return createStringError(ec, path + ": cannot read: " + ec.message());
+  if (st.type() != sys::fs::file_type::regular_file)
+    return fail(path + ": cannot read: not a regular file");
+  if (st.getSize() > kMaxConfigBytes)
+    return fail(path + ": larger than 1 MiB, not a model config");
+  auto buf = MemoryBuffer::getFile(path, /*IsText=*/true);
+  if (!buf)
+    return createStringError(buf.getError(),
+                             path + ": cannot read: " + buf.getError().message());
+  // The file may have grown since the stat.
+  if ((*buf)->getBufferSize() > kMaxConfigBytes)
+    return fail(path + ": larger than 1 MiB, not a model config");
+  return std::move(*buf);
+}
 
 class ConfigReader {
 public:
@@ -99,28 +164,12 @@ public:
   StringRef path;
 };
 
-Expected<json::Value> parseJSONFile(StringRef path) {
-  auto buf = MemoryBuffer::getFile(path, /*IsText=*/true);
-  if (!buf)
-    return createStringError(buf.getError(),
-                             path + ": cannot read: " + buf.getError().message());
-  if ((*buf)->getBufferSize() > kMaxConfigBytes)
-    return createStringError(inconvertibleErrorCode(),
-                             path + ": larger than 1 MiB, not a model config");
-  Expected<json::Value> v = json::parse((*buf)->getBuffer());
-  if (!v)
-    return createStringError(inconvertibleErrorCode(),
-                             path + ": invalid JSON: " + toString(v.takeError()));
-  return v;
-}
-
 } // namespace
 
 Expected<LlamaConfig> parseLlamaConfig(StringRef text, StringRef path) {
-  Expected<json::Value> root = json::parse(text);
+  Expected<json::Value> root = parseJSONText(text, path);
   if (!root)
-    return createStringError(inconvertibleErrorCode(), path + ": invalid JSON: " +
-                                                           toString(root.takeError()));
+    return root.takeError();
   const json::Object *obj = root->getAsObject();
   if (!obj)
     return createStringError(inconvertibleErrorCode(),
@@ -128,16 +177,28 @@ Expected<LlamaConfig> parseLlamaConfig(StringRef text, StringRef path) {
   ConfigReader r(*obj, path);
 
   // Architecture first: a wrong architecture explains every later mismatch.
+  // Keys of the wrong JSON type are errors, not "absent": a string
+  // "architectures" must not fall back to model_type.
   std::string arch;
-  if (const json::Array *archs = obj->getArray("architectures")) {
-    for (const json::Value &a : *archs)
-      if (std::optional<StringRef> s = a.getAsString()) {
-        if (*s == "LlamaForCausalLM")
-          arch = s->str();
-        else if (arch.empty())
-          arch = s->str();
-      }
+  if (const json::Value *av = obj->get("architectures");
+      av && av->kind() != json::Value::Null) {
+    const json::Array *archs = av->getAsArray();
+    if (!archs)
+      return r.error("'architectures' must be a list of strings");
+    for (const json::Value &a : *archs) {
+      std::optional<StringRef> s = a.getAsString();
+      if (!s)
+        return r.error("'architectures' must be a list of strings");
+      if (*s == "LlamaForCausalLM")
+        arch = s->str();
+      else if (arch.empty())
+        arch = s->str();
+    }
   }
+  for (StringRef key : {"model_type", "hidden_act"})
+    if (const json::Value *v = obj->get(key);
+        v && v->kind() != json::Value::Null && !v->getAsString())
+      return r.error("'" + key + "' must be a string");
   std::optional<StringRef> modelType = obj->getString("model_type");
   if (arch != "LlamaForCausalLM" && !(arch.empty() && modelType == "llama"))
     return r.error("unsupported architecture '" +
@@ -180,7 +241,9 @@ Expected<LlamaConfig> parseLlamaConfig(StringRef text, StringRef path) {
     return std::move(e);
   if (Error e = r.getDim("max_position_embeddings", c.maxPositionEmbeddings))
     return std::move(e);
-  if (c.hiddenSize % c.numHeads != 0 && !obj->get("head_dim"))
+  const json::Value *headDimValue = obj->get("head_dim");
+  bool hasHeadDim = headDimValue && headDimValue->kind() != json::Value::Null;
+  if (c.hiddenSize % c.numHeads != 0 && !hasHeadDim)
     return r.error("hidden_size " + Twine(c.hiddenSize) +
                    " is not a multiple of num_attention_heads " +
                    Twine(c.numHeads) + " and no head_dim is given");
@@ -241,6 +304,11 @@ Expected<LlamaConfig> parseLlamaConfig(StringRef text, StringRef path) {
     std::optional<int64_t> i = v->getAsInteger();
     if (!i)
       return r.error("'bos_token_id' must be an integer");
+    // Negative is not "missing" (-1 below): it must not be replaced by
+    // generation_config.json's id.
+    if (*i < 0 || *i >= c.vocabSize)
+      return r.error("bos_token_id " + Twine(*i) +
+                     " is outside the vocabulary of " + Twine(c.vocabSize));
     c.bosTokenId = *i;
   } else {
     c.bosTokenId = -1; // filled from generation_config.json or rejected
@@ -259,55 +327,58 @@ Expected<LlamaConfig> loadLlamaConfig(StringRef dir) {
     return createStringError(inconvertibleErrorCode(),
                              dir + ": no config.json: not a Hugging Face "
                                    "model directory");
-  auto buf = MemoryBuffer::getFile(path, /*IsText=*/true);
+  Expected<std::unique_ptr<MemoryBuffer>> buf = readSmallFile(path);
   if (!buf)
-    return createStringError(buf.getError(), path + ": cannot read: " +
-                                                 buf.getError().message());
-  if ((*buf)->getBufferSize() > kMaxConfigBytes)
-    return createStringError(inconvertibleErrorCode(),
-                             path + ": larger than 1 MiB, not a model config");
+    return buf.takeError();
   Expected<LlamaConfig> c = parseLlamaConfig((*buf)->getBuffer(), path);
   if (!c)
     return c.takeError();
 
+  // The file each special token id came from, for messages.
+  SmallString<256> gen(dir);
+  sys::path::append(gen, "generation_config.json");
+  StringRef bosFrom = path, eosFrom = path;
   if (c->bosTokenId < 0 || c->eosTokenIds.empty()) {
-    SmallString<256> gen(dir);
-    sys::path::append(gen, "generation_config.json");
     if (sys::fs::exists(gen)) {
-      Expected<json::Value> v = parseJSONFile(gen);
+      Expected<std::unique_ptr<MemoryBuffer>> gbuf = readSmallFile(gen);
+      if (!gbuf)
+        return gbuf.takeError();
+      Expected<json::Value> v = parseJSONText((*gbuf)->getBuffer(), gen);
       if (!v)
         return v.takeError();
-      if (const json::Object *o = v->getAsObject()) {
-        ConfigReader r(*o, gen);
-        if (c->bosTokenId < 0)
-          if (std::optional<int64_t> b = o->getInteger("bos_token_id"))
-            c->bosTokenId = *b;
-        if (c->eosTokenIds.empty())
-          if (Error e = r.getIdList("eos_token_id", c->eosTokenIds))
-            return std::move(e);
+      const json::Object *o = v->getAsObject();
+      if (!o)
+        return fail(gen + ": expected a JSON object");
+      ConfigReader r(*o, gen);
+      if (c->bosTokenId < 0) {
+        if (const json::Value *b = o->get("bos_token_id");
+            b && b->kind() != json::Value::Null) {
+          std::optional<int64_t> i = b->getAsInteger();
+          if (!i)
+            return r.error("'bos_token_id' must be an integer");
+          c->bosTokenId = *i;
+          bosFrom = gen;
+        }
+      }
+      if (c->eosTokenIds.empty()) {
+        if (Error e = r.getIdList("eos_token_id", c->eosTokenIds))
+          return std::move(e);
+        eosFrom = gen;
       }
     }
   }
   auto inVocab = [&](int64_t id) { return id >= 0 && id < c->vocabSize; };
-  if (c->bosTokenId < 0)
-    return createStringError(inconvertibleErrorCode(),
-                             path + ": no 'bos_token_id' (nor in "
-                                    "generation_config.json)");
+  if (bosFrom == StringRef(path) && c->bosTokenId < 0)
+    return fail(path + ": no 'bos_token_id' (nor in generation_config.json)");
   if (!inVocab(c->bosTokenId))
-    return createStringError(inconvertibleErrorCode(),
-                             path + ": bos_token_id " + Twine(c->bosTokenId) +
-                                 " is outside the vocabulary of " +
-                                 Twine(c->vocabSize));
+    return fail(bosFrom + ": bos_token_id " + Twine(c->bosTokenId) +
+                " is outside the vocabulary of " + Twine(c->vocabSize));
   if (c->eosTokenIds.empty())
-    return createStringError(inconvertibleErrorCode(),
-                             path + ": no 'eos_token_id' (nor in "
-                                    "generation_config.json)");
+    return fail(path + ": no 'eos_token_id' (nor in generation_config.json)");
   for (int64_t id : c->eosTokenIds)
     if (!inVocab(id))
-      return createStringError(inconvertibleErrorCode(),
-                               path + ": eos token id " + Twine(id) +
-                                   " is outside the vocabulary of " +
-                                   Twine(c->vocabSize));
+      return fail(eosFrom + ": eos token id " + Twine(id) +
+                  " is outside the vocabulary of " + Twine(c->vocabSize));
   return c;
 }
 

@@ -1,0 +1,54 @@
+//===- Build.h - checkpoint -> .llmc artifact ---------------------*- C++ -*-===//
+//
+// The whole `llmc build`: import, lower, generate code, package. Kept out of
+// the driver so tests and future front ends (GGUF) share one pipeline.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLMC_COMPILER_PIPELINE_BUILD_H
+#define LLMC_COMPILER_PIPELINE_BUILD_H
+
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cstdint>
+#include <string>
+
+namespace mlir {
+class MLIRContext;
+class DialectRegistry;
+} // namespace mlir
+
+namespace llmc {
+
+struct BuildOptions {
+  std::string modelDir;
+  std::string output;
+  std::string target = "host";
+  int64_t prefillChunk = 32;
+  /// 0: min(max_position_embeddings, kDefaultMaxContext).
+  int64_t maxContext = 0;
+  /// Write the kernel-level module / optimized LLVM IR next to the output.
+  std::string dumpKernelIR;
+  std::string dumpLLVMIR;
+  /// Progress lines go here (stderr in the CLI); null for silence.
+  llvm::raw_ostream *progress = nullptr;
+};
+
+/// Default compiled context when the user gives none: Llama 3.1 advertises
+/// 128K positions, whose f32 KV cache alone would not fit a phone.
+constexpr int64_t kDefaultMaxContext = 4096;
+
+/// Names of the target presets `--target` accepts.
+llvm::StringRef supportedTargets();
+
+/// Registers every dialect the pipeline touches.
+void registerBuildDialects(mlir::DialectRegistry &registry);
+
+/// Builds the artifact. Errors are reported as MLIR diagnostics on `ctx`
+/// (the CLI prints them); returns false on failure, leaving no output file.
+bool buildArtifact(mlir::MLIRContext &ctx, const BuildOptions &options);
+
+} // namespace llmc
+
+#endif // LLMC_COMPILER_PIPELINE_BUILD_H

@@ -1,0 +1,637 @@
+/* llmc runtime core: open + verify an artifact, load its native code, run it.
+ * C11; depends on libc, libdl (dlopen) and nothing else. See llmc.h. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "runtime/include/llmc.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#if defined(__linux__)
+#include <sys/syscall.h>
+#endif
+#if defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h>
+#endif
+
+#include "runtime/include/llmc_format.h"
+#include "runtime/include/llmc_kernel_abi.h"
+#include "runtime/src/llmc_internal.h"
+
+#if defined(__x86_64__)
+#define LLMC_RUNTIME_ARCH "x86_64"
+#elif defined(__aarch64__)
+#define LLMC_RUNTIME_ARCH "aarch64"
+#else
+#define LLMC_RUNTIME_ARCH "unknown"
+#endif
+
+/* Sanity limits on hostile counts (well above any Llama 3 model). */
+#define LLMC_MAX_DIM (1 << 20)
+#define LLMC_MAX_VOCAB (1 << 24)
+#define LLMC_MAX_CONTEXT (1 << 24)
+#define LLMC_MAX_LAYERS 1024
+#define LLMC_MAX_ARENA (1ull << 40)
+#define LLMC_MAX_PAYLOAD (1ull << 30)
+
+/* ---- errors ---------------------------------------------------------------- */
+
+static _Thread_local char g_error[320];
+
+LLMC_API const char *llmc_last_error(void) { return g_error; }
+
+__attribute__((format(printf, 2, 3))) static llmc_status
+fail(llmc_status st, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(g_error, sizeof g_error, fmt, ap);
+  va_end(ap);
+  return st;
+}
+
+LLMC_API const char *llmc_status_string(llmc_status s) {
+  switch (s) {
+  case LLMC_OK: return "ok";
+  case LLMC_ERR_INVALID_ARGUMENT: return "invalid argument";
+  case LLMC_ERR_IO: return "I/O error";
+  case LLMC_ERR_BAD_FORMAT: return "bad artifact format";
+  case LLMC_ERR_UNSUPPORTED_VERSION: return "unsupported format version";
+  case LLMC_ERR_CHECKSUM: return "checksum mismatch";
+  case LLMC_ERR_WRONG_TARGET: return "artifact built for another target";
+  case LLMC_ERR_CPU_FEATURES: return "CPU lacks a required feature";
+  case LLMC_ERR_OUT_OF_MEMORY: return "out of memory";
+  case LLMC_ERR_CONTEXT_FULL: return "context full";
+  case LLMC_ERR_PAYLOAD_LOAD: return "native code payload failed to load";
+  case LLMC_ERR_INVALID_STATE: return "invalid state";
+  case LLMC_ERR_UNSUPPORTED: return "unsupported on this platform";
+  }
+  return "unknown status";
+}
+
+/* ---- model ------------------------------------------------------------------ */
+
+struct llmc_model {
+  const uint8_t *base;
+  size_t size;
+  void *map; /* our mmap of the file (== base), or NULL for open_memory */
+  void *dl;
+  llmc_forward_fn forward;
+  const uint8_t *weights;
+  llmc_fb_model fb;
+  int32_t eos[LLMC_MAX_EOS_TOKENS];
+};
+
+struct llmc_context {
+  llmc_model *m;
+  int64_t n_ctx, pos;
+  uint32_t flags;
+  uint8_t *arena, *kv;
+  float *logits;
+  int64_t logits_rows, logits_first_pos;
+  int has_logits;
+};
+
+/* Architecture part of a target triple ("x86_64-unknown-linux-gnu"). */
+static int triple_matches(const char *triple) {
+  size_t n = strcspn(triple, "-");
+  if (n == 6 && !memcmp(triple, "x86_64", 6)) return !strcmp(LLMC_RUNTIME_ARCH, "x86_64");
+  if ((n == 7 && !memcmp(triple, "aarch64", 7)) || (n == 5 && !memcmp(triple, "arm64", 5)))
+    return !strcmp(LLMC_RUNTIME_ARCH, "aarch64");
+  return 0;
+}
+
+/* 1 if this CPU has the named feature, 0 if not, -1 if the runtime does not
+ * know the name (unknown names are ignored: see README). */
+static int cpu_has(const char *f, size_t n) {
+#define LLMC_IS(s) (n == sizeof(s) - 1 && !memcmp(f, s, n))
+#if defined(__x86_64__) && defined(__GNUC__)
+  __builtin_cpu_init();
+  if (LLMC_IS("sse4.2")) return __builtin_cpu_supports("sse4.2") != 0;
+  if (LLMC_IS("avx")) return __builtin_cpu_supports("avx") != 0;
+  if (LLMC_IS("avx2")) return __builtin_cpu_supports("avx2") != 0;
+  if (LLMC_IS("fma")) return __builtin_cpu_supports("fma") != 0;
+  if (LLMC_IS("avx512f")) return __builtin_cpu_supports("avx512f") != 0;
+  if (LLMC_IS("avx512bw")) return __builtin_cpu_supports("avx512bw") != 0;
+  if (LLMC_IS("avx512vl")) return __builtin_cpu_supports("avx512vl") != 0;
+  if (LLMC_IS("avx512vnni")) return __builtin_cpu_supports("avx512vnni") != 0;
+#elif defined(__aarch64__) && defined(__linux__)
+  unsigned long hw = getauxval(AT_HWCAP), hw2 = getauxval(AT_HWCAP2);
+  if (LLMC_IS("neon")) return (hw & (1ul << 1)) != 0;     /* HWCAP_ASIMD */
+  if (LLMC_IS("fullfp16")) return (hw & (1ul << 10)) != 0; /* HWCAP_ASIMDHP */
+  if (LLMC_IS("dotprod")) return (hw & (1ul << 20)) != 0;  /* HWCAP_ASIMDDP */
+  if (LLMC_IS("sve")) return (hw & (1ul << 22)) != 0;      /* HWCAP_SVE */
+  if (LLMC_IS("i8mm")) return (hw2 & (1ul << 13)) != 0;    /* HWCAP2_I8MM */
+#endif
+#undef LLMC_IS
+  (void)f;
+  (void)n;
+  return -1;
+}
+
+/* features: LLVM style "+avx2,+fma,-foo". Returns 0 or the index+1 of the
+ * first missing feature in *bad/*bad_len. */
+static int check_features(const char *features, const char **bad, size_t *bad_len) {
+  const char *p = features;
+  while (*p) {
+    size_t n = strcspn(p, ",");
+    if (n > 1 && p[0] == '+' && cpu_has(p + 1, n - 1) == 0) {
+      *bad = p + 1;
+      *bad_len = n - 1;
+      return 1;
+    }
+    p += n;
+    if (*p == ',') ++p;
+  }
+  return 0;
+}
+
+static llmc_status load_payload(llmc_model *m, const char *name,
+                                const llmc_fb_payload *p) {
+#if defined(__linux__) && defined(SYS_memfd_create)
+  int fd = (int)syscall(SYS_memfd_create, "llmc-payload", 1u /* MFD_CLOEXEC */);
+  if (fd < 0)
+    return fail(LLMC_ERR_PAYLOAD_LOAD,
+                "%s: memfd_create failed (%s); llmc loads native code only "
+                "from memory and never writes temporary files",
+                name, strerror(errno));
+  const uint8_t *d = p->data;
+  uint64_t left = p->size;
+  while (left) {
+    ssize_t w = write(fd, d, left > (1u << 30) ? (1u << 30) : (size_t)left);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      int e = errno;
+      close(fd);
+      return fail(LLMC_ERR_PAYLOAD_LOAD, "%s: writing the payload to a memfd failed (%s)",
+                  name, strerror(e));
+    }
+    d += w;
+    left -= (uint64_t)w;
+  }
+  /* glibc's dlopen first matches the *name* against loaded objects: a payload
+   * loaded earlier through the same /proc/self/fd/N (still open, or kept by
+   * DF_1_NODELETE) would be returned instead of ours. Move to another fd
+   * number until the name is unused. */
+  int fds[32], nfds = 0;
+  char path[40];
+  fds[nfds++] = fd;
+  for (;;) {
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    void *old = dlopen(path, RTLD_LAZY | RTLD_NOLOAD);
+    if (!old) break;
+    dlclose(old);
+    fd = nfds < 32 ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
+    if (fd < 0) {
+      while (nfds) close(fds[--nfds]);
+      return fail(LLMC_ERR_PAYLOAD_LOAD, "%s: no unused /proc/self/fd name for the payload",
+                  name);
+    }
+    fds[nfds++] = fd;
+  }
+  m->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  while (nfds) close(fds[--nfds]);
+  if (!m->dl) {
+    const char *e = dlerror();
+    return fail(LLMC_ERR_PAYLOAD_LOAD, "%s: dlopen of the %s payload failed: %s",
+                name, p->target, e ? e : "unknown error");
+  }
+  void *sym = dlsym(m->dl, p->entry);
+  if (!sym)
+    return fail(LLMC_ERR_PAYLOAD_LOAD, "%s: payload does not export entry '%s'",
+                name, p->entry);
+  /* POSIX guarantees data and function pointers convert (dlsym). */
+  memcpy(&m->forward, &sym, sizeof sym);
+  return LLMC_OK;
+#else
+  (void)m;
+  (void)p;
+  return fail(LLMC_ERR_UNSUPPORTED,
+              "%s: loading native code from memory needs memfd_create (Linux/"
+              "Android); on iOS link the static library from `llmc build "
+              "--emit static-lib`",
+              name);
+#endif
+}
+
+static llmc_status check_config(const char *name, const llmc_fb_model *f) {
+  const int32_t dims[] = {f->hidden_size, f->intermediate_size, f->num_heads,
+                          f->num_kv_heads, f->head_dim};
+  static const char *const dim_names[] = {"hidden_size", "intermediate_size",
+                                          "num_heads", "num_kv_heads", "head_dim"};
+  for (int i = 0; i < 5; ++i)
+    if (dims[i] <= 0 || dims[i] > LLMC_MAX_DIM)
+      return fail(LLMC_ERR_BAD_FORMAT, "%s: config %s = %d out of range", name,
+                  dim_names[i], (int)dims[i]);
+  if (f->num_layers <= 0 || f->num_layers > LLMC_MAX_LAYERS)
+    return fail(LLMC_ERR_BAD_FORMAT, "%s: config num_layers = %d out of range",
+                name, (int)f->num_layers);
+  if (f->vocab_size <= 0 || f->vocab_size > LLMC_MAX_VOCAB)
+    return fail(LLMC_ERR_BAD_FORMAT, "%s: config vocab_size = %d out of range",
+                name, (int)f->vocab_size);
+  if (f->max_context <= 0 || f->max_context > LLMC_MAX_CONTEXT)
+    return fail(LLMC_ERR_BAD_FORMAT, "%s: config max_context = %d out of range",
+                name, (int)f->max_context);
+  if (f->prefill_chunk <= 0 || f->prefill_chunk > f->max_context)
+    return fail(LLMC_ERR_BAD_FORMAT,
+                "%s: config prefill_chunk = %d not in [1, max_context]", name,
+                (int)f->prefill_chunk);
+  if (f->num_heads % f->num_kv_heads)
+    return fail(LLMC_ERR_BAD_FORMAT,
+                "%s: config num_heads %d not a multiple of num_kv_heads %d", name,
+                (int)f->num_heads, (int)f->num_kv_heads);
+  if (!(f->rms_norm_eps > 0.0f && f->rms_norm_eps < 1.0f) ||
+      !(f->rope_theta > 0.0f && f->rope_theta < 1e30f))
+    return fail(LLMC_ERR_BAD_FORMAT, "%s: config rms_norm_eps or rope_theta out of range",
+                name);
+  if (f->bos_token_id < -1 || f->bos_token_id >= f->vocab_size)
+    return fail(LLMC_ERR_BAD_FORMAT, "%s: bos_token_id %d outside the vocabulary",
+                name, (int)f->bos_token_id);
+  for (uint32_t i = 0; i < f->num_eos; ++i) {
+    int32_t t = (int32_t)llmc_rd32(f->eos_le + 4 * i);
+    if (t < 0 || t >= f->vocab_size)
+      return fail(LLMC_ERR_BAD_FORMAT, "%s: eos_token_ids[%u] = %d outside the vocabulary",
+                  name, i, (int)t);
+  }
+  if (f->arena_size > LLMC_MAX_ARENA)
+    return fail(LLMC_ERR_BAD_FORMAT, "%s: arena_size %llu too large", name,
+                (unsigned long long)f->arena_size);
+  /* KV cache: [layers][2][max_context][kv_heads*head_dim], all < 2^53. */
+  uint64_t per_token = (uint64_t)f->num_layers * 2u * (uint64_t)f->num_kv_heads *
+                       (uint64_t)f->head_dim;
+  if (f->kv_cache_dtype == LLMC_DT_F32) {
+    if (f->kv_cache_bytes_per_token != per_token * 4u)
+      return fail(LLMC_ERR_BAD_FORMAT,
+                  "%s: kv_cache_bytes_per_token %llu != layers*2*kv_heads*head_dim*4 = %llu",
+                  name, (unsigned long long)f->kv_cache_bytes_per_token,
+                  (unsigned long long)(per_token * 4u));
+  } else if (f->kv_cache_bytes_per_token == 0 ||
+             f->kv_cache_bytes_per_token > per_token * 8u) {
+    return fail(LLMC_ERR_BAD_FORMAT, "%s: kv_cache_bytes_per_token out of range", name);
+  }
+  uint64_t kv;
+  if (__builtin_mul_overflow(f->kv_cache_bytes_per_token, (uint64_t)f->max_context, &kv) ||
+      kv > (uint64_t)(SIZE_MAX / 2))
+    return fail(LLMC_ERR_BAD_FORMAT, "%s: KV cache size overflows", name);
+  return LLMC_OK;
+}
+
+static uint64_t dtype_bytes(uint32_t dt) {
+  switch (dt) {
+  case LLMC_DT_F32: case LLMC_DT_I32: return 4;
+  case LLMC_DT_F16: case LLMC_DT_BF16: return 2;
+  case LLMC_DT_I8: case LLMC_DT_U8: return 1;
+  case LLMC_DT_I64: return 8;
+  default: return 0; /* block formats: size given by the quant descriptor */
+  }
+}
+
+static llmc_status check_weights(const char *name, const llmc_fb_model *f,
+                                 uint64_t weights_size) {
+  for (uint32_t i = 0; i < f->num_weights; ++i) {
+    llmc_fb_weight w;
+    llmc_fb_weight_at(f, i, &w);
+    if (w.offset % LLMC_WEIGHT_ALIGN)
+      return fail(LLMC_ERR_BAD_FORMAT, "%s: weight '%.64s' offset %llu not %u-byte aligned",
+                  name, w.name, (unsigned long long)w.offset, LLMC_WEIGHT_ALIGN);
+    if (w.offset > weights_size || w.size > weights_size - w.offset)
+      return fail(LLMC_ERR_BAD_FORMAT,
+                  "%s: weight '%.64s' [%llu, +%llu) outside the weights segment (%llu bytes)",
+                  name, w.name, (unsigned long long)w.offset, (unsigned long long)w.size,
+                  (unsigned long long)weights_size);
+    uint64_t eb = dtype_bytes(w.dtype);
+    if (eb == 0 && !w.has_quant)
+      return fail(LLMC_ERR_BAD_FORMAT, "%s: weight '%.64s' has unknown dtype %u", name,
+                  w.name, w.dtype);
+    if (eb) {
+      uint64_t n = eb;
+      for (uint32_t d = 0; d < w.rank; ++d) {
+        int64_t dim = (int64_t)llmc_rd64(w.shape_le + 8 * d);
+        if (dim < 0 || __builtin_mul_overflow(n, (uint64_t)dim, &n))
+          return fail(LLMC_ERR_BAD_FORMAT, "%s: weight '%.64s' has a bad shape", name,
+                      w.name);
+      }
+      if (n != w.size)
+        return fail(LLMC_ERR_BAD_FORMAT,
+                    "%s: weight '%.64s' size %llu does not match its shape (%llu bytes)",
+                    name, w.name, (unsigned long long)w.size, (unsigned long long)n);
+    }
+  }
+  return LLMC_OK;
+}
+
+static llmc_status open_impl(const char *name, const uint8_t *base, size_t size,
+                             uint32_t flags, llmc_model *m) {
+  if (size < LLMC_HEADER_SIZE)
+    return fail(LLMC_ERR_BAD_FORMAT, "%s: %zu bytes, too small for an llmc artifact",
+                name, size);
+  llmc_file_header h;
+  llmc_header_decode(base, &h);
+  if (memcmp(h.magic, LLMC_MAGIC, LLMC_MAGIC_SIZE))
+    return fail(LLMC_ERR_BAD_FORMAT, "%s: not an llmc artifact (bad magic)", name);
+  if (h.format_version != LLMC_FORMAT_VERSION)
+    return fail(LLMC_ERR_UNSUPPORTED_VERSION,
+                "%s: format version %u, this runtime reads version %u", name,
+                h.format_version, LLMC_FORMAT_VERSION);
+  const uint64_t fsize = size;
+  if (h.header_size < LLMC_HEADER_SIZE || h.flatbuffer_offset < h.header_size ||
+      h.flatbuffer_offset % LLMC_FLATBUFFER_ALIGN || h.flatbuffer_offset > fsize ||
+      h.flatbuffer_size < 8 || h.flatbuffer_size > fsize - h.flatbuffer_offset ||
+      h.flatbuffer_size >= (1ull << 31))
+    return fail(LLMC_ERR_BAD_FORMAT,
+                "%s: flatbuffer [%llu, +%llu) does not fit in the file (%llu bytes)",
+                name, (unsigned long long)h.flatbuffer_offset,
+                (unsigned long long)h.flatbuffer_size, (unsigned long long)fsize);
+  if (h.weights_offset % LLMC_WEIGHTS_FILE_ALIGN ||
+      h.weights_offset < h.flatbuffer_offset + h.flatbuffer_size ||
+      h.weights_offset > fsize || h.weights_size != fsize - h.weights_offset)
+    return fail(LLMC_ERR_BAD_FORMAT,
+                "%s: weights segment [%llu, +%llu) is not 4 KB aligned after the "
+                "flatbuffer and ending the file (%llu bytes; truncated?)",
+                name, (unsigned long long)h.weights_offset,
+                (unsigned long long)h.weights_size, (unsigned long long)fsize);
+  const uint8_t *fbuf = base + h.flatbuffer_offset;
+  if (llmc_hash64(fbuf, (size_t)h.flatbuffer_size) != h.flatbuffer_checksum)
+    return fail(LLMC_ERR_CHECKSUM, "%s: flatbuffer checksum mismatch (corrupt file)", name);
+  llmc_fb_model *f = &m->fb;
+  if (llmc_fb_read(fbuf, (size_t)h.flatbuffer_size, f) != 0)
+    return fail(LLMC_ERR_BAD_FORMAT, "%s: metadata flatbuffer fails verification", name);
+  if (!(flags & LLMC_OPEN_SKIP_WEIGHTS_CHECKSUM) &&
+      llmc_hash64(base + h.weights_offset, (size_t)h.weights_size) != h.weights_checksum)
+    return fail(LLMC_ERR_CHECKSUM, "%s: weights checksum mismatch (corrupt file)", name);
+  if (!f->has_manifest || !f->has_config || !f->has_segment)
+    return fail(LLMC_ERR_BAD_FORMAT, "%s: manifest, config or weights_segment missing", name);
+  if (f->format_version != h.format_version)
+    return fail(LLMC_ERR_BAD_FORMAT, "%s: manifest format_version %u != header %u", name,
+                f->format_version, h.format_version);
+  if (f->seg_size != h.weights_size || f->seg_alignment != LLMC_WEIGHT_ALIGN ||
+      f->seg_file_alignment != LLMC_WEIGHTS_FILE_ALIGN)
+    return fail(LLMC_ERR_BAD_FORMAT, "%s: weights_segment disagrees with the header", name);
+  llmc_status st = check_config(name, f);
+  if (st) return st;
+  st = check_weights(name, f, h.weights_size);
+  if (st) return st;
+
+  /* Target: the manifest's triple, then a payload for this architecture. */
+  if (!triple_matches(f->target_triple))
+    return fail(LLMC_ERR_WRONG_TARGET,
+                "%s: built for '%s' (target '%s'), this runtime is " LLMC_RUNTIME_ARCH,
+                name, f->target_triple, f->target);
+  llmc_fb_payload p;
+  uint32_t i;
+  for (i = 0; i < f->num_payloads; ++i) {
+    llmc_fb_payload_at(f, i, &p);
+    if (!strcmp(p.format, "elf-shared-object") && triple_matches(p.target)) break;
+  }
+  if (i == f->num_payloads)
+    return fail(LLMC_ERR_WRONG_TARGET,
+                "%s: no elf-shared-object payload for " LLMC_RUNTIME_ARCH " (%u payloads)",
+                name, f->num_payloads);
+  if (p.size == 0 || p.size > LLMC_MAX_PAYLOAD || !p.entry[0] || strlen(p.entry) > 255)
+    return fail(LLMC_ERR_BAD_FORMAT, "%s: payload %u has a bad size or entry name", name, i);
+  const char *bad;
+  size_t bad_len;
+  if (check_features(p.cpu_features[0] ? p.cpu_features : f->cpu_features, &bad, &bad_len))
+    return fail(LLMC_ERR_CPU_FEATURES, "%s: this CPU lacks '%.*s', required by the code",
+                name, (int)(bad_len > 64 ? 64 : bad_len), bad);
+  m->weights = base + h.weights_offset;
+  return load_payload(m, name, &p);
+}
+
+static void model_release(llmc_model *m) {
+  if (m->dl) dlclose(m->dl);
+  if (m->map) munmap(m->map, m->size);
+  free(m);
+}
+
+static llmc_status open_common(const char *name, const uint8_t *base, size_t size,
+                               void *map, uint32_t flags, llmc_model **out) {
+  llmc_model *m = calloc(1, sizeof *m);
+  if (!m) {
+    if (map) munmap(map, size);
+    return fail(LLMC_ERR_OUT_OF_MEMORY, "%s: out of memory", name);
+  }
+  m->base = base;
+  m->size = size;
+  m->map = map;
+  llmc_status st = open_impl(name, base, size, flags, m);
+  if (st != LLMC_OK) {
+    model_release(m);
+    return st;
+  }
+  *out = m;
+  return LLMC_OK;
+}
+
+LLMC_API llmc_status llmc_model_open(const char *path, uint32_t flags, llmc_model **out) {
+  if (!path || !out) return fail(LLMC_ERR_INVALID_ARGUMENT, "llmc_model_open: NULL argument");
+  *out = NULL;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail(LLMC_ERR_IO, "%s: cannot open (%s)", path, strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    int e = errno;
+    close(fd);
+    return fail(LLMC_ERR_IO, "%s: not a regular file (%s)", path, strerror(e));
+  }
+  if ((uint64_t)st.st_size < LLMC_HEADER_SIZE || (uint64_t)st.st_size > SIZE_MAX / 2) {
+    close(fd);
+    return fail(LLMC_ERR_BAD_FORMAT, "%s: %lld bytes, not an llmc artifact", path,
+                (long long)st.st_size);
+  }
+  size_t size = (size_t)st.st_size;
+  void *base = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  int e = errno;
+  close(fd);
+  if (base == MAP_FAILED) return fail(LLMC_ERR_IO, "%s: mmap failed (%s)", path, strerror(e));
+  return open_common(path, base, size, base, flags, out);
+}
+
+LLMC_API llmc_status llmc_model_open_memory(const void *data, size_t size, uint32_t flags,
+                                            llmc_model **out) {
+  if (!data || !out)
+    return fail(LLMC_ERR_INVALID_ARGUMENT, "llmc_model_open_memory: NULL argument");
+  *out = NULL;
+  if ((uintptr_t)data % LLMC_WEIGHT_ALIGN)
+    return fail(LLMC_ERR_INVALID_ARGUMENT,
+                "<memory>: artifact buffer must be %u-byte aligned", LLMC_WEIGHT_ALIGN);
+  return open_common("<memory>", data, size, NULL, flags, out);
+}
+
+LLMC_API llmc_status llmc_model_close(llmc_model *m) {
+  if (m) model_release(m);
+  return LLMC_OK;
+}
+
+LLMC_API llmc_status llmc_model_get_info(const llmc_model *m, llmc_model_info *o) {
+  if (!m || !o) return fail(LLMC_ERR_INVALID_ARGUMENT, "llmc_model_get_info: NULL argument");
+  const llmc_fb_model *f = &m->fb;
+  memset(o, 0, sizeof *o);
+  o->hidden_size = f->hidden_size;
+  o->intermediate_size = f->intermediate_size;
+  o->num_layers = f->num_layers;
+  o->num_heads = f->num_heads;
+  o->num_kv_heads = f->num_kv_heads;
+  o->head_dim = f->head_dim;
+  o->vocab_size = f->vocab_size;
+  o->max_context = f->max_context;
+  o->prefill_chunk = f->prefill_chunk;
+  o->rms_norm_eps = f->rms_norm_eps;
+  o->rope_theta = f->rope_theta;
+  o->rope_scaling_type = f->rope_scaling_type;
+  o->rope_scaling_factor = f->rope_scaling_factor;
+  o->rope_low_freq_factor = f->rope_low_freq_factor;
+  o->rope_high_freq_factor = f->rope_high_freq_factor;
+  o->rope_original_max_position_embeddings = f->rope_original_max_position_embeddings;
+  o->tie_word_embeddings = f->tie_word_embeddings;
+  o->bos_token_id = f->bos_token_id;
+  o->num_eos_tokens = (int32_t)(f->num_eos < LLMC_MAX_EOS_TOKENS ? f->num_eos
+                                                                  : LLMC_MAX_EOS_TOKENS);
+  for (int32_t i = 0; i < o->num_eos_tokens; ++i)
+    o->eos_token_ids[i] = (int32_t)llmc_rd32(f->eos_le + 4 * i);
+  o->arena_size = f->arena_size;
+  o->kv_cache_bytes_per_token = f->kv_cache_bytes_per_token;
+  o->kv_cache_bytes = f->kv_cache_bytes_per_token * (uint64_t)f->max_context;
+  o->weights_size = f->seg_size;
+  o->file_size = m->size;
+  o->num_weights = f->num_weights;
+  o->num_dispatches = f->num_dispatches;
+  o->format_version = f->format_version;
+  o->compiler_version = f->compiler_version;
+  o->target = f->target;
+  o->target_triple = f->target_triple;
+  o->cpu_features = f->cpu_features;
+  o->quantization = f->quantization;
+  o->created_by = f->created_by;
+  return LLMC_OK;
+}
+
+/* ---- contexts --------------------------------------------------------------- */
+
+static void *alloc64(uint64_t n) {
+  void *p = NULL;
+  if (n > SIZE_MAX / 2) return NULL;
+  n = (n + 63) & ~(uint64_t)63;
+  if (posix_memalign(&p, 64, n ? (size_t)n : 64)) return NULL;
+  return p;
+}
+
+LLMC_API llmc_status llmc_context_free(llmc_context *c) {
+  if (c) {
+    free(c->arena);
+    free(c->kv);
+    free(c->logits);
+    free(c);
+  }
+  return LLMC_OK;
+}
+
+LLMC_API llmc_status llmc_context_create(llmc_model *m, const llmc_context_params *params,
+                                         llmc_context **out) {
+  if (!m || !out) return fail(LLMC_ERR_INVALID_ARGUMENT, "llmc_context_create: NULL argument");
+  *out = NULL;
+  const llmc_fb_model *f = &m->fb;
+  int64_t n_ctx = params && params->n_ctx ? params->n_ctx : f->max_context;
+  uint32_t flags = params ? params->flags : 0;
+  if (n_ctx < 0 || n_ctx > f->max_context)
+    return fail(LLMC_ERR_INVALID_ARGUMENT, "n_ctx %lld outside [1, max_context %d]",
+                (long long)n_ctx, (int)f->max_context);
+  if (flags & ~(uint32_t)LLMC_CONTEXT_ALL_LOGITS)
+    return fail(LLMC_ERR_INVALID_ARGUMENT, "unknown context flags 0x%x", flags);
+  llmc_context *c = calloc(1, sizeof *c);
+  if (!c) return fail(LLMC_ERR_OUT_OF_MEMORY, "out of memory for a context");
+  c->m = m;
+  c->n_ctx = n_ctx;
+  c->flags = flags;
+  uint64_t rows = (flags & LLMC_CONTEXT_ALL_LOGITS) ? (uint64_t)f->prefill_chunk : 1;
+  c->arena = alloc64(f->arena_size);
+  c->kv = alloc64(f->kv_cache_bytes_per_token * (uint64_t)f->max_context);
+  c->logits = alloc64(rows * (uint64_t)f->vocab_size * sizeof(float));
+  if (!c->arena || !c->kv || !c->logits) {
+    llmc_context_free(c);
+    return fail(LLMC_ERR_OUT_OF_MEMORY,
+                "out of memory: arena %llu + KV cache %llu + logits %llu bytes",
+                (unsigned long long)f->arena_size,
+                (unsigned long long)(f->kv_cache_bytes_per_token * (uint64_t)f->max_context),
+                (unsigned long long)(rows * (uint64_t)f->vocab_size * 4u));
+  }
+  *out = c;
+  return LLMC_OK;
+}
+
+LLMC_API llmc_status llmc_prefill(llmc_context *c, const int32_t *tokens, int64_t n) {
+  if (!c || (n > 0 && !tokens) || n < 0)
+    return fail(LLMC_ERR_INVALID_ARGUMENT, "llmc_prefill: NULL context/tokens or n < 0");
+  const llmc_fb_model *f = &c->m->fb;
+  if (n > c->n_ctx - c->pos)
+    return fail(LLMC_ERR_CONTEXT_FULL,
+                "context full: position %lld + %lld tokens > n_ctx %lld",
+                (long long)c->pos, (long long)n, (long long)c->n_ctx);
+  for (int64_t i = 0; i < n; ++i)
+    if (tokens[i] < 0 || tokens[i] >= f->vocab_size)
+      return fail(LLMC_ERR_INVALID_ARGUMENT, "token %d at index %lld outside [0, %d)",
+                  (int)tokens[i], (long long)i, (int)f->vocab_size);
+  const int64_t all = (c->flags & LLMC_CONTEXT_ALL_LOGITS) != 0;
+  for (int64_t i = 0; i < n;) {
+    int64_t k = n - i < f->prefill_chunk ? n - i : f->prefill_chunk;
+    c->m->forward(c->m->weights, c->arena, c->kv, tokens + i, k, c->pos, c->logits, all);
+    c->logits_rows = all ? k : 1;
+    c->logits_first_pos = all ? c->pos : c->pos + k - 1;
+    c->has_logits = 1;
+    c->pos += k;
+    i += k;
+  }
+  return LLMC_OK;
+}
+
+LLMC_API llmc_status llmc_decode(llmc_context *c, int32_t token) {
+  return llmc_prefill(c, &token, 1);
+}
+
+LLMC_API llmc_status llmc_get_logits(const llmc_context *c, const float **out) {
+  if (!c || !out) return fail(LLMC_ERR_INVALID_ARGUMENT, "llmc_get_logits: NULL argument");
+  if (!c->has_logits)
+    return fail(LLMC_ERR_INVALID_STATE, "no logits: nothing has run since create/rewind");
+  *out = c->logits + (size_t)(c->logits_rows - 1) * (size_t)c->m->fb.vocab_size;
+  return LLMC_OK;
+}
+
+LLMC_API llmc_status llmc_get_all_logits(const llmc_context *c, const float **out,
+                                         int64_t *rows, int64_t *first_pos) {
+  if (!c || !out || !rows || !first_pos)
+    return fail(LLMC_ERR_INVALID_ARGUMENT, "llmc_get_all_logits: NULL argument");
+  if (!(c->flags & LLMC_CONTEXT_ALL_LOGITS))
+    return fail(LLMC_ERR_INVALID_STATE,
+                "all-position logits need a context created with LLMC_CONTEXT_ALL_LOGITS");
+  if (!c->has_logits)
+    return fail(LLMC_ERR_INVALID_STATE, "no logits: nothing has run since create/rewind");
+  *out = c->logits;
+  *rows = c->logits_rows;
+  *first_pos = c->logits_first_pos;
+  return LLMC_OK;
+}
+
+LLMC_API llmc_status llmc_get_position(const llmc_context *c, int64_t *pos) {
+  if (!c || !pos) return fail(LLMC_ERR_INVALID_ARGUMENT, "llmc_get_position: NULL argument");
+  *pos = c->pos;
+  return LLMC_OK;
+}
+
+LLMC_API llmc_status llmc_rewind(llmc_context *c, int64_t pos) {
+  if (!c) return fail(LLMC_ERR_INVALID_ARGUMENT, "llmc_rewind: NULL context");
+  if (pos < 0 || pos > c->pos)
+    return fail(LLMC_ERR_INVALID_ARGUMENT, "rewind to %lld outside [0, position %lld]",
+                (long long)pos, (long long)c->pos);
+  c->pos = pos;
+  c->has_logits = 0;
+  return LLMC_OK;
+}
+
+LLMC_API llmc_status llmc_reset(llmc_context *c) { return llmc_rewind(c, 0); }

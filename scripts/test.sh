@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Sets up, builds and runs every test suite: the GoogleTest unit tests and
+# the lit suites (via ctest), then the hostile-input parsers' unit tests again
+# under AddressSanitizer + UndefinedBehaviorSanitizer.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${LLMC_BUILD_DIR:-$ROOT/build}
+ASAN_BUILD=${LLMC_ASAN_BUILD_DIR:-$ROOT/build-asan}
+
+bash "$ROOT/scripts/setup.sh"
+
+echo "== build (sanitized: parsers and runtime) =="
+if [ ! -f "$ASAN_BUILD/build.ninja" ]; then
+  cmake -G Ninja -S "$ROOT" -B "$ASAN_BUILD" -DCMAKE_BUILD_TYPE=Debug -DLLMC_SANITIZE=ON \
+    -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19 >/dev/null
+fi
+ASAN_TARGETS=$(bash -c "cd '$ROOT' && cat scripts/asan-targets.txt" | tr '\n' ' ')
+ninja -C "$ASAN_BUILD" $ASAN_TARGETS
+echo "== tests under ASan + UBSan =="
+for t in $ASAN_TARGETS; do
+  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 "$ASAN_BUILD/bin/$t" --gtest_brief=1
+done
+
+echo "== build =="
+bash "$ROOT/scripts/build.sh"
+echo "== tests =="
+cd "$BUILD" && ctest --output-on-failure

@@ -1,0 +1,485 @@
+//===- CpuTarget.cpp - LLVM IR -> optimized object -> ELF shared object ----===//
+//
+// The LLVM half of the CPU back end: run the kernel-to-LLVM pipeline,
+// translate to LLVM IR, optimize with the new pass manager at -O3 for the
+// target machine, emit an object file and link it with ld.lld into a PIC
+// shared object that exports llmc_forward only.
+//
+//===----------------------------------------------------------------------===//
+
+#include "targets/cpu/CpuTarget.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+
+#include "llvm/ADT/ScopeExit.h"
+#include "llvm/ADT/SmallString.h"
+#include "llvm/Config/llvm-config.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/IR/Verifier.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Object/ELFObjectFile.h"
+#include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/Target/TargetOptions.h"
+#include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/SubtargetFeature.h"
+#include "llvm/TargetParser/Triple.h"
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+
+#if LLMC_EMBEDDED_LLD
+#include "lld/Common/Driver.h"
+LLD_HAS_DRIVER(elf)
+#endif
+
+#if LLVM_HAS_AARCH64_TARGET
+extern "C" void LLVMInitializeAArch64TargetInfo();
+extern "C" void LLVMInitializeAArch64Target();
+extern "C" void LLVMInitializeAArch64TargetMC();
+extern "C" void LLVMInitializeAArch64AsmPrinter();
+#endif
+
+using namespace llmc::cpu;
+
+namespace {
+
+llvm::Error makeError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                 "cpu target: " + message);
+}
+
+void initializeTargets() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+#if LLVM_HAS_AARCH64_TARGET
+    LLVMInitializeAArch64TargetInfo();
+    LLVMInitializeAArch64Target();
+    LLVMInitializeAArch64TargetMC();
+    LLVMInitializeAArch64AsmPrinter();
+#endif
+  });
+}
+
+llvm::CodeGenOptLevel codeGenOptLevel(unsigned level) {
+  switch (level) {
+  case 0: return llvm::CodeGenOptLevel::None;
+  case 1: return llvm::CodeGenOptLevel::Less;
+  case 2: return llvm::CodeGenOptLevel::Default;
+  default: return llvm::CodeGenOptLevel::Aggressive;
+  }
+}
+
+llvm::OptimizationLevel optimizationLevel(unsigned level) {
+  switch (level) {
+  case 0: return llvm::OptimizationLevel::O0;
+  case 1: return llvm::OptimizationLevel::O1;
+  case 2: return llvm::OptimizationLevel::O2;
+  default: return llvm::OptimizationLevel::O3;
+  }
+}
+
+/// The host's subtarget features as "+avx2,+fma,-avx512f,...".
+std::string hostFeatures() {
+  llvm::SubtargetFeatures features;
+  for (const auto &feature : llvm::sys::getHostCPUFeatures())
+    features.AddFeature(feature.first(), feature.second);
+  return features.getString();
+}
+
+llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
+createTargetMachine(const CpuTargetOptions &options) {
+  initializeTargets();
+  std::string hostTriple = llvm::sys::getDefaultTargetTriple();
+  std::string triple =
+      llvm::Triple::normalize(options.triple.empty() ? hostTriple : options.triple);
+  bool isHost = triple == llvm::Triple::normalize(hostTriple);
+  std::string cpu = options.cpu;
+  if (cpu.empty())
+    cpu = isHost ? llvm::sys::getHostCPUName().str() : "generic";
+  std::string features = options.features;
+  if (features.empty() && isHost && options.cpu.empty())
+    features = hostFeatures();
+
+  std::string lookupError;
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(triple, lookupError);
+  if (!target)
+    return makeError("no LLVM target for triple '" + triple + "': " + lookupError);
+  llvm::TargetOptions targetOptions; // IEEE semantics: no fast-math.
+  std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
+      triple, cpu, features, targetOptions, llvm::Reloc::PIC_, std::nullopt,
+      codeGenOptLevel(options.optLevel)));
+  if (!machine)
+    return makeError("cannot create a target machine for '" + triple +
+                     "' (cpu '" + cpu + "')");
+  return machine;
+}
+
+/// Collects the error diagnostics emitted while alive (they also go on to
+/// the context's other handlers, e.g. the command line's).
+class DiagnosticCollector {
+public:
+  explicit DiagnosticCollector(mlir::MLIRContext *context)
+      : os_(text_), handler_(context, [this](mlir::Diagnostic &diag) {
+          if (diag.getSeverity() == mlir::DiagnosticSeverity::Error) {
+            os_ << "\n  " << diag.getLocation() << ": " << diag;
+            for (const mlir::Diagnostic &note : diag.getNotes())
+              os_ << "\n    note: " << note.getLocation() << ": " << note;
+          }
+          return mlir::failure(); // not handled: propagate
+        }) {}
+  std::string text() const {
+    return text_.empty() ? std::string(" (no diagnostic)") : text_;
+  }
+
+private:
+  std::string text_;
+  llvm::raw_string_ostream os_;
+  mlir::ScopedDiagnosticHandler handler_;
+};
+
+/// Runs buildKernelToLLVMPipeline on `module` and checks that only LLVM
+/// dialect ops are left.
+llvm::Error lowerToLLVMDialect(mlir::ModuleOp module) {
+  mlir::MLIRContext *context = module.getContext();
+  auto entry = module.lookupSymbol(kEntryPointName);
+  if (!entry || !(llvm::isa<mlir::func::FuncOp>(entry) ||
+                  llvm::isa<mlir::LLVM::LLVMFuncOp>(entry)))
+    return makeError(llvm::Twine("the module has no function @") +
+                     kEntryPointName);
+  if (auto func = llvm::dyn_cast<mlir::func::FuncOp>(entry)) {
+    if (func.isExternal())
+      return makeError(llvm::Twine("@") + kEntryPointName + " has no body");
+    if (func.getNumResults() != 0)
+      return makeError(llvm::Twine("@") + kEntryPointName +
+                       " must not return values");
+  }
+
+  DiagnosticCollector diagnostics(context);
+  mlir::PassManager pm(context, mlir::ModuleOp::getOperationName());
+  buildKernelToLLVMPipeline(pm);
+  if (mlir::failed(pm.run(module)))
+    return makeError("lowering the kernel level to the LLVM dialect failed:" +
+                     diagnostics.text());
+
+  // The conversions are partial: an op no pattern knows survives them.
+  // Name it here rather than letting the translation fail vaguely.
+  mlir::Operation *leftover = nullptr;
+  module.walk([&](mlir::Operation *op) {
+    mlir::Dialect *dialect = op->getDialect(); // null for unregistered ops
+    if (op == module.getOperation() ||
+        (dialect && llvm::isa<mlir::LLVM::LLVMDialect>(dialect)))
+      return mlir::WalkResult::advance();
+    leftover = op;
+    return mlir::WalkResult::interrupt();
+  });
+  if (leftover) {
+    std::string hint;
+    if (auto func = llvm::dyn_cast<mlir::func::FuncOp>(leftover))
+      hint = " (function @" + func.getSymName().str() +
+             ": with the bare-pointer calling convention every memref in a "
+             "function signature needs a static shape and a static layout)";
+    std::string location;
+    llvm::raw_string_ostream locOs(location);
+    locOs << leftover->getLoc();
+    leftover->emitError("op was not lowered to the LLVM dialect by the CPU "
+                        "target's pipeline");
+    return makeError("op '" + leftover->getName().getStringRef() + "' at " +
+                     location + " was not lowered to the LLVM dialect" + hint);
+  }
+  return llvm::Error::success();
+}
+
+/// Lowers, translates and optimizes `module` for `machine`.
+llvm::Expected<std::unique_ptr<llvm::Module>>
+lowerAndOptimize(mlir::ModuleOp module, llvm::LLVMContext &llvmContext,
+                 llvm::TargetMachine &machine, unsigned optLevel) {
+  if (llvm::Error error = lowerToLLVMDialect(module))
+    return std::move(error);
+
+  mlir::registerBuiltinDialectTranslation(*module.getContext());
+  mlir::registerLLVMDialectTranslation(*module.getContext());
+  std::unique_ptr<llvm::Module> llvmModule;
+  {
+    DiagnosticCollector diagnostics(module.getContext());
+    llvmModule = mlir::translateModuleToLLVMIR(module, llvmContext, "llmc_kernels");
+    if (!llvmModule)
+      return makeError("translating the LLVM dialect to LLVM IR failed:" +
+                       diagnostics.text());
+  }
+
+  llvmModule->setTargetTriple(machine.getTargetTriple().str());
+  llvmModule->setDataLayout(machine.createDataLayout());
+  std::string cpu = machine.getTargetCPU().str();
+  std::string features = machine.getTargetFeatureString().str();
+  for (llvm::Function &function : *llvmModule) {
+    if (function.isDeclaration())
+      continue;
+    // Only the entry point is exported, even if the module came in already
+    // lowered past the internalize pass.
+    if (function.getName() == kEntryPointName) {
+      function.setLinkage(llvm::GlobalValue::ExternalLinkage);
+      function.setVisibility(llvm::GlobalValue::DefaultVisibility);
+    } else {
+      function.setLinkage(llvm::GlobalValue::InternalLinkage);
+    }
+    function.addFnAttr("target-cpu", cpu);
+    if (!features.empty())
+      function.addFnAttr("target-features", features);
+    function.addFnAttr(llvm::Attribute::NoUnwind);
+  }
+  for (llvm::GlobalVariable &global : llvmModule->globals())
+    if (!global.isDeclaration())
+      global.setLinkage(llvm::GlobalValue::InternalLinkage);
+
+  {
+    std::string problems;
+    llvm::raw_string_ostream os(problems);
+    if (llvm::verifyModule(*llvmModule, &os))
+      return makeError("the translated LLVM IR does not verify:\n" + problems);
+  }
+
+  llvm::PipelineTuningOptions tuning;
+  tuning.LoopVectorization = optLevel >= 2;
+  tuning.SLPVectorization = optLevel >= 2;
+  tuning.LoopUnrolling = optLevel >= 2;
+  tuning.LoopInterleaving = optLevel >= 2;
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PassBuilder builder(&machine, tuning);
+  builder.registerModuleAnalyses(mam);
+  builder.registerCGSCCAnalyses(cgam);
+  builder.registerFunctionAnalyses(fam);
+  builder.registerLoopAnalyses(lam);
+  builder.crossRegisterProxies(lam, fam, cgam, mam);
+  llvm::ModulePassManager mpm =
+      optLevel == 0
+          ? builder.buildO0DefaultPipeline(llvm::OptimizationLevel::O0)
+          : builder.buildPerModuleDefaultPipeline(optimizationLevel(optLevel));
+  mpm.run(*llvmModule, mam);
+  return llvmModule;
+}
+
+llvm::Expected<llvm::SmallString<0>>
+emitMachineCode(llvm::Module &llvmModule, llvm::TargetMachine &machine,
+                llvm::CodeGenFileType type) {
+  llvm::SmallString<0> buffer;
+  llvm::raw_svector_ostream os(buffer);
+  llvm::legacy::PassManager codegen;
+  if (machine.addPassesToEmitFile(codegen, os, nullptr, type))
+    return makeError("the target machine cannot emit this file type");
+  codegen.run(llvmModule);
+  return buffer;
+}
+
+/// Set when lld says it cannot run again in this process.
+std::atomic<bool> embeddedLldUnusable{false};
+
+/// The external linker to run, or "" for the embedded lld.
+llvm::Expected<std::string> findLinker(const CpuTargetOptions &options) {
+#if LLMC_EMBEDDED_LLD
+  if (options.lldPath.empty() && !embeddedLldUnusable)
+    return std::string();
+#endif
+  if (!options.lldPath.empty()) {
+    if (llvm::sys::fs::can_execute(options.lldPath))
+      return options.lldPath;
+    if (auto found = llvm::sys::findProgramByName(options.lldPath))
+      return *found;
+    return makeError("linker '" + options.lldPath + "' not found or not executable");
+  }
+  if (auto found = llvm::sys::findProgramByName("ld.lld-19"))
+    return *found;
+  if (llvm::sys::fs::can_execute("/usr/lib/llvm-19/bin/ld.lld"))
+    return std::string("/usr/lib/llvm-19/bin/ld.lld");
+  if (auto found = llvm::sys::findProgramByName("ld.lld"))
+    return *found;
+  return makeError("no ELF linker found: install lld-19 (ld.lld-19) or set "
+                   "the linker path");
+}
+
+/// Links `object` into a shared object with ld.lld; temporaries are removed
+/// on every path.
+llvm::Expected<std::vector<uint8_t>> linkSharedObject(llvm::StringRef object,
+                                                      const CpuTargetOptions &options) {
+  auto linker = findLinker(options);
+  if (!linker)
+    return linker.takeError();
+
+  llvm::SmallString<128> objectPath, outputPath, logPath;
+  int objectFd = -1;
+  if (std::error_code ec = llvm::sys::fs::createTemporaryFile(
+          "llmc-kernels", "o", objectFd, objectPath))
+    return makeError("cannot create a temporary object file: " + ec.message());
+  auto removeObject = llvm::make_scope_exit([&] { llvm::sys::fs::remove(objectPath); });
+  {
+    llvm::raw_fd_ostream os(objectFd, /*shouldClose=*/true);
+    os << object;
+    os.close();
+    if (os.has_error())
+      return makeError("cannot write " + objectPath + ": " + os.error().message());
+  }
+  if (std::error_code ec = llvm::sys::fs::createTemporaryFile("llmc-kernels", "so", outputPath))
+    return makeError("cannot create a temporary output file: " + ec.message());
+  auto removeOutput = llvm::make_scope_exit([&] { llvm::sys::fs::remove(outputPath); });
+  if (std::error_code ec = llvm::sys::fs::createTemporaryFile("llmc-ld", "log", logPath))
+    return makeError("cannot create a temporary log file: " + ec.message());
+  auto removeLog = llvm::make_scope_exit([&] { llvm::sys::fs::remove(logPath); });
+
+  llvm::SmallVector<std::string, 16> args = {
+      "ld.lld",   "-shared",      "--hash-style=gnu", "-z",      "noexecstack",
+      "-z",       "relro",        "-z",               "now",     "--build-id=none",
+      "-soname",  "llmc_kernels", "-o",               outputPath.str().str(),
+      objectPath.str().str()};
+  if (linker->empty()) {
+#if LLMC_EMBEDDED_LLD
+    std::string log;
+    llvm::raw_string_ostream logOs(log);
+    llvm::SmallVector<const char *, 16> argv;
+    for (const std::string &arg : args)
+      argv.push_back(arg.c_str());
+    lld::Result result;
+    {
+      // lld keeps global state: one link at a time.
+      static std::mutex lldMutex;
+      std::lock_guard<std::mutex> lock(lldMutex);
+      result = lld::lldMain(argv, logOs, logOs, {{lld::Gnu, &lld::elf::link}});
+      if (!result.canRunAgain)
+        embeddedLldUnusable = true;
+    }
+    if (result.retCode != 0)
+      return makeError("linking with the embedded lld failed" +
+                       (log.empty() ? std::string() : ":\n" + llvm::StringRef(log).trim().str()));
+#endif
+  } else {
+    llvm::SmallVector<llvm::StringRef, 16> argRefs;
+    for (const std::string &arg : args)
+      argRefs.push_back(arg);
+    argRefs[0] = *linker;
+    std::optional<llvm::StringRef> redirects[] = {std::nullopt, llvm::StringRef(logPath),
+                                                  llvm::StringRef(logPath)};
+    std::string execError;
+    int rc = llvm::sys::ExecuteAndWait(*linker, argRefs, /*Env=*/std::nullopt, redirects,
+                                       /*SecondsToWait=*/0, /*MemoryLimit=*/0, &execError);
+    if (rc != 0) {
+      std::string log;
+      if (auto buffer = llvm::MemoryBuffer::getFile(logPath))
+        log = (*buffer)->getBuffer().trim().str();
+      return makeError("linking with " + *linker + " failed" +
+                       (execError.empty() ? "" : ": " + execError) +
+                       (log.empty() ? "" : ":\n" + log));
+    }
+  }
+  auto buffer = llvm::MemoryBuffer::getFile(outputPath, /*IsText=*/false,
+                                            /*RequiresNullTerminator=*/false);
+  if (!buffer)
+    return makeError("cannot read the linked shared object: " + buffer.getError().message());
+  llvm::StringRef bytes = (*buffer)->getBuffer();
+  return std::vector<uint8_t>(bytes.begin(), bytes.end());
+}
+
+/// Checks that `bytes` is an ELF shared object whose dynamic symbol table
+/// defines the entry point.
+llvm::Error checkExportsEntryPoint(const std::vector<uint8_t> &bytes) {
+  llvm::MemoryBufferRef ref(
+      llvm::StringRef(reinterpret_cast<const char *>(bytes.data()), bytes.size()),
+      "llmc_kernels.so");
+  auto object = llvm::object::ObjectFile::createObjectFile(ref);
+  if (!object)
+    return makeError("the linker output is not an object file: " +
+                     llvm::toString(object.takeError()));
+  auto *elf = llvm::dyn_cast<llvm::object::ELFObjectFileBase>(object->get());
+  if (!elf)
+    return makeError("the linker output is not ELF");
+  for (const llvm::object::ELFSymbolRef &symbol : elf->getDynamicSymbolIterators()) {
+    auto name = symbol.getName();
+    if (!name) {
+      llvm::consumeError(name.takeError());
+      continue;
+    }
+    if (*name != kEntryPointName)
+      continue;
+    auto flags = symbol.getFlags();
+    if (!flags) {
+      llvm::consumeError(flags.takeError());
+      continue;
+    }
+    if (!(*flags & llvm::object::SymbolRef::SF_Undefined))
+      return llvm::Error::success();
+  }
+  return makeError(llvm::Twine("the shared object does not export ") + kEntryPointName);
+}
+
+} // namespace
+
+llvm::Expected<std::vector<uint8_t>>
+llmc::cpu::compileToSharedObject(mlir::ModuleOp module, const CpuTargetOptions &options) {
+  auto machine = createTargetMachine(options);
+  if (!machine)
+    return machine.takeError();
+  llvm::LLVMContext llvmContext;
+  auto llvmModule = lowerAndOptimize(module, llvmContext, **machine, options.optLevel);
+  if (!llvmModule)
+    return llvmModule.takeError();
+  auto object = emitMachineCode(**llvmModule, **machine, llvm::CodeGenFileType::ObjectFile);
+  if (!object)
+    return object.takeError();
+  auto bytes = linkSharedObject(*object, options);
+  if (!bytes)
+    return bytes.takeError();
+  if (llvm::Error error = checkExportsEntryPoint(*bytes))
+    return std::move(error);
+  return bytes;
+}
+
+llvm::Expected<std::string> llmc::cpu::emitLLVMIR(mlir::ModuleOp module,
+                                                  const CpuTargetOptions &options) {
+  auto machine = createTargetMachine(options);
+  if (!machine)
+    return machine.takeError();
+  llvm::LLVMContext llvmContext;
+  auto llvmModule = lowerAndOptimize(module, llvmContext, **machine, options.optLevel);
+  if (!llvmModule)
+    return llvmModule.takeError();
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  (*llvmModule)->print(os, nullptr);
+  os.flush();
+  return text;
+}
+
+llvm::Expected<std::string> llmc::cpu::emitAssembly(mlir::ModuleOp module,
+                                                    const CpuTargetOptions &options) {
+  auto machine = createTargetMachine(options);
+  if (!machine)
+    return machine.takeError();
+  llvm::LLVMContext llvmContext;
+  auto llvmModule = lowerAndOptimize(module, llvmContext, **machine, options.optLevel);
+  if (!llvmModule)
+    return llvmModule.takeError();
+  auto text = emitMachineCode(**llvmModule, **machine, llvm::CodeGenFileType::AssemblyFile);
+  if (!text)
+    return text.takeError();
+  return std::string(text->str());
+}

@@ -1,0 +1,83 @@
+//===- CpuTarget.h - host CPU back end: kernel level -> ELF .so -*- C++ -*-===//
+//
+// The CPU back end takes the "kernel level" IR (func/scf/arith/math/memref/
+// vector/cf on memrefs with static signature shapes), lowers it to the LLVM
+// dialect, translates it to LLVM IR, optimizes it at -O3 for the target CPU
+// and links the object code into a position-independent ELF shared object.
+//
+// The entry function `@llmc_forward` becomes the C symbol
+//   void llmc_forward(const uint8_t *weights, uint8_t *arena, uint8_t *kv_cache,
+//                     const int32_t *tokens, int64_t n_tokens,
+//                     int64_t start_pos, float *logits, int64_t all_logits);
+// (bare-pointer memref calling convention); every other function with a
+// body gets internal linkage. See targets/cpu/README.md.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLMC_TARGETS_CPU_CPUTARGET_H
+#define LLMC_TARGETS_CPU_CPUTARGET_H
+
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mlir {
+class DialectRegistry;
+class ModuleOp;
+class OpPassManager;
+} // namespace mlir
+
+namespace llmc::cpu {
+
+/// Name of the exported entry point.
+inline constexpr const char *kEntryPointName = "llmc_forward";
+
+struct CpuTargetOptions {
+  /// Target triple; empty: the host (llvm::sys::getDefaultTargetTriple()).
+  std::string triple;
+  /// CPU name; empty: the host CPU when the triple is the host's, else
+  /// "generic".
+  std::string cpu;
+  /// Comma-separated subtarget features ("+avx2,+fma"); empty: the host's
+  /// features when the triple is the host's, else none.
+  std::string features;
+  /// 0..3, both for the LLVM IR optimizer and for code generation.
+  unsigned optLevel = 3;
+  /// The ELF linker; empty: search ld.lld-19, /usr/lib/llvm-19/bin/ld.lld,
+  /// ld.lld on PATH.
+  std::string lldPath;
+};
+
+/// Adds the passes that take the kernel level to the LLVM dialect (anchored
+/// on builtin.module). Also registered as the `llmc-kernel-to-llvm` pipeline.
+void buildKernelToLLVMPipeline(mlir::OpPassManager &pm);
+
+/// Registers `--llmc-kernel-to-llvm` for mlir-opt style drivers.
+void registerCpuTargetPipelines();
+
+/// Dialects of the kernel level plus the LLVM dialect and the translation
+/// interfaces to LLVM IR.
+void registerCpuTargetDialects(mlir::DialectRegistry &registry);
+
+/// Lowers `module` (modified in place) to LLVM IR, optimizes it, emits an
+/// object file and links it into a PIC ELF shared object (no libc linked:
+/// libm symbols such as expf stay undefined and are resolved by the process
+/// that loads it). Returns the bytes of the shared object.
+llvm::Expected<std::vector<uint8_t>>
+compileToSharedObject(mlir::ModuleOp module, const CpuTargetOptions &options);
+
+/// Lowers `module` (modified in place) and returns the optimized LLVM IR as
+/// text (for `llmc build --emit-llvm`).
+llvm::Expected<std::string> emitLLVMIR(mlir::ModuleOp module,
+                                       const CpuTargetOptions &options);
+
+/// Lowers `module` (modified in place) and returns the target assembly (for
+/// `llmc build --emit-asm`).
+llvm::Expected<std::string> emitAssembly(mlir::ModuleOp module,
+                                         const CpuTargetOptions &options);
+
+} // namespace llmc::cpu
+
+#endif // LLMC_TARGETS_CPU_CPUTARGET_H

@@ -1,0 +1,352 @@
+//===- CpuTargetTest.cpp - the CPU back end end to end ---------------------===//
+//
+// Compiles small kernel-level modules to a shared object, loads it from
+// memory (memfd + dlopen) and checks its numbers against C++ references.
+//
+//===----------------------------------------------------------------------===//
+
+#include "targets/cpu/CpuTarget.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+
+#include "llvm/Support/Error.h"
+#include "llvm/Support/Program.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <dlfcn.h>
+#include <string>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <vector>
+
+namespace {
+
+using ForwardFn = void (*)(const uint8_t *weights, uint8_t *arena, uint8_t *kv,
+                           const int32_t *tokens, int64_t n_tokens, int64_t start_pos,
+                           float *logits, int64_t all_logits);
+
+// Two private kernels called from @llmc_forward:
+//  @matvec_exp: out[i] = exp(sum_k w[i,k] * x[k]) * rsqrt(1 + x[i]^2), w 4x16
+//    at weights[0], x at arena[64]; vector<8xf32> loads, fma, reduction.
+//  @rope_like: kv viewed as f32[16]; a subview at the dynamic offset
+//    start_pos (4 elements) gets cos(p*j) + sin(p*j) + powf(x[j], 1.5) +
+//    tanh(x[j]) + n_tokens, with p = start_pos.
+constexpr const char *kModule = R"mlir(
+module {
+  func.func private @matvec_exp(%w: memref<64xf32>, %x: memref<16xf32>, %out: memref<4xf32>) {
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %c4 = arith.constant 4 : index
+    %c8 = arith.constant 8 : index
+    %c16 = arith.constant 16 : index
+    %f0 = arith.constant 0.0 : f32
+    %one = arith.constant 1.0 : f32
+    %z = arith.constant dense<0.0> : vector<8xf32>
+    scf.for %i = %c0 to %c4 step %c1 {
+      %row = arith.muli %i, %c16 : index
+      %acc = scf.for %k = %c0 to %c16 step %c8 iter_args(%a = %z) -> vector<8xf32> {
+        %off = arith.addi %row, %k : index
+        %wv = vector.transfer_read %w[%off], %f0 {in_bounds = [true]} : memref<64xf32>, vector<8xf32>
+        %xv = vector.transfer_read %x[%k], %f0 {in_bounds = [true]} : memref<16xf32>, vector<8xf32>
+        %r = vector.fma %wv, %xv, %a : vector<8xf32>
+        scf.yield %r : vector<8xf32>
+      }
+      %s = vector.reduction <add>, %acc : vector<8xf32> into f32
+      %e = math.exp %s : f32
+      %xi = memref.load %x[%i] : memref<16xf32>
+      %sq = arith.mulf %xi, %xi : f32
+      %d = arith.addf %sq, %one : f32
+      %rs = math.rsqrt %d : f32
+      %o = arith.mulf %e, %rs : f32
+      memref.store %o, %out[%i] : memref<4xf32>
+    }
+    return
+  }
+  func.func private @rope_like(%kv: memref<16xf32>, %x: memref<16xf32>, %pos: i64, %n: i64) {
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %c4 = arith.constant 4 : index
+    %e = arith.constant 1.5 : f32
+    %p = arith.index_cast %pos : i64 to index
+    %pf = arith.sitofp %pos : i64 to f32
+    %nf = arith.sitofp %n : i64 to f32
+    %dst = memref.subview %kv[%p] [4] [1] : memref<16xf32> to memref<4xf32, strided<[1], offset: ?>>
+    scf.for %j = %c0 to %c4 step %c1 {
+      %ji = arith.index_cast %j : index to i64
+      %jf = arith.sitofp %ji : i64 to f32
+      %a = arith.mulf %pf, %jf : f32
+      %c = math.cos %a : f32
+      %s = math.sin %a : f32
+      %xj = memref.load %x[%j] : memref<16xf32>
+      %pw = math.powf %xj, %e : f32
+      %th = math.tanh %xj : f32
+      %t0 = arith.addf %c, %s : f32
+      %t1 = arith.addf %t0, %pw : f32
+      %t2 = arith.addf %t1, %th : f32
+      %t3 = arith.addf %t2, %nf : f32
+      memref.store %t3, %dst[%j] : memref<4xf32, strided<[1], offset: ?>>
+    }
+    return
+  }
+  func.func @llmc_forward(%weights: memref<256xi8>, %arena: memref<128xi8>, %kv: memref<64xi8>,
+                          %tokens: memref<4xi32>, %n_tokens: i64, %start_pos: i64,
+                          %logits: memref<4xf32>, %all_logits: i64) {
+    %c0 = arith.constant 0 : index
+    %c64 = arith.constant 64 : index
+    %w = memref.view %weights[%c0][] : memref<256xi8> to memref<64xf32>
+    %x = memref.view %arena[%c64][] : memref<128xi8> to memref<16xf32>
+    %kvf = memref.view %kv[%c0][] : memref<64xi8> to memref<16xf32>
+    func.call @matvec_exp(%w, %x, %logits) : (memref<64xf32>, memref<16xf32>, memref<4xf32>) -> ()
+    func.call @rope_like(%kvf, %x, %start_pos, %n_tokens) : (memref<16xf32>, memref<16xf32>, i64, i64) -> ()
+    return
+  }
+}
+)mlir";
+
+struct Parsed {
+  std::unique_ptr<mlir::MLIRContext> context;
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+};
+
+Parsed parse(const char *source, bool allowUnregistered = false) {
+  mlir::DialectRegistry registry;
+  llmc::cpu::registerCpuTargetDialects(registry);
+  Parsed parsed;
+  parsed.context = std::make_unique<mlir::MLIRContext>(registry);
+  parsed.context->allowUnregisteredDialects(allowUnregistered);
+  parsed.module = mlir::parseSourceString<mlir::ModuleOp>(source, parsed.context.get());
+  return parsed;
+}
+
+/// Loads a shared object from memory; closes the handle on destruction.
+class LoadedObject {
+public:
+  explicit LoadedObject(const std::vector<uint8_t> &bytes) {
+    int fd = memfd_create("llmc_kernels", MFD_CLOEXEC);
+    if (fd < 0)
+      return;
+    size_t written = 0;
+    while (written < bytes.size()) {
+      ssize_t n = write(fd, bytes.data() + written, bytes.size() - written);
+      if (n <= 0)
+        break;
+      written += static_cast<size_t>(n);
+    }
+    if (written == bytes.size()) {
+      std::string path = "/proc/self/fd/" + std::to_string(fd);
+      handle_ = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+      if (!handle_)
+        error_ = dlerror();
+    }
+    close(fd);
+  }
+  ~LoadedObject() {
+    if (handle_)
+      dlclose(handle_);
+  }
+  void *handle() const { return handle_; }
+  const std::string &error() const { return error_; }
+
+private:
+  void *handle_ = nullptr;
+  std::string error_;
+};
+
+bool closeRel(float actual, float expected, float rel) {
+  return std::fabs(actual - expected) <= rel * std::max(1.0f, std::fabs(expected));
+}
+
+void compileRunAndCheck(const llmc::cpu::CpuTargetOptions &options) {
+  Parsed parsed = parse(kModule);
+  ASSERT_TRUE(parsed.module);
+  auto bytes = llmc::cpu::compileToSharedObject(*parsed.module, options);
+  ASSERT_TRUE(static_cast<bool>(bytes)) << llvm::toString(bytes.takeError());
+  ASSERT_GT(bytes->size(), 4u);
+  EXPECT_EQ(0, std::memcmp(bytes->data(), "\x7f" "ELF", 4));
+
+  LoadedObject object(*bytes);
+  ASSERT_NE(object.handle(), nullptr) << object.error();
+  auto forward = reinterpret_cast<ForwardFn>(dlsym(object.handle(), "llmc_forward"));
+  ASSERT_NE(forward, nullptr);
+  // The kernels are internal: only the entry point is exported.
+  EXPECT_EQ(dlsym(object.handle(), "matvec_exp"), nullptr);
+  EXPECT_EQ(dlsym(object.handle(), "rope_like"), nullptr);
+
+  std::vector<float> w(64), x(16);
+  for (int i = 0; i < 64; ++i)
+    w[i] = 0.01f * static_cast<float>((i * 37) % 23 - 11);
+  for (int k = 0; k < 16; ++k)
+    x[k] = 0.05f * static_cast<float>((k * 11) % 13) + 0.1f;
+  std::vector<uint8_t> weights(256), arena(128, 0xAB), kv(64, 0);
+  std::memcpy(weights.data(), w.data(), 256);
+  std::memcpy(arena.data() + 64, x.data(), 64);
+  std::vector<int32_t> tokens = {1, 2, 3, 4};
+  std::vector<float> logits(4, -1.0f);
+  const int64_t nTokens = 3, startPos = 5;
+
+  forward(weights.data(), arena.data(), kv.data(), tokens.data(), nTokens, startPos,
+          logits.data(), 0);
+
+  for (int i = 0; i < 4; ++i) {
+    double dot = 0;
+    for (int k = 0; k < 16; ++k)
+      dot += static_cast<double>(w[i * 16 + k]) * x[k];
+    double expected = std::exp(dot) / std::sqrt(1.0 + double(x[i]) * x[i]);
+    EXPECT_TRUE(closeRel(logits[i], static_cast<float>(expected), 1e-5f))
+        << "logits[" << i << "] = " << logits[i] << ", expected " << expected;
+  }
+  std::vector<float> kvf(16);
+  std::memcpy(kvf.data(), kv.data(), 64);
+  for (int j = 0; j < 16; ++j) {
+    if (j < startPos || j >= startPos + 4) {
+      EXPECT_EQ(kvf[j], 0.0f) << "kv[" << j << "] written outside the subview";
+      continue;
+    }
+    int jj = j - static_cast<int>(startPos);
+    double a = double(startPos) * jj;
+    double expected = std::cos(a) + std::sin(a) + std::pow(double(x[jj]), 1.5) +
+                      std::tanh(double(x[jj])) + double(nTokens);
+    EXPECT_TRUE(closeRel(kvf[j], static_cast<float>(expected), 1e-5f))
+        << "kv[" << j << "] = " << kvf[j] << ", expected " << expected;
+  }
+  // The arena outside x is untouched.
+  for (int b = 0; b < 64; ++b)
+    EXPECT_EQ(arena[b], 0xAB);
+}
+
+TEST(CpuTarget, CompilesLoadsAndMatchesReference) { compileRunAndCheck({}); }
+
+TEST(CpuTarget, CompilesAtO0) {
+  llmc::cpu::CpuTargetOptions options;
+  options.optLevel = 0;
+  compileRunAndCheck(options);
+}
+
+TEST(CpuTarget, ExternalLinker) {
+  auto lld = llvm::sys::findProgramByName("ld.lld-19");
+  if (!lld)
+    lld = llvm::sys::findProgramByName("ld.lld");
+  if (!lld)
+    GTEST_SKIP() << "no ld.lld on PATH";
+  llmc::cpu::CpuTargetOptions options;
+  options.lldPath = *lld;
+  compileRunAndCheck(options);
+}
+
+TEST(CpuTarget, EmitsBarePointerEntryAndInternalKernels) {
+  Parsed parsed = parse(kModule);
+  ASSERT_TRUE(parsed.module);
+  llmc::cpu::CpuTargetOptions options;
+  options.optLevel = 0; // keep the kernels as functions
+  auto ir = llmc::cpu::emitLLVMIR(*parsed.module, options);
+  ASSERT_TRUE(static_cast<bool>(ir)) << llvm::toString(ir.takeError());
+  EXPECT_NE(ir->find("define void @llmc_forward(ptr "), std::string::npos) << *ir;
+  EXPECT_NE(ir->find("define internal void @matvec_exp(ptr "), std::string::npos) << *ir;
+}
+
+TEST(CpuTarget, UsesHostVectorFeatures) {
+  __builtin_cpu_init();
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
+    GTEST_SKIP() << "host without AVX2+FMA";
+  Parsed parsed = parse(kModule);
+  ASSERT_TRUE(parsed.module);
+  auto assembly = llmc::cpu::emitAssembly(*parsed.module, {});
+  ASSERT_TRUE(static_cast<bool>(assembly)) << llvm::toString(assembly.takeError());
+  EXPECT_NE(assembly->find("vfmadd"), std::string::npos) << *assembly;
+  EXPECT_NE(assembly->find("%ymm"), std::string::npos) << *assembly;
+}
+
+TEST(CpuTarget, CrossCompilesForAArch64) {
+  Parsed parsed = parse(kModule);
+  ASSERT_TRUE(parsed.module);
+  llmc::cpu::CpuTargetOptions options;
+  options.triple = "aarch64-unknown-linux-gnu";
+  options.cpu = "cortex-x3";
+  options.features = "+neon,+dotprod,+i8mm";
+  auto bytes = llmc::cpu::compileToSharedObject(*parsed.module, options);
+  if (!bytes) {
+    std::string error = llvm::toString(bytes.takeError());
+    if (error.find("no LLVM target") != std::string::npos)
+      GTEST_SKIP() << error;
+    FAIL() << error;
+  }
+  ASSERT_GT(bytes->size(), 20u);
+  EXPECT_EQ(0, std::memcmp(bytes->data(), "\x7f" "ELF", 4));
+  uint16_t machine;
+  std::memcpy(&machine, bytes->data() + 18, 2);
+  EXPECT_EQ(machine, 183); // EM_AARCH64
+}
+
+std::string errorOf(const char *source, bool allowUnregistered = false) {
+  Parsed parsed = parse(source, allowUnregistered);
+  if (!parsed.module)
+    return "<parse failure>";
+  // Keep the expected diagnostics off the test output.
+  mlir::ScopedDiagnosticHandler quiet(parsed.context.get(),
+                                      [](mlir::Diagnostic &) { return mlir::success(); });
+  auto bytes = llmc::cpu::compileToSharedObject(*parsed.module, {});
+  if (bytes)
+    return "";
+  return llvm::toString(bytes.takeError());
+}
+
+TEST(CpuTarget, MissingEntryPointIsAnError) {
+  std::string error = errorOf(R"mlir(
+    func.func @not_forward(%a: memref<4xf32>) { return }
+  )mlir");
+  EXPECT_NE(error.find("llmc_forward"), std::string::npos) << error;
+}
+
+TEST(CpuTarget, UnsupportedOpIsAnError) {
+  std::string error = errorOf(R"mlir(
+    func.func @llmc_forward(%w: memref<4xi8>, %a: memref<4xi8>, %kv: memref<4xi8>,
+                            %t: memref<4xi32>, %n: i64, %p: i64, %l: memref<4xf32>, %all: i64) {
+      "test.unknown"() : () -> ()
+      return
+    }
+  )mlir", /*allowUnregistered=*/true);
+  EXPECT_NE(error.find("cpu target"), std::string::npos) << error;
+  EXPECT_NE(error.find("'test.unknown'"), std::string::npos) << error;
+}
+
+TEST(CpuTarget, DynamicSignatureShapeIsAnError) {
+  std::string error = errorOf(R"mlir(
+    func.func @llmc_forward(%w: memref<?xi8>, %a: memref<4xi8>, %kv: memref<4xi8>,
+                            %t: memref<4xi32>, %n: i64, %p: i64, %l: memref<4xf32>, %all: i64) {
+      return
+    }
+  )mlir");
+  EXPECT_NE(error.find("cpu target"), std::string::npos) << error;
+  EXPECT_NE(error.find("static shape"), std::string::npos) << error;
+}
+
+TEST(CpuTarget, BadLinkerPathIsAnError) {
+  Parsed parsed = parse(kModule);
+  ASSERT_TRUE(parsed.module);
+  llmc::cpu::CpuTargetOptions options;
+  options.lldPath = "/nonexistent/ld.lld";
+  auto bytes = llmc::cpu::compileToSharedObject(*parsed.module, options);
+  ASSERT_FALSE(static_cast<bool>(bytes));
+  std::string error = llvm::toString(bytes.takeError());
+  EXPECT_NE(error.find("/nonexistent/ld.lld"), std::string::npos) << error;
+}
+
+TEST(CpuTarget, UnknownTripleIsAnError) {
+  Parsed parsed = parse(kModule);
+  ASSERT_TRUE(parsed.module);
+  llmc::cpu::CpuTargetOptions options;
+  options.triple = "nosucharch-unknown-linux-gnu";
+  auto bytes = llmc::cpu::compileToSharedObject(*parsed.module, options);
+  ASSERT_FALSE(static_cast<bool>(bytes));
+  std::string error = llvm::toString(bytes.takeError());
+  EXPECT_NE(error.find("nosucharch"), std::string::npos) << error;
+}
+
+} // namespace
