@@ -6,7 +6,7 @@ import lit.formats
 config.name = "llmc"
 config.test_format = lit.formats.ShTest(execute_external=False)
 config.suffixes = [".mlir", ".test"]
-config.excludes = ["CMakeLists.txt", "README.md", "lit.cfg.py", "lit.site.cfg.py",
+config.excludes = ["CMakeLists.txt", "host-goldens.test.py", "README.md", "lit.cfg.py", "lit.site.cfg.py",
                    "fixtures", "goldens", "unit", "Inputs"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.llmc_obj_root, "test")
