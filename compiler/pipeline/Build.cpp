@@ -273,7 +273,8 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
          << llvm::sys::getHostCPUName() << ")\n";
   cpu::CpuTargetOptions cpuOpts;
   if (!opts.dumpLLVMIR.empty()) {
-    llvm::Expected<std::string> ir = cpu::emitLLVMIR(module->clone(), cpuOpts);
+    OwningOpRef<ModuleOp> copy = module->clone();
+    llvm::Expected<std::string> ir = cpu::emitLLVMIR(*copy, cpuOpts);
     if (!ir) {
       emitError(loc) << llvm::toString(ir.takeError());
       return false;

@@ -8,6 +8,7 @@
 
 #include "dialects/llm/LLMDialect.h"
 #include "passes/Passes.h"
+#include "targets/cpu/CpuTarget.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -25,6 +26,8 @@ int main(int argc, char **argv) {
                   mlir::func::FuncDialect, mlir::tensor::TensorDialect,
                   mlir::math::MathDialect, mlir::memref::MemRefDialect,
                   mlir::scf::SCFDialect, mlir::vector::VectorDialect>();
+  llmc::cpu::registerCpuTargetDialects(registry);
+  llmc::cpu::registerCpuTargetPipelines();
   llmc::registerLLMCPasses();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "llmc optimizer driver\n", registry));
