@@ -19,6 +19,7 @@
 
 #include "dialects/llm/LLMDialect.h"
 #include "passes/Passes.h"
+#include "passes/QuantLayout.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -42,6 +43,7 @@ namespace llmc {
 
 using namespace mlir;
 using namespace llmc::llm;
+namespace quant = llmc::quant;
 
 namespace {
 
@@ -157,6 +159,19 @@ struct KB {
   Value imul(Value a, Value c) { return b.create<arith::MulIOp>(loc, a, c); }
   Value exp(Value a) { return b.create<math::ExpOp>(loc, a); }
   Value max(Value a, Value c) { return b.create<arith::MaximumFOp>(loc, a, c); }
+  /// An element widened to f32 (weights may be stored as f16).
+  Value loadF32(Value mem, ValueRange ivs) {
+    Value v = load(mem, ivs);
+    return v.getType().isF32() ? v : b.create<arith::ExtFOp>(loc, b.getF32Type(), v);
+  }
+  /// kVec consecutive elements widened to f32.
+  Value loadVec(Value mem, ValueRange ivs) {
+    Type elt = cast<MemRefType>(mem.getType()).getElementType();
+    Value v = b.create<vector::LoadOp>(loc, VectorType::get({kVec}, elt), mem, ivs);
+    if (elt.isF32())
+      return v;
+    return b.create<arith::ExtFOp>(loc, VectorType::get({kVec}, b.getF32Type()), v);
+  }
   /// sum_k a[ka + k] * c[kc + k] for k < len, vectorised when len allows.
   Value dot(Value a, ValueRange aIdx, Value c, ValueRange cIdx, int64_t len);
 };
@@ -187,8 +202,8 @@ Value KB::dot(Value a, ValueRange aIdx, Value c, ValueRange cIdx,
           SmallVector<Value> next;
           for (int64_t u = 0; u < unroll; ++u) {
             Value ku = iadd(k, idx(u * kVec));
-            Value va = b.create<vector::LoadOp>(loc, vt, a, at(aIdx, ku));
-            Value vc = b.create<vector::LoadOp>(loc, vt, c, at(cIdx, ku));
+            Value va = loadVec(a, at(aIdx, ku));
+            Value vc = loadVec(c, at(cIdx, ku));
             next.push_back(b.create<vector::FMAOp>(loc, va, vc, accs[u]));
           }
           b.create<scf::YieldOp>(loc, next);
@@ -200,7 +215,7 @@ Value KB::dot(Value a, ValueRange aIdx, Value c, ValueRange cIdx,
   }
   if (vecLen < len)
     sum = reduce(idx(vecLen), idx(len), 1, sum, [&](Value k, Value s) {
-      return add(s, mul(load(a, at(aIdx, k)), load(c, at(cIdx, k))));
+      return add(s, mul(loadF32(a, at(aIdx, k)), loadF32(c, at(cIdx, k))));
     });
   return sum;
 }
@@ -219,7 +234,15 @@ private:
     WeightOp op;
     int64_t offset = 0;
     int64_t size = 0;
+    quant::Layout layout;
   };
+  /// Views of an integer-quantized weight's parts.
+  struct QuantViews {
+    Value qs, scales, mins;
+  };
+  QuantViews quantViews(FlatSymbolRefAttr sym);
+  Value dequantDot(KB &k, const quant::Layout &l, Value x, Value t, Value qs,
+                   Value scales, Value mins, Value j);
 
   LogicalResult plan(func::FuncOp forward);
   LogicalResult emitOp(Operation *op, KB &k);
@@ -269,13 +292,25 @@ LogicalResult Lowering::plan(func::FuncOp forward) {
   // Weights: declaration order, 64-byte aligned, stored as f32 for now (the
   // quantize pass will change the stored type and size).
   for (auto w : module.getOps<WeightOp>()) {
-    if (w.getQuant())
-      return w.emitOpError()
-             << "quantized weights are not supported by this lowering yet";
-    int64_t n = w.getTensorType().getNumElements();
+    RankedTensorType t = w.getTensorType();
+    quant::Layout l;
+    l.rows = t.getDimSize(0);
+    l.cols = t.getRank() == 2 ? t.getDimSize(1) : 1;
+    if (QuantAttr q = w.getQuantAttr()) {
+      l.bits = q.getBits();
+      if (q.getScheme() == QuantScheme::int_group) {
+        l.group = q.getGroupSize() ? q.getGroupSize() : l.cols;
+        l.asymmetric = q.getZeroPoint() == ZeroPoint::asymmetric;
+        l.scaleBytes = q.getScaleDtype() == DType::f32 ? 4 : 2;
+        if (t.getRank() != 2 || l.invalidReason())
+          return w.emitOpError()
+                 << "cannot lay out " << q << " for " << t << ": "
+                 << (t.getRank() != 2 ? "not a matrix" : l.invalidReason());
+      }
+    }
     weightsSize = alignUp(weightsSize);
-    weights[w.getSymName()] = {w, weightsSize, n * 4};
-    weightsSize += n * 4;
+    weights[w.getSymName()] = {w, weightsSize, l.totalBytes(), l};
+    weightsSize += l.totalBytes();
   }
   weightsSize = alignUp(weightsSize);
 
@@ -342,9 +377,125 @@ Value Lowering::weightView(FlatSymbolRefAttr sym) {
   WeightInfo &w = weights[sym.getValue()];
   auto shape = w.op.getTensorType().getShape();
   KB k{*builder, entry.getLoc()};
-  return builder->create<memref::ViewOp>(
-      entry.getLoc(), MemRefType::get(shape, builder->getF32Type()),
+  Type elt = w.layout.bits == 16 ? Type(builder->getF16Type())
+                                 : Type(builder->getF32Type());
+  return builder->create<memref::ViewOp>(entry.getLoc(),
+                                         MemRefType::get(shape, elt),
+                                         weightsArg, k.idx(w.offset),
+                                         ValueRange{});
+}
+
+Lowering::QuantViews Lowering::quantViews(FlatSymbolRefAttr sym) {
+  WeightInfo &w = weights[sym.getValue()];
+  const quant::Layout &l = w.layout;
+  KB k{*builder, entry.getLoc()};
+  Location loc = entry.getLoc();
+  Type i8 = builder->getI8Type();
+  Type scaleTy = l.scaleBytes == 4 ? Type(builder->getF32Type())
+                                   : Type(builder->getF16Type());
+  QuantViews v;
+  v.qs = builder->create<memref::ViewOp>(
+      loc, MemRefType::get({l.rows, l.bits == 8 ? l.cols : l.cols / 2}, i8),
       weightsArg, k.idx(w.offset), ValueRange{});
+  auto scalesTy = MemRefType::get({l.rows, l.groups()}, scaleTy);
+  v.scales = builder->create<memref::ViewOp>(
+      loc, scalesTy, weightsArg, k.idx(w.offset + l.scalesOffset()),
+      ValueRange{});
+  if (l.asymmetric)
+    v.mins = builder->create<memref::ViewOp>(
+        loc, scalesTy, weightsArg, k.idx(w.offset + l.minsOffset()),
+        ValueRange{});
+  return v;
+}
+
+/// sum_k x[t, k] * dequant(W[j, k]) for an integer weight, group by group:
+/// the group's integer products accumulate in 8-lane vectors, then one FMA
+/// with the group's scale (and, asymmetric, the group's min times sum(x)).
+Value Lowering::dequantDot(KB &k, const quant::Layout &l, Value x, Value t,
+                           Value qs, Value scales, Value mins, Value j) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  Type f32 = b.getF32Type();
+  auto vf = VectorType::get({kVec}, f32);
+  auto vi8 = VectorType::get({kVec}, b.getI8Type());
+  auto zero = [&] {
+    return b.create<arith::ConstantOp>(loc, vf,
+                                       DenseElementsAttr::get(vf, b.getF32FloatAttr(0)));
+  };
+  auto splatI8 = [&](int v) {
+    return b.create<arith::ConstantOp>(
+        loc, vi8, DenseElementsAttr::get(vi8, b.getI8IntegerAttr(v)));
+  };
+  auto toF32 = [&](Value ints, bool isSigned) -> Value {
+    if (isSigned)
+      return b.create<arith::SIToFPOp>(loc, vf, ints);
+    return b.create<arith::UIToFPOp>(loc, vf, ints);
+  };
+  auto scalarF32 = [&](Value mem, ValueRange ivs) { return k.loadF32(mem, ivs); };
+  Value offset8 = l.bits == 4 && !l.asymmetric
+                      ? Value(b.create<arith::ConstantOp>(
+                            loc, vf, DenseElementsAttr::get(vf, b.getF32FloatAttr(8))))
+                      : Value();
+  SmallVector<Value> init{zero(), zero()};
+  auto groupLoop = b.create<scf::ForOp>(
+      loc, k.idx(0), k.idx(l.groups()), k.idx(1), init,
+      [&](OpBuilder &nb, Location, Value g, ValueRange accs) {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+        Value k0 = k.imul(g, k.idx(l.group));
+        // Inner products of this group: (sum q*x, sum x).
+        int64_t step = l.bits == 8 ? kVec : quant::kInt4Block;
+        SmallVector<Value> ginit{zero(), zero()};
+        auto inner = b.create<scf::ForOp>(
+            loc, k.idx(0), k.idx(l.group), k.idx(step), ginit,
+            [&](OpBuilder &ib, Location, Value kk, ValueRange gaccs) {
+              OpBuilder::InsertionGuard guard2(b);
+              b.setInsertionPoint(ib.getInsertionBlock(), ib.getInsertionPoint());
+              Value kabs = k.iadd(k0, kk);
+              Value qx = gaccs[0], sx = gaccs[1];
+              if (l.bits == 8) {
+                Value q = b.create<vector::LoadOp>(loc, vi8, qs, ValueRange{j, kabs});
+                Value xv = k.loadVec(x, {t, kabs});
+                qx = b.create<vector::FMAOp>(loc, toF32(q, !l.asymmetric), xv, qx);
+                if (l.asymmetric)
+                  sx = k.add(sx, xv);
+              } else {
+                // One 32-element block = 16 bytes; halves of 8 bytes feed
+                // elements [h*8, h*8+8) (low nibbles) and [16+h*8, ...) (high).
+                Value byte0 = b.create<arith::DivUIOp>(loc, kabs, k.idx(2));
+                for (int h = 0; h < 2; ++h) {
+                  Value off = k.iadd(byte0, k.idx(h * kVec));
+                  Value raw = b.create<vector::LoadOp>(loc, vi8, qs, ValueRange{j, off});
+                  Value lo = b.create<arith::AndIOp>(loc, raw, splatI8(15));
+                  Value hi = b.create<arith::ShRUIOp>(loc, raw, splatI8(4));
+                  Value lof = toF32(lo, false), hif = toF32(hi, false);
+                  if (offset8) {
+                    lof = b.create<arith::SubFOp>(loc, lof, offset8);
+                    hif = b.create<arith::SubFOp>(loc, hif, offset8);
+                  }
+                  Value xlo = k.loadVec(x, {t, k.iadd(kabs, k.idx(h * kVec))});
+                  Value xhi = k.loadVec(x, {t, k.iadd(kabs, k.idx(16 + h * kVec))});
+                  qx = b.create<vector::FMAOp>(loc, lof, xlo, qx);
+                  qx = b.create<vector::FMAOp>(loc, hif, xhi, qx);
+                  if (l.asymmetric)
+                    sx = k.add(k.add(sx, xlo), xhi);
+                }
+              }
+              b.create<scf::YieldOp>(loc, ValueRange{qx, sx});
+            });
+        Value d = b.create<vector::SplatOp>(loc, vf, scalarF32(scales, {j, g}));
+        Value acc = b.create<vector::FMAOp>(loc, inner.getResult(0), d, accs[0]);
+        Value accMin = accs[1];
+        if (l.asymmetric) {
+          Value m = b.create<vector::SplatOp>(loc, vf, scalarF32(mins, {j, g}));
+          accMin = b.create<vector::FMAOp>(loc, inner.getResult(1), m, accMin);
+        }
+        b.create<scf::YieldOp>(loc, ValueRange{acc, accMin});
+      });
+  Value total = groupLoop.getResult(0);
+  if (l.asymmetric)
+    total = k.add(total, groupLoop.getResult(1));
+  return b.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD, total);
 }
 
 func::FuncOp Lowering::kernel(StringRef kind, StringRef key, TypeRange args,
@@ -429,10 +580,66 @@ LogicalResult Lowering::emitOp(Operation *op, KB &k) {
   }
 
   if (auto e = dyn_cast<EmbeddingOp>(op)) {
+    const quant::Layout &l = weights[e.getWeight()].layout;
+    int64_t d = l.cols, vocab = l.rows;
+    if (l.isInteger()) {
+      QuantViews v = quantViews(e.getWeightAttr());
+      SmallVector<Type> types{tokensArg.getType(), v.qs.getType(),
+                              v.scales.getType(), actType(d), idxTy};
+      if (v.mins)
+        types.push_back(v.mins.getType());
+      std::string key = std::to_string(vocab) + "x" + std::to_string(d) + "/q" +
+                        std::to_string(l.bits) + "g" + std::to_string(l.group) +
+                        (l.asymmetric ? "a" : "s") + std::to_string(l.scaleBytes);
+      auto fn = kernel("embedding", key, types, [&](KB &k, ValueRange a) {
+        OpBuilder &b = k.b;
+        Type f32 = b.getF32Type();
+        k.loop(k.idx(0), a[4], 1, [&](Value t) {
+          Value row = b.create<arith::IndexCastOp>(k.loc, b.getIndexType(),
+                                                   k.load(a[0], {t}));
+          k.loop(k.idx(0), k.idx(d), 1, [&](Value i) {
+            Value g = b.create<arith::DivUIOp>(k.loc, i, k.idx(l.group));
+            Value q;
+            if (l.bits == 8) {
+              Value raw = k.load(a[1], {row, i});
+              q = l.asymmetric ? Value(b.create<arith::UIToFPOp>(k.loc, f32, raw))
+                               : Value(b.create<arith::SIToFPOp>(k.loc, f32, raw));
+            } else {
+              Value blk = b.create<arith::DivUIOp>(k.loc, i, k.idx(32));
+              Value w = b.create<arith::RemUIOp>(k.loc, i, k.idx(32));
+              Value inLow = b.create<arith::CmpIOp>(k.loc, arith::CmpIPredicate::ult,
+                                                    w, k.idx(16));
+              Value byteIdx = k.iadd(k.imul(blk, k.idx(16)),
+                                     b.create<arith::RemUIOp>(k.loc, w, k.idx(16)));
+              Value raw = k.load(a[1], {row, byteIdx});
+              Value lo = b.create<arith::AndIOp>(
+                  k.loc, raw, b.create<arith::ConstantIntOp>(k.loc, 15, 8));
+              Value hi = b.create<arith::ShRUIOp>(
+                  k.loc, raw, b.create<arith::ConstantIntOp>(k.loc, 4, 8));
+              Value nib = b.create<arith::SelectOp>(k.loc, inLow, lo, hi);
+              q = b.create<arith::UIToFPOp>(k.loc, f32, nib);
+              if (!l.asymmetric)
+                q = k.sub(q, k.f32(8.0));
+            }
+            Value x = k.mul(q, k.loadF32(a[2], {row, g}));
+            if (l.asymmetric)
+              x = k.add(x, k.loadF32(a[5], {row, g}));
+            k.store(x, a[3], {t, i});
+          });
+        });
+      });
+      SmallVector<Value> args{tokensArg, v.qs, v.scales,
+                              activation(e.getResult()), nArg};
+      if (v.mins)
+        args.push_back(v.mins);
+      call(fn, args, "embedding");
+      return success();
+    }
     Value table = weightView(e.getWeightAttr());
     auto tableTy = cast<MemRefType>(table.getType());
-    int64_t d = tableTy.getDimSize(1), vocab = tableTy.getDimSize(0);
-    auto fn = kernel("embedding", std::to_string(vocab) + "x" + std::to_string(d),
+    auto fn = kernel("embedding",
+                     std::to_string(vocab) + "x" + std::to_string(d) + "/" +
+                         std::to_string(l.bits),
                      {tokensArg.getType(), tableTy, actType(d), idxTy},
                      [&](KB &k, ValueRange a) {
                        k.loop(k.idx(0), a[3], 1, [&](Value t) {
@@ -440,11 +647,40 @@ LogicalResult Lowering::emitOp(Operation *op, KB &k) {
                          Value row = k.b.create<arith::IndexCastOp>(
                              k.loc, k.b.getIndexType(), id);
                          k.loop(k.idx(0), k.idx(d), 1, [&](Value i) {
-                           k.store(k.load(a[1], {row, i}), a[2], {t, i});
+                           k.store(k.loadF32(a[1], {row, i}), a[2], {t, i});
                          });
                        });
                      });
     call(fn, {tokensArg, table, activation(e.getResult()), nArg}, "embedding");
+    return success();
+  }
+
+  if (auto ql = dyn_cast<QuantizedLinearOp>(op)) {
+    const quant::Layout &l = weights[ql.getWeight()].layout;
+    int64_t nOut = l.rows, kIn = l.cols;
+    QuantViews v = quantViews(ql.getWeightAttr());
+    Value out = op == lmHead ? logitsArg : activation(ql.getResult());
+    SmallVector<Type> types{actType(kIn), v.qs.getType(), v.scales.getType(),
+                            actType(nOut), idxTy};
+    if (v.mins)
+      types.push_back(v.mins.getType());
+    std::string key = std::to_string(kIn) + "x" + std::to_string(nOut) + "/q" +
+                      std::to_string(l.bits) + "g" + std::to_string(l.group) +
+                      (l.asymmetric ? "a" : "s") + std::to_string(l.scaleBytes);
+    auto fn = kernel("qlinear", key, types, [&](KB &k, ValueRange a) {
+      Value mins = a.size() > 5 ? a[5] : Value();
+      k.loop(k.idx(0), k.idx(nOut), 1, [&](Value j) {
+        k.loop(k.idx(0), a[4], 1, [&](Value t) {
+          Value s = dequantDot(k, l, a[0], t, a[1], a[2], mins, j);
+          k.store(s, a[3], {t, j});
+        });
+      });
+    });
+    SmallVector<Value> args{activation(ql.getInput()), v.qs, v.scales, out,
+                            rowsOf(op)};
+    if (v.mins)
+      args.push_back(v.mins);
+    call(fn, args, op == lmHead ? "lm_head" : "qlinear");
     return success();
   }
 
@@ -483,7 +719,9 @@ LogicalResult Lowering::emitOp(Operation *op, KB &k) {
       out = activation(l.getResult());
     }
     auto fn = kernel(
-        "linear", std::to_string(kIn) + "x" + std::to_string(nOut),
+        "linear",
+        std::to_string(kIn) + "x" + std::to_string(nOut) +
+            (wTy.getElementType().isF16() ? "/f16" : ""),
         {actType(kIn), wTy, outTy, idxTy}, [&](KB &k, ValueRange a) {
           // Output features outer, rows inner: a weight row is read from
           // memory once and reused from cache by every row of the chunk.
@@ -715,8 +953,8 @@ LogicalResult Lowering::run() {
   // The logits come from the linear feeding the return; when the caller
   // wants only the last position, that linear runs on one row.
   auto ret = cast<func::ReturnOp>(forward.getBody().front().getTerminator());
-  lmHead = ret.getOperand(0).getDefiningOp<LinearOp>();
-  if (!lmHead)
+  lmHead = ret.getOperand(0).getDefiningOp();
+  if (!isa_and_nonnull<LinearOp, QuantizedLinearOp>(lmHead))
     return ret.emitOpError() << "@forward must return the result of an "
                                 "llm.linear (the lm_head)";
 
@@ -761,7 +999,7 @@ LogicalResult Lowering::run() {
       Value all = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne,
                                           allArg, b.create<arith::ConstantIntOp>(loc, 0, 64));
       lmHeadRows = b.create<arith::SelectOp>(loc, all, nArg, k.idx(1));
-      Value in = cast<LinearOp>(op).getInput();
+      Value in = op.getOperand(0);
       int64_t d = cast<RankedTensorType>(in.getType()).getDimSize(1);
       auto copyFn = kernel("select_last_row", std::to_string(d),
                            {actType(d), b.getIndexType()}, [&](KB &k, ValueRange a) {
@@ -797,9 +1035,16 @@ LogicalResult Lowering::run() {
             named("source_dtype",
                   StringAttr::get(c, stringifyDType(st.getDtype()))),
             named("shape", b.getI64ArrayAttr(st.getShape())),
-            named("dtype", StringAttr::get(c, "f32")),
+            named("dtype", StringAttr::get(c, w.layout.bits == 32   ? "f32"
+                                              : w.layout.bits == 16 ? "f16"
+                                              : w.layout.bits == 8  ? "q8"
+                                                                    : "q4")),
             named("offset", b.getI64IntegerAttr(w.offset)),
-            named("size", b.getI64IntegerAttr(w.size))}));
+            named("size", b.getI64IntegerAttr(w.size)),
+            // Integer schemes: what the packager needs to quantize the rows.
+            named("group", b.getI64IntegerAttr(w.layout.group)),
+            named("asymmetric", b.getBoolAttr(w.layout.asymmetric)),
+            named("scale_bytes", b.getI64IntegerAttr(w.layout.scaleBytes))}));
   }
   module->setAttr("llmc.weights", ArrayAttr::get(c, weightAttrs));
   module->setAttr("llmc.schedule", ArrayAttr::get(c, schedule));

@@ -22,6 +22,42 @@ def LLMVerifyModel : Pass<"llm-verify-model", "mlir::ModuleOp"> {
   let dependentDialects = ["llmc::llm::LLMDialect", "mlir::func::FuncDialect"];
 }
 
+def LLMQuantize : Pass<"llm-quantize", "mlir::ModuleOp"> {
+  let summary = "Choose a storage format for every weight and rewrite the "
+                "linears over integer weights";
+  let description = [{
+    Applies a quantization policy: each weight falls in a class by how the
+    model uses it (`embed`, `lm_head`, `attn_qkv`, `attn_o`, `mlp`, `norm`)
+    and the preset maps each class to a scheme:
+
+    | preset        | attn_qkv / attn_o / mlp | embed  | lm_head | norm |
+    |---------------|-------------------------|--------|---------|------|
+    | f32           | f32                     | f32    | f32     | f32  |
+    | f16           | f16                     | f16    | f16     | f32  |
+    | q8            | q8                      | q8     | q8      | f32  |
+    | q4_g32[_asym] | q4_g32[_asym]           | q8     | q8      | f32  |
+    | q4_g128[_asym]| q4_g128[_asym]          | q8     | q8      | f32  |
+    | q4f16_g128    | q4_g128                 | q8     | q8      | f32  |
+
+    Schemes: `f32`, `f16` (float cast), `q8` (int8, symmetric, groups of
+    32, f16 scales), `q8_ch` (int8 per output channel, f32 scales),
+    `q4_g32` / `q4_g128` (int4, symmetric, f16 scales) and their `_asym`
+    variants (scale + min). `overrides` replaces a class's scheme, e.g.
+    `attn_o=f16,lm_head=q8_ch`. A weight shared by two classes (tied
+    embeddings) takes the more precise scheme. Norm weights stay f32.
+
+    Linears over integer weights become `llm.quantized_linear`, whose kernel
+    dequantizes group by group inside the dot product.
+  }];
+  let options = [
+    Option<"preset", "preset", "std::string", "\"f32\"",
+           "Quantization preset (see the description)">,
+    ListOption<"overrides", "overrides", "std::string",
+               "Per-class schemes, e.g. attn_o=f16,lm_head=q8">
+  ];
+  let dependentDialects = ["llmc::llm::LLMDialect"];
+}
+
 def LLMLowerToKernels : Pass<"llm-lower-to-kernels", "mlir::ModuleOp"> {
   let summary = "Lower an llm model to the kernel level: kernels over buffers "
                 "plus a host schedule with a static memory plan";

@@ -6,6 +6,7 @@
 #include "compiler/packager/ArtifactWriter.h"
 #include "dialects/llm/LLMDialect.h"
 #include "passes/Passes.h"
+#include "passes/QuantLayout.h"
 #include "targets/cpu/CpuTarget.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -19,6 +20,7 @@
 #include "llvm/TargetParser/Host.h"
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -72,41 +74,215 @@ struct WeightPlan {
   std::string file;   // absolute path of the source file
   uint64_t sourceOffset = 0;
   std::string sourceDtype;
-  uint64_t elements = 0;
+  quant::Layout layout; // destination format (f32, f16, int8, int4)
 };
 
-/// Streams one weight from its source file into the artifact, converting to
-/// f32 through a fixed-size buffer so memory does not grow with the tensor.
-std::string streamWeight(const WeightPlan &w, packager::WeightSink &sink) {
-  unsigned srcSize = w.sourceDtype == "f32" ? 4 : 2;
-  std::unique_ptr<FILE, int (*)(FILE *)> f(std::fopen(w.file.c_str(), "rb"),
-                                           &std::fclose);
-  if (!f)
-    return w.file + ": cannot open: " + std::strerror(errno);
-  if (fseeko(f.get(), off_t(w.sourceOffset), SEEK_SET) != 0)
-    return w.file + ": cannot seek: " + std::strerror(errno);
-  constexpr uint64_t kChunk = 1 << 20; // elements per step
-  std::vector<uint8_t> in(kChunk * srcSize);
-  std::vector<float> out(kChunk);
-  for (uint64_t done = 0; done < w.elements;) {
-    uint64_t n = std::min(kChunk, w.elements - done);
-    if (std::fread(in.data(), srcSize, n, f.get()) != n)
+/// f32 -> IEEE half, round to nearest even (overflow to inf, NaN kept).
+uint16_t floatToHalf(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  uint32_t sign = (x >> 16) & 0x8000;
+  uint32_t exp = (x >> 23) & 0xff;
+  uint32_t man = x & 0x7fffff;
+  if (exp == 0xff)
+    return uint16_t(sign | 0x7c00 | (man ? 0x200 : 0));
+  int e = int(exp) - 127 + 15;
+  if (e >= 31)
+    return uint16_t(sign | 0x7c00);
+  if (e <= 0) {
+    if (e < -10)
+      return uint16_t(sign);
+    man |= 0x800000;
+    int shift = 14 - e;
+    uint32_t half = man >> shift;
+    uint32_t rem = man & ((1u << shift) - 1), mid = 1u << (shift - 1);
+    if (rem > mid || (rem == mid && (half & 1)))
+      ++half;
+    return uint16_t(sign | half);
+  }
+  uint32_t half = uint32_t(e) << 10 | man >> 13;
+  uint32_t rem = man & 0x1fff;
+  if (rem > 0x1000 || (rem == 0x1000 && (half & 1)))
+    ++half; // may carry into the exponent: still the right rounding
+  return uint16_t(sign | half);
+}
+
+/// Reads a weight's rows from its source file as f32, a row at a time.
+class RowReader {
+public:
+  explicit RowReader(const WeightPlan &w) : w(w) {}
+  std::string open() {
+    f.reset(std::fopen(w.file.c_str(), "rb"));
+    if (!f)
+      return w.file + ": cannot open: " + std::strerror(errno);
+    if (fseeko(f.get(), off_t(w.sourceOffset), SEEK_SET) != 0)
+      return w.file + ": cannot seek: " + std::strerror(errno);
+    return "";
+  }
+  std::string read(float *out, uint64_t n) {
+    unsigned srcSize = w.sourceDtype == "f32" ? 4 : 2;
+    raw.resize(n * srcSize);
+    if (std::fread(raw.data(), srcSize, n, f.get()) != n)
       return w.file + ": file ended inside a tensor (was it modified during "
                       "the build?)";
     if (w.sourceDtype == "f32") {
-      std::memcpy(out.data(), in.data(), n * 4);
+      std::memcpy(out, raw.data(), n * 4);
     } else if (w.sourceDtype == "bf16") {
       for (uint64_t i = 0; i < n; ++i) {
-        uint32_t bits = uint32_t(in[2 * i] | in[2 * i + 1] << 8) << 16;
+        uint32_t bits = uint32_t(raw[2 * i] | raw[2 * i + 1] << 8) << 16;
         std::memcpy(&out[i], &bits, 4);
       }
     } else {
       for (uint64_t i = 0; i < n; ++i)
-        out[i] = halfToFloat(uint16_t(in[2 * i] | in[2 * i + 1] << 8));
+        out[i] = halfToFloat(uint16_t(raw[2 * i] | raw[2 * i + 1] << 8));
     }
-    if (std::string err = sink.write(out.data(), n * 4); !err.empty())
+    return "";
+  }
+
+private:
+  const WeightPlan &w;
+  std::unique_ptr<FILE, int (*)(FILE *)> f{nullptr, &std::fclose};
+  std::vector<uint8_t> raw;
+};
+
+/// Rounds a scale to its stored precision so quantization uses the value
+/// the kernel will multiply by.
+float storedScale(float d, int scaleBytes) {
+  return scaleBytes == 2 ? halfToFloat(floatToHalf(d)) : d;
+}
+
+/// Quantizes one group of a row: returns the integer codes in `q` and the
+/// stored scale (and min).
+void quantizeGroup(const float *x, int64_t n, const quant::Layout &l,
+                   uint8_t *q, float &dOut, float &mOut) {
+  if (!l.asymmetric) {
+    if (l.bits == 8) {
+      float amax = 0;
+      for (int64_t i = 0; i < n; ++i)
+        amax = std::max(amax, std::fabs(x[i]));
+      // As ggml's Q8_0: codes from the exact scale, the stored scale rounded.
+      float d = amax / 127.0f;
+      float id = d != 0 ? 1.0f / d : 0.0f;
+      for (int64_t i = 0; i < n; ++i) {
+        long v = std::lround(x[i] * id);
+        q[i] = uint8_t(int8_t(std::clamp(v, -127L, 127L)));
+      }
+      dOut = storedScale(d, l.scaleBytes);
+    } else {
+      // The element of largest magnitude maps to -8 exactly, which uses the
+      // full [-8, 7] range on its side (as ggml's Q4_0 does).
+      float amax = 0, signedMax = 0;
+      for (int64_t i = 0; i < n; ++i)
+        if (std::fabs(x[i]) > amax) {
+          amax = std::fabs(x[i]);
+          signedMax = x[i];
+        }
+      float d = signedMax / -8.0f;
+      float id = d != 0 ? 1.0f / d : 0.0f;
+      for (int64_t i = 0; i < n; ++i) {
+        long v = long(std::floor(x[i] * id + 8.5f));
+        q[i] = uint8_t(std::clamp(v, 0L, 15L));
+      }
+      dOut = storedScale(d, l.scaleBytes);
+    }
+    mOut = 0;
+    return;
+  }
+  float lo = x[0], hi = x[0];
+  for (int64_t i = 1; i < n; ++i) {
+    lo = std::min(lo, x[i]);
+    hi = std::max(hi, x[i]);
+  }
+  int levels = (1 << l.bits) - 1;
+  float m = storedScale(lo, l.scaleBytes);
+  float d = storedScale((hi - m) / levels, l.scaleBytes);
+  float id = d != 0 ? 1.0f / d : 0.0f;
+  for (int64_t i = 0; i < n; ++i) {
+    long v = std::lround((x[i] - m) * id);
+    q[i] = uint8_t(std::clamp(v, 0L, long(levels)));
+  }
+  dOut = d;
+  mOut = m;
+}
+
+/// Streams one weight from its source file into the artifact in its
+/// destination format, a row at a time: memory holds one row plus the
+/// weight's scales (1/16 of an int4 weight's size at most), never the
+/// tensor.
+std::string streamWeight(const WeightPlan &w, packager::WeightSink &sink) {
+  RowReader reader(w);
+  if (std::string err = reader.open(); !err.empty())
+    return err;
+  const quant::Layout &l = w.layout;
+  std::vector<float> row(l.cols);
+  std::vector<uint8_t> bytes;
+  std::vector<uint8_t> scales, mins;
+  std::vector<uint8_t> codes(l.cols);
+  auto putScale = [&](std::vector<uint8_t> &out, float v) {
+    if (l.scaleBytes == 2) {
+      uint16_t h = floatToHalf(v);
+      out.push_back(uint8_t(h));
+      out.push_back(uint8_t(h >> 8));
+    } else {
+      uint8_t b[4];
+      std::memcpy(b, &v, 4);
+      out.insert(out.end(), b, b + 4);
+    }
+  };
+  for (int64_t r = 0; r < l.rows; ++r) {
+    if (std::string err = reader.read(row.data(), l.cols); !err.empty())
       return err;
-    done += n;
+    if (l.bits == 32) {
+      if (std::string err = sink.write(row.data(), l.cols * 4); !err.empty())
+        return err;
+      continue;
+    }
+    if (l.bits == 16) {
+      bytes.resize(l.cols * 2);
+      for (int64_t i = 0; i < l.cols; ++i) {
+        uint16_t h = floatToHalf(row[i]);
+        bytes[2 * i] = uint8_t(h);
+        bytes[2 * i + 1] = uint8_t(h >> 8);
+      }
+      if (std::string err = sink.write(bytes.data(), bytes.size()); !err.empty())
+        return err;
+      continue;
+    }
+    for (int64_t g = 0; g < l.groups(); ++g) {
+      float d, m;
+      quantizeGroup(&row[g * l.group], l.group, l, &codes[g * l.group], d, m);
+      putScale(scales, d);
+      if (l.asymmetric)
+        putScale(mins, m);
+    }
+    if (l.bits == 8) {
+      bytes.assign(codes.begin(), codes.end());
+    } else {
+      bytes.assign(l.cols / 2, 0);
+      for (int64_t blk = 0; blk < l.cols / quant::kInt4Block; ++blk)
+        for (int j = 0; j < 16; ++j)
+          bytes[blk * 16 + j] = uint8_t(codes[blk * 32 + j] |
+                                        codes[blk * 32 + 16 + j] << 4);
+    }
+    if (std::string err = sink.write(bytes.data(), bytes.size()); !err.empty())
+      return err;
+  }
+  if (!l.isInteger())
+    return "";
+  auto pad = [&](int64_t from, int64_t to) -> std::string {
+    std::vector<uint8_t> zeros(size_t(to - from), 0);
+    return zeros.empty() ? "" : sink.write(zeros.data(), zeros.size());
+  };
+  if (std::string err = pad(l.qsBytes(), l.scalesOffset()); !err.empty())
+    return err;
+  if (std::string err = sink.write(scales.data(), scales.size()); !err.empty())
+    return err;
+  if (l.asymmetric) {
+    if (std::string err = pad(l.scalesOffset() + l.scalesBytes(), l.minsOffset());
+        !err.empty())
+      return err;
+    if (std::string err = sink.write(mins.data(), mins.size()); !err.empty())
+      return err;
   }
   return "";
 }
@@ -178,10 +354,15 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
   // 2. Lower to the kernel level.
   t0 = Clock::now();
   if (log)
-    *log << "llmc: [2/4] lowering to kernels (prefill chunk "
-         << opts.prefillChunk << ")\n";
+    *log << "llmc: [2/4] quantizing (" << opts.quantization
+         << ") and lowering to kernels (prefill chunk " << opts.prefillChunk
+         << ")\n";
   {
     PassManager pm(&ctx);
+    LLMQuantizeOptions quantOpts;
+    quantOpts.preset = opts.quantization;
+    quantOpts.overrides = opts.quantOverrides;
+    pm.addPass(createLLMQuantize(quantOpts));
     LLMLowerToKernelsOptions lowerOpts;
     lowerOpts.prefillChunk = opts.prefillChunk;
     pm.addPass(createLLMLowerToKernels(lowerOpts));
@@ -207,17 +388,43 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
     auto d = cast<DictionaryAttr>(a);
     packager::WeightDesc w;
     w.name = d.getAs<StringAttr>("name").str();
-    w.dtype = packager::DType::F32;
     for (Attribute s : d.getAs<ArrayAttr>("shape"))
       w.shape.push_back(cast<IntegerAttr>(s).getInt());
     w.size = d.getAs<IntegerAttr>("size").getInt();
     w.offset = d.getAs<IntegerAttr>("offset").getInt();
+    StringRef format = d.getAs<StringAttr>("dtype").getValue();
+    quant::Layout layout;
+    layout.rows = w.shape[0];
+    layout.cols = w.shape.size() == 2 ? w.shape[1] : 1;
+    layout.bits = format == "f32" ? 32 : format == "f16" ? 16
+                  : format == "q8" ? 8 : 4;
+    layout.group = d.getAs<IntegerAttr>("group").getInt();
+    layout.asymmetric = d.getAs<BoolAttr>("asymmetric").getValue();
+    layout.scaleBytes = d.getAs<IntegerAttr>("scale_bytes").getInt();
+    w.dtype = layout.bits == 32   ? packager::DType::F32
+              : layout.bits == 16 ? packager::DType::F16
+              : layout.bits == 8  ? packager::DType::Q8
+                                  : packager::DType::Q4;
+    if (layout.isInteger()) {
+      w.hasQuant = true;
+      w.quant.scheme = (llvm::Twine("int") + llvm::Twine(layout.bits) + "_g" +
+                        llvm::Twine(layout.group) +
+                        (layout.asymmetric ? "_asym" : ""))
+                           .str();
+      w.quant.groupSize = layout.group;
+      w.quant.scaleDType = layout.scaleBytes == 2 ? packager::DType::F16
+                                                  : packager::DType::F32;
+      w.quant.zeroPoint = layout.asymmetric;
+    }
     desc.weights.push_back(w);
     SmallString<256> path(opts.modelDir);
     llvm::sys::path::append(path, d.getAs<StringAttr>("file").getValue());
-    sources.push_back({path.str().str(),
-                       uint64_t(d.getAs<IntegerAttr>("source_offset").getInt()),
-                       d.getAs<StringAttr>("source_dtype").str(), w.size / 4});
+    WeightPlan plan;
+    plan.file = path.str().str();
+    plan.sourceOffset = d.getAs<IntegerAttr>("source_offset").getInt();
+    plan.sourceDtype = d.getAs<StringAttr>("source_dtype").str();
+    plan.layout = layout;
+    sources.push_back(plan);
   }
   std::vector<uint64_t> plannedOffsets;
   for (auto &w : desc.weights)
@@ -307,7 +514,9 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
   desc.manifest.target = opts.target;
   desc.manifest.targetTriple = llvm::sys::getDefaultTargetTriple();
   desc.manifest.cpuFeatures = hostFeatureString();
-  desc.manifest.quantization = "f32";
+  desc.manifest.quantization = opts.quantization;
+  for (const std::string &o : opts.quantOverrides)
+    desc.manifest.quantization += "," + o;
   desc.manifest.createdBy = "llmc build";
 
   // 4. Package, streaming the weights.

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace mlir {
 class MLIRContext;
@@ -26,6 +27,9 @@ struct BuildOptions {
   std::string output;
   std::string target = "host";
   int64_t prefillChunk = 32;
+  /// Quantization preset and per-class overrides (see llm-quantize).
+  std::string quantization = "f32";
+  std::vector<std::string> quantOverrides;
   /// 0: min(max_position_embeddings, kDefaultMaxContext).
   int64_t maxContext = 0;
   /// Write the kernel-level module / optimized LLVM IR next to the output.

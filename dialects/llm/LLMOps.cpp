@@ -151,6 +151,40 @@ LogicalResult LinearOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
     return emitOpError() << "weight " << wt << " produces "
                          << wt.getDimSize(0) << " features, result has "
                          << dim(getResult(), 1);
+  if (QuantAttr q = weight->getQuantAttr();
+      q && q.getScheme() == QuantScheme::int_group)
+    return emitOpError() << "weight @" << weight->getSymName()
+                         << " is integer-quantized; use llm.quantized_linear";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// QuantizedLinearOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult QuantizedLinearOp::verify() {
+  if (!compatible(dim(getInput(), 0), dim(getResult(), 0)))
+    return emitOpError() << "input has " << dimStr(dim(getInput(), 0))
+                         << " rows but the result has "
+                         << dimStr(dim(getResult(), 0));
+  return success();
+}
+
+LogicalResult
+QuantizedLinearOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  auto weight = lookupWeight(*this, getWeightAttr(), symbolTable);
+  if (failed(weight))
+    return failure();
+  QuantAttr quant = weight->getQuantAttr();
+  if (!quant || quant.getScheme() != QuantScheme::int_group)
+    return emitOpError() << "weight @" << weight->getSymName()
+                         << " is not integer-quantized; use llm.linear";
+  RankedTensorType wt = weight->getTensorType();
+  if (wt.getRank() != 2 || wt.getDimSize(1) != dim(getInput(), 1) ||
+      wt.getDimSize(0) != dim(getResult(), 1))
+    return emitOpError() << "weight " << wt << " does not map "
+                         << dim(getInput(), 1) << " to " << dim(getResult(), 1)
+                         << " features";
   return success();
 }
 

@@ -139,6 +139,33 @@ def LLM_LinearOp : LLM_Op<"linear",
   let hasVerifier = 1;
 }
 
+def LLM_QuantizedLinearOp : LLM_Op<"quantized_linear",
+    [Pure, DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "Linear layer against an integer-quantized weight";
+  let description = [{
+    Same semantics as `llm.linear`, but `weight` carries an integer
+    `#llm.quant` (scheme `int_group`): the kernel dequantizes each group on
+    the fly inside the dot product, so no dequantized copy of the weight ever
+    exists at run time. The quantize pass produces it from `llm.linear`.
+
+    Example:
+
+    ```mlir
+    llm.weight @w : tensor<128x64xf32> = #llm.storage<file = "m.safetensors",
+        tensor = "w", offset = 0, dtype = bf16, shape = [128, 64]>
+        quant #llm.quant<scheme = int_group, bits = 4, group_size = 32,
+                         zero_point = symmetric, scale_dtype = f16>
+    %y = llm.quantized_linear %x, @w : tensor<?x64xf32> -> tensor<?x128xf32>
+    ```
+  }];
+  let arguments = (ins LLM_Activation:$input, FlatSymbolRefAttr:$weight);
+  let results = (outs LLM_Activation:$result);
+  let assemblyFormat = [{
+    $input `,` $weight attr-dict `:` type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 def LLM_RopeOp : LLM_Op<"rope", [Pure, AllTypesMatch<["input", "result"]>]> {
   let summary = "Rotary position embedding";
   let description = [{

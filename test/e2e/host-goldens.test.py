@@ -27,13 +27,15 @@ def main():
     ap.add_argument("--work", required=True, help="scratch path prefix")
     ap.add_argument("--prefill-chunk", type=int, default=8)
     ap.add_argument("--tol", type=float, default=1e-4)
+    ap.add_argument("--quantization", default="f32")
     args = ap.parse_args()
 
     g = golden.load(args.golden)
     artifact = args.work + ".llmc"
     logits_path = args.work + ".logits"
     subprocess.run([args.llmc, "build", args.fixture, "-o", artifact,
-                    "--prefill-chunk", str(args.prefill_chunk)],
+                    "--prefill-chunk", str(args.prefill_chunk),
+                    "--quantization", args.quantization],
                    check=True, stderr=subprocess.DEVNULL)
     out = subprocess.run([args.llmc, "run", artifact, "--tokens",
                           ",".join(str(int(t)) for t in g.prompt),
@@ -62,7 +64,7 @@ def main():
             return 1
     print(f"{name}: OK: {len(tokens)} greedy tokens equal, worst relative "
           f"logit error {worst:.2e} (bound {args.tol:g}), prefill chunk "
-          f"{args.prefill_chunk}")
+          f"{args.prefill_chunk}, {args.quantization}")
     return 0
 
 

@@ -8,7 +8,7 @@
 // CHECK-SAME: llmc.kv_cache_size = 8192 : i64
 // CHECK-SAME: llmc.prefill_chunk = 4 : i64
 // CHECK-SAME: llmc.schedule = [{kernel = @k_embedding_0, op = "embedding"}, {kernel = @k_rms_norm_0, op = "rms_norm"}, {kernel = @k_linear_0, op = "lm_head"}]
-// CHECK-SAME: llmc.weights = [{dtype = "f32", file = "m.safetensors", name = "emb", offset = 0 : i64, shape = [32, 16], size = 2048 : i64, source_dtype = "bf16", source_offset = 100 : i64, tensor = "e"}, {dtype = "f32", file = "m.safetensors", name = "norm", offset = 2048 : i64, shape = [16], size = 64 : i64, source_dtype = "f32", source_offset = 1124 : i64, tensor = "n"}]
+// CHECK-SAME: llmc.weights = [{asymmetric = false, dtype = "f32", file = "m.safetensors", group = 0 : i64, name = "emb", offset = 0 : i64, scale_bytes = 4 : i64, shape = [32, 16], size = 2048 : i64, source_dtype = "bf16", source_offset = 100 : i64, tensor = "e"}, {asymmetric = false, dtype = "f32", file = "m.safetensors", group = 0 : i64, name = "norm", offset = 2048 : i64, scale_bytes = 4 : i64, shape = [16], size = 64 : i64, source_dtype = "f32", source_offset = 1124 : i64, tensor = "n"}]
 // CHECK-SAME: llmc.weights_size = 2112 : i64
 // CHECK-NOT: llm.weight
 // CHECK-LABEL: func.func private @k_embedding_0(%{{.*}}: memref<4xi32>, %{{.*}}: memref<32x16xf32>, %{{.*}}: memref<4x16xf32>, %{{.*}}: index)

@@ -9,7 +9,7 @@ King James Bible from the Debian package `bible-kjv-text` (public domain), dumpe
 plain text by the `bible` program of the package `bible-kjv`:
 
     apt-get install bible-kjv bible-kjv-text
-    bible -l80 gen1:1-rev22:21 > kjv.txt        # 4,298,239 bytes, md5 f6da5ed3...
+    bible -l80 gen1:1-rev22:21 > kjv.txt  # 4,298,239 bytes, md5 f6da5ed3dff9e3ebfbb4fe1fcf5bd5ea
 
 Without --corpus the script runs that `bible` command itself.  The training text is the
 KJV followed by the golden inputs of corpus.json (TRAIN_EXTRA_REPEAT times each), so
@@ -20,9 +20,11 @@ What it writes (into --out-dir):
   tokenizer.json          byte-level BPE exactly in the shape of Llama 3's: the Llama 3
                           Split regex + ByteLevel(use_regex=false) pre-tokenizer, no
                           normalizer, ByteLevel decoder, BPE with ignore_merges=true, every
-                          byte a token (ByteLevel.alphabet()), BPE_VOCAB tokens, then the
-                          special tokens after them (Llama 3.1's layout of the first 16 of
-                          its 256 specials), all special=true.
+                          byte a token (ByteLevel.alphabet()), BPE_VOCAB tokens (the last
+                          two, EXTRA_VOCAB, with no merge: reachable only through
+                          ignore_merges), then the special tokens after them (Llama 3.1's
+                          layout of the first 16 of its 256 specials), all special=true.
+                          Merges are written as "left right" strings like Meta's file.
   tokenizer_config.json   bos_token, eos_token (<|eot_id|> as in the Instruct models), the
                           Llama 3 Instruct chat_template, added_tokens_decoder.
   generation_config.json  bos_token_id, eos_token_id [<|end_of_text|>, <|eot_id|>].
@@ -47,7 +49,11 @@ from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_token
 LLAMA3_PATTERN = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|"
                   r" ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
 
-BPE_VOCAB = 3000          # byte alphabet (256) + merges
+BPE_VOCAB = 3000          # byte alphabet (256) + merges + EXTRA_VOCAB
+# Tokens added to the trained vocabulary with no merge that produces them (tiktoken-converted
+# vocabularies such as Llama 3's have tokens that merges by rank do not reach): only
+# ignore_merges (a pre-token that is itself a token is emitted whole) can produce them.
+EXTRA_VOCAB = [" tokenizer", "Llama"]
 TRAIN_EXTRA_REPEAT = 20   # each golden input appended this many times to the training text
 
 # Llama 3.1's first 16 special tokens, in its order (ids 128000.. there, BPE_VOCAB.. here).
@@ -204,6 +210,18 @@ INPUTS = [
     "snake_case_identifier",
     "email@example.com",
     "https://example.com/path?x=1",
+    # EXTRA_VOCAB: whole tokens only through ignore_merges
+    "the tokenizer",
+    "Llama 3 tokenizer tokenizers Llamas",
+    " tokenizer",
+    # whitespace the regex engines may disagree on (\s, \p{L}, \p{N} edges)
+    "a\x0bb\x0cc",
+    "x\x1cy\x1dz\x1e\x1f!",
+    "x\x85y",
+    "line\u2028sep\u2029para",
+    "thin\u2009space\u202fnarrow",
+    "\x00nul\x01",
+    "\x7f\x80",
 ]
 
 
@@ -242,16 +260,26 @@ def train(corpus_text):
         pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=True, use_regex=False),
     ])
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=BPE_VOCAB, min_frequency=2, show_progress=False,
+    trainer = trainers.BpeTrainer(vocab_size=BPE_VOCAB - len(EXTRA_VOCAB), min_frequency=2, show_progress=False,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
                                   special_tokens=[])
-    extra = "".join((s + "\n") * TRAIN_EXTRA_REPEAT for s in INPUTS if s)
+    # (Not the inputs with EXTRA_VOCAB words: those must not become merges.)
+    extra = "".join((s + "\n") * TRAIN_EXTRA_REPEAT for s in INPUTS
+                    if s and not any(w.strip() in s for w in EXTRA_VOCAB))
     with tempfile.TemporaryDirectory() as td:
         p = os.path.join(td, "train.txt")
         with open(p, "w", encoding="utf-8") as f:
             f.write(corpus_text)
             f.write(extra)
         tok.train([p], trainer)
+    assert tok.get_vocab_size(with_added_tokens=False) == BPE_VOCAB - len(EXTRA_VOCAB)
+    j = json.loads(tok.to_str())
+    b2u = bytes_to_unicode()
+    for w in EXTRA_VOCAB:
+        key = "".join(b2u[b] for b in w.encode("utf-8"))
+        assert key not in j["model"]["vocab"], w
+        j["model"]["vocab"][key] = len(j["model"]["vocab"])
+    tok = Tokenizer.from_str(json.dumps(j))
     assert tok.get_vocab_size(with_added_tokens=False) == BPE_VOCAB, tok.get_vocab_size()
     tok.add_special_tokens([AddedToken(s, special=True, normalized=False, lstrip=False,
                                        rstrip=False, single_word=False) for s in SPECIALS])

@@ -63,6 +63,16 @@ cl::opt<int64_t> buildMaxContext(
     cl::desc("Largest context the artifact supports; sizes the KV cache "
              "(default: min(max_position_embeddings, 4096))"),
     cl::init(0), cl::sub(buildCmd));
+cl::opt<std::string> buildQuant(
+    "quantization",
+    cl::desc("Weight format preset: f32, f16, q8, q4_g32, q4_g128, "
+             "q4_g32_asym, q4_g128_asym, q4f16_g128 (docs/quantization.md)"),
+    cl::init("f32"), cl::sub(buildCmd));
+cl::list<std::string> buildQuantOverride(
+    "quant-override",
+    cl::desc("Per-class scheme, e.g. attn_o=f16 or lm_head=q8_ch "
+             "(classes: embed, lm_head, attn_qkv, attn_o, mlp)"),
+    cl::CommaSeparated, cl::sub(buildCmd));
 cl::opt<std::string> buildDumpKernels(
     "dump-kernel-ir", cl::desc("Also write the kernel-level MLIR to <file>"),
     cl::value_desc("file"), cl::sub(buildCmd));
@@ -193,6 +203,8 @@ int runBuild() {
   opts.target = buildTarget;
   opts.prefillChunk = buildChunk;
   opts.maxContext = buildMaxContext;
+  opts.quantization = buildQuant;
+  opts.quantOverrides.assign(buildQuantOverride.begin(), buildQuantOverride.end());
   opts.dumpKernelIR = buildDumpKernels;
   opts.dumpLLVMIR = buildDumpLLVM;
   opts.progress = &errs();

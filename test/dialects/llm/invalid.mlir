@@ -205,3 +205,30 @@ func.func @rank(%a: tensor<64xf32>) -> tensor<64xf32> {
   %r = llm.silu %a : tensor<64xf32>
   return %r : tensor<64xf32>
 }
+
+// -----
+
+llm.weight @q : tensor<64x64xf32> = #llm.storage<file = "m.safetensors", tensor = "w", offset = 0, dtype = f32, shape = [64, 64]> quant #llm.quant<scheme = int_group, bits = 4, group_size = 32, zero_point = symmetric, scale_dtype = f16>
+func.func @linear_int(%x: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  // expected-error @+1 {{weight @q is integer-quantized; use llm.quantized_linear}}
+  %y = llm.linear %x, @q : tensor<?x64xf32> -> tensor<?x64xf32>
+  return %y : tensor<?x64xf32>
+}
+
+// -----
+
+llm.weight @f : tensor<64x64xf32> = #llm.storage<file = "m.safetensors", tensor = "w", offset = 0, dtype = f32, shape = [64, 64]>
+func.func @qlinear_float(%x: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  // expected-error @+1 {{weight @f is not integer-quantized; use llm.linear}}
+  %y = llm.quantized_linear %x, @f : tensor<?x64xf32> -> tensor<?x64xf32>
+  return %y : tensor<?x64xf32>
+}
+
+// -----
+
+llm.weight @q : tensor<64x64xf32> = #llm.storage<file = "m.safetensors", tensor = "w", offset = 0, dtype = f32, shape = [64, 64]> quant #llm.quant<scheme = int_group, bits = 4, group_size = 32, zero_point = symmetric, scale_dtype = f16>
+func.func @qlinear_shape(%x: tensor<?x32xf32>) -> tensor<?x64xf32> {
+  // expected-error @+1 {{weight 'tensor<64x64xf32>' does not map 32 to 64 features}}
+  %y = llm.quantized_linear %x, @q : tensor<?x32xf32> -> tensor<?x64xf32>
+  return %y : tensor<?x64xf32>
+}

@@ -21,8 +21,8 @@ module attributes {llm.config = #llm.config<hidden_size = 64, intermediate_size 
     %h = llm.embedding %tokens, @embed : tensor<?xi32> -> tensor<?x64xf32>
     // CHECK: %[[N:.*]] = llm.rms_norm %[[H]], @norm eps = 1.000000e-05 : tensor<?x64xf32>
     %n = llm.rms_norm %h, @norm eps = 1.0e-05 : tensor<?x64xf32>
-    // CHECK: %[[Q:.*]] = llm.linear %[[N]], @q : tensor<?x64xf32> -> tensor<?x64xf32>
-    %q = llm.linear %n, @q : tensor<?x64xf32> -> tensor<?x64xf32>
+    // CHECK: %[[Q:.*]] = llm.quantized_linear %[[N]], @q : tensor<?x64xf32> -> tensor<?x64xf32>
+    %q = llm.quantized_linear %n, @q : tensor<?x64xf32> -> tensor<?x64xf32>
     %k = llm.linear %n, @k : tensor<?x64xf32> -> tensor<?x32xf32>
     // CHECK: %[[V:.*]] = llm.linear %[[N]], @v
     %v = llm.linear %n, @v : tensor<?x64xf32> -> tensor<?x32xf32>

@@ -1,0 +1,76 @@
+//===- QuantLayout.h - byte layout of quantized weights ----------*- C++ -*-===//
+//
+// One definition of how a quantized [rows, cols] weight is laid out in the
+// artifact, shared by the lowering (which bakes offsets into kernels) and the
+// packager (which writes the bytes). Header-only, no MLIR, so both sides
+// include it without pulling in anything heavy.
+//
+// Integer schemes quantize groups of `group` consecutive elements of a row
+// (along the reduction dimension); group 0 means the whole row. Layout of a
+// weight, each part 64-byte aligned:
+//
+//   qs      rows x cols bytes (int8: one per element, two's complement) or
+//           rows x cols/2 bytes (int4: per 32-element block, byte j holds
+//           element j in its low nibble and element j+16 in its high nibble,
+//           values 0..15, so a 16-byte load feeds two contiguous 8-lane
+//           halves of the activations)
+//   scales  rows x groups values of the scale dtype (f32 or f16)
+//   mins    asymmetric only: rows x groups values, same dtype
+//
+// Dequantization: symmetric int8 x = q * d; symmetric int4 x = (q - 8) * d;
+// asymmetric (int4 or int8 stored unsigned) x = q * d + m.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLMC_PASSES_QUANTLAYOUT_H
+#define LLMC_PASSES_QUANTLAYOUT_H
+
+#include <cstdint>
+
+namespace llmc::quant {
+
+constexpr int64_t kAlign = 64;
+constexpr int64_t kInt4Block = 32;
+
+inline int64_t alignUp(int64_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
+
+struct Layout {
+  int64_t rows = 0, cols = 0;
+  int bits = 32;          // 32: f32, 16: f16 (float cast), 8 / 4: integer
+  int64_t group = 0;      // elements per scale (integer schemes)
+  bool asymmetric = false;
+  int scaleBytes = 4;     // 4: f32 scales, 2: f16 scales
+
+  bool isInteger() const { return bits == 8 || bits == 4; }
+  int64_t groups() const { return isInteger() ? cols / group : 0; }
+  int64_t qsBytes() const {
+    if (bits == 32 || bits == 16)
+      return rows * cols * (bits / 8);
+    return bits == 8 ? rows * cols : rows * cols / 2;
+  }
+  int64_t scalesOffset() const { return alignUp(qsBytes()); }
+  int64_t scalesBytes() const { return rows * groups() * scaleBytes; }
+  int64_t minsOffset() const { return alignUp(scalesOffset() + scalesBytes()); }
+  int64_t totalBytes() const {
+    if (!isInteger())
+      return qsBytes();
+    return asymmetric ? minsOffset() + scalesBytes()
+                      : scalesOffset() + scalesBytes();
+  }
+  /// Why this layout cannot hold a [rows, cols] weight, or nullptr.
+  const char *invalidReason() const {
+    if (!isInteger())
+      return nullptr;
+    if (group <= 0 || cols % group != 0)
+      return "the group size does not divide the row length";
+    if (bits == 4 && group % kInt4Block != 0)
+      return "int4 groups must be a multiple of 32 elements";
+    if (bits == 8 && group % 8 != 0)
+      return "int8 groups must be a multiple of 8 elements";
+    return nullptr;
+  }
+};
+
+} // namespace llmc::quant
+
+#endif // LLMC_PASSES_QUANTLAYOUT_H

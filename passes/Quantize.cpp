@@ -1,0 +1,205 @@
+//===- Quantize.cpp - apply a quantization policy to the weights ----------===//
+//
+// Quantization is a property of storage: the pass only annotates weights
+// with #llm.quant and switches their linears to llm.quantized_linear. The
+// bytes are produced later, one tensor at a time, by the packager, and the
+// kernels dequantize on the fly, so no step ever holds a quantized or
+// dequantized copy of the whole model.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialects/llm/LLMDialect.h"
+#include "passes/Passes.h"
+#include "passes/QuantLayout.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSwitch.h"
+
+namespace llmc {
+#define GEN_PASS_DEF_LLMQUANTIZE
+#include "passes/Passes.h.inc"
+} // namespace llmc
+
+using namespace mlir;
+using namespace llmc::llm;
+
+namespace {
+
+/// Weight classes the policy distinguishes.
+enum class WeightClass { Embed, LmHead, AttnQKV, AttnO, Mlp, Norm };
+
+constexpr const char *kClassNames[] = {"embed",  "lm_head", "attn_qkv",
+                                       "attn_o", "mlp",     "norm"};
+
+/// A scheme name -> #llm.quant (null for f32). Returns failure for unknown
+/// names.
+FailureOr<QuantAttr> schemeAttr(MLIRContext *ctx, StringRef name) {
+  auto intGroup = [&](unsigned bits, int64_t group, bool asym, DType scale) {
+    return QuantAttr::get(ctx, QuantScheme::int_group, bits, group,
+                          asym ? ZeroPoint::asymmetric : ZeroPoint::symmetric,
+                          scale);
+  };
+  if (name == "f32")
+    return QuantAttr();
+  if (name == "f16")
+    return QuantAttr::get(ctx, QuantScheme::float_cast, 16, 0,
+                          ZeroPoint::symmetric, DType::f16);
+  if (name == "q8")
+    return intGroup(8, 32, false, DType::f16);
+  if (name == "q8_ch")
+    return intGroup(8, 0, false, DType::f32);
+  if (name == "q4_g32")
+    return intGroup(4, 32, false, DType::f16);
+  if (name == "q4_g128")
+    return intGroup(4, 128, false, DType::f16);
+  if (name == "q4_g32_asym")
+    return intGroup(4, 32, true, DType::f16);
+  if (name == "q4_g128_asym")
+    return intGroup(4, 128, true, DType::f16);
+  return failure();
+}
+
+/// Bits per weight of a scheme, to pick the more precise of two.
+double precision(QuantAttr q) {
+  if (!q)
+    return 32;
+  if (q.getScheme() == QuantScheme::float_cast)
+    return q.getBits();
+  return q.getBits();
+}
+
+struct QuantizePass : public llmc::impl::LLMQuantizeBase<QuantizePass> {
+  using LLMQuantizeBase::LLMQuantizeBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    MLIRContext *ctx = &getContext();
+
+    // The preset's scheme per class.
+    std::string linear, embed, head;
+    StringRef p = preset;
+    if (p == "f32" || p == "f16" || p == "q8") {
+      linear = embed = head = p.str();
+    } else if (p == "q4_g32" || p == "q4_g128" || p == "q4_g32_asym" ||
+               p == "q4_g128_asym") {
+      linear = p.str();
+      embed = head = "q8";
+    } else if (p == "q4f16_g128") {
+      linear = "q4_g128";
+      embed = head = "q8";
+    } else {
+      module.emitError() << "unknown quantization preset '" << p
+                         << "'; expected f32, f16, q8, q4_g32, q4_g128, "
+                            "q4_g32_asym, q4_g128_asym or q4f16_g128";
+      return signalPassFailure();
+    }
+    std::string schemes[] = {embed, head, linear, linear, linear, "f32"};
+    for (const std::string &o : overrides) {
+      auto [cls, scheme] = StringRef(o).split('=');
+      int idx = llvm::StringSwitch<int>(cls)
+                    .Case("embed", 0)
+                    .Case("lm_head", 1)
+                    .Case("attn_qkv", 2)
+                    .Case("attn_o", 3)
+                    .Case("mlp", 4)
+                    .Default(-1);
+      if (idx < 0 || scheme.empty()) {
+        module.emitError() << "bad quantization override '" << o
+                           << "': expected CLASS=SCHEME with CLASS one of "
+                              "embed, lm_head, attn_qkv, attn_o, mlp";
+        return signalPassFailure();
+      }
+      schemes[idx] = scheme.str();
+    }
+    SmallVector<QuantAttr> attrs;
+    for (const std::string &s : schemes) {
+      FailureOr<QuantAttr> a = schemeAttr(ctx, s);
+      if (failed(a)) {
+        module.emitError() << "unknown quantization scheme '" << s
+                           << "'; expected f32, f16, q8, q8_ch, q4_g32, "
+                              "q4_g128, q4_g32_asym or q4_g128_asym";
+        return signalPassFailure();
+      }
+      attrs.push_back(*a);
+    }
+
+    // Classify weights by their uses.
+    auto forward = module.lookupSymbol<func::FuncOp>("forward");
+    Operation *lmHead = nullptr;
+    if (forward)
+      if (auto ret = dyn_cast<func::ReturnOp>(
+              forward.getBody().front().getTerminator()))
+        lmHead = ret.getOperand(0).getDefiningOp();
+    llvm::StringMap<SmallVector<WeightClass, 2>> classes;
+    module.walk([&](Operation *op) {
+      auto add = [&](FlatSymbolRefAttr sym, WeightClass c) {
+        classes[sym.getValue()].push_back(c);
+      };
+      if (auto e = dyn_cast<EmbeddingOp>(op))
+        add(e.getWeightAttr(), WeightClass::Embed);
+      else if (auto n = dyn_cast<RMSNormOp>(op))
+        add(n.getWeightAttr(), WeightClass::Norm);
+      else if (auto l = dyn_cast<LinearOp>(op)) {
+        StringRef name = l.getWeight();
+        WeightClass c = op == lmHead ? WeightClass::LmHead
+                        : name.contains("o_proj") ? WeightClass::AttnO
+                        : name.contains("self_attn") ? WeightClass::AttnQKV
+                                                     : WeightClass::Mlp;
+        add(l.getWeightAttr(), c);
+      }
+    });
+
+    for (auto w : module.getOps<WeightOp>()) {
+      auto it = classes.find(w.getSymName());
+      if (it == classes.end())
+        continue;
+      QuantAttr chosen;
+      bool first = true;
+      for (WeightClass c : it->second) {
+        QuantAttr a = c == WeightClass::Norm ? QuantAttr()
+                                             : attrs[static_cast<int>(c)];
+        if (first || precision(a) > precision(chosen))
+          chosen = a;
+        first = false;
+      }
+      if (chosen && chosen.getScheme() == QuantScheme::int_group) {
+        RankedTensorType t = w.getTensorType();
+        llmc::quant::Layout layout;
+        layout.rows = t.getDimSize(0);
+        layout.cols = t.getRank() == 2 ? t.getDimSize(1) : 0;
+        layout.bits = chosen.getBits();
+        layout.group =
+            chosen.getGroupSize() ? chosen.getGroupSize() : layout.cols;
+        if (const char *why =
+                t.getRank() == 2 ? layout.invalidReason() : "not a matrix") {
+          w.emitError() << "cannot quantize @" << w.getSymName() << " "
+                        << t << " with "
+                        << kClassNames[static_cast<int>(it->second.front())]
+                        << " scheme " << chosen << ": " << why;
+          return signalPassFailure();
+        }
+      }
+      if (chosen)
+        w.setQuantAttr(chosen);
+    }
+
+    // Linears over integer weights dequantize in their kernel.
+    SymbolTable symbols(module);
+    module.walk([&](LinearOp l) {
+      auto w = symbols.lookup<WeightOp>(l.getWeight());
+      if (!w || !w.getQuant() ||
+          w.getQuantAttr().getScheme() != QuantScheme::int_group)
+        return;
+      OpBuilder b(l);
+      auto q = b.create<QuantizedLinearOp>(l.getLoc(), l.getType(),
+                                           l.getInput(), l.getWeightAttr());
+      l.replaceAllUsesWith(q.getResult());
+      l.erase();
+    });
+  }
+};
+
+} // namespace

@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""Goldens for quantized builds, from an independent reference.
+
+llmc's `q8` scheme is ggml's Q8_0 (groups of 32, f16 scale, codes
+round(x / (amax/127))) and its symmetric `q4_g32` is ggml's Q4_0 (groups of
+32, f16 scale d = max/-8, codes floor(x/d + 8.5) clamped to 15, element j and
+j+16 sharing a byte). So the reference for a quantized build is Hugging Face
+`transformers` (float32) run on weights quantized and dequantized by the PyPI
+`gguf` package (its numpy implementation of ggml's formats), with the same
+policy as llmc's presets:
+
+  preset q8:      every linear, the embedding and the lm_head in Q8_0
+  preset q4_g32:  linears in Q4_0, the embedding and the lm_head in Q8_0
+  norms stay f32 in both.
+
+Writes test/goldens/<fixture>.<preset>.short.bin (same layout as
+make_goldens.py). Needs torch, transformers, gguf.
+
+    python3 test/goldens/make_quant_goldens.py [--check]
+"""
+import argparse
+import os
+import sys
+import tempfile
+
+import numpy as np
+
+sys.dont_write_bytecode = True
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "fixtures"))
+
+import gen_fixtures  # noqa: E402
+import golden  # noqa: E402
+from make_goldens import N_STEPS, PROMPTS  # noqa: E402
+
+FIXTURES = ["llama3-gqa", "llama32-bf16"]
+
+
+def policy(preset):
+    from gguf import GGMLQuantizationType as T
+    linear = {"q8": T.Q8_0, "q4_g32": T.Q4_0}[preset]
+    return {"linear": linear, "embed": T.Q8_0, "lm_head": T.Q8_0}
+
+
+def quantize_model(model, preset):
+    import torch
+    from gguf import quants
+    kinds = policy(preset)
+    done = set()
+    for name, p in model.named_parameters():
+        if p.dim() != 2 or id(p) in done:
+            continue
+        done.add(id(p))  # tied embeddings: one tensor, quantized once
+        kind = ("embed" if "embed_tokens" in name else
+                "lm_head" if name.startswith("lm_head") else "linear")
+        w = p.detach().numpy().astype(np.float32)
+        q = quants.quantize(w, kinds[kind])
+        deq = quants.dequantize(q, kinds[kind]).reshape(w.shape).astype(np.float32)
+        with torch.no_grad():
+            p.copy_(torch.from_numpy(deq))
+
+
+def greedy(model, prompt, n_steps):
+    import torch
+    tokens, rows = [], []
+    with torch.no_grad():
+        out = model(input_ids=torch.tensor([prompt], dtype=torch.long), use_cache=True)
+        past = out.past_key_values
+        for step in range(n_steps):
+            logits = out.logits[0, -1].float()
+            tok = int(torch.argmax(logits))
+            rows.append(logits.numpy().copy())
+            tokens.append(tok)
+            if step + 1 == n_steps:
+                break
+            out = model(input_ids=torch.tensor([[tok]], dtype=torch.long),
+                        past_key_values=past, use_cache=True)
+            past = out.past_key_values
+    return tokens, np.stack(rows).astype(np.float32)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default=HERE)
+    ap.add_argument("--check", action="store_true",
+                    help="compare with the committed files instead of writing")
+    args = ap.parse_args()
+    import torch
+    from transformers import LlamaForCausalLM
+
+    with tempfile.TemporaryDirectory() as tmp:
+        gen_fixtures.main(["gen_fixtures.py", tmp, "--only"] + FIXTURES)
+        bad = 0
+        for fixture in FIXTURES:
+            for preset in ("q8", "q4_g32"):
+                model = LlamaForCausalLM.from_pretrained(
+                    os.path.join(tmp, fixture), torch_dtype=torch.float32,
+                    attn_implementation="eager")
+                model.eval()
+                quantize_model(model, preset)
+                prompt = PROMPTS["short"]
+                tokens, logits = greedy(model, prompt, N_STEPS)
+                path = os.path.join(args.out, f"{fixture}.{preset}.short.bin")
+                if args.check:
+                    g = golden.load(path)
+                    same = (list(g.tokens) == tokens and
+                            np.abs(g.logits - logits).max() < 1e-5)
+                    print(f"{os.path.basename(path)}: {'ok' if same else 'DIFFERS'}")
+                    bad += not same
+                else:
+                    golden.save(path, prompt, tokens, logits)
+                    print(f"wrote {path}: tokens {tokens[:8]}...")
+        return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
