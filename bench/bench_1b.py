@@ -45,17 +45,21 @@ def main():
     ap.add_argument("--max-new", type=int, default=16)
     ap.add_argument("--prefill-chunk", type=int, default=32)
     ap.add_argument("--max-context", type=int, default=2048)
+    ap.add_argument("--quantization", default="f32",
+                    help="preset passed to llmc build (docs/quantization.md)")
     args = ap.parse_args()
 
     if not os.path.exists(os.path.join(args.checkpoint, "config.json")):
         print(f"making the Llama-3.2-1B-shaped checkpoint in {args.checkpoint} ...", flush=True)
         subprocess.run([sys.executable, os.path.join(HERE, "make_llama32_1b_checkpoint.py"),
                         args.checkpoint], check=True)
-    artifact = args.artifact or os.path.join(args.checkpoint, "model.llmc")
+    artifact = args.artifact or os.path.join(args.checkpoint,
+                                             f"model.{args.quantization}.llmc")
 
     secs, rss, _, err = run_measured([args.llmc, "build", args.checkpoint, "-o", artifact,
                                       "--prefill-chunk", str(args.prefill_chunk),
-                                      "--max-context", str(args.max_context)])
+                                      "--max-context", str(args.max_context),
+                                      "--quantization", args.quantization])
     print(f"llmc build: {secs:.1f} s, peak RSS {rss:.0f} MB, artifact "
           f"{os.path.getsize(artifact) / 1e9:.2f} GB")
     info = subprocess.run([args.llmc, "inspect", artifact], capture_output=True, text=True,

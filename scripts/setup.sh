@@ -10,7 +10,7 @@ APT_PACKAGES=(
   libflatbuffers-dev flatbuffers-compiler libfmt-dev
   libgtest-dev googletest
 )
-PIP_PACKAGES=(numpy)
+PIP_PACKAGES=(numpy regex gguf)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

@@ -561,7 +561,7 @@ Error GGUFParser::parseArray(unsigned level, const std::string &ctx,
       for (size_t i = 0; i < out.raw_.size(); ++i)
         if (static_cast<uint8_t>(out.raw_[i]) > 1)
           return fail(ctx + ": bool element " + Twine(i) + " is " +
-                      Twine(static_cast<uint8_t>(out.raw_[i])) +
+                      Twine(static_cast<unsigned>(static_cast<uint8_t>(out.raw_[i]))) +
                       ", neither 0 nor 1");
     return Error::success();
   }

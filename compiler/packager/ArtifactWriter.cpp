@@ -223,8 +223,15 @@ std::string buildFlatBuffer(const ArtifactDesc &d, std::vector<uint8_t> &out) {
     kvPerToken = (uint64_t)(c.numLayers > 0 ? c.numLayers : 0) * 2u *
                  (uint64_t)(c.numKvHeads > 0 ? c.numKvHeads : 0) *
                  (uint64_t)(c.headDim > 0 ? c.headDim : 0) * 4u;
+  flatbuffers::Offset<fb::Tokenizer> tokenizer;
+  if (!d.tokenizerBlob.empty()) {
+    b.ForceVectorAlignment(d.tokenizerBlob.size(), 1, 16);
+    auto blob = b.CreateVector(d.tokenizerBlob);
+    tokenizer = fb::CreateTokenizer(b, b.CreateString("bpe-byte-level"), blob);
+  }
   auto model = fb::CreateModelDirect(b, manifest, config, &payloads, &schedule, &weights,
-                                     segment, d.arenaSize, kvPerToken, fb::DType::F32);
+                                     segment, d.arenaSize, kvPerToken, fb::DType::F32,
+                                     tokenizer);
   fb::FinishModelBuffer(b, model);
   if (b.GetSize() >= (1u << 31)) return "metadata flatbuffer exceeds 2 GB";
   out.assign(b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize());

@@ -106,6 +106,8 @@ struct ArtifactDesc {
   uint64_t arenaSize = 0;
   uint64_t kvCacheBytesPerToken = 0;   // 0: computed as layers*2*kv_heads*head_dim*4
   uint64_t weightsSize = 0;            // set by layoutWeights
+  /// Tokenizer blob (runtime/include/llmc_tokenizer_format.h); empty: none.
+  std::vector<uint8_t> tokenizerBlob;
 };
 
 /// Assigns every weight a 64-byte aligned offset, sequentially in table order,

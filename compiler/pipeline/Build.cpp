@@ -3,6 +3,7 @@
 #include "compiler/pipeline/Build.h"
 
 #include "compiler/frontend/HFImporter.h"
+#include "compiler/frontend/Tokenizer.h"
 #include "compiler/packager/ArtifactWriter.h"
 #include "dialects/llm/LLMDialect.h"
 #include "passes/Passes.h"
@@ -472,6 +473,21 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
   c.bosTokenId = config.getBosTokenId();
   for (int64_t id : config.getEosTokenIds())
     c.eosTokenIds.push_back(id);
+
+  // The tokenizer travels in the artifact when the checkpoint has one.
+  if (hasTokenizer(opts.modelDir)) {
+    llvm::Expected<std::vector<uint8_t>> blob = buildTokenizerBlob(opts.modelDir);
+    if (!blob) {
+      emitError(loc) << llvm::toString(blob.takeError());
+      return false;
+    }
+    desc.tokenizerBlob = std::move(*blob);
+    if (log)
+      *log << llvm::format("llmc:       tokenizer: %.1f KB\n",
+                           desc.tokenizerBlob.size() / 1024.0);
+  } else if (log) {
+    *log << "llmc:       no tokenizer.json: the artifact takes token ids only\n";
+  }
 
   // 3. Native code.
   t0 = Clock::now();

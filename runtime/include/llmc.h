@@ -135,6 +135,13 @@ typedef struct llmc_model_info {
 LLMC_API llmc_status llmc_model_get_info(const llmc_model *model,
                                          llmc_model_info *out_info);
 
+/* The artifact's tokenizer (a view into the mapped file, valid until
+ * llmc_model_close), for llmc_tokenize / llmc_detokenize of
+ * llmc_tokenizer.h. LLMC_ERR_UNSUPPORTED when the artifact has none. */
+struct llmc_tokenizer;
+LLMC_API llmc_status llmc_model_get_tokenizer(const llmc_model *model,
+                                              const struct llmc_tokenizer **out);
+
 /* ---- Contexts --------------------------------------------------------------- */
 
 /* Flags for llmc_context_params.flags. */

@@ -72,6 +72,11 @@ extern "C" int llmc_fb_read(const uint8_t *buf, size_t size,
     out->seg_file_alignment = seg->file_alignment();
     out->seg_size = seg->size();
   }
+  if (const auto *tok = m->tokenizer())
+    if (const auto *blob = tok->blob()) {
+      out->tokenizer_blob = blob->data();
+      out->tokenizer_size = blob->size();
+    }
   out->num_payloads = m->payloads() ? m->payloads()->size() : 0;
   out->num_weights = m->weights() ? m->weights()->size() : 0;
   out->num_dispatches = m->schedule() ? m->schedule()->size() : 0;

@@ -40,6 +40,9 @@ typedef struct llmc_fb_model {
   uint32_t seg_alignment, seg_file_alignment;
   uint64_t seg_size;
   uint32_t num_payloads, num_weights, num_dispatches;
+  /* Tokenizer blob (NULL when the artifact has none) */
+  const uint8_t *tokenizer_blob;
+  uint64_t tokenizer_size;
 } llmc_fb_model;
 
 typedef struct llmc_fb_payload {

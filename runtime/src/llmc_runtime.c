@@ -24,6 +24,7 @@
 
 #include "runtime/include/llmc_format.h"
 #include "runtime/include/llmc_kernel_abi.h"
+#include "runtime/include/llmc_tokenizer.h"
 #include "runtime/src/llmc_internal.h"
 
 #if defined(__x86_64__)
@@ -87,6 +88,8 @@ struct llmc_model {
   const uint8_t *weights;
   llmc_fb_model fb;
   int32_t eos[LLMC_MAX_EOS_TOKENS];
+  int has_tokenizer;
+  llmc_tokenizer tokenizer; /* a view into the mapped artifact */
 };
 
 struct llmc_context {
@@ -402,7 +405,33 @@ static llmc_status open_impl(const char *name, const uint8_t *base, size_t size,
     return fail(LLMC_ERR_CPU_FEATURES, "%s: this CPU lacks '%.*s', required by the code",
                 name, (int)(bad_len > 64 ? 64 : bad_len), bad);
   m->weights = base + h.weights_offset;
+  if (f->tokenizer_blob) {
+    /* The blob sits inside the verified flatbuffer; its own tables are
+     * validated before any use, and ids must fit the model's vocabulary. */
+    int ts = llmc_tokenizer_init(f->tokenizer_blob, (size_t)f->tokenizer_size,
+                                 &m->tokenizer);
+    if (ts != LLMC_OK)
+      return fail(LLMC_ERR_BAD_FORMAT, "%s: bad tokenizer: %s", name,
+                  m->tokenizer.error ? m->tokenizer.error : "invalid");
+    if (llmc_tokenizer_vocab_size(&m->tokenizer) > (uint32_t)f->vocab_size)
+      return fail(LLMC_ERR_BAD_FORMAT,
+                  "%s: tokenizer has %u tokens, more than the model's vocabulary %d",
+                  name, llmc_tokenizer_vocab_size(&m->tokenizer), f->vocab_size);
+    m->has_tokenizer = 1;
+  }
   return load_payload(m, name, &p);
+}
+
+LLMC_API llmc_status llmc_model_get_tokenizer(const llmc_model *m,
+                                              const llmc_tokenizer **out) {
+  if (!m || !out)
+    return fail(LLMC_ERR_INVALID_ARGUMENT, "llmc_model_get_tokenizer: NULL argument");
+  *out = NULL;
+  if (!m->has_tokenizer)
+    return fail(LLMC_ERR_UNSUPPORTED, "the artifact has no tokenizer (the checkpoint "
+                                      "had no tokenizer.json)");
+  *out = &m->tokenizer;
+  return LLMC_OK;
 }
 
 static void model_release(llmc_model *m) {

@@ -53,7 +53,9 @@ PROMPTS = {
              211, 162, 115, 134, 71, 129, 100, 67, 254, 7, 29, 53, 248, 178, 226, 55, 185, 97,
              127, 5, 160, 213],
 }
-FIXTURES = list(gen_fixtures.GOOD)
+# llama3-tok carries the trained test tokenizer; its weights are not chosen to
+# pass this script's margin checks and it has no goldens.
+FIXTURES = [f for f in gen_fixtures.GOOD if f != "llama3-tok"]
 # Smallest allowed gap between the two largest logits of any step: an f32 implementation
 # that differs from HF by ~1e-5 then makes the same greedy choices.
 MIN_MARGIN = 2e-3

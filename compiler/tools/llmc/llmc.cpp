@@ -9,6 +9,8 @@
 #include "compiler/pipeline/Build.h"
 #include "dialects/llm/LLMDialect.h"
 #include "runtime/include/llmc.h"
+#include "runtime/include/llmc_sampler.h"
+#include "runtime/include/llmc_tokenizer.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
@@ -21,6 +23,9 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <iostream>
+#include <string>
+#include <vector>
 
 using namespace llvm;
 
@@ -80,11 +85,38 @@ cl::opt<std::string> buildDumpLLVM(
     "dump-llvm-ir", cl::desc("Also write the optimized LLVM IR to <file>"),
     cl::value_desc("file"), cl::sub(buildCmd));
 
-cl::SubCommand runCmd("run", "Run an artifact on token ids (greedy decoding)");
+cl::SubCommand runCmd("run", "Generate with an artifact from a text prompt (-p) or token ids (--tokens)");
 cl::opt<std::string> runArtifact(cl::Positional, cl::Required,
                                  cl::desc("<model.llmc>"), cl::sub(runCmd));
 cl::list<int> runTokens("tokens", cl::desc("Prompt token ids, comma-separated"),
-                        cl::CommaSeparated, cl::OneOrMore, cl::sub(runCmd));
+                        cl::CommaSeparated, cl::sub(runCmd));
+cl::opt<std::string> runPrompt("p", cl::desc("Prompt text (needs a tokenizer in "
+                                             "the artifact); output is streamed text"),
+                               cl::value_desc("text"), cl::sub(runCmd));
+
+cl::SubCommand chatCmd("chat", "Interactive chat in the Llama 3 chat format; the "
+                               "KV cache is kept across turns");
+// Sampling flags, shared by run and chat.
+cl::OptionCategory samplingCat("Sampling");
+cl::opt<float> sTemp("temp", cl::desc("Temperature (0 = greedy)"), cl::init(0.0f),
+                     cl::cat(samplingCat), cl::sub(runCmd), cl::sub(chatCmd));
+cl::opt<int> sTopK("top-k", cl::desc("Keep the k most likely tokens (0 = off)"),
+                   cl::init(0), cl::cat(samplingCat), cl::sub(runCmd), cl::sub(chatCmd));
+cl::opt<float> sTopP("top-p", cl::desc("Nucleus sampling mass (1 = off)"),
+                     cl::init(1.0f), cl::cat(samplingCat),
+                     cl::sub(runCmd), cl::sub(chatCmd));
+cl::opt<float> sMinP("min-p", cl::desc("Drop tokens below min-p x the best (0 = off)"),
+                     cl::init(0.0f), cl::cat(samplingCat),
+                     cl::sub(runCmd), cl::sub(chatCmd));
+cl::opt<float> sRepeat("repeat-penalty",
+                       cl::desc("Repetition penalty as in transformers (1 = off)"),
+                       cl::init(1.0f), cl::cat(samplingCat),
+                       cl::sub(runCmd), cl::sub(chatCmd));
+cl::opt<uint64_t> sSeed("seed", cl::desc("Sampler seed"), cl::init(0),
+                        cl::cat(samplingCat), cl::sub(runCmd), cl::sub(chatCmd));
+cl::list<std::string> sStop("stop", cl::desc("Stop when the output contains this "
+                                             "string (repeatable)"),
+                            cl::cat(samplingCat), cl::sub(runCmd), cl::sub(chatCmd));
 cl::opt<int> runMaxNew("max-new", cl::desc("Tokens to generate"), cl::init(32),
                        cl::sub(runCmd));
 cl::opt<int> runCtx("ctx", cl::desc("Context size (default: compiled maximum)"),
@@ -97,6 +129,28 @@ cl::opt<std::string> runDumpLogits(
     cl::desc("Write the logits of every generated step (f32, little-endian, "
              "max-new x vocab) to <file>"),
     cl::value_desc("file"), cl::sub(runCmd));
+
+cl::SubCommand tokenizeCmd("tokenize", "Show the token ids of a text, or the text "
+                                       "of token ids (--decode)");
+cl::opt<std::string> tokArtifact(cl::Positional, cl::Required,
+                                 cl::desc("<model.llmc>"), cl::sub(tokenizeCmd));
+cl::opt<std::string> tokText(cl::Positional, cl::desc("<text>"),
+                             cl::sub(tokenizeCmd));
+cl::list<int> tokDecode("decode", cl::desc("Ids to turn back into text"),
+                        cl::CommaSeparated, cl::sub(tokenizeCmd));
+cl::opt<bool> tokNoSpecial("no-special",
+                           cl::desc("Treat special-token text like <|eot_id|> as "
+                                    "plain text"),
+                           cl::sub(tokenizeCmd));
+cl::opt<bool> tokBos("bos", cl::desc("Prepend the begin-of-text id"),
+                     cl::sub(tokenizeCmd));
+
+cl::opt<std::string> chatArtifact(cl::Positional, cl::Required,
+                                  cl::desc("<model.llmc>"), cl::sub(chatCmd));
+cl::opt<std::string> chatSystem("system", cl::desc("System prompt"),
+                                cl::sub(chatCmd));
+cl::opt<int> chatMaxNew("max-new", cl::desc("Most tokens per reply"),
+                        cl::init(256), cl::sub(chatCmd));
 
 cl::SubCommand inspectCmd("inspect", "Describe an artifact: manifest, model, "
                                      "kernels and memory");
@@ -219,23 +273,180 @@ int runtimeError(const char *what, llmc_status st) {
   return 1;
 }
 
-int runRun() {
+/// An open model and context, closed on destruction.
+struct Session {
   llmc_model *model = nullptr;
-  if (llmc_status st = llmc_model_open(runArtifact.c_str(), 0, &model))
-    return runtimeError(runArtifact.c_str(), st);
-  llmc_model_info info;
-  llmc_model_get_info(model, &info);
-  llmc_context_params params = {runCtx, 0};
   llmc_context *ctx = nullptr;
-  if (llmc_status st = llmc_context_create(model, &params, &ctx)) {
-    llmc_model_close(model);
-    return runtimeError("creating a context", st);
-  }
-  auto cleanup = [&] {
+  llmc_model_info info{};
+  const llmc_tokenizer *tok = nullptr;
+  ~Session() {
     llmc_context_free(ctx);
     llmc_model_close(model);
-  };
-  std::vector<int32_t> prompt(runTokens.begin(), runTokens.end());
+  }
+  /// Opens `path` and a context of `nCtx` positions; prints the error.
+  bool open(const std::string &path, int nCtx, bool needTokenizer) {
+    if (llmc_status st = llmc_model_open(path.c_str(), 0, &model)) {
+      runtimeError(path.c_str(), st);
+      return false;
+    }
+    llmc_model_get_info(model, &info);
+    if (llmc_model_get_tokenizer(model, &tok) != LLMC_OK)
+      tok = nullptr;
+    if (needTokenizer && !tok) {
+      WithColor::error(errs(), "llmc")
+          << path << ": the artifact has no tokenizer (build from a checkpoint "
+          << "with tokenizer.json, or use --tokens)\n";
+      return false;
+    }
+    llmc_context_params params = {nCtx, 0};
+    if (llmc_status st = llmc_context_create(model, &params, &ctx)) {
+      runtimeError("creating a context", st);
+      return false;
+    }
+    return true;
+  }
+  bool isStop(int32_t t) const {
+    for (int i = 0; i < info.num_eos_tokens; ++i)
+      if (info.eos_token_ids[i] == t)
+        return true;
+    return tok && (t == llmc_tokenizer_eot(tok) || t == llmc_tokenizer_eos(tok));
+  }
+};
+
+bool samplerFromFlags(llmc_sampler &s) {
+  llmc_sampler_params p = llmc_sampler_default_params();
+  p.temperature = sTemp;
+  p.top_k = sTopK;
+  p.top_p = sTopP;
+  p.min_p = sMinP;
+  p.repetition_penalty = sRepeat;
+  p.seed = sSeed;
+  if (llmc_sampler_init(&s, &p) != 0) {
+    WithColor::error(errs(), "llmc")
+        << "bad sampling parameters (need top-p in (0, 1], min-p <= 1, "
+           "repeat-penalty > 0)\n";
+    return false;
+  }
+  return true;
+}
+
+std::vector<int32_t> encode(const llmc_tokenizer *tok, StringRef text,
+                            bool parseSpecial, bool bos) {
+  std::vector<int32_t> ids(text.size() + 8);
+  int64_t n = llmc_tokenize(tok, text.data(), text.size(), parseSpecial, bos,
+                            ids.data(), ids.size());
+  if (n > (int64_t)ids.size()) {
+    ids.resize(n);
+    n = llmc_tokenize(tok, text.data(), text.size(), parseSpecial, bos,
+                      ids.data(), ids.size());
+  }
+  ids.resize(n < 0 ? 0 : n);
+  return ids;
+}
+
+/// Why generation stopped.
+enum class StopReason { Eos, MaxNew, StopString, ContextFull, Error };
+
+struct GenerateResult {
+  StopReason reason = StopReason::MaxNew;
+  int generated = 0;
+  double decodeSecs = 0;
+  std::string text;
+};
+
+/// Generates after the logits already in `s.ctx`: samples, streams text (or
+/// ids), decodes each token into the cache. A stop token is decoded too, so
+/// the cache holds the whole turn (what the next chat turn continues from).
+GenerateResult generate(Session &s, llmc_sampler &sampler, int maxNew,
+                        std::vector<int32_t> &history, bool textOut,
+                        raw_ostream *logitsOut, bool stopAtEos) {
+  GenerateResult r;
+  std::vector<llmc_sampler_candidate> scratch(s.info.vocab_size);
+  llmc_detok_stream stream{};
+  std::vector<char> buf(64);
+  auto t0 = std::chrono::steady_clock::now();
+  for (int step = 0; step < maxNew; ++step) {
+    const float *logits = nullptr;
+    if (llmc_status st = llmc_get_logits(s.ctx, &logits)) {
+      runtimeError("logits", st);
+      r.reason = StopReason::Error;
+      break;
+    }
+    if (logitsOut)
+      logitsOut->write(reinterpret_cast<const char *>(logits),
+                       sizeof(float) * s.info.vocab_size);
+    int32_t id = llmc_sampler_sample(&sampler, logits, s.info.vocab_size,
+                                     history.data(), history.size(),
+                                     scratch.data());
+    history.push_back(id);
+    ++r.generated;
+    bool stop = stopAtEos && s.isStop(id);
+    if (textOut && !stop) {
+      size_t written = 0;
+      if (llmc_detok_stream_push(s.tok, &stream, id, buf.data(), buf.size(),
+                                 &written) == LLMC_OK && written) {
+        outs().write(buf.data(), written);
+        outs().flush();
+        r.text.append(buf.data(), written);
+      }
+    } else if (!textOut) {
+      outs() << (step ? "," : "") << id;
+      outs().flush();
+    }
+    if (textOut)
+      for (const std::string &stopStr : sStop)
+        if (!stopStr.empty() && StringRef(r.text).contains(stopStr))
+          r.reason = StopReason::StopString;
+    // The last token is fed only if a later turn may continue from it.
+    bool last = step + 1 == maxNew || stop || r.reason == StopReason::StopString;
+    if (last && !stop) {
+      if (r.reason != StopReason::StopString)
+        r.reason = StopReason::MaxNew;
+      break;
+    }
+    if (llmc_status st = llmc_decode(s.ctx, id)) {
+      if (st == LLMC_ERR_CONTEXT_FULL) {
+        r.reason = StopReason::ContextFull;
+      } else {
+        runtimeError("decode", st);
+        r.reason = StopReason::Error;
+      }
+      break;
+    }
+    if (stop) {
+      r.reason = StopReason::Eos;
+      break;
+    }
+  }
+  if (textOut) {
+    size_t written = 0;
+    if (llmc_detok_stream_flush(&stream, buf.data(), buf.size(), &written) ==
+            LLMC_OK && written) {
+      outs().write(buf.data(), written);
+      r.text.append(buf.data(), written);
+    }
+  }
+  r.decodeSecs = std::chrono::duration<double>(
+                     std::chrono::steady_clock::now() - t0)
+                     .count();
+  return r;
+}
+
+int runRun() {
+  bool textMode = !runPrompt.empty();
+  if (textMode == !runTokens.empty()) {
+    WithColor::error(errs(), "llmc") << "give exactly one of -p TEXT or --tokens IDS\n";
+    return 1;
+  }
+  Session s;
+  if (!s.open(runArtifact, runCtx, textMode))
+    return 1;
+  llmc_sampler sampler;
+  if (!samplerFromFlags(sampler))
+    return 1;
+  std::vector<int32_t> prompt =
+      textMode ? encode(s.tok, runPrompt, /*parseSpecial=*/true, /*bos=*/true)
+               : std::vector<int32_t>(runTokens.begin(), runTokens.end());
   std::unique_ptr<ToolOutputFile> logitsOut;
   if (!runDumpLogits.empty()) {
     std::error_code ec;
@@ -244,70 +455,121 @@ int runRun() {
     if (ec) {
       WithColor::error(errs(), "llmc") << runDumpLogits << ": " << ec.message()
                                        << "\n";
-      cleanup();
       return 1;
     }
   }
-
   auto t0 = std::chrono::steady_clock::now();
-  if (llmc_status st = llmc_prefill(ctx, prompt.data(), prompt.size())) {
-    cleanup();
+  if (llmc_status st = llmc_prefill(s.ctx, prompt.data(), prompt.size()))
     return runtimeError("prefill", st);
-  }
   double prefillSecs = std::chrono::duration<double>(
                            std::chrono::steady_clock::now() - t0)
                            .count();
-  auto isEos = [&](int32_t t) {
-    for (int i = 0; i < info.num_eos_tokens; ++i)
-      if (info.eos_token_ids[i] == t)
-        return true;
-    return false;
-  };
-  t0 = std::chrono::steady_clock::now();
-  int generated = 0, decoded = 0;
-  for (; generated < runMaxNew; ++generated) {
-    const float *logits = nullptr;
-    if (llmc_status st = llmc_get_logits(ctx, &logits)) {
-      cleanup();
-      return runtimeError("logits", st);
-    }
-    if (logitsOut)
-      logitsOut->os().write(reinterpret_cast<const char *>(logits),
-                            sizeof(float) * info.vocab_size);
-    int32_t best = 0;
-    for (int32_t v = 1; v < info.vocab_size; ++v)
-      if (logits[v] > logits[best])
-        best = v;
-    outs() << (generated ? "," : "") << best;
+  if (textMode) {
+    outs() << runPrompt;
     outs().flush();
-    if ((!runNoStop && isEos(best)) || generated + 1 == runMaxNew) {
-      ++generated;
-      break;
-    }
-    if (llmc_status st = llmc_decode(ctx, best)) {
-      outs() << "\n";
-      cleanup();
-      if (st == LLMC_ERR_CONTEXT_FULL) {
-        WithColor::warning(errs(), "llmc")
-            << "context full after " << generated + 1 << " tokens\n";
-        return 0;
-      }
-      return runtimeError("decode", st);
-    }
-    ++decoded;
   }
-  double decodeSecs = std::chrono::duration<double>(
-                          std::chrono::steady_clock::now() - t0)
-                          .count();
+  std::vector<int32_t> history = prompt;
+  GenerateResult r = generate(s, sampler, runMaxNew, history, textMode,
+                              logitsOut ? &logitsOut->os() : nullptr,
+                              !runNoStop);
   outs() << "\n";
+  if (r.reason == StopReason::Error)
+    return 1;
+  if (r.reason == StopReason::ContextFull)
+    WithColor::warning(errs(), "llmc")
+        << "context full (" << s.info.max_context << " positions) after "
+        << r.generated << " generated tokens\n";
+  int decoded = std::max(0, r.generated - 1);
   errs() << format("llmc: prefill %zu tokens in %.3f s (%.1f tok/s), decode "
                    "%d tokens in %.3f s (%.1f tok/s)\n",
                    prompt.size(), prefillSecs,
                    prefillSecs > 0 ? prompt.size() / prefillSecs : 0.0, decoded,
-                   decodeSecs, decodeSecs > 0 ? decoded / decodeSecs : 0.0);
+                   r.decodeSecs,
+                   r.decodeSecs > 0 ? decoded / r.decodeSecs : 0.0);
   if (logitsOut)
     logitsOut->keep();
-  cleanup();
+  return 0;
+}
+
+int runTokenize() {
+  Session s;
+  if (!s.open(tokArtifact, 1, /*needTokenizer=*/true))
+    return 1;
+  if (!tokDecode.empty()) {
+    std::vector<int32_t> ids(tokDecode.begin(), tokDecode.end());
+    std::vector<char> out(ids.size() * 16 + 16);
+    int64_t n = llmc_detokenize(s.tok, ids.data(), ids.size(), 0, out.data(),
+                                out.size());
+    if (n > (int64_t)out.size()) {
+      out.resize(n);
+      n = llmc_detokenize(s.tok, ids.data(), ids.size(), 0, out.data(),
+                          out.size());
+    }
+    if (n < 0) {
+      WithColor::error(errs(), "llmc") << "cannot decode: an id is outside the "
+                                          "vocabulary\n";
+      return 1;
+    }
+    outs().write(out.data(), n);
+    outs() << "\n";
+    return 0;
+  }
+  std::vector<int32_t> ids = encode(s.tok, tokText, !tokNoSpecial, tokBos);
+  for (size_t i = 0; i < ids.size(); ++i)
+    outs() << (i ? "," : "") << ids[i];
+  outs() << "\n";
+  return 0;
+}
+
+int runChat() {
+  Session s;
+  if (!s.open(chatArtifact, 0, /*needTokenizer=*/true))
+    return 1;
+  llmc_sampler sampler;
+  if (!samplerFromFlags(sampler))
+    return 1;
+  auto header = [](StringRef role) {
+    return ("<|start_header_id|>" + role + "<|end_header_id|>\n\n").str();
+  };
+  std::string pending = "<|begin_of_text|>";
+  if (!chatSystem.empty())
+    pending += header("system") + chatSystem + "<|eot_id|>";
+  std::vector<int32_t> history;
+  errs() << "llmc chat: " << s.info.max_context
+         << " positions of context; an empty line or Ctrl-D ends\n";
+  std::string line;
+  while (true) {
+    errs() << "> ";
+    if (!std::getline(std::cin, line) || line.empty())
+      break;
+    pending += header("user") + line + "<|eot_id|>" + header("assistant");
+    std::vector<int32_t> ids = encode(s.tok, pending, true, false);
+    pending.clear();
+    int64_t pos = 0;
+    llmc_get_position(s.ctx, &pos);
+    if (pos + (int64_t)ids.size() >= s.info.max_context) {
+      WithColor::warning(errs(), "llmc")
+          << "the context is full (" << pos << " of " << s.info.max_context
+          << " positions used); start a new chat\n";
+      break;
+    }
+    if (llmc_status st = llmc_prefill(s.ctx, ids.data(), ids.size()))
+      return runtimeError("prefill", st);
+    history.insert(history.end(), ids.begin(), ids.end());
+    GenerateResult r = generate(s, sampler, chatMaxNew, history, true, nullptr,
+                                true);
+    outs() << "\n";
+    if (r.reason == StopReason::Error)
+      return 1;
+    if (r.reason == StopReason::ContextFull) {
+      WithColor::warning(errs(), "llmc")
+          << "the context is full (" << s.info.max_context
+          << " positions); start a new chat\n";
+      break;
+    }
+    if (r.reason != StopReason::Eos)
+      pending = "<|eot_id|>"; // close the cut-off turn before the next one
+  }
   return 0;
 }
 
@@ -368,7 +630,10 @@ int main(int argc, char **argv) {
       argc, argv,
       "llmc: ahead-of-time compiler for Llama 3 models\n\n"
       "  llmc build MODEL_DIR -o model.llmc    compile a checkpoint for the host\n"
-      "  llmc run model.llmc --tokens 1,2,3    generate (greedy) from token ids\n"
+      "  llmc run model.llmc -p \"text\"         generate text (streamed)\n"
+      "  llmc run model.llmc --tokens 1,2,3    generate from token ids\n"
+      "  llmc chat model.llmc                  chat in the Llama 3 chat format\n"
+      "  llmc tokenize model.llmc \"text\"       token ids of a text (--decode: back)\n"
       "  llmc inspect model.llmc               describe an artifact\n"
       "  llmc import MODEL_DIR -o model.mlir   import a checkpoint as llm IR\n"
       "\nRun `llmc <subcommand> --help` for the flags of a subcommand.\n");
@@ -380,6 +645,10 @@ int main(int argc, char **argv) {
     return runRun();
   if (inspectCmd)
     return runInspect();
+  if (tokenizeCmd)
+    return runTokenize();
+  if (chatCmd)
+    return runChat();
   errs() << "llmc: no subcommand given; run `llmc --help`\n";
   return 1;
 }
