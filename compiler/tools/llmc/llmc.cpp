@@ -18,11 +18,13 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <cmath>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -151,6 +153,25 @@ cl::opt<std::string> chatSystem("system", cl::desc("System prompt"),
                                 cl::sub(chatCmd));
 cl::opt<int> chatMaxNew("max-new", cl::desc("Most tokens per reply"),
                         cl::init(256), cl::sub(chatCmd));
+
+cl::SubCommand pplCmd("perplexity",
+                      "Perplexity of a text file (non-overlapping windows, "
+                      "as llama.cpp's perplexity), optionally KL divergence "
+                      "against a reference artifact");
+cl::opt<std::string> pplArtifact(cl::Positional, cl::Required,
+                                 cl::desc("<model.llmc>"), cl::sub(pplCmd));
+cl::opt<std::string> pplFile("file", cl::desc("UTF-8 text to score"),
+                             cl::Required, cl::sub(pplCmd));
+cl::opt<int> pplCtx("ctx", cl::desc("Window length in tokens (default: "
+                                    "min(512, compiled max context))"),
+                    cl::init(0), cl::sub(pplCmd));
+cl::opt<int> pplMaxWindows("max-windows",
+                           cl::desc("Score at most this many windows (0: all)"),
+                           cl::init(0), cl::sub(pplCmd));
+cl::opt<std::string> pplRef("ref", cl::desc("Reference artifact (e.g. the f32 "
+                                            "build): adds KL divergence and "
+                                            "top-1 agreement"),
+                            cl::value_desc("ref.llmc"), cl::sub(pplCmd));
 
 cl::SubCommand inspectCmd("inspect", "Describe an artifact: manifest, model, "
                                      "kernels and memory");
@@ -491,6 +512,161 @@ int runRun() {
   return 0;
 }
 
+/// Runs one window through a context and returns the log-softmax rows of
+/// positions [first, n-1) (each predicting the next token).
+bool windowLogProbs(Session &s, const std::vector<int32_t> &w, int first,
+                    std::vector<std::vector<double>> &rows) {
+  llmc_reset(s.ctx);
+  rows.clear();
+  int64_t chunk = s.info.prefill_chunk, vocab = s.info.vocab_size;
+  for (size_t start = 0; start < w.size(); start += chunk) {
+    int64_t n = std::min<int64_t>(chunk, w.size() - start);
+    if (llmc_status st = llmc_prefill(s.ctx, &w[start], n)) {
+      runtimeError("prefill", st);
+      return false;
+    }
+    const float *logits;
+    int64_t nrows, firstPos;
+    if (llmc_status st = llmc_get_all_logits(s.ctx, &logits, &nrows, &firstPos)) {
+      runtimeError("logits", st);
+      return false;
+    }
+    for (int64_t r = 0; r < nrows; ++r) {
+      int64_t pos = firstPos + r;
+      if (pos < first || pos >= (int64_t)w.size() - 1)
+        continue;
+      const float *l = logits + r * vocab;
+      double mx = l[0];
+      for (int64_t v = 1; v < vocab; ++v)
+        mx = std::max(mx, (double)l[v]);
+      double sum = 0;
+      for (int64_t v = 0; v < vocab; ++v)
+        sum += std::exp(l[v] - mx);
+      double lse = mx + std::log(sum);
+      std::vector<double> lp(vocab);
+      for (int64_t v = 0; v < vocab; ++v)
+        lp[v] = l[v] - lse;
+      rows.push_back(std::move(lp));
+    }
+  }
+  return true;
+}
+
+int runPerplexity() {
+  Session s;
+  if (!s.open(pplArtifact, 0, /*needTokenizer=*/true))
+    return 1;
+  llmc_context_free(s.ctx);
+  s.ctx = nullptr;
+  llmc_context_params params = {0, LLMC_CONTEXT_ALL_LOGITS};
+  if (llmc_status st = llmc_context_create(s.model, &params, &s.ctx))
+    return runtimeError("creating a context", st);
+  std::unique_ptr<Session> ref;
+  if (!pplRef.empty()) {
+    ref = std::make_unique<Session>();
+    if (!ref->open(pplRef, 0, false))
+      return 1;
+    llmc_context_free(ref->ctx);
+    ref->ctx = nullptr;
+    if (llmc_status st = llmc_context_create(ref->model, &params, &ref->ctx))
+      return runtimeError("creating a context", st);
+    if (ref->info.vocab_size != s.info.vocab_size) {
+      WithColor::error(errs(), "llmc") << "the reference has a different vocabulary\n";
+      return 1;
+    }
+  }
+  auto text = MemoryBuffer::getFile(pplFile, /*IsText=*/true);
+  if (!text) {
+    WithColor::error(errs(), "llmc") << pplFile << ": " << text.getError().message()
+                                     << "\n";
+    return 1;
+  }
+  std::vector<int32_t> tokens =
+      encode(s.tok, (*text)->getBuffer(), /*parseSpecial=*/false, false);
+  int ctx = pplCtx ? (int)pplCtx : std::min(512, s.info.max_context);
+  if (ctx < 4 || ctx > s.info.max_context) {
+    WithColor::error(errs(), "llmc") << "--ctx must be in [4, "
+                                     << s.info.max_context << "]\n";
+    return 1;
+  }
+  int windows = tokens.size() / ctx;
+  if (pplMaxWindows > 0)
+    windows = std::min<int>(windows, pplMaxWindows);
+  if (windows == 0) {
+    WithColor::error(errs(), "llmc") << pplFile << ": " << tokens.size()
+                                     << " tokens, fewer than one window of "
+                                     << ctx << "\n";
+    return 1;
+  }
+  // Like llama.cpp: each window starts with BOS and only its second half is
+  // scored, so every scored token sees at least ctx/2 tokens of context.
+  int first = ctx / 2;
+  errs() << format("llmc: %zu tokens, %d windows of %d, scoring positions "
+                   "%d..%d of each\n",
+                   tokens.size(), windows, ctx, first, ctx - 2);
+  double nll = 0, nll2 = 0, kl = 0, kl2 = 0, refNll = 0;
+  int64_t count = 0, agree = 0;
+  auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::vector<double>> rows, refRows;
+  for (int wi = 0; wi < windows; ++wi) {
+    std::vector<int32_t> w(tokens.begin() + (size_t)wi * ctx,
+                           tokens.begin() + (size_t)(wi + 1) * ctx);
+    if (s.info.bos_token_id >= 0)
+      w[0] = s.info.bos_token_id;
+    if (!windowLogProbs(s, w, first, rows))
+      return 1;
+    if (ref && !windowLogProbs(*ref, w, first, refRows))
+      return 1;
+    for (size_t r = 0; r < rows.size(); ++r) {
+      int32_t next = w[first + r + 1];
+      double x = -rows[r][next];
+      nll += x;
+      nll2 += x * x;
+      ++count;
+      if (ref) {
+        const std::vector<double> &p = refRows[r], &q = rows[r];
+        double d = 0;
+        size_t am = 0, bm = 0;
+        for (size_t v = 0; v < p.size(); ++v) {
+          d += std::exp(p[v]) * (p[v] - q[v]);
+          if (p[v] > p[am])
+            am = v;
+          if (q[v] > q[bm])
+            bm = v;
+        }
+        kl += d;
+        kl2 += d * d;
+        agree += am == bm;
+        refNll += -p[next];
+      }
+    }
+    double mean = nll / count;
+    errs() << format("llmc: [%d/%d] ppl so far %.4f\n", wi + 1, windows,
+                     std::exp(mean));
+  }
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                              t0)
+                    .count();
+  double mean = nll / count;
+  double var = count > 1 ? (nll2 / count - mean * mean) * count / (count - 1) : 0;
+  double ppl = std::exp(mean);
+  double pplErr = ppl * std::sqrt(std::max(0.0, var) / count);
+  outs() << format("perplexity: %.4f +/- %.4f over %lld tokens (%d windows of %d)\n",
+                   ppl, pplErr, (long long)count, windows, ctx);
+  if (ref) {
+    double kMean = kl / count;
+    double kVar = count > 1 ? (kl2 / count - kMean * kMean) * count / (count - 1) : 0;
+    double refPpl = std::exp(refNll / count);
+    outs() << format("reference perplexity: %.4f (delta %+.3f%%)\n", refPpl,
+                     100.0 * (ppl / refPpl - 1.0));
+    outs() << format("mean KL divergence (reference || model): %.6f +/- %.6f\n",
+                     kMean, std::sqrt(std::max(0.0, kVar) / count));
+    outs() << format("top-1 agreement: %.2f%%\n", 100.0 * agree / count);
+  }
+  errs() << format("llmc: scored %lld tokens in %.1f s\n", (long long)count, secs);
+  return 0;
+}
+
 int runTokenize() {
   Session s;
   if (!s.open(tokArtifact, 1, /*needTokenizer=*/true))
@@ -635,6 +811,7 @@ int main(int argc, char **argv) {
       "  llmc chat model.llmc                  chat in the Llama 3 chat format\n"
       "  llmc tokenize model.llmc \"text\"       token ids of a text (--decode: back)\n"
       "  llmc inspect model.llmc               describe an artifact\n"
+      "  llmc perplexity model.llmc --file t   perplexity (and KL vs --ref)\n"
       "  llmc import MODEL_DIR -o model.mlir   import a checkpoint as llm IR\n"
       "\nRun `llmc <subcommand> --help` for the flags of a subcommand.\n");
   if (importCmd)
@@ -649,6 +826,8 @@ int main(int argc, char **argv) {
     return runTokenize();
   if (chatCmd)
     return runChat();
+  if (pplCmd)
+    return runPerplexity();
   errs() << "llmc: no subcommand given; run `llmc --help`\n";
   return 1;
 }
