@@ -559,10 +559,9 @@ Error GGUFParser::parseArray(unsigned level, const std::string &ctx,
     out.raw_ = r_.take(*count * size);
     if (*elem == GGUFValueType::Bool)
       for (size_t i = 0; i < out.raw_.size(); ++i)
-        if (static_cast<uint8_t>(out.raw_[i]) > 1)
+        if (unsigned byte = static_cast<uint8_t>(out.raw_[i]); byte > 1)
           return fail(ctx + ": bool element " + Twine(i) + " is " +
-                      Twine(static_cast<unsigned>(static_cast<uint8_t>(out.raw_[i]))) +
-                      ", neither 0 nor 1");
+                      Twine(byte) + ", neither 0 nor 1");
     return Error::success();
   }
 

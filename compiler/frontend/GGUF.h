@@ -1,4 +1,4 @@
-//===- GGUF.h - Hardened GGUF (llama.cpp model file) reader ------*- C++ -*-===//
+//===- GGUF.h - Hardened GGUF (llama.cpp model file) reader -----*- C++ -*-===//
 //
 // Reads GGUF files (the format of llama.cpp / ggml, versions 2 and 3) without
 // trusting anything in them. This is the parser only: it validates the
@@ -249,8 +249,9 @@ public:
   uint32_t version() const { return version_; }
   /// `general.alignment`, or 32.
   uint64_t alignment() const { return alignment_; }
-  /// Absolute offset of the data section (may equal the file size when the
-  /// file has no tensors).
+  /// Absolute offset of the data section: the end of the tensor table
+  /// rounded up to alignment(). A file without tensors needs no padding, so
+  /// for one this may lie past fileSize().
   uint64_t dataOffset() const { return dataOffset_; }
   uint64_t fileSize() const;
 

@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """Writes a tiny Llama-architecture GGUF file with the reference writer.
 
-Usage: make_gguf.py OUT.gguf [--bad-type TENSOR]
+Usage: make_gguf.py OUT.gguf [--bad-type TENSOR] [--tiny]
 
 The file (deterministic: fixed seed) holds llama.* hyper-parameters, a
 tokenizer.ggml.* vocabulary (string / f32 / i32 arrays), a few scalars of
 every other GGUF value type, and F32 / F16 / BF16 / Q8_0 / Q4_0 tensors quantized
 with gguf.quants.quantize. test/gguf/read-gguf.test reads it back with
 llmc-gguf-dump and cross-checks against gguf.GGUFReader (check_dump.py).
+
+--tiny writes 32-wide tensors (a ~3 KB file, a fuzzing seed:
+compiler/frontend/fuzz/GGUFFuzz.cpp).
 
 --bad-type TENSOR patches that tensor's ggml type to 99 after writing, to
 check the reader's error on an otherwise valid gguf-py file.
@@ -20,14 +23,16 @@ import gguf
 from gguf.constants import GGMLQuantizationType as Q
 
 
-def write(path):
+def write(path, tiny):
     rng = np.random.default_rng(0)
+    n = 32 if tiny else 64  # embedding width
+    f = 32 if tiny else 128  # feed-forward width
     w = gguf.GGUFWriter(path, "llama")
     w.add_name("llmc-tiny")
     w.add_context_length(128)
-    w.add_embedding_length(64)
+    w.add_embedding_length(n)
     w.add_block_count(1)
-    w.add_feed_forward_length(128)
+    w.add_feed_forward_length(f)
     w.add_head_count(4)
     w.add_head_count_kv(2)
     w.add_rope_dimension_count(16)
@@ -63,21 +68,21 @@ def write(path):
     w.add_key_value("llmc.test.bools", [True, False], gguf.GGUFValueType.ARRAY,
                     sub_type=gguf.GGUFValueType.BOOL)
 
-    emb = rng.standard_normal((8, 64), dtype=np.float32)  # ggml dims [64, 8]
+    emb = rng.standard_normal((8, n), dtype=np.float32)  # ggml dims [n, 8]
     w.add_tensor("token_embd.weight", emb)
-    w.add_tensor("blk.0.attn_norm.weight", np.ones(64, dtype=np.float32))
-    wq = rng.standard_normal((64, 64), dtype=np.float32)
+    w.add_tensor("blk.0.attn_norm.weight", np.ones(n, dtype=np.float32))
+    wq = rng.standard_normal((2 if tiny else n, n), dtype=np.float32)
     w.add_tensor("blk.0.attn_q.weight", gguf.quants.quantize(wq, Q.Q8_0),
                  raw_dtype=Q.Q8_0)
-    wk = rng.standard_normal((32, 64), dtype=np.float32)
+    wk = rng.standard_normal((2 if tiny else 32, n), dtype=np.float32)
     w.add_tensor("blk.0.attn_k.weight", gguf.quants.quantize(wk, Q.Q4_0),
                  raw_dtype=Q.Q4_0)
-    up = rng.standard_normal((128, 64), dtype=np.float32)
+    up = rng.standard_normal((2 if tiny else f, n), dtype=np.float32)
     w.add_tensor("blk.0.ffn_up.weight", up.astype(np.float16))
-    down = rng.standard_normal((64, 128), dtype=np.float32)
+    down = rng.standard_normal((2 if tiny else n, f), dtype=np.float32)
     w.add_tensor("blk.0.ffn_down.weight", gguf.quants.quantize(down, Q.BF16),
                  raw_dtype=Q.BF16)
-    w.add_tensor("output_norm.weight", np.ones(64, dtype=np.float32))
+    w.add_tensor("output_norm.weight", np.ones(n, dtype=np.float32))
 
     w.write_header_to_file()
     w.write_kv_data_to_file()
@@ -102,8 +107,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
     ap.add_argument("--bad-type", metavar="TENSOR")
+    ap.add_argument("--tiny", action="store_true")
     args = ap.parse_args()
-    write(args.out)
+    write(args.out, args.tiny)
     if args.bad_type:
         patch_type(args.out, args.bad_type)
 

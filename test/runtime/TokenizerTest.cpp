@@ -537,7 +537,7 @@ TEST(TokenizerDecode, Stream) {
   EXPECT_EQ(t.encode("\xF0\x9F\x98\x80"), Ids({h1, h2}));
   llmc_detok_stream s = {};
   char buf[64];
-  size_t w = 99;
+  size_t w = 99, w0 = 0;
   ASSERT_EQ(llmc_detok_stream_push(&t.t, &s, 'a', buf, sizeof buf, &w), LLMC_OK);
   EXPECT_EQ(std::string(buf, w), "a");
   ASSERT_EQ(llmc_detok_stream_push(&t.t, &s, h1, buf, sizeof buf, &w), LLMC_OK);
@@ -563,6 +563,24 @@ TEST(TokenizerDecode, Stream) {
   EXPECT_EQ(w, 0u);
   EXPECT_EQ(llmc_detok_stream_push(&t.t, &s, -1, buf, sizeof buf, &w),
             LLMC_ERR_INVALID_ARGUMENT);
+  // The documented bound: the longest token, all invalid, after a held-back
+  // prefix.
+  EXPECT_EQ(llmc_tokenizer_max_token_bytes(&t.t), 8u); // "<|eot|>!"
+  {
+    VocabSpec w = tinyVocab();
+    w.add("\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF");
+    Tok tw(w);
+    uint32_t bad = uint32_t(w.text.size() - 1);
+    size_t bound = LLMC_DETOK_STREAM_BOUND(llmc_tokenizer_max_token_bytes(&tw.t));
+    std::vector<char> big(bound);
+    llmc_detok_stream ws = {};
+    ASSERT_EQ(llmc_detok_stream_push(&tw.t, &ws, 0xF0, big.data(), bound, &w0), LLMC_OK);
+    ASSERT_EQ(llmc_detok_stream_push(&tw.t, &ws, 0x9F, big.data(), bound, &w0), LLMC_OK);
+    ASSERT_EQ(llmc_detok_stream_push(&tw.t, &ws, int32_t(bad), big.data(), bound, &w0),
+              LLMC_OK);
+    EXPECT_EQ(w0, 3u * 11); // U+FFFD for F0 9F, then one per byte
+    EXPECT_LE(w0, bound);
+  }
   // Random ids: the stream equals the one-shot decode.
   std::mt19937 rng(3);
   for (int it = 0; it < 3000; it++) {
