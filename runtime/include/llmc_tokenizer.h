@@ -62,7 +62,7 @@ typedef struct llmc_tokenizer {
   const unsigned char *specials; /* num_special x u32 */
   const unsigned char *byte_tokens; /* 256 x u32 */
   uint32_t vocab_size, num_merges, num_special, num_sorted, options;
-  uint32_t max_special_len;
+  uint32_t max_special_len, max_token_len;
   int32_t bos_id, eos_id, eot_id;
   uint32_t special_first[8];  /* bitmap: first bytes of special tokens */
   uint32_t added_first[8];    /* bitmap: first bytes of non-special added tokens */
@@ -85,6 +85,8 @@ LLMC_API uint32_t llmc_tokenizer_vocab_size(const llmc_tokenizer *t);
 LLMC_API int32_t llmc_tokenizer_bos(const llmc_tokenizer *t);
 LLMC_API int32_t llmc_tokenizer_eos(const llmc_tokenizer *t);
 LLMC_API int32_t llmc_tokenizer_eot(const llmc_tokenizer *t);
+/* Length in bytes of the longest token (0 for a NULL tokenizer). */
+LLMC_API uint32_t llmc_tokenizer_max_token_bytes(const llmc_tokenizer *t);
 /* LLMC_TOK_FLAG_* of a token, or 0 for an id out of range. */
 LLMC_API uint32_t llmc_token_flags(const llmc_tokenizer *t, int32_t id);
 
@@ -132,10 +134,15 @@ typedef struct llmc_detok_stream {
   unsigned npending;
 } llmc_detok_stream;
 
-/* Writes the text the id completes to out and its length to *written.
- * At most 3 * (token length + 3) bytes are ever written. If cap is too small,
- * nothing is written, the stream is unchanged, *written is the size needed
- * and LLMC_ERR_INVALID_ARGUMENT is returned. */
+/* A push never writes more than this many bytes for a token of n bytes: a
+ * buffer of LLMC_DETOK_STREAM_BOUND(llmc_tokenizer_max_token_bytes(t)) bytes
+ * always suffices. */
+#define LLMC_DETOK_STREAM_BOUND(n) (3 * ((size_t)(n) + 3))
+
+/* Writes the text the id completes to out and its length to *written. If cap
+ * is too small (see LLMC_DETOK_STREAM_BOUND), nothing is written, the stream
+ * is unchanged, *written is the size needed and LLMC_ERR_INVALID_ARGUMENT is
+ * returned (retry with a buffer of that size). */
 LLMC_API int llmc_detok_stream_push(const llmc_tokenizer *t,
                                     llmc_detok_stream *s, int32_t id,
                                     char *out, size_t cap, size_t *written);

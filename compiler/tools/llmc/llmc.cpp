@@ -384,7 +384,9 @@ GenerateResult generate(Session &s, llmc_sampler &sampler, int maxNew,
   GenerateResult r;
   std::vector<llmc_sampler_candidate> scratch(s.info.vocab_size);
   llmc_detok_stream stream{};
-  std::vector<char> buf(64);
+  // Big enough for any token plus held-back bytes: no text is ever dropped.
+  std::vector<char> buf(
+      s.tok ? LLMC_DETOK_STREAM_BOUND(llmc_tokenizer_max_token_bytes(s.tok)) : 64);
   auto t0 = std::chrono::steady_clock::now();
   for (int step = 0; step < maxNew; ++step) {
     const float *logits = nullptr;
