@@ -135,6 +135,12 @@ typedef struct llmc_model_info {
 LLMC_API llmc_status llmc_model_get_info(const llmc_model *model,
                                          llmc_model_info *out_info);
 
+/* Name of the kernel of dispatch `index` (< num_dispatches) of the compiled
+ * schedule, for inspection ("k_linear_0 (linear)"). */
+LLMC_API llmc_status llmc_model_get_dispatch(const llmc_model *model,
+                                             uint32_t index,
+                                             const char **out_kernel);
+
 /* The artifact's tokenizer (a view into the mapped file, valid until
  * llmc_model_close), for llmc_tokenize / llmc_detokenize of
  * llmc_tokenizer.h. LLMC_ERR_UNSUPPORTED when the artifact has none. */

@@ -95,6 +95,13 @@ extern "C" void llmc_fb_payload_at(const llmc_fb_model *mm, uint32_t i,
   out->size = p && p->data() ? p->data()->size() : 0;
 }
 
+extern "C" const char *llmc_fb_dispatch_kernel(const llmc_fb_model *mm, uint32_t i) {
+  const auto *m = static_cast<const llmc::fb::Model *>(mm->root);
+  if (!m->schedule() || i >= m->schedule()->size()) return "";
+  const llmc::fb::Dispatch *d = m->schedule()->Get(i);
+  return str(d ? d->kernel() : nullptr);
+}
+
 extern "C" void llmc_fb_weight_at(const llmc_fb_model *mm, uint32_t i,
                                   llmc_fb_weight *out) {
   const auto *m = static_cast<const llmc::fb::Model *>(mm->root);

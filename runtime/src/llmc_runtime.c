@@ -422,6 +422,16 @@ static llmc_status open_impl(const char *name, const uint8_t *base, size_t size,
   return load_payload(m, name, &p);
 }
 
+LLMC_API llmc_status llmc_model_get_dispatch(const llmc_model *m, uint32_t index,
+                                             const char **out_kernel) {
+  if (!m || !out_kernel)
+    return fail(LLMC_ERR_INVALID_ARGUMENT, "llmc_model_get_dispatch: NULL argument");
+  if (index >= m->fb.num_dispatches)
+    return fail(LLMC_ERR_INVALID_ARGUMENT, "dispatch %u of %u", index, m->fb.num_dispatches);
+  *out_kernel = llmc_fb_dispatch_kernel(&m->fb, index);
+  return LLMC_OK;
+}
+
 LLMC_API llmc_status llmc_model_get_tokenizer(const llmc_model *m,
                                               const llmc_tokenizer **out) {
   if (!m || !out)

@@ -23,6 +23,7 @@
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <iostream>
@@ -789,6 +790,20 @@ int runInspect() {
                (unsigned long long)i.kv_cache_bytes_per_token);
   os << format("kernels:       %u dispatches per forward call\n",
                i.num_dispatches);
+  // Distinct kernels with how often the schedule calls each.
+  std::vector<std::pair<std::string, int>> kernels;
+  for (uint32_t d = 0; d < i.num_dispatches; ++d) {
+    const char *name = "";
+    llmc_model_get_dispatch(model, d, &name);
+    auto it = std::find_if(kernels.begin(), kernels.end(),
+                           [&](auto &k) { return k.first == name; });
+    if (it == kernels.end())
+      kernels.push_back({name, 1});
+    else
+      ++it->second;
+  }
+  for (auto &[name, count] : kernels)
+    os << format("  %4dx  %s\n", count, name.c_str());
   // Bytes a decode step must read: every weight once (tied embeddings are
   // read as the lm_head, the embedding lookup itself is one row).
   os << format("decode reads:  ~%.2f MB of weights per token\n",
