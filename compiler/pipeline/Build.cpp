@@ -2,6 +2,7 @@
 
 #include "compiler/pipeline/Build.h"
 
+#include "compiler/frontend/GGUFImporter.h"
 #include "compiler/frontend/HFImporter.h"
 #include "compiler/frontend/Tokenizer.h"
 #include "compiler/packager/ArtifactWriter.h"
@@ -74,9 +75,17 @@ float halfToFloat(uint16_t h) {
 struct WeightPlan {
   std::string file;   // absolute path of the source file
   uint64_t sourceOffset = 0;
-  std::string sourceDtype;
+  std::string sourceDtype; // f32, f16, bf16, or (GGUF) q8_0, q4_0
+  /// GGUF q / k projections: rows stored in llama.cpp's rope order for this
+  /// many heads (#llm.storage rope_permute_heads); 0: in order.
+  int64_t permuteHeads = 0;
   quant::Layout layout; // destination format (f32, f16, int8, int4)
 };
+
+/// ggml blocks: 32 elements, an f16 scale then the codes.
+constexpr int64_t kGGMLBlock = 32;
+constexpr int64_t kQ8_0BlockBytes = 2 + 32;
+constexpr int64_t kQ4_0BlockBytes = 2 + 16;
 
 /// f32 -> IEEE half, round to nearest even (overflow to inf, NaN kept).
 uint16_t floatToHalf(float f) {
@@ -108,7 +117,10 @@ uint16_t floatToHalf(float f) {
   return uint16_t(sign | half);
 }
 
-/// Reads a weight's rows from its source file as f32, a row at a time.
+/// Reads a weight's rows from its source file, a row at a time: as f32
+/// (any source format, ggml blocks dequantized) or, for ggml blocks that are
+/// repacked unchanged, as raw blocks. Rows come in the model's order: a
+/// rope-permuted source (GGUF q / k) is read in its stored order.
 class RowReader {
 public:
   explicit RowReader(const WeightPlan &w) : w(w) {}
@@ -120,22 +132,78 @@ public:
       return w.file + ": cannot seek: " + std::strerror(errno);
     return "";
   }
-  std::string read(float *out, uint64_t n) {
-    unsigned srcSize = w.sourceDtype == "f32" ? 4 : 2;
-    raw.resize(n * srcSize);
-    if (std::fread(raw.data(), srcSize, n, f.get()) != n)
+  bool isBlocks() const {
+    return w.sourceDtype == "q8_0" || w.sourceDtype == "q4_0";
+  }
+  /// Bytes of one source row of `n` elements.
+  uint64_t rowBytes(uint64_t n) const {
+    if (w.sourceDtype == "f32")
+      return n * 4;
+    if (w.sourceDtype == "q8_0")
+      return n / kGGMLBlock * kQ8_0BlockBytes;
+    if (w.sourceDtype == "q4_0")
+      return n / kGGMLBlock * kQ4_0BlockBytes;
+    return n * 2;
+  }
+  /// The stored row that holds logical row `r`: llama.cpp's converter
+  /// stores logical row h*hd + j*hd/2 + i (i < hd/2, j < 2) of head h at
+  /// h*hd + 2*i + j.
+  int64_t sourceRow(int64_t r) const {
+    if (w.permuteHeads <= 0)
+      return r;
+    int64_t hd = w.layout.rows / w.permuteHeads, half = hd / 2;
+    int64_t h = r / hd, rem = r % hd;
+    int64_t j = rem / half, i = rem % half;
+    return h * hd + 2 * i + j;
+  }
+  /// The raw bytes of logical row `r` (`n` elements) into `raw`.
+  std::string readRaw(int64_t r, uint64_t n) {
+    uint64_t bytes = rowBytes(n);
+    if (w.permuteHeads > 0 &&
+        fseeko(f.get(), off_t(w.sourceOffset + sourceRow(r) * bytes),
+               SEEK_SET) != 0)
+      return w.file + ": cannot seek: " + std::strerror(errno);
+    raw.resize(bytes);
+    if (std::fread(raw.data(), 1, bytes, f.get()) != bytes)
       return w.file + ": file ended inside a tensor (was it modified during "
                       "the build?)";
+    return "";
+  }
+  const std::vector<uint8_t> &rawRow() const { return raw; }
+  /// Logical row `r` (`n` elements) as f32.
+  std::string read(int64_t r, float *out, uint64_t n) {
+    if (std::string err = readRaw(r, n); !err.empty())
+      return err;
+    auto u16 = [&](uint64_t at) { return uint16_t(raw[at] | raw[at + 1] << 8); };
     if (w.sourceDtype == "f32") {
       std::memcpy(out, raw.data(), n * 4);
     } else if (w.sourceDtype == "bf16") {
       for (uint64_t i = 0; i < n; ++i) {
-        uint32_t bits = uint32_t(raw[2 * i] | raw[2 * i + 1] << 8) << 16;
+        uint32_t bits = uint32_t(u16(2 * i)) << 16;
         std::memcpy(&out[i], &bits, 4);
+      }
+    } else if (w.sourceDtype == "q8_0") {
+      // As ggml's dequantize_row_q8_0: x = q * d.
+      for (uint64_t b = 0; b < n / kGGMLBlock; ++b) {
+        const uint8_t *blk = &raw[b * kQ8_0BlockBytes];
+        float d = halfToFloat(uint16_t(blk[0] | blk[1] << 8));
+        for (int j = 0; j < kGGMLBlock; ++j)
+          out[b * kGGMLBlock + j] = float(int8_t(blk[2 + j])) * d;
+      }
+    } else if (w.sourceDtype == "q4_0") {
+      // As ggml's dequantize_row_q4_0: element j in the low nibble of byte
+      // j, element j + 16 in its high nibble, x = (nibble - 8) * d.
+      for (uint64_t b = 0; b < n / kGGMLBlock; ++b) {
+        const uint8_t *blk = &raw[b * kQ4_0BlockBytes];
+        float d = halfToFloat(uint16_t(blk[0] | blk[1] << 8));
+        for (int j = 0; j < 16; ++j) {
+          out[b * kGGMLBlock + j] = float(int(blk[2 + j] & 15) - 8) * d;
+          out[b * kGGMLBlock + j + 16] = float(int(blk[2 + j] >> 4) - 8) * d;
+        }
       }
     } else {
       for (uint64_t i = 0; i < n; ++i)
-        out[i] = halfToFloat(uint16_t(raw[2 * i] | raw[2 * i + 1] << 8));
+        out[i] = halfToFloat(u16(2 * i));
     }
     return "";
   }
@@ -230,8 +298,35 @@ std::string streamWeight(const WeightPlan &w, packager::WeightSink &sink) {
       out.insert(out.end(), b, b + 4);
     }
   };
+  // ggml Q8_0 / Q4_0 blocks are our q8 / q4_g32 symmetric groups of 32 with
+  // f16 scales, nibbles in the same order: split each block into its codes
+  // and its scale, bytes unchanged.
+  bool repack = reader.isBlocks() && l.group == kGGMLBlock && !l.asymmetric &&
+                l.scaleBytes == 2 &&
+                ((w.sourceDtype == "q8_0" && l.bits == 8) ||
+                 (w.sourceDtype == "q4_0" && l.bits == 4));
+  if (reader.isBlocks() && (l.cols % kGGMLBlock != 0 || l.cols < kGGMLBlock))
+    return w.file + ": internal error: a ggml block tensor whose rows are "
+                    "not whole blocks";
   for (int64_t r = 0; r < l.rows; ++r) {
-    if (std::string err = reader.read(row.data(), l.cols); !err.empty())
+    if (repack) {
+      if (std::string err = reader.readRaw(r, l.cols); !err.empty())
+        return err;
+      const std::vector<uint8_t> &raw = reader.rawRow();
+      int64_t codeBytes = l.bits == 8 ? kGGMLBlock : kGGMLBlock / 2;
+      int64_t blockBytes = 2 + codeBytes;
+      bytes.resize(l.cols / kGGMLBlock * codeBytes);
+      for (int64_t b = 0; b < l.cols / kGGMLBlock; ++b) {
+        const uint8_t *blk = &raw[b * blockBytes];
+        scales.push_back(blk[0]);
+        scales.push_back(blk[1]);
+        std::memcpy(&bytes[b * codeBytes], blk + 2, codeBytes);
+      }
+      if (std::string err = sink.write(bytes.data(), bytes.size()); !err.empty())
+        return err;
+      continue;
+    }
+    if (std::string err = reader.read(r, row.data(), l.cols); !err.empty())
       return err;
     if (l.bits == 32) {
       if (std::string err = sink.write(row.data(), l.cols * 4); !err.empty())
@@ -326,24 +421,52 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
     return false;
   }
 
-  // 1. Import.
+  // 1. Import: a GGUF file or a Hugging Face directory.
+  const bool gguf = isGGUFPath(opts.modelDir);
+  const std::string preset =
+      !opts.quantization.empty() ? opts.quantization : gguf ? "keep" : "f32";
+  const bool keep = preset == "keep";
+  if (keep && !gguf) {
+    emitError(loc) << "--quantization keep applies to GGUF input (it keeps "
+                      "the file's Q8_0 / Q4_0 / F16 formats); a Hugging Face "
+                      "checkpoint takes a preset such as f32, f16, q8 or "
+                      "q4_g32";
+    return false;
+  }
+  if (keep && !opts.quantOverrides.empty()) {
+    emitError(loc) << "--quant-override needs an explicit --quantization "
+                      "preset (the default for GGUF input, keep, stores each "
+                      "weight as the file does)";
+    return false;
+  }
   auto t0 = Clock::now();
   if (log)
     *log << "llmc: [1/4] importing " << opts.modelDir << "\n";
-  ImportOptions importOpts;
+  GGUFImportOptions importOpts;
   importOpts.maxContext = opts.maxContext;
-  OwningOpRef<ModuleOp> module = importHFCheckpoint(ctx, opts.modelDir, importOpts);
+  importOpts.keepQuantization = keep;
+  auto import = [&]() -> OwningOpRef<ModuleOp> {
+    return gguf ? importGGUF(ctx, opts.modelDir, importOpts)
+                : importHFCheckpoint(ctx, opts.modelDir, importOpts);
+  };
+  OwningOpRef<ModuleOp> module = import();
   if (!module)
     return false;
   auto config = llm::getModelConfig(*module);
   if (opts.maxContext == 0 && config.getMaxContext() > kDefaultMaxContext) {
     // Re-import with the default cap; cheap (headers only).
     importOpts.maxContext = kDefaultMaxContext;
-    module = importHFCheckpoint(ctx, opts.modelDir, importOpts);
+    module = import();
     if (!module)
       return false;
     config = llm::getModelConfig(*module);
   }
+  // Row permutations are a property of the source bytes: note them before
+  // the lowering replaces the weights by its plan.
+  llvm::StringMap<int64_t> permuteHeads;
+  for (auto w : module->getOps<llm::WeightOp>())
+    if (int64_t n = w.getStorage().getRopePermuteHeads())
+      permuteHeads[w.getSymName()] = n;
   if (log)
     *log << llvm::format("llmc:       %lld layers, hidden %lld, vocab %lld, "
                          "max context %lld (%.2f s)\n",
@@ -355,15 +478,18 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
   // 2. Lower to the kernel level.
   t0 = Clock::now();
   if (log)
-    *log << "llmc: [2/4] quantizing (" << opts.quantization
+    *log << "llmc: [2/4] quantizing (" << preset
          << ") and lowering to kernels (prefill chunk " << opts.prefillChunk
          << ")\n";
   {
     PassManager pm(&ctx);
-    LLMQuantizeOptions quantOpts;
-    quantOpts.preset = opts.quantization;
-    quantOpts.overrides = opts.quantOverrides;
-    pm.addPass(createLLMQuantize(quantOpts));
+    // keep: the importer already annotated every weight.
+    if (!keep) {
+      LLMQuantizeOptions quantOpts;
+      quantOpts.preset = preset;
+      quantOpts.overrides = opts.quantOverrides;
+      pm.addPass(createLLMQuantize(quantOpts));
+    }
     LLMLowerToKernelsOptions lowerOpts;
     lowerOpts.prefillChunk = opts.prefillChunk;
     pm.addPass(createLLMLowerToKernels(lowerOpts));
@@ -418,10 +544,14 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
       w.quant.zeroPoint = layout.asymmetric;
     }
     desc.weights.push_back(w);
-    SmallString<256> path(opts.modelDir);
+    // Storage files are relative to the checkpoint directory, or to the
+    // GGUF file's directory.
+    SmallString<256> path(gguf ? llvm::sys::path::parent_path(opts.modelDir)
+                               : StringRef(opts.modelDir));
     llvm::sys::path::append(path, d.getAs<StringAttr>("file").getValue());
     WeightPlan plan;
     plan.file = path.str().str();
+    plan.permuteHeads = permuteHeads.lookup(w.name);
     plan.sourceOffset = d.getAs<IntegerAttr>("source_offset").getInt();
     plan.sourceDtype = d.getAs<StringAttr>("source_dtype").str();
     plan.layout = layout;
@@ -475,7 +605,24 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
     c.eosTokenIds.push_back(id);
 
   // The tokenizer travels in the artifact when the checkpoint has one.
-  if (hasTokenizer(opts.modelDir)) {
+  if (gguf) {
+    llvm::Expected<std::optional<std::vector<uint8_t>>> blob =
+        buildGGUFTokenizerBlob(opts.modelDir);
+    if (!blob) {
+      emitError(loc) << llvm::toString(blob.takeError());
+      return false;
+    }
+    if (*blob) {
+      desc.tokenizerBlob = std::move(**blob);
+      if (log)
+        *log << llvm::format("llmc:       tokenizer: %.1f KB (from the GGUF "
+                             "metadata)\n",
+                             desc.tokenizerBlob.size() / 1024.0);
+    } else if (log) {
+      *log << "llmc:       no tokenizer.ggml.tokens: the artifact takes token "
+              "ids only\n";
+    }
+  } else if (hasTokenizer(opts.modelDir)) {
     llvm::Expected<std::vector<uint8_t>> blob = buildTokenizerBlob(opts.modelDir);
     if (!blob) {
       emitError(loc) << llvm::toString(blob.takeError());
@@ -530,7 +677,7 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
   desc.manifest.target = opts.target;
   desc.manifest.targetTriple = llvm::sys::getDefaultTargetTriple();
   desc.manifest.cpuFeatures = hostFeatureString();
-  desc.manifest.quantization = opts.quantization;
+  desc.manifest.quantization = preset;
   for (const std::string &o : opts.quantOverrides)
     desc.manifest.quantization += "," + o;
   desc.manifest.createdBy = "llmc build";

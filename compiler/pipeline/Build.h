@@ -1,7 +1,8 @@
 //===- Build.h - checkpoint -> .llmc artifact ---------------------*- C++ -*-===//
 //
 // The whole `llmc build`: import, lower, generate code, package. Kept out of
-// the driver so tests and future front ends (GGUF) share one pipeline.
+// the driver so tests and both front ends (Hugging Face, GGUF) share one
+// pipeline.
 //
 //===----------------------------------------------------------------------===//
 
@@ -23,12 +24,18 @@ class DialectRegistry;
 namespace llmc {
 
 struct BuildOptions {
+  /// A Hugging Face checkpoint directory or a GGUF file.
   std::string modelDir;
   std::string output;
   std::string target = "host";
   int64_t prefillChunk = 32;
-  /// Quantization preset and per-class overrides (see llm-quantize).
-  std::string quantization = "f32";
+  /// Quantization preset and per-class overrides (see llm-quantize). Empty:
+  /// the input's default, "f32" for a Hugging Face checkpoint and "keep"
+  /// for a GGUF file. "keep" (GGUF only) stores every weight in the format
+  /// the file has it (Q8_0 -> q8, Q4_0 -> q4_g32, F16 -> f16, F32 / BF16 ->
+  /// f32, norms f32; docs/quantization.md); any other preset requantizes
+  /// from the dequantized values.
+  std::string quantization;
   std::vector<std::string> quantOverrides;
   /// 0: min(max_position_embeddings, kDefaultMaxContext).
   int64_t maxContext = 0;

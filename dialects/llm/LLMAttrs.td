@@ -26,17 +26,49 @@ def LLM_WeightStorageAttr : LLM_Attr<"WeightStorage", "storage"> {
                  tensor = "model.layers.0.self_attn.q_proj.weight",
                  offset = 4096, dtype = bf16, shape = [64, 64]>
     ```
+
+    `shape` is always the logical `[out, in]` shape (a GGUF file lists its
+    dims the other way round). A GGUF file may store ggml block formats
+    (`dtype = q8_0` / `q4_0`, blocks of 32 along each row; the row length
+    must then be a multiple of 32).
+
+    `rope_permute_heads = N` (optional, default 0 = rows in order) says the
+    rows are stored in llama.cpp's rotary order: llama.cpp's converter
+    reorders the rows of q_proj / k_proj per head (N heads of `head_dim`
+    rows) from Hugging Face's "first half / second half" pairing to
+    interleaved pairs, i.e. stored row `h*head_dim + 2*i + j` holds logical
+    row `h*head_dim + j*head_dim/2 + i` (`i < head_dim/2`, `j` in {0, 1}).
+    Whoever reads the bytes undoes it row by row (a row permutation, so it
+    works for block-quantized rows too); the model computes in Hugging Face
+    order.
+
+    ```mlir
+    #llm.storage<file = "model.gguf", tensor = "blk.0.attn_k.weight",
+                 offset = 8192, dtype = q8_0, shape = [32, 64],
+                 rope_permute_heads = 2>
+    ```
   }];
   let parameters = (ins
     "::mlir::StringAttr":$file,
     "::mlir::StringAttr":$tensor,
     "uint64_t":$offset,
     EnumParameter<LLM_DType>:$dtype,
-    LLM_I64ListParameter<"stored shape">:$shape
+    LLM_I64ListParameter<"stored shape">:$shape,
+    DefaultValuedParameter<"int64_t", "0",
+        "heads of llama.cpp's rope row permutation (0: none)">:$rope_permute_heads
   );
+  let builders = [
+    // Rows in order (every importer but GGUF's q/k projections).
+    AttrBuilder<(ins "::mlir::StringAttr":$file, "::mlir::StringAttr":$tensor,
+                     "uint64_t":$offset, "DType":$dtype,
+                     "::llvm::ArrayRef<int64_t>":$shape), [{
+      return $_get($_ctxt, file, tensor, offset, dtype, shape, int64_t(0));
+    }]>
+  ];
   let assemblyFormat = [{
     `<` `file` `=` $file `,` `tensor` `=` $tensor `,` `offset` `=` $offset `,`
-        `dtype` `=` $dtype `,` `shape` `=` $shape `>`
+        `dtype` `=` $dtype `,` `shape` `=` $shape
+        (`,` `rope_permute_heads` `=` $rope_permute_heads^)? `>`
   }];
   let genVerifyDecl = 1;
 }

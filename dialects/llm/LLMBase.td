@@ -53,7 +53,14 @@ def LLM_DType : I32EnumAttr<"DType", "element type of stored weight bytes", [
     I32EnumAttrCase<"i8", 3>,
     I32EnumAttrCase<"i4", 4>,
     I32EnumAttrCase<"u8", 5>,
-    I32EnumAttrCase<"u4", 6>
+    I32EnumAttrCase<"u4", 6>,
+    // ggml block formats, as stored in a GGUF file (source storage only):
+    // q8_0 = blocks of 32 elements, each an f16 scale then 32 int8 codes
+    // (34 bytes); q4_0 = blocks of 32, an f16 scale then 16 bytes of
+    // nibbles, element j in the low and j+16 in the high nibble of byte j,
+    // x = (nibble - 8) * scale (18 bytes). Blocks run along a row.
+    I32EnumAttrCase<"q8_0", 7>,
+    I32EnumAttrCase<"q4_0", 8>
   ]> {
   let genSpecializedAttr = 0;
   let cppNamespace = "::llmc::llm";

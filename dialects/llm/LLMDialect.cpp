@@ -105,6 +105,11 @@ unsigned llmc::llm::getDTypeBits(DType dtype) {
   case DType::i4:
   case DType::u4:
     return 4;
+  // ggml blocks of 32: rounded down (8.5 and 4.5 bits per element).
+  case DType::q8_0:
+    return 8;
+  case DType::q4_0:
+    return 4;
   }
   return 0;
 }
@@ -124,7 +129,8 @@ ModelConfigAttr llmc::llm::getModelConfig(Operation *op) {
 LogicalResult
 WeightStorageAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                           StringAttr file, StringAttr tensor, uint64_t offset,
-                          DType dtype, ArrayRef<int64_t> shape) {
+                          DType dtype, ArrayRef<int64_t> shape,
+                          int64_t ropePermuteHeads) {
   if (file.getValue().empty())
     return emitError() << "storage file name must not be empty";
   if (tensor.getValue().empty())
@@ -132,6 +138,18 @@ WeightStorageAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   for (int64_t d : shape)
     if (d < 0)
       return emitError() << "storage shape has a negative dimension " << d;
+  if ((dtype == DType::q8_0 || dtype == DType::q4_0) &&
+      (shape.empty() || shape.back() % 32 != 0))
+    return emitError() << "storage dtype " << stringifyDType(dtype)
+                       << " needs rows that are whole blocks of 32 elements";
+  if (ropePermuteHeads < 0)
+    return emitError() << "rope_permute_heads must be >= 0, got "
+                       << ropePermuteHeads;
+  if (ropePermuteHeads > 0 &&
+      (shape.size() != 2 || shape[0] % (2 * ropePermuteHeads) != 0))
+    return emitError() << "rope_permute_heads = " << ropePermuteHeads
+                       << " needs a matrix whose rows split into that many "
+                          "heads of an even size";
   return success();
 }
 

@@ -71,9 +71,11 @@ LogicalResult WeightOp::verify() {
     return diag;
   }
   DType dt = getStorage().getDtype();
-  if (dt != DType::f32 && dt != DType::f16 && dt != DType::bf16)
+  if (dt != DType::f32 && dt != DType::f16 && dt != DType::bf16 &&
+      dt != DType::q8_0 && dt != DType::q4_0)
     return emitOpError() << "source storage must be f32, f16 or bf16, got "
-                         << stringifyDType(dt);
+                         << stringifyDType(dt)
+                         << " (or the ggml block formats q8_0 and q4_0)";
   return success();
 }
 

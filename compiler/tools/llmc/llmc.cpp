@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/frontend/GGUFImporter.h"
 #include "compiler/frontend/HFImporter.h"
 #include "compiler/pipeline/Build.h"
 #include "dialects/llm/LLMDialect.h"
@@ -39,9 +40,10 @@ using namespace llvm;
 namespace {
 cl::SubCommand importCmd("import",
                          "Import a Hugging Face Llama 3 checkpoint directory "
-                         "as llm dialect IR");
+                         "as llm dialect IR (or a GGUF file)");
 cl::opt<std::string> importDir(cl::Positional, cl::Required,
-                               cl::desc("<model dir>"), cl::sub(importCmd));
+                               cl::desc("<model dir | model.gguf>"),
+                               cl::sub(importCmd));
 cl::opt<std::string> importOut("o", cl::desc("Output .mlir file ('-' = stdout)"),
                                cl::value_desc("file"), cl::init("-"),
                                cl::sub(importCmd));
@@ -52,10 +54,11 @@ cl::opt<int64_t> importMaxContext(
     cl::init(0), cl::sub(importCmd));
 
 cl::SubCommand buildCmd("build",
-                        "Compile a Hugging Face Llama 3 checkpoint into a "
-                        ".llmc artifact");
+                        "Compile a Hugging Face Llama 3 checkpoint (or a GGUF "
+                        "file) into a .llmc artifact");
 cl::opt<std::string> buildDir(cl::Positional, cl::Required,
-                              cl::desc("<model dir>"), cl::sub(buildCmd));
+                              cl::desc("<model dir | model.gguf>"),
+                              cl::sub(buildCmd));
 cl::opt<std::string> buildOut("o", cl::desc("Output artifact"),
                               cl::value_desc("file.llmc"), cl::Required,
                               cl::sub(buildCmd));
@@ -74,8 +77,9 @@ cl::opt<int64_t> buildMaxContext(
 cl::opt<std::string> buildQuant(
     "quantization",
     cl::desc("Weight format preset: f32, f16, q8, q4_g32, q4_g128, "
-             "q4_g32_asym, q4_g128_asym, q4f16_g128 (docs/quantization.md)"),
-    cl::init("f32"), cl::sub(buildCmd));
+             "q4_g32_asym, q4_g128_asym, q4f16_g128, keep (GGUF: the file's "
+             "formats) (docs/quantization.md; default: f32, GGUF: keep)"),
+    cl::init(""), cl::sub(buildCmd));
 cl::list<std::string> buildQuantOverride(
     "quant-override",
     cl::desc("Per-class scheme, e.g. attn_o=f16 or lm_head=q8_ch "
@@ -224,7 +228,9 @@ int runImport() {
   llmc::ImportOptions options;
   options.maxContext = importMaxContext;
   mlir::OwningOpRef<mlir::ModuleOp> module =
-      llmc::importHFCheckpoint(ctx, importDir, options);
+      llmc::isGGUFPath(importDir)
+          ? llmc::importGGUF(ctx, importDir, llmc::GGUFImportOptions{options})
+          : llmc::importHFCheckpoint(ctx, importDir, options);
   if (!module)
     return 1;
 

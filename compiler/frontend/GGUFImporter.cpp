@@ -1,0 +1,891 @@
+//===- GGUFImporter.cpp - llama.cpp GGUF Llama model -> llm ---------------===//
+//
+// See GGUFImporter.h. The module has the shape the Hugging Face importer
+// gives (same symbol names, shapes, @forward), so every pass and the
+// packager treat both alike; only #llm.storage says the bytes are in a
+// .gguf file (ggml dtypes, q/k rows in rope order).
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/frontend/GGUFImporter.h"
+
+#include "compiler/frontend/GGUF.h"
+#include "compiler/frontend/Tokenizer.h"
+#include "dialects/llm/LLMDialect.h"
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/Endian.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+
+using namespace mlir;
+
+namespace llmc {
+
+bool isGGUFPath(StringRef path) {
+  llvm::sys::fs::file_status st;
+  bool exists = !llvm::sys::fs::status(path, st);
+  if (exists && st.type() == llvm::sys::fs::file_type::directory_file)
+    return false;
+  // A missing *.gguf is a GGUF path too: its error says the file is missing.
+  if (path.ends_with_insensitive(".gguf"))
+    return true;
+  if (!exists || st.type() != llvm::sys::fs::file_type::regular_file)
+    return false;
+  auto buf = llvm::MemoryBuffer::getFileSlice(path, 4, 0, /*IsVolatile=*/false);
+  return buf && (*buf)->getBuffer() == "GGUF";
+}
+
+namespace {
+
+constexpr int64_t kMaxDim = int64_t(1) << 24;  // any width, vocab, context
+constexpr int64_t kMaxLayers = 1 << 12;
+
+/// How a GGUF tensor maps to a Hugging Face one.
+struct ExpectedTensor {
+  std::string gguf;            ///< name in the file
+  std::string hf;              ///< symbol name in the module
+  SmallVector<int64_t, 2> shape; ///< ours: [out, in]
+  int64_t permuteHeads = 0;    ///< q / k: rows in rope order, N heads
+  bool isNorm = false;
+};
+
+struct Hyper {
+  int64_t hidden = 0, ffn = 0, layers = 0, heads = 0, kvHeads = 0,
+          headDim = 0, vocab = 0, context = 0;
+  double eps = 0, theta = 0;
+  bool tied = false;
+  int64_t bos = -1;
+  SmallVector<int64_t> eos;
+};
+
+std::vector<ExpectedTensor> expectedTensors(const Hyper &c) {
+  int64_t d = c.hidden, f = c.ffn;
+  int64_t q = c.heads * c.headDim, kv = c.kvHeads * c.headDim;
+  std::vector<ExpectedTensor> t;
+  t.push_back({"token_embd.weight", "model.embed_tokens.weight", {c.vocab, d}});
+  for (int64_t i = 0; i < c.layers; ++i) {
+    std::string g = "blk." + std::to_string(i) + ".";
+    std::string p = "model.layers." + std::to_string(i) + ".";
+    t.push_back({g + "attn_norm.weight", p + "input_layernorm.weight", {d}, 0,
+                 true});
+    t.push_back({g + "attn_q.weight", p + "self_attn.q_proj.weight", {q, d},
+                 c.heads});
+    t.push_back({g + "attn_k.weight", p + "self_attn.k_proj.weight", {kv, d},
+                 c.kvHeads});
+    t.push_back({g + "attn_v.weight", p + "self_attn.v_proj.weight", {kv, d}});
+    t.push_back({g + "attn_output.weight", p + "self_attn.o_proj.weight",
+                 {d, q}});
+    t.push_back({g + "ffn_norm.weight", p + "post_attention_layernorm.weight",
+                 {d}, 0, true});
+    t.push_back({g + "ffn_gate.weight", p + "mlp.gate_proj.weight", {f, d}});
+    t.push_back({g + "ffn_up.weight", p + "mlp.up_proj.weight", {f, d}});
+    t.push_back({g + "ffn_down.weight", p + "mlp.down_proj.weight", {d, f}});
+  }
+  t.push_back({"output_norm.weight", "model.norm.weight", {d}, 0, true});
+  if (!c.tied)
+    t.push_back({"output.weight", "lm_head.weight", {c.vocab, d}});
+  return t;
+}
+
+std::string shapeStr(ArrayRef<int64_t> shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+/// Parameters of Llama 3.1 rope scaling (Hugging Face semantics).
+struct Llama3Rope {
+  double factor, low, high;
+  int64_t orig;
+};
+
+/// The per-frequency divisors llama.cpp's converter stores in
+/// rope_freqs.weight for these parameters (1 / the scaling of each
+/// frequency), computed as the rope lowering does.
+double llama3Divisor(const Llama3Rope &r, double invFreq) {
+  double wavelen = 2 * M_PI / invFreq;
+  double lowWl = double(r.orig) / r.low, highWl = double(r.orig) / r.high;
+  if (wavelen < highWl)
+    return 1.0;
+  if (wavelen > lowWl)
+    return r.factor;
+  double s = (double(r.orig) / wavelen - r.low) / (r.high - r.low);
+  return 1.0 / ((1 - s) / r.factor + s);
+}
+
+class Importer {
+public:
+  Importer(MLIRContext &ctx, StringRef path, const GGUFImportOptions &options)
+      : ctx(ctx), path(path.str()), options(options), b(&ctx) {}
+
+  OwningOpRef<ModuleOp> run();
+
+private:
+  Location fileLoc() { return FileLineColLoc::get(&ctx, path, 0, 0); }
+  Location tensorLoc(StringRef name) {
+    return NameLoc::get(b.getStringAttr(name), fileLoc());
+  }
+  /// An error on the file (or a tensor in it): the CLI prints the file.
+  InFlightDiagnostic error() { return emitError(fileLoc()); }
+  InFlightDiagnostic error(StringRef tensor) {
+    return emitError(tensorLoc(tensor));
+  }
+
+  /// A positive integer hyper-parameter within [1, max]; `dflt` if absent
+  /// (an error if absent and no default).
+  std::optional<int64_t> count(StringRef key, int64_t max,
+                               std::optional<int64_t> dflt = std::nullopt);
+  std::optional<double> positiveFloat(StringRef key,
+                                      std::optional<double> dflt);
+  LogicalResult readHyper();
+  LogicalResult readSpecialIds();
+  LogicalResult readRopeScaling();
+  LogicalResult checkTensors();
+  void emitWeights();
+  void emitForward(int64_t maxContext);
+
+  MLIRContext &ctx;
+  std::string path;
+  GGUFImportOptions options;
+  OpBuilder b;
+  ModuleOp module;
+  std::unique_ptr<GGUFFile> file;
+  Hyper c;
+  llm::RopeScalingAttr scaling;
+  std::vector<ExpectedTensor> expected;
+  llvm::StringSet<> integerWeights; ///< keepQuantization: int_group weights
+};
+
+std::optional<int64_t> Importer::count(StringRef key, int64_t max,
+                                       std::optional<int64_t> dflt) {
+  const GGUFValue *v = file->lookup(key);
+  if (!v) {
+    if (!dflt)
+      error() << "missing metadata key '" << key << "'";
+    return dflt;
+  }
+  std::optional<uint64_t> u = v->asUnsigned();
+  if (!u) {
+    error() << "metadata '" << key << "' must be a non-negative integer, got "
+            << (v->isInteger() ? "a negative integer"
+                               : ggufValueTypeName(v->type()));
+    return std::nullopt;
+  }
+  if (*u < 1 || *u > uint64_t(max)) {
+    error() << "metadata '" << key << "' = " << *u << " is outside [1, " << max
+            << "]";
+    return std::nullopt;
+  }
+  return int64_t(*u);
+}
+
+std::optional<double> Importer::positiveFloat(StringRef key,
+                                              std::optional<double> dflt) {
+  const GGUFValue *v = file->lookup(key);
+  if (!v) {
+    if (!dflt)
+      error() << "missing metadata key '" << key << "'";
+    return dflt;
+  }
+  std::optional<double> f = v->asFloat();
+  if (!f) {
+    error() << "metadata '" << key << "' must be a float, got "
+            << ggufValueTypeName(v->type());
+    return std::nullopt;
+  }
+  if (!(*f > 0) || !std::isfinite(*f)) {
+    error() << "metadata '" << key << "' = " << *f
+            << " must be positive and finite";
+    return std::nullopt;
+  }
+  if (v->type() == GGUFValueType::F32) {
+    // The converter stored a config.json decimal as f32: take the shortest
+    // decimal that reads back to this float (1e-5, not 9.99999974e-06), so
+    // the model computes with the value config.json had.
+    float x = float(*f);
+    char buf[32];
+    for (int precision = 1; precision <= 9; ++precision) {
+      std::snprintf(buf, sizeof(buf), "%.*g", precision, double(x));
+      if (std::strtof(buf, nullptr) == x)
+        return std::strtod(buf, nullptr);
+    }
+  }
+  return *f;
+}
+
+LogicalResult Importer::readHyper() {
+  const GGUFValue *arch = file->lookup("general.architecture");
+  if (!arch || !arch->asString()) {
+    error() << "no 'general.architecture' string: not a llama.cpp model file";
+    return failure();
+  }
+  StringRef a = *arch->asString();
+  if (a != "llama") {
+    error() << "unsupported architecture '" << a
+            << "': llmc compiles Llama models (general.architecture "
+               "'llama': Llama 3, 3.1, 3.2)";
+    return failure();
+  }
+  if (const GGUFValue *e = file->lookup("llama.expert_count")) {
+    std::optional<uint64_t> n = e->asUnsigned();
+    if (!n || *n > 0) {
+      error() << "'llama.expert_count' is set: mixture-of-experts models are "
+                 "not supported";
+      return failure();
+    }
+  }
+  auto h = count("llama.embedding_length", kMaxDim);
+  auto l = count("llama.block_count", kMaxLayers);
+  auto f = count("llama.feed_forward_length", kMaxDim);
+  auto nh = count("llama.attention.head_count", kMaxDim);
+  if (!h || !l || !f || !nh)
+    return failure();
+  auto nkv = count("llama.attention.head_count_kv", kMaxDim, *nh);
+  auto ctxLen = count("llama.context_length", kMaxDim);
+  if (!nkv || !ctxLen)
+    return failure();
+  c.hidden = *h;
+  c.layers = *l;
+  c.ffn = *f;
+  c.heads = *nh;
+  c.kvHeads = *nkv;
+  c.context = *ctxLen;
+  if (c.heads % c.kvHeads != 0) {
+    error() << "head_count " << c.heads << " is not a multiple of "
+            << "head_count_kv " << c.kvHeads;
+    return failure();
+  }
+  std::optional<int64_t> dflt;
+  if (c.hidden % c.heads == 0)
+    dflt = c.hidden / c.heads;
+  if (!dflt && !file->lookup("llama.attention.key_length")) {
+    error() << "embedding_length " << c.hidden << " is not a multiple of "
+            << "head_count " << c.heads << " and there is no "
+            << "'llama.attention.key_length'";
+    return failure();
+  }
+  auto hd = count("llama.attention.key_length", kMaxDim, dflt);
+  if (!hd)
+    return failure();
+  c.headDim = *hd;
+  if (c.headDim % 2 != 0 || c.heads * c.headDim > kMaxDim) {
+    error() << "head dimension " << c.headDim << " x " << c.heads
+            << " heads is not supported (odd, or too large)";
+    return failure();
+  }
+  auto vl = count("llama.attention.value_length", kMaxDim, c.headDim);
+  auto rd = count("llama.rope.dimension_count", kMaxDim, c.headDim);
+  if (!vl || !rd)
+    return failure();
+  if (*vl != c.headDim) {
+    error() << "attention.value_length " << *vl << " differs from key_length "
+            << c.headDim << ": not a Llama model";
+    return failure();
+  }
+  if (*rd != c.headDim) {
+    error() << "rope.dimension_count " << *rd << " differs from the head "
+            << "dimension " << c.headDim
+            << ": partial rotary embeddings are not supported";
+    return failure();
+  }
+  auto eps = positiveFloat("llama.attention.layer_norm_rms_epsilon",
+                           std::nullopt);
+  auto theta = positiveFloat("llama.rope.freq_base", 10000.0);
+  if (!eps || !theta)
+    return failure();
+  c.eps = *eps;
+  c.theta = *theta;
+
+  // Vocabulary: llama.vocab_size, the token list and token_embd must agree.
+  const GGUFValue *tokens = file->lookup("tokenizer.ggml.tokens");
+  std::optional<int64_t> nTokens;
+  if (tokens) {
+    if (!tokens->isArray() || tokens->elementType() != GGUFValueType::String) {
+      error() << "metadata 'tokenizer.ggml.tokens' must be an array of strings";
+      return failure();
+    }
+    nTokens = int64_t(tokens->size());
+  }
+  const GGUFTensorInfo *embd = file->tensor("token_embd.weight");
+  std::optional<int64_t> vocab;
+  if (file->lookup("llama.vocab_size")) {
+    vocab = count("llama.vocab_size", kMaxDim);
+    if (!vocab)
+      return failure();
+  } else if (nTokens) {
+    vocab = nTokens;
+  } else if (embd && embd->dims.size() == 2) {
+    vocab = int64_t(embd->dims[1]);
+  }
+  if (!vocab || *vocab < 1 || *vocab > kMaxDim) {
+    error() << "cannot tell the vocabulary size (no llama.vocab_size, "
+               "tokenizer.ggml.tokens or token_embd.weight)";
+    return failure();
+  }
+  if (nTokens && *nTokens != *vocab) {
+    error() << "tokenizer.ggml.tokens has " << *nTokens
+            << " tokens but llama.vocab_size is " << *vocab;
+    return failure();
+  }
+  c.vocab = *vocab;
+  c.tied = file->tensor("output.weight") == nullptr;
+  return success();
+}
+
+LogicalResult Importer::readSpecialIds() {
+  auto id = [&](StringRef key) -> FailureOr<std::optional<int64_t>> {
+    const GGUFValue *v = file->lookup(key);
+    if (!v)
+      return std::optional<int64_t>();
+    std::optional<uint64_t> u = v->asUnsigned();
+    if (!u || *u >= uint64_t(c.vocab)) {
+      error() << "metadata '" << key << "' is not a token id of the "
+              << c.vocab << "-token vocabulary";
+      return failure();
+    }
+    return std::optional<int64_t>(int64_t(*u));
+  };
+  // Control tokens by text, as llama.cpp finds its end-of-generation set.
+  llvm::StringMap<int64_t> control;
+  if (const GGUFValue *tokens = file->lookup("tokenizer.ggml.tokens")) {
+    const GGUFValue *types = file->lookup("tokenizer.ggml.token_type");
+    ArrayRef<StringRef> s = tokens->strings();
+    for (size_t i = 0; i < s.size(); ++i) {
+      std::optional<int64_t> t =
+          types && i < types->size() ? types->signedAt(i) : std::nullopt;
+      if (t && *t == 3)
+        control.try_emplace(s[i], int64_t(i));
+    }
+  }
+  auto bos = id("tokenizer.ggml.bos_token_id");
+  if (failed(bos))
+    return failure();
+  if (*bos) {
+    c.bos = **bos;
+  } else if (auto it = control.find("<|begin_of_text|>"); it != control.end()) {
+    c.bos = it->second;
+  } else {
+    error() << "no 'tokenizer.ggml.bos_token_id' and no <|begin_of_text|> "
+               "token";
+    return failure();
+  }
+  auto addEos = [&](int64_t e) {
+    if (!llvm::is_contained(c.eos, e))
+      c.eos.push_back(e);
+  };
+  for (StringRef key : {"tokenizer.ggml.eos_token_id",
+                        "tokenizer.ggml.eot_token_id",
+                        "tokenizer.ggml.eom_token_id"}) {
+    auto e = id(key);
+    if (failed(e))
+      return failure();
+    if (*e)
+      addEos(**e);
+  }
+  for (StringRef text : {"<|end_of_text|>", "<|eom_id|>", "<|eot_id|>"})
+    if (auto it = control.find(text); it != control.end())
+      addEos(it->second);
+  return success();
+}
+
+LogicalResult Importer::readRopeScaling() {
+  if (const GGUFValue *t = file->lookup("llama.rope.scaling.type")) {
+    std::optional<StringRef> s = t->asString();
+    if (!s || (*s != "none" && *s != "llama3")) {
+      error() << "rope scaling type '" << (s ? *s : "?")
+              << "' is not supported (Llama 3.1's scaling comes as "
+                 "rope_freqs.weight)";
+      return failure();
+    }
+  }
+  const GGUFTensorInfo *t = file->tensor("rope_freqs.weight");
+  if (!t)
+    return success();
+  int64_t n = c.headDim / 2;
+  if (t->type != GGMLType::F32 || t->dims.size() != 1 ||
+      t->dims[0] != uint64_t(n)) {
+    error("rope_freqs.weight")
+        << "tensor 'rope_freqs.weight' must be F32 [" << n << "] (one "
+        << "divisor per rotary frequency), got " << ggmlTypeName(t->type)
+        << " with " << t->dims.size() << " dims";
+    return failure();
+  }
+  ArrayRef<uint8_t> bytes = file->data(*t);
+  if (bytes.size() < uint64_t(4 * n)) { // the parser guarantees it; be sure
+    error("rope_freqs.weight") << "rope_freqs.weight: data out of bounds";
+    return failure();
+  }
+  std::vector<double> table(n);
+  bool allOne = true;
+  double maxFactor = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    uint32_t bits = llvm::support::endian::read32le(bytes.data() + 4 * i);
+    float v;
+    std::memcpy(&v, &bits, 4);
+    if (!(v > 0) || !std::isfinite(v)) {
+      error("rope_freqs.weight") << "rope_freqs.weight[" << i << "] = " << v
+                                 << " is not a positive divisor";
+      return failure();
+    }
+    table[i] = v;
+    allOne &= v == 1.0f;
+    maxFactor = std::max(maxFactor, double(v));
+  }
+  if (allOne)
+    return success();
+
+  // Candidate parameters: the metadata's (llama.cpp writes them only for
+  // some conversions), then Llama 3.1's and 3.2's.
+  SmallVector<double> factors;
+  SmallVector<int64_t> origs;
+  if (const GGUFValue *v = file->lookup("llama.rope.scaling.factor"))
+    if (std::optional<double> f = v->asFloat(); f && *f >= 1 && *f < 1e6)
+      factors.push_back(*f);
+  if (const GGUFValue *v =
+          file->lookup("llama.rope.scaling.original_context_length"))
+    if (std::optional<uint64_t> o = v->asUnsigned(); o && *o > 0 && *o < 1u << 30)
+      origs.push_back(int64_t(*o));
+  factors.append({maxFactor, 8.0, 32.0});
+  origs.push_back(8192);
+  for (double factor : factors)
+    for (int64_t orig : origs) {
+      Llama3Rope r{factor, 1.0, 4.0, orig};
+      bool match = true;
+      for (int64_t i = 0; i < n && match; ++i) {
+        double invFreq = std::pow(c.theta, -double(2 * i) / double(c.headDim));
+        double want = llama3Divisor(r, invFreq);
+        match = std::fabs(want - table[i]) <= 1e-5 * want;
+      }
+      if (match) {
+        scaling = llm::RopeScalingAttr::get(
+            &ctx, llm::RopeType::llama3, llvm::APFloat(factor),
+            llvm::APFloat(1.0), llvm::APFloat(4.0), orig);
+        return success();
+      }
+    }
+  error("rope_freqs.weight")
+      << "rope_freqs.weight is not Llama 3.1 rope scaling for any known "
+         "parameters (factor 8 or 32 or llama.rope.scaling.factor, "
+         "low_freq_factor 1, high_freq_factor 4, original context 8192 or "
+         "llama.rope.scaling.original_context_length): unsupported";
+  return failure();
+}
+
+LogicalResult Importer::checkTensors() {
+  expected = expectedTensors(c);
+  llvm::StringMap<const ExpectedTensor *> byName;
+  for (const ExpectedTensor &e : expected)
+    byName[e.gguf] = &e;
+  for (const GGUFTensorInfo &t : file->tensors()) {
+    if (byName.count(t.name) || t.name == "rope_freqs.weight")
+      continue;
+    StringRef n = t.name;
+    if (n.ends_with(".bias")) {
+      error(n) << "tensor '" << n << "' is a bias: Llama has no biases and "
+               << "llmc does not compile them";
+      return failure();
+    }
+    error(n) << "unexpected tensor '" << n << "': not part of a Llama model "
+             << "with " << c.layers << " layers";
+    return failure();
+  }
+  for (const ExpectedTensor &e : expected) {
+    const GGUFTensorInfo *t = file->tensor(e.gguf);
+    if (!t) {
+      error() << "missing tensor '" << e.gguf << "' (the metadata describes "
+              << c.layers << " layers)";
+      return failure();
+    }
+    SmallVector<int64_t, 2> ours(t->dims.rbegin(), t->dims.rend());
+    if (ArrayRef<int64_t>(ours) != ArrayRef<int64_t>(e.shape)) {
+      SmallVector<int64_t, 2> ggml(e.shape.rbegin(), e.shape.rend());
+      error(e.gguf) << "tensor '" << e.gguf << "' has ggml dims "
+                    << shapeStr(SmallVector<int64_t>(t->dims.begin(),
+                                                     t->dims.end()))
+                    << " but the metadata implies " << shapeStr(ggml);
+      return failure();
+    }
+    GGMLType ty = t->type;
+    bool plain = ty == GGMLType::F32 || ty == GGMLType::F16 ||
+                 ty == GGMLType::BF16;
+    bool block = ty == GGMLType::Q8_0 || ty == GGMLType::Q4_0;
+    if (!plain && !(block && !e.isNorm)) {
+      error(e.gguf) << "tensor '" << e.gguf << "' has type "
+                    << ggmlTypeName(ty) << "; supported: "
+                    << (e.isNorm ? "F32, F16, BF16 (norms)"
+                                 : "F32, F16, BF16, Q8_0, Q4_0");
+      return failure();
+    }
+  }
+  return success();
+}
+
+void Importer::emitWeights() {
+  b.setInsertionPointToEnd(module.getBody());
+  StringAttr fileName = b.getStringAttr(llvm::sys::path::filename(path));
+  for (const ExpectedTensor &e : expected) {
+    const GGUFTensorInfo *t = file->tensor(e.gguf);
+    llm::DType dtype;
+    switch (t->type) {
+    case GGMLType::F32: dtype = llm::DType::f32; break;
+    case GGMLType::F16: dtype = llm::DType::f16; break;
+    case GGMLType::BF16: dtype = llm::DType::bf16; break;
+    case GGMLType::Q8_0: dtype = llm::DType::q8_0; break;
+    default: dtype = llm::DType::q4_0; break; // checked: Q4_0
+    }
+    auto storage = llm::WeightStorageAttr::get(
+        &ctx, fileName, b.getStringAttr(e.gguf), t->offset, dtype,
+        ArrayRef<int64_t>(e.shape), e.permuteHeads);
+    llm::QuantAttr quant;
+    if (options.keepQuantization && !e.isNorm) {
+      if (dtype == llm::DType::q8_0 || dtype == llm::DType::q4_0) {
+        quant = llm::QuantAttr::get(
+            &ctx, llm::QuantScheme::int_group,
+            dtype == llm::DType::q8_0 ? 8 : 4, 32, llm::ZeroPoint::symmetric,
+            llm::DType::f16);
+        integerWeights.insert(e.hf);
+      } else if (dtype == llm::DType::f16) {
+        quant = llm::QuantAttr::get(&ctx, llm::QuantScheme::float_cast, 16, 0,
+                                    llm::ZeroPoint::symmetric, llm::DType::f16);
+      }
+    }
+    auto type = RankedTensorType::get(e.shape, b.getF32Type());
+    b.create<llm::WeightOp>(tensorLoc(e.gguf), e.hf, type, storage, quant);
+  }
+}
+
+void Importer::emitForward(int64_t maxContext) {
+  Location loc = fileLoc();
+  Type f32 = b.getF32Type();
+  int64_t dyn = ShapedType::kDynamic;
+  auto act = [&](int64_t n) { return RankedTensorType::get({dyn, n}, f32); };
+  auto tokensType = RankedTensorType::get({dyn}, b.getI32Type());
+  auto cacheType = llm::KVCacheType::get(&ctx, c.layers, c.kvHeads, c.headDim,
+                                         maxContext, llm::DType::f32);
+  auto fnType = b.getFunctionType({tokensType, b.getIndexType(), cacheType},
+                                  {act(c.vocab)});
+  b.setInsertionPointToEnd(module.getBody());
+  auto fn = b.create<func::FuncOp>(loc, "forward", fnType);
+  Block *entry = fn.addEntryBlock();
+  b.setInsertionPointToStart(entry);
+  Value tokens = entry->getArgument(0), pos = entry->getArgument(1),
+        cache = entry->getArgument(2);
+
+  auto sym = [&](const std::string &name) {
+    return FlatSymbolRefAttr::get(&ctx, name);
+  };
+  // A linear, or a quantized one when the kept format is an integer one.
+  auto linear = [&](Location l, int64_t out, Value x,
+                    const std::string &w) -> Value {
+    if (integerWeights.contains(w))
+      return b.create<llm::QuantizedLinearOp>(l, act(out), x, sym(w));
+    return b.create<llm::LinearOp>(l, act(out), x, sym(w));
+  };
+  auto eps = b.getF64FloatAttr(c.eps);
+  auto theta = b.getF64FloatAttr(c.theta);
+  int64_t qDim = c.heads * c.headDim, kvDim = c.kvHeads * c.headDim;
+
+  std::string embed = "model.embed_tokens.weight";
+  Value h = b.create<llm::EmbeddingOp>(loc, act(c.hidden), tokens, sym(embed));
+  Value numTokens = b.create<tensor::DimOp>(loc, tokens, 0);
+  Value length = b.create<arith::AddIOp>(loc, pos, numTokens);
+  for (int64_t i = 0; i < c.layers; ++i) {
+    std::string p = "model.layers." + std::to_string(i) + ".";
+    Location l = NameLoc::get(b.getStringAttr("layer " + std::to_string(i)), loc);
+    Value x = b.create<llm::RMSNormOp>(l, h.getType(), h,
+                                       sym(p + "input_layernorm.weight"), eps);
+    Value q = linear(l, qDim, x, p + "self_attn.q_proj.weight");
+    Value k = linear(l, kvDim, x, p + "self_attn.k_proj.weight");
+    Value v = linear(l, kvDim, x, p + "self_attn.v_proj.weight");
+    q = b.create<llm::RopeOp>(l, q, pos, b.getI64IntegerAttr(c.heads),
+                              b.getI64IntegerAttr(c.headDim), theta, scaling);
+    k = b.create<llm::RopeOp>(l, k, pos, b.getI64IntegerAttr(c.kvHeads),
+                              b.getI64IntegerAttr(c.headDim), theta, scaling);
+    b.create<llm::KVWriteOp>(l, k, v, cache, i, pos);
+    auto read = b.create<llm::KVReadOp>(l, act(kvDim), act(kvDim), cache, i,
+                                        length);
+    Value o = b.create<llm::AttentionOp>(
+        l, act(qDim), q, read.getKeys(), read.getValues(), pos,
+        b.getI64IntegerAttr(c.heads), b.getI64IntegerAttr(c.kvHeads),
+        b.getI64IntegerAttr(c.headDim),
+        b.getF64FloatAttr(1.0 / std::sqrt(double(c.headDim))),
+        b.getUnitAttr());
+    o = linear(l, c.hidden, o, p + "self_attn.o_proj.weight");
+    h = b.create<llm::AddOp>(l, h, o);
+    x = b.create<llm::RMSNormOp>(l, h.getType(), h,
+                                 sym(p + "post_attention_layernorm.weight"), eps);
+    Value g = linear(l, c.ffn, x, p + "mlp.gate_proj.weight");
+    Value u = linear(l, c.ffn, x, p + "mlp.up_proj.weight");
+    Value a = b.create<llm::SwiGLUOp>(l, g, u);
+    Value d = linear(l, c.hidden, a, p + "mlp.down_proj.weight");
+    h = b.create<llm::AddOp>(l, h, d);
+  }
+  h = b.create<llm::RMSNormOp>(loc, h.getType(), h, sym("model.norm.weight"),
+                               eps);
+  Value logits =
+      linear(loc, c.vocab, h, c.tied ? embed : std::string("lm_head.weight"));
+  b.create<func::ReturnOp>(loc, logits);
+}
+
+OwningOpRef<ModuleOp> Importer::run() {
+  ctx.loadDialect<llm::LLMDialect, func::FuncDialect, arith::ArithDialect,
+                  tensor::TensorDialect>();
+  llvm::Expected<std::unique_ptr<GGUFFile>> opened = GGUFFile::open(path);
+  if (!opened) {
+    emitError(fileLoc()) << llvm::toString(opened.takeError());
+    return {};
+  }
+  file = std::move(*opened);
+  if (failed(readHyper()) || failed(readSpecialIds()) ||
+      failed(readRopeScaling()) || failed(checkTensors()))
+    return {};
+
+  int64_t maxContext = c.context;
+  if (options.maxContext > 0) {
+    if (options.maxContext > c.context) {
+      error() << "requested max context " << options.maxContext
+              << " exceeds the model's context length (llama.context_length) "
+              << c.context;
+      return {};
+    }
+    maxContext = options.maxContext;
+  }
+
+  OwningOpRef<ModuleOp> owned = ModuleOp::create(fileLoc());
+  module = *owned;
+  auto emitConfigError = [&] { return error(); };
+  auto cfg = llm::ModelConfigAttr::getChecked(
+      llvm::function_ref<InFlightDiagnostic()>(emitConfigError), &ctx,
+      c.hidden, c.ffn, c.layers, c.heads, c.kvHeads, c.headDim, c.vocab,
+      maxContext, llvm::APFloat(c.eps), llvm::APFloat(c.theta), scaling,
+      c.tied, c.bos, ArrayRef<int64_t>(c.eos));
+  if (!cfg)
+    return {};
+  module->setAttr(llm::LLMDialect::kConfigAttrName, cfg);
+  emitWeights();
+  emitForward(maxContext);
+
+  PassManager pm(&ctx);
+  pm.addPass(createLLMVerifyModel());
+  if (failed(pm.run(module)))
+    return {};
+  return owned;
+}
+
+//===----------------------------------------------------------------------===//
+// Tokenizer: tokenizer.ggml.* -> an equivalent tokenizer.json
+//===----------------------------------------------------------------------===//
+
+// llama.cpp's token types (llama.h, enum llama_token_type / gguf TokenType).
+enum TokenType : int64_t {
+  kNormal = 1,
+  kUnknown = 2,
+  kControl = 3,
+  kUserDefined = 4,
+  kUnused = 5,
+  kByte = 6,
+};
+
+llvm::Error fail(const llvm::Twine &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+}
+
+std::string quoted(StringRef s) {
+  std::string out = "'";
+  for (unsigned char ch : s.take_front(64)) {
+    if (ch < 0x20 || ch == 0x7f)
+      out += llvm::formatv("\\x{0:x-2}", unsigned(ch)).str();
+    else
+      out += char(ch);
+  }
+  return out + (s.size() > 64 ? "...'" : "'");
+}
+
+} // namespace
+
+llvm::Expected<std::optional<std::vector<uint8_t>>>
+buildGGUFTokenizerBlob(StringRef path) {
+  llvm::Expected<std::unique_ptr<GGUFFile>> opened = GGUFFile::open(path);
+  if (!opened)
+    return opened.takeError();
+  const GGUFFile &f = **opened;
+  if (!f.lookup("tokenizer.ggml.tokens"))
+    return std::nullopt;
+  std::string where = (path + ": tokenizer.ggml.").str();
+
+  llvm::Expected<StringRef> model = f.getString("tokenizer.ggml.model");
+  if (!model)
+    return model.takeError();
+  if (*model != "gpt2")
+    return fail(where + "model is '" + *model +
+                "'; llmc supports Llama 3's byte-level BPE ('gpt2'), not "
+                "SentencePiece ('llama', as in Llama 2) or others");
+  llvm::Expected<StringRef> pre = f.getString("tokenizer.ggml.pre");
+  if (!pre)
+    return pre.takeError();
+  if (*pre != "llama-bpe" && *pre != "llama3" && *pre != "llama-v3")
+    return fail(where + "pre is '" + *pre +
+                "'; llmc supports Llama 3's pre-tokenizer ('llama-bpe') only");
+
+  llvm::Expected<ArrayRef<StringRef>> tokens =
+      f.getStringArray("tokenizer.ggml.tokens");
+  if (!tokens)
+    return tokens.takeError();
+  if (tokens->size() > kMaxVocab)
+    return fail(where + "tokens: " + llvm::Twine(tokens->size()) +
+                " tokens, more than " + llvm::Twine(kMaxVocab));
+  std::vector<int32_t> types(tokens->size(), kNormal);
+  if (f.lookup("tokenizer.ggml.token_type")) {
+    llvm::Expected<std::vector<int32_t>> t =
+        f.getI32Array("tokenizer.ggml.token_type");
+    if (!t)
+      return t.takeError();
+    if (t->size() != tokens->size())
+      return fail(where + "token_type has " + llvm::Twine(t->size()) +
+                  " entries for " + llvm::Twine(tokens->size()) + " tokens");
+    types = std::move(*t);
+  }
+  ArrayRef<StringRef> merges;
+  if (f.lookup("tokenizer.ggml.merges")) {
+    llvm::Expected<ArrayRef<StringRef>> m =
+        f.getStringArray("tokenizer.ggml.merges");
+    if (!m)
+      return m.takeError();
+    merges = *m;
+  }
+  if (merges.size() > kMaxMerges)
+    return fail(where + "merges: " + llvm::Twine(merges.size()) +
+                " merges, more than " + llvm::Twine(kMaxMerges));
+
+  // Normal tokens form the BPE vocabulary (GPT-2 byte-level strings, as in
+  // tokenizer.json); control and user-defined tokens are added tokens (raw
+  // text, as llama.cpp stores them); unused ids stay holes.
+  llvm::json::Object vocab;
+  llvm::json::Array added;
+  llvm::StringMap<size_t> seen;
+  for (size_t i = 0; i < tokens->size(); ++i) {
+    StringRef t = (*tokens)[i];
+    int32_t ty = types[i];
+    if (ty == kUnused)
+      continue;
+    if (!llvm::json::isUTF8(t))
+      return fail(where + "tokens[" + llvm::Twine(i) + "] is not valid UTF-8");
+    if (t.empty())
+      return fail(where + "tokens[" + llvm::Twine(i) + "] is empty");
+    if (ty != kNormal && ty != kControl && ty != kUserDefined)
+      return fail(where + "tokens[" + llvm::Twine(i) + "] " + quoted(t) +
+                  " has token type " + llvm::Twine(ty) +
+                  (ty == kByte ? " (BYTE: a SentencePiece byte-fallback token)"
+                               : "") +
+                  "; a Llama 3 vocabulary has normal (1), control (3), "
+                  "user-defined (4) and unused (5) tokens only");
+    if (auto [it, ok] = seen.try_emplace(t, i); !ok)
+      return fail(where + "tokens[" + llvm::Twine(i) + "] " + quoted(t) +
+                  " duplicates tokens[" + llvm::Twine(it->second) + "]");
+    if (ty == kNormal) {
+      vocab[t] = int64_t(i);
+    } else {
+      added.push_back(llvm::json::Object{{"id", int64_t(i)},
+                                         {"content", t},
+                                         {"single_word", false},
+                                         {"lstrip", false},
+                                         {"rstrip", false},
+                                         {"normalized", false},
+                                         {"special", ty == kControl}});
+    }
+  }
+  llvm::json::Array mergeList;
+  mergeList.reserve(merges.size());
+  for (size_t i = 0; i < merges.size(); ++i) {
+    if (!llvm::json::isUTF8(merges[i]))
+      return fail(where + "merges[" + llvm::Twine(i) + "] is not valid UTF-8");
+    mergeList.push_back(merges[i]);
+  }
+  llvm::json::Value pretok = llvm::json::Object{
+      {"type", "Sequence"},
+      {"pretokenizers",
+       llvm::json::Array{
+           llvm::json::Object{{"type", "Split"},
+                              {"pattern", llvm::json::Object{
+                                              {"Regex", kLlama3Pattern}}},
+                              {"behavior", "Isolated"},
+                              {"invert", false}},
+           llvm::json::Object{{"type", "ByteLevel"},
+                              {"add_prefix_space", false},
+                              {"trim_offsets", true},
+                              {"use_regex", false}}}}};
+  llvm::json::Object root{
+      {"version", "1.0"},
+      {"added_tokens", std::move(added)},
+      {"normalizer", nullptr},
+      {"pre_tokenizer", std::move(pretok)},
+      {"decoder", llvm::json::Object{{"type", "ByteLevel"},
+                                     {"add_prefix_space", true},
+                                     {"trim_offsets", true},
+                                     {"use_regex", true}}},
+      {"model", llvm::json::Object{{"type", "BPE"},
+                                   {"dropout", nullptr},
+                                   {"unk_token", nullptr},
+                                   {"byte_fallback", false},
+                                   // llama.cpp's llama-bpe sets ignore_merges
+                                   // (as Llama 3's tokenizer.json does).
+                                   {"ignore_merges", true},
+                                   {"vocab", std::move(vocab)},
+                                   {"merges", std::move(mergeList)}}}};
+
+  // Special ids as a generation_config.json would give them; the chat
+  // template as tokenizer_config.json would.
+  llvm::json::Object gen;
+  for (auto [key, json] : {std::pair<StringRef, StringRef>{
+                               "tokenizer.ggml.bos_token_id", "bos_token_id"},
+                           {"tokenizer.ggml.eos_token_id", "eos_token_id"}}) {
+    if (!f.lookup(key))
+      continue;
+    llvm::Expected<uint32_t> id = f.getU32(key);
+    if (!id)
+      return id.takeError();
+    gen[json] = int64_t(*id);
+  }
+  std::string cfgText;
+  if (const GGUFValue *tmpl = f.lookup("tokenizer.chat_template")) {
+    std::optional<StringRef> s = tmpl->asString();
+    if (!s || !llvm::json::isUTF8(*s))
+      return fail(path + ": tokenizer.chat_template must be a UTF-8 string");
+    cfgText = llvm::formatv(
+        "{0}", llvm::json::Value(llvm::json::Object{{"chat_template", *s}}));
+  }
+  std::string tokText =
+      llvm::formatv("{0}", llvm::json::Value(std::move(root)));
+  std::string genText =
+      llvm::formatv("{0}", llvm::json::Value(std::move(gen)));
+  std::string tokPath = (path + " (tokenizer.ggml.*)").str();
+  llvm::Expected<std::vector<uint8_t>> blob = buildTokenizerBlobFromText(
+      tokText, tokPath, cfgText, tokPath, genText, tokPath);
+  if (!blob)
+    return blob.takeError();
+  return std::optional<std::vector<uint8_t>>(std::move(*blob));
+}
+
+OwningOpRef<ModuleOp> importGGUF(MLIRContext &context, StringRef path,
+                                 const GGUFImportOptions &options) {
+  return Importer(context, path, options).run();
+}
+
+} // namespace llmc
