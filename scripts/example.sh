@@ -1,10 +1,7 @@
 #!/usr/bin/env bash
 # The main job, on a fresh machine: set up, build llmc, compile the bundled
-# example model for the host, and generate with it.
-#
-# The example is a tiny random-weight Llama 3.1 architecture checkpoint
-# (examples/README.md) generated deterministically here; until the tokenizer
-# lands (issue 4), generation is token ids in, token ids out (greedy).
+# example model (examples/kjv-llama: a 3.9M-parameter Llama 3 architecture
+# model trained on the King James Bible) for the host, and generate text.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${LLMC_BUILD_DIR:-$ROOT/build}
@@ -12,14 +9,11 @@ BUILD=${LLMC_BUILD_DIR:-$ROOT/build}
 bash "$ROOT/scripts/setup.sh"
 bash "$ROOT/scripts/build.sh" llmc
 
-MODEL=$BUILD/examples/tiny-llama31
-if [ ! -f "$MODEL/config.json" ]; then
-  python3 "$ROOT/test/fixtures/gen_fixtures.py" "$BUILD/examples/gen" --only llama31-rope >/dev/null
-  rm -rf "$MODEL" && mv "$BUILD/examples/gen/llama31-rope" "$MODEL" && rm -rf "$BUILD/examples/gen"
-fi
-
-"$BUILD/bin/llmc" build "$MODEL" -o "$BUILD/examples/tiny-llama31.llmc"
-"$BUILD/bin/llmc" inspect "$BUILD/examples/tiny-llama31.llmc"
-echo "== llmc run (prompt token ids -> 32 greedy token ids) =="
-"$BUILD/bin/llmc" run "$BUILD/examples/tiny-llama31.llmc" \
-  --tokens 1,17,42,99,5,200,33,7 --max-new 32 --ignore-eos
+ART=$BUILD/examples/kjv-llama.q8.llmc
+mkdir -p "$BUILD/examples"
+"$BUILD/bin/llmc" build "$ROOT/examples/kjv-llama" -o "$ART" --quantization q8
+"$BUILD/bin/llmc" inspect "$ART"
+echo "== llmc run -p \"And the LORD said unto Moses\" =="
+"$BUILD/bin/llmc" run "$ART" -p "And the LORD said unto Moses" --max-new 80
+echo "== sampled (temperature 0.8, top-p 0.9, seed 7) =="
+"$BUILD/bin/llmc" run "$ART" -p "In the beginning" --max-new 80 --temp 0.8 --top-p 0.9 --seed 7

@@ -93,11 +93,14 @@ def split(text):
     return text[:i + 1], text[i + 1:]
 
 
-def make_config(LlamaConfig):
+def make_config(LlamaConfig, seq):
+    # max_position_embeddings = the training sequence length: the model has never seen a
+    # position beyond it (tools that size their context from the config, such as
+    # `llmc perplexity`'s default window, then stay inside what was trained).
     return LlamaConfig(
         vocab_size=VOCAB, hidden_size=256, intermediate_size=768, num_hidden_layers=4,
         num_attention_heads=8, num_key_value_heads=4, head_dim=32,
-        max_position_embeddings=512, rms_norm_eps=1e-5, rope_theta=500000.0,
+        max_position_embeddings=seq, rms_norm_eps=1e-5, rope_theta=500000.0,
         tie_word_embeddings=True, bos_token_id=BOS, eos_token_id=EOS,
         hidden_act="silu", initializer_range=0.02, attention_bias=False, mlp_bias=False)
 
@@ -155,14 +158,14 @@ def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--corpus", help="KJV text (bible -l80 gen1:1-rev22:21); default: run bible")
     ap.add_argument("--out", default=os.path.join(REPO, "examples", "kjv-llama"))
-    ap.add_argument("--steps", type=int, default=1500)
+    ap.add_argument("--steps", type=int, default=1200)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--seq", type=int, default=256, help="sequence length incl. BOS")
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--min-lr-frac", type=float, default=0.1)
     ap.add_argument("--warmup", type=int, default=100)
     ap.add_argument("--weight-decay", type=float, default=0.1)
-    ap.add_argument("--eval-every", type=int, default=250)
+    ap.add_argument("--eval-every", type=int, default=300)
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--fp32", action="store_true", help="no bf16 autocast")
@@ -204,7 +207,7 @@ def main(argv):
                        torch.randint(0, len(train_ids) - n, (64,), generator=g_eval).tolist()]
     held_bytes = len(heldout_text.encode("utf-8"))
 
-    config = make_config(LlamaConfig)
+    config = make_config(LlamaConfig, args.seq)
     model = LlamaForCausalLM(config)
     n_params = sum(p.numel() for p in model.parameters())
     log("model: %d parameters (tied embeddings)" % n_params)
