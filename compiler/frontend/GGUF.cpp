@@ -10,6 +10,8 @@
 
 #include "compiler/frontend/GGUF.h"
 
+#include "compiler/frontend/Safetensors.h" // quotedForMessage
+
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/Twine.h"
 #include "llvm/Support/Endian.h"
@@ -284,18 +286,7 @@ Error fail(const Twine &msg) {
   return createStringError(inconvertibleErrorCode(), msg);
 }
 
-/// A name or string from the file, escaped and shortened for a message.
-std::string quoted(StringRef s) {
-  constexpr size_t kMax = 200;
-  std::string out;
-  raw_string_ostream os(out);
-  os << '\'';
-  os.write_escaped(s.take_front(kMax));
-  if (s.size() > kMax)
-    os << "...";
-  os << '\'';
-  return os.str();
-}
+std::string quoted(StringRef s) { return quotedForMessage(s); }
 
 std::string dimsString(ArrayRef<uint64_t> dims) {
   std::string out;

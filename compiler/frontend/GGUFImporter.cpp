@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/frontend/GGUFImporter.h"
+#include "compiler/frontend/LlamaGraph.h"
 
 #include "compiler/frontend/GGUF.h"
 #include "compiler/frontend/Tokenizer.h"
@@ -572,76 +573,22 @@ void Importer::emitWeights() {
 }
 
 void Importer::emitForward(int64_t maxContext) {
-  Location loc = fileLoc();
-  Type f32 = b.getF32Type();
-  int64_t dyn = ShapedType::kDynamic;
-  auto act = [&](int64_t n) { return RankedTensorType::get({dyn, n}, f32); };
-  auto tokensType = RankedTensorType::get({dyn}, b.getI32Type());
-  auto cacheType = llm::KVCacheType::get(&ctx, c.layers, c.kvHeads, c.headDim,
-                                         maxContext, llm::DType::f32);
-  auto fnType = b.getFunctionType({tokensType, b.getIndexType(), cacheType},
-                                  {act(c.vocab)});
-  b.setInsertionPointToEnd(module.getBody());
-  auto fn = b.create<func::FuncOp>(loc, "forward", fnType);
-  Block *entry = fn.addEntryBlock();
-  b.setInsertionPointToStart(entry);
-  Value tokens = entry->getArgument(0), pos = entry->getArgument(1),
-        cache = entry->getArgument(2);
-
-  auto sym = [&](const std::string &name) {
-    return FlatSymbolRefAttr::get(&ctx, name);
-  };
-  // A linear, or a quantized one when the kept format is an integer one.
-  auto linear = [&](Location l, int64_t out, Value x,
-                    const std::string &w) -> Value {
-    if (integerWeights.contains(w))
-      return b.create<llm::QuantizedLinearOp>(l, act(out), x, sym(w));
-    return b.create<llm::LinearOp>(l, act(out), x, sym(w));
-  };
-  auto eps = b.getF64FloatAttr(c.eps);
-  auto theta = b.getF64FloatAttr(c.theta);
-  int64_t qDim = c.heads * c.headDim, kvDim = c.kvHeads * c.headDim;
-
-  std::string embed = "model.embed_tokens.weight";
-  Value h = b.create<llm::EmbeddingOp>(loc, act(c.hidden), tokens, sym(embed));
-  Value numTokens = b.create<tensor::DimOp>(loc, tokens, 0);
-  Value length = b.create<arith::AddIOp>(loc, pos, numTokens);
-  for (int64_t i = 0; i < c.layers; ++i) {
-    std::string p = "model.layers." + std::to_string(i) + ".";
-    Location l = NameLoc::get(b.getStringAttr("layer " + std::to_string(i)), loc);
-    Value x = b.create<llm::RMSNormOp>(l, h.getType(), h,
-                                       sym(p + "input_layernorm.weight"), eps);
-    Value q = linear(l, qDim, x, p + "self_attn.q_proj.weight");
-    Value k = linear(l, kvDim, x, p + "self_attn.k_proj.weight");
-    Value v = linear(l, kvDim, x, p + "self_attn.v_proj.weight");
-    q = b.create<llm::RopeOp>(l, q, pos, b.getI64IntegerAttr(c.heads),
-                              b.getI64IntegerAttr(c.headDim), theta, scaling);
-    k = b.create<llm::RopeOp>(l, k, pos, b.getI64IntegerAttr(c.kvHeads),
-                              b.getI64IntegerAttr(c.headDim), theta, scaling);
-    b.create<llm::KVWriteOp>(l, k, v, cache, i, pos);
-    auto read = b.create<llm::KVReadOp>(l, act(kvDim), act(kvDim), cache, i,
-                                        length);
-    Value o = b.create<llm::AttentionOp>(
-        l, act(qDim), q, read.getKeys(), read.getValues(), pos,
-        b.getI64IntegerAttr(c.heads), b.getI64IntegerAttr(c.kvHeads),
-        b.getI64IntegerAttr(c.headDim),
-        b.getF64FloatAttr(1.0 / std::sqrt(double(c.headDim))),
-        b.getUnitAttr());
-    o = linear(l, c.hidden, o, p + "self_attn.o_proj.weight");
-    h = b.create<llm::AddOp>(l, h, o);
-    x = b.create<llm::RMSNormOp>(l, h.getType(), h,
-                                 sym(p + "post_attention_layernorm.weight"), eps);
-    Value g = linear(l, c.ffn, x, p + "mlp.gate_proj.weight");
-    Value u = linear(l, c.ffn, x, p + "mlp.up_proj.weight");
-    Value a = b.create<llm::SwiGLUOp>(l, g, u);
-    Value d = linear(l, c.hidden, a, p + "mlp.down_proj.weight");
-    h = b.create<llm::AddOp>(l, h, d);
-  }
-  h = b.create<llm::RMSNormOp>(loc, h.getType(), h, sym("model.norm.weight"),
-                               eps);
-  Value logits =
-      linear(loc, c.vocab, h, c.tied ? embed : std::string("lm_head.weight"));
-  b.create<func::ReturnOp>(loc, logits);
+  LlamaGraphShape shape;
+  shape.hidden = c.hidden;
+  shape.ffn = c.ffn;
+  shape.layers = c.layers;
+  shape.heads = c.heads;
+  shape.kvHeads = c.kvHeads;
+  shape.headDim = c.headDim;
+  shape.vocab = c.vocab;
+  shape.maxContext = maxContext;
+  shape.rmsNormEps = c.eps;
+  shape.ropeTheta = c.theta;
+  shape.ropeScaling = scaling;
+  shape.tiedEmbeddings = c.tied;
+  // Kept integer formats (Q8_0, Q4_0) are already quantized weights.
+  emitLlamaForward(b, module, fileLoc(), shape,
+                   [&](StringRef w) { return integerWeights.contains(w); });
 }
 
 OwningOpRef<ModuleOp> Importer::run() {

@@ -2,6 +2,8 @@
 
 #include "compiler/frontend/HFConfig.h"
 
+#include "compiler/frontend/Safetensors.h" // checkJSONDepth
+
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -27,36 +29,9 @@ Error fail(const Twine &msg) {
   return createStringError(inconvertibleErrorCode(), msg);
 }
 
-/// Refuses JSON nesting deeper than kMaxJSONDepth before json::parse sees it
-/// (brackets inside strings do not count).
-Error checkDepth(StringRef text, StringRef path) {
-  unsigned depth = 0;
-  bool inString = false;
-  for (size_t i = 0, n = text.size(); i < n; ++i) {
-    char ch = text[i];
-    if (inString) {
-      if (ch == '\\')
-        ++i;
-      else if (ch == '"')
-        inString = false;
-      continue;
-    }
-    if (ch == '"') {
-      inString = true;
-    } else if (ch == '{' || ch == '[') {
-      if (++depth > kMaxJSONDepth)
-        return fail(path + ": JSON nests deeper than " + Twine(kMaxJSONDepth) +
-                    " levels");
-    } else if ((ch == '}' || ch == ']') && depth > 0) {
-      --depth;
-    }
-  }
-  return Error::success();
-}
-
 /// Depth check, then json::parse; errors name `path`.
 Expected<json::Value> parseJSONText(StringRef text, StringRef path) {
-  if (Error e = checkDepth(text, path))
+  if (Error e = checkJSONDepth(text, kMaxJSONDepth, path))
     return std::move(e);
   Expected<json::Value> v = json::parse(text);
   if (!v)

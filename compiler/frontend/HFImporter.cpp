@@ -10,6 +10,7 @@
 #include "compiler/frontend/HFImporter.h"
 
 #include "compiler/frontend/HFConfig.h"
+#include "compiler/frontend/LlamaGraph.h"
 #include "compiler/frontend/Safetensors.h"
 #include "dialects/llm/LLMDialect.h"
 #include "passes/Passes.h"
@@ -158,85 +159,27 @@ void Importer::emitWeights(const LlamaConfig &c, const Checkpoint &ckpt) {
 }
 
 void Importer::emitForward(const LlamaConfig &c, int64_t maxContext) {
-  Location loc = fileLoc(dir);
-  Type f32 = b.getF32Type();
-  int64_t dyn = ShapedType::kDynamic;
-  auto act = [&](int64_t n) { return RankedTensorType::get({dyn, n}, f32); };
-  auto tokensType = RankedTensorType::get({dyn}, b.getI32Type());
-  auto cacheType = llm::KVCacheType::get(&ctx, c.numLayers, c.numKvHeads,
-                                         c.headDim, maxContext, llm::DType::f32);
-  auto fnType = b.getFunctionType({tokensType, b.getIndexType(), cacheType},
-                                  {act(c.vocabSize)});
-  b.setInsertionPointToEnd(module.getBody());
-  auto fn = b.create<func::FuncOp>(loc, "forward", fnType);
-  Block *entry = fn.addEntryBlock();
-  b.setInsertionPointToStart(entry);
-  Value tokens = entry->getArgument(0), pos = entry->getArgument(1),
-        cache = entry->getArgument(2);
-
-  auto sym = [&](const std::string &name) {
-    return FlatSymbolRefAttr::get(&ctx, name);
-  };
-  auto eps = b.getF64FloatAttr(c.rmsNormEps);
-  auto theta = b.getF64FloatAttr(c.ropeTheta);
-  llm::RopeScalingAttr scaling;
+  LlamaGraphShape shape;
+  shape.hidden = c.hiddenSize;
+  shape.ffn = c.intermediateSize;
+  shape.layers = c.numLayers;
+  shape.heads = c.numHeads;
+  shape.kvHeads = c.numKvHeads;
+  shape.headDim = c.headDim;
+  shape.vocab = c.vocabSize;
+  shape.maxContext = maxContext;
+  shape.rmsNormEps = c.rmsNormEps;
+  shape.ropeTheta = c.ropeTheta;
+  shape.tiedEmbeddings = c.tieWordEmbeddings;
   if (c.ropeScaling)
-    scaling = llm::RopeScalingAttr::get(
+    shape.ropeScaling = llm::RopeScalingAttr::get(
         &ctx, llm::RopeType::llama3, llvm::APFloat(c.ropeScaling->factor),
         llvm::APFloat(c.ropeScaling->lowFreqFactor),
         llvm::APFloat(c.ropeScaling->highFreqFactor),
         c.ropeScaling->originalMaxPositionEmbeddings);
-  int64_t qDim = c.numHeads * c.headDim, kvDim = c.numKvHeads * c.headDim;
-
-  Value h = b.create<llm::EmbeddingOp>(loc, act(c.hiddenSize), tokens,
-                                       sym("model.embed_tokens.weight"));
-  // Keys and values of positions [0, pos + tokens) after this step's write.
-  Value numTokens = b.create<tensor::DimOp>(loc, tokens, 0);
-  Value length = b.create<arith::AddIOp>(loc, pos, numTokens);
-  for (int64_t i = 0; i < c.numLayers; ++i) {
-    std::string p = "model.layers." + std::to_string(i) + ".";
-    Location l = NameLoc::get(b.getStringAttr("layer " + std::to_string(i)), loc);
-    Value x = b.create<llm::RMSNormOp>(l, h.getType(), h,
-                                       sym(p + "input_layernorm.weight"), eps);
-    Value q = b.create<llm::LinearOp>(l, act(qDim), x,
-                                      sym(p + "self_attn.q_proj.weight"));
-    Value k = b.create<llm::LinearOp>(l, act(kvDim), x,
-                                      sym(p + "self_attn.k_proj.weight"));
-    Value v = b.create<llm::LinearOp>(l, act(kvDim), x,
-                                      sym(p + "self_attn.v_proj.weight"));
-    q = b.create<llm::RopeOp>(l, q, pos, b.getI64IntegerAttr(c.numHeads),
-                              b.getI64IntegerAttr(c.headDim), theta, scaling);
-    k = b.create<llm::RopeOp>(l, k, pos, b.getI64IntegerAttr(c.numKvHeads),
-                              b.getI64IntegerAttr(c.headDim), theta, scaling);
-    b.create<llm::KVWriteOp>(l, k, v, cache, i, pos);
-    auto read = b.create<llm::KVReadOp>(l, act(kvDim), act(kvDim), cache, i,
-                                        length);
-    Value o = b.create<llm::AttentionOp>(
-        l, act(qDim), q, read.getKeys(), read.getValues(), pos,
-        b.getI64IntegerAttr(c.numHeads), b.getI64IntegerAttr(c.numKvHeads),
-        b.getI64IntegerAttr(c.headDim),
-        b.getF64FloatAttr(1.0 / std::sqrt(double(c.headDim))),
-        b.getUnitAttr());
-    o = b.create<llm::LinearOp>(l, act(c.hiddenSize), o,
-                                sym(p + "self_attn.o_proj.weight"));
-    h = b.create<llm::AddOp>(l, h, o);
-    x = b.create<llm::RMSNormOp>(l, h.getType(), h,
-                                 sym(p + "post_attention_layernorm.weight"), eps);
-    Value g = b.create<llm::LinearOp>(l, act(c.intermediateSize), x,
-                                      sym(p + "mlp.gate_proj.weight"));
-    Value u = b.create<llm::LinearOp>(l, act(c.intermediateSize), x,
-                                      sym(p + "mlp.up_proj.weight"));
-    Value a = b.create<llm::SwiGLUOp>(l, g, u);
-    Value d = b.create<llm::LinearOp>(l, act(c.hiddenSize), a,
-                                      sym(p + "mlp.down_proj.weight"));
-    h = b.create<llm::AddOp>(l, h, d);
-  }
-  h = b.create<llm::RMSNormOp>(loc, h.getType(), h, sym("model.norm.weight"),
-                               eps);
-  Value logits = b.create<llm::LinearOp>(
-      loc, act(c.vocabSize), h,
-      sym(c.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight"));
-  b.create<func::ReturnOp>(loc, logits);
+  // Checkpoint weights arrive unquantized; llm-quantize decides later.
+  emitLlamaForward(b, module, fileLoc(dir), shape,
+                   [](StringRef) { return false; });
 }
 
 OwningOpRef<ModuleOp> Importer::run() {

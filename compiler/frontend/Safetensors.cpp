@@ -81,18 +81,7 @@ uint64_t TensorInfo::numElements() const {
   return n;
 }
 
-//===----------------------------------------------------------------------===//
-// Helpers
-//===----------------------------------------------------------------------===//
-
-namespace {
-
-Error fail(const Twine &msg) {
-  return createStringError(inconvertibleErrorCode(), msg);
-}
-
-/// A name or string from the file, escaped and shortened for a message.
-std::string quoted(StringRef s) {
+std::string llmc::quotedForMessage(StringRef s) {
   constexpr size_t kMax = 200;
   std::string out;
   raw_string_ostream os(out);
@@ -104,16 +93,7 @@ std::string quoted(StringRef s) {
   return os.str();
 }
 
-std::string shapeString(ArrayRef<int64_t> shape) {
-  std::string out;
-  raw_string_ostream os(out);
-  os << '[';
-  llvm::interleave(shape, os, ", ");
-  os << ']';
-  return os.str();
-}
-
-const char *kindName(const json::Value &v) {
+const char *llmc::jsonKindName(const json::Value &v) {
   switch (v.kind()) {
   case json::Value::Null:
     return "null";
@@ -130,6 +110,29 @@ const char *kindName(const json::Value &v) {
   }
   return "a value";
 }
+
+//===----------------------------------------------------------------------===//
+// Helpers
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+Error fail(const Twine &msg) {
+  return createStringError(inconvertibleErrorCode(), msg);
+}
+
+std::string quoted(StringRef s) { return quotedForMessage(s); }
+const char *kindName(const json::Value &v) { return jsonKindName(v); }
+
+std::string shapeString(ArrayRef<int64_t> shape) {
+  std::string out;
+  raw_string_ostream os(out);
+  os << '[';
+  llvm::interleave(shape, os, ", ");
+  os << ']';
+  return os.str();
+}
+
 
 /// Non-negative integer (int64 or uint64 JSON number with an exact integer
 /// value), with a reason when it is not.

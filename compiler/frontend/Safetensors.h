@@ -44,6 +44,10 @@
 #include <string>
 #include <vector>
 
+namespace llvm::json {
+class Value;
+} // namespace llvm::json
+
 namespace llmc {
 
 enum class DType {
@@ -174,6 +178,12 @@ llvm::Error checkJSONDepth(llvm::StringRef text, unsigned maxDepth,
 /// keys are reported with `topLevelNoun` (e.g. "tensor name").
 llvm::Error checkJSONDuplicateKeys(llvm::StringRef text, llvm::StringRef what,
                                    llvm::StringRef topLevelNoun);
+
+/// Message helpers shared by the frontend readers: a string from a file,
+/// escaped, quoted and cut to 200 bytes; and "an array", "a number", ... for
+/// the kind of a JSON value.
+std::string quotedForMessage(llvm::StringRef s);
+const char *jsonKindName(const llvm::json::Value &v);
 
 } // namespace llmc
 

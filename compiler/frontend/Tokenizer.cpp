@@ -64,23 +64,7 @@ std::string quote(StringRef s) {
   return out + "'";
 }
 
-StringRef kindName(const json::Value &v) {
-  switch (v.kind()) {
-  case json::Value::Null:
-    return "null";
-  case json::Value::Boolean:
-    return "a boolean";
-  case json::Value::Number:
-    return "a number";
-  case json::Value::String:
-    return "a string";
-  case json::Value::Array:
-    return "an array";
-  case json::Value::Object:
-    return "an object";
-  }
-  return "?";
-}
+StringRef kindName(const json::Value &v) { return jsonKindName(v); }
 
 /// GPT-2's bytes_to_unicode, inverted: code point -> byte, -1 if none. Bytes
 /// 0x21-0x7e, 0xa1-0xac and 0xae-0xff stand for themselves; the other 68 map
