@@ -253,6 +253,48 @@ void quantizeGroup(const float *x, int64_t n, const quant::Layout &l,
         q[i] = uint8_t(std::clamp(v, 0L, 15L));
       }
       dOut = storedScale(d, l.scaleBytes);
+      // Groups of 32 stay exactly ggml's Q4_0 (an independent reference the
+      // tests use). Longer groups have more values far from the largest one,
+      // so the scale is chosen to minimise the squared error instead: a few
+      // candidate scales around max/-8, each refined by least squares.
+      if (n > quant::kInt4Block && d != 0) {
+        auto error = [&](float scale, uint8_t *codes) {
+          float inv = 1.0f / scale, e = 0;
+          for (int64_t i = 0; i < n; ++i) {
+            long v = std::lround(x[i] * inv) + 8;
+            codes[i] = uint8_t(std::clamp(v, 0L, 15L));
+            float r = x[i] - scale * (int(codes[i]) - 8);
+            e += r * r;
+          }
+          return e;
+        };
+        std::vector<uint8_t> trial(n);
+        float best = error(dOut, q);
+        for (int step = -10; step <= 10; ++step) {
+          float cand = storedScale(signedMax / (-8.0f + 0.1f * step), l.scaleBytes);
+          if (cand == 0)
+            continue;
+          error(cand, trial.data());
+          // Least-squares scale for these codes, then re-round with it.
+          double num = 0, den = 0;
+          for (int64_t i = 0; i < n; ++i) {
+            int c = int(trial[i]) - 8;
+            num += double(x[i]) * c;
+            den += double(c) * c;
+          }
+          if (den > 0) {
+            float ls = storedScale(float(num / den), l.scaleBytes);
+            if (ls != 0)
+              cand = ls;
+          }
+          float e = error(cand, trial.data());
+          if (e < best) {
+            best = e;
+            dOut = cand;
+            std::copy(trial.begin(), trial.end(), q);
+          }
+        }
+      }
     }
     mOut = 0;
     return;
