@@ -503,6 +503,7 @@ int runRun() {
                               logitsOut ? &logitsOut->os() : nullptr,
                               !runNoStop);
   outs() << "\n";
+  outs().flush(); // the text, then the summary on stderr
   if (r.reason == StopReason::Error)
     return 1;
   if (r.reason == StopReason::ContextFull)
