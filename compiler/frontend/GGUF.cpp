@@ -304,20 +304,8 @@ std::string describe(const GGUFValue &v) {
   return ("array of " + ggufValueTypeName(v.elementType())).str();
 }
 
-/// Reads a whole regular file (mmap where LLVM decides it pays: large files).
 Expected<std::unique_ptr<MemoryBuffer>> mapFile(StringRef path) {
-  sys::fs::file_status st;
-  if (std::error_code ec = sys::fs::status(path, st))
-    return fail(path + ": cannot open: " + ec.message());
-  if (st.type() != sys::fs::file_type::regular_file)
-    return fail(path + ": not a regular file");
-  ErrorOr<std::unique_ptr<MemoryBuffer>> buf =
-      MemoryBuffer::getFile(path, /*IsText=*/false,
-                            /*RequiresNullTerminator=*/false,
-                            /*IsVolatile=*/false);
-  if (!buf)
-    return fail(path + ": cannot open: " + buf.getError().message());
-  return std::move(*buf);
+  return mapRegularFile(path);
 }
 
 /// Bounds-checked little-endian cursor over the file.

@@ -28,6 +28,7 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -75,32 +76,48 @@ struct Hyper {
   SmallVector<int64_t> eos;
 };
 
+/// llama.cpp's name of a weight and, for q / k, the heads its rows are
+/// permuted over (the converter reorders them for ggml's rope).
+LlamaGraphShape graphShape(const Hyper &c) {
+  LlamaGraphShape shape;
+  shape.hidden = c.hidden;
+  shape.ffn = c.ffn;
+  shape.layers = c.layers;
+  shape.heads = c.heads;
+  shape.kvHeads = c.kvHeads;
+  shape.headDim = c.headDim;
+  shape.vocab = c.vocab;
+  shape.maxContext = c.context;
+  shape.rmsNormEps = c.eps;
+  shape.ropeTheta = c.theta;
+  shape.tiedEmbeddings = c.tied;
+  return shape;
+}
+
 std::vector<ExpectedTensor> expectedTensors(const Hyper &c) {
-  int64_t d = c.hidden, f = c.ffn;
-  int64_t q = c.heads * c.headDim, kv = c.kvHeads * c.headDim;
+  using R = LlamaWeightRole;
   std::vector<ExpectedTensor> t;
-  t.push_back({"token_embd.weight", "model.embed_tokens.weight", {c.vocab, d}});
-  for (int64_t i = 0; i < c.layers; ++i) {
-    std::string g = "blk." + std::to_string(i) + ".";
-    std::string p = "model.layers." + std::to_string(i) + ".";
-    t.push_back({g + "attn_norm.weight", p + "input_layernorm.weight", {d}, 0,
-                 true});
-    t.push_back({g + "attn_q.weight", p + "self_attn.q_proj.weight", {q, d},
-                 c.heads});
-    t.push_back({g + "attn_k.weight", p + "self_attn.k_proj.weight", {kv, d},
-                 c.kvHeads});
-    t.push_back({g + "attn_v.weight", p + "self_attn.v_proj.weight", {kv, d}});
-    t.push_back({g + "attn_output.weight", p + "self_attn.o_proj.weight",
-                 {d, q}});
-    t.push_back({g + "ffn_norm.weight", p + "post_attention_layernorm.weight",
-                 {d}, 0, true});
-    t.push_back({g + "ffn_gate.weight", p + "mlp.gate_proj.weight", {f, d}});
-    t.push_back({g + "ffn_up.weight", p + "mlp.up_proj.weight", {f, d}});
-    t.push_back({g + "ffn_down.weight", p + "mlp.down_proj.weight", {d, f}});
+  for (LlamaWeight &w : llamaWeights(graphShape(c))) {
+    std::string g = "blk." + std::to_string(w.layer) + ".";
+    ExpectedTensor e{"", w.name, w.shape};
+    switch (w.role) {
+    case R::Embed: e.gguf = "token_embd.weight"; break;
+    case R::AttnNorm: e.gguf = g + "attn_norm.weight"; break;
+    case R::Q: e.gguf = g + "attn_q.weight"; e.permuteHeads = c.heads; break;
+    case R::K: e.gguf = g + "attn_k.weight"; e.permuteHeads = c.kvHeads; break;
+    case R::V: e.gguf = g + "attn_v.weight"; break;
+    case R::O: e.gguf = g + "attn_output.weight"; break;
+    case R::MlpNorm: e.gguf = g + "ffn_norm.weight"; break;
+    case R::Gate: e.gguf = g + "ffn_gate.weight"; break;
+    case R::Up: e.gguf = g + "ffn_up.weight"; break;
+    case R::Down: e.gguf = g + "ffn_down.weight"; break;
+    case R::FinalNorm: e.gguf = "output_norm.weight"; break;
+    case R::LmHead: e.gguf = "output.weight"; break;
+    }
+    e.isNorm = w.role == R::AttnNorm || w.role == R::MlpNorm ||
+               w.role == R::FinalNorm;
+    t.push_back(std::move(e));
   }
-  t.push_back({"output_norm.weight", "model.norm.weight", {d}, 0, true});
-  if (!c.tied)
-    t.push_back({"output.weight", "lm_head.weight", {c.vocab, d}});
   return t;
 }
 
@@ -573,19 +590,9 @@ void Importer::emitWeights() {
 }
 
 void Importer::emitForward(int64_t maxContext) {
-  LlamaGraphShape shape;
-  shape.hidden = c.hidden;
-  shape.ffn = c.ffn;
-  shape.layers = c.layers;
-  shape.heads = c.heads;
-  shape.kvHeads = c.kvHeads;
-  shape.headDim = c.headDim;
-  shape.vocab = c.vocab;
+  LlamaGraphShape shape = graphShape(c);
   shape.maxContext = maxContext;
-  shape.rmsNormEps = c.eps;
-  shape.ropeTheta = c.theta;
   shape.ropeScaling = scaling;
-  shape.tiedEmbeddings = c.tied;
   // Kept integer formats (Q8_0, Q4_0) are already quantized weights.
   emitLlamaForward(b, module, fileLoc(), shape,
                    [&](StringRef w) { return integerWeights.contains(w); });
@@ -613,6 +620,8 @@ OwningOpRef<ModuleOp> Importer::run() {
       return {};
     }
     maxContext = options.maxContext;
+  } else if (options.maxContextCap > 0) {
+    maxContext = std::min(maxContext, options.maxContextCap);
   }
 
   OwningOpRef<ModuleOp> owned = ModuleOp::create(fileLoc());

@@ -24,6 +24,7 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/Path.h"
 
+#include <algorithm>
 #include <cmath>
 
 using namespace mlir;
@@ -31,33 +32,28 @@ using namespace mlir;
 namespace llmc {
 namespace {
 
-struct ExpectedTensor {
-  std::string name;
-  SmallVector<int64_t, 2> shape;
-};
-
-/// The tensors a LlamaForCausalLM of this config has, in model order.
-std::vector<ExpectedTensor> expectedTensors(const LlamaConfig &c) {
-  int64_t d = c.hiddenSize, f = c.intermediateSize;
-  int64_t q = c.numHeads * c.headDim, kv = c.numKvHeads * c.headDim;
-  std::vector<ExpectedTensor> t;
-  t.push_back({"model.embed_tokens.weight", {c.vocabSize, d}});
-  for (int64_t i = 0; i < c.numLayers; ++i) {
-    std::string p = "model.layers." + std::to_string(i) + ".";
-    t.push_back({p + "input_layernorm.weight", {d}});
-    t.push_back({p + "self_attn.q_proj.weight", {q, d}});
-    t.push_back({p + "self_attn.k_proj.weight", {kv, d}});
-    t.push_back({p + "self_attn.v_proj.weight", {kv, d}});
-    t.push_back({p + "self_attn.o_proj.weight", {d, q}});
-    t.push_back({p + "post_attention_layernorm.weight", {d}});
-    t.push_back({p + "mlp.gate_proj.weight", {f, d}});
-    t.push_back({p + "mlp.up_proj.weight", {f, d}});
-    t.push_back({p + "mlp.down_proj.weight", {d, f}});
-  }
-  t.push_back({"model.norm.weight", {d}});
-  if (!c.tieWordEmbeddings)
-    t.push_back({"lm_head.weight", {c.vocabSize, d}});
-  return t;
+/// The graph's shape from a config.json.
+LlamaGraphShape graphShape(MLIRContext &ctx, const LlamaConfig &c,
+                           int64_t maxContext) {
+  LlamaGraphShape shape;
+  shape.hidden = c.hiddenSize;
+  shape.ffn = c.intermediateSize;
+  shape.layers = c.numLayers;
+  shape.heads = c.numHeads;
+  shape.kvHeads = c.numKvHeads;
+  shape.headDim = c.headDim;
+  shape.vocab = c.vocabSize;
+  shape.maxContext = maxContext;
+  shape.rmsNormEps = c.rmsNormEps;
+  shape.ropeTheta = c.ropeTheta;
+  shape.tiedEmbeddings = c.tieWordEmbeddings;
+  if (c.ropeScaling)
+    shape.ropeScaling = llm::RopeScalingAttr::get(
+        &ctx, llm::RopeType::llama3, llvm::APFloat(c.ropeScaling->factor),
+        llvm::APFloat(c.ropeScaling->lowFreqFactor),
+        llvm::APFloat(c.ropeScaling->highFreqFactor),
+        c.ropeScaling->originalMaxPositionEmbeddings);
+  return shape;
 }
 
 std::string shapeStr(ArrayRef<int64_t> shape) {
@@ -98,9 +94,10 @@ private:
 
 LogicalResult Importer::checkTensors(const LlamaConfig &c,
                                      const Checkpoint &ckpt) {
-  std::vector<ExpectedTensor> expected = expectedTensors(c);
-  llvm::StringMap<const ExpectedTensor *> byName;
-  for (const ExpectedTensor &e : expected)
+  std::vector<LlamaWeight> expected =
+      llamaWeights(graphShape(ctx, c, c.maxPositionEmbeddings));
+  llvm::StringMap<const LlamaWeight *> byName;
+  for (const LlamaWeight &e : expected)
     byName[e.name] = &e;
 
   // Unknown tensors first: a bias or an expert tensor explains the missing
@@ -122,7 +119,7 @@ LogicalResult Importer::checkTensors(const LlamaConfig &c,
                                    "': not part of a Llama 3 model with this "
                                    "config.json");
   }
-  for (const ExpectedTensor &e : expected) {
+  for (const LlamaWeight &e : expected) {
     const TensorInfo *t = ckpt.lookup(e.name);
     if (!t)
       return fail(fileLoc(dir), "missing tensor '" + e.name + "' (config.json "
@@ -144,7 +141,8 @@ LogicalResult Importer::checkTensors(const LlamaConfig &c,
 
 void Importer::emitWeights(const LlamaConfig &c, const Checkpoint &ckpt) {
   b.setInsertionPointToEnd(module.getBody());
-  for (const ExpectedTensor &e : expectedTensors(c)) {
+  for (const LlamaWeight &e :
+       llamaWeights(graphShape(ctx, c, c.maxPositionEmbeddings))) {
     const TensorInfo *t = ckpt.lookup(e.name);
     llm::DType dtype = t->dtype == DType::F32   ? llm::DType::f32
                        : t->dtype == DType::F16 ? llm::DType::f16
@@ -159,26 +157,8 @@ void Importer::emitWeights(const LlamaConfig &c, const Checkpoint &ckpt) {
 }
 
 void Importer::emitForward(const LlamaConfig &c, int64_t maxContext) {
-  LlamaGraphShape shape;
-  shape.hidden = c.hiddenSize;
-  shape.ffn = c.intermediateSize;
-  shape.layers = c.numLayers;
-  shape.heads = c.numHeads;
-  shape.kvHeads = c.numKvHeads;
-  shape.headDim = c.headDim;
-  shape.vocab = c.vocabSize;
-  shape.maxContext = maxContext;
-  shape.rmsNormEps = c.rmsNormEps;
-  shape.ropeTheta = c.ropeTheta;
-  shape.tiedEmbeddings = c.tieWordEmbeddings;
-  if (c.ropeScaling)
-    shape.ropeScaling = llm::RopeScalingAttr::get(
-        &ctx, llm::RopeType::llama3, llvm::APFloat(c.ropeScaling->factor),
-        llvm::APFloat(c.ropeScaling->lowFreqFactor),
-        llvm::APFloat(c.ropeScaling->highFreqFactor),
-        c.ropeScaling->originalMaxPositionEmbeddings);
   // Checkpoint weights arrive unquantized; llm-quantize decides later.
-  emitLlamaForward(b, module, fileLoc(dir), shape,
+  emitLlamaForward(b, module, fileLoc(dir), graphShape(ctx, c, maxContext),
                    [](StringRef) { return false; });
 }
 
@@ -208,6 +188,8 @@ OwningOpRef<ModuleOp> Importer::run() {
       return {};
     }
     maxContext = options.maxContext;
+  } else if (options.maxContextCap > 0) {
+    maxContext = std::min(maxContext, options.maxContextCap);
   }
 
   OwningOpRef<ModuleOp> owned = ModuleOp::create(fileLoc(dir));

@@ -13,6 +13,10 @@ struct ImportOptions {
   /// Positions the compiled model supports; 0 takes max_position_embeddings
   /// from config.json. Larger than that is refused.
   int64_t maxContext = 0;
+  /// With maxContext 0: the most positions to take from the model (0: no
+  /// cap). A 128K-position Llama 3.1 would otherwise size a KV cache no
+  /// phone holds.
+  int64_t maxContextCap = 0;
 };
 
 /// Imports the checkpoint in `dir` (config.json + model.safetensors or an

@@ -13,6 +13,10 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
+#include "llvm/ADT/SmallVector.h"
+
+#include <string>
+#include <vector>
 
 namespace llmc {
 
@@ -23,6 +27,22 @@ struct LlamaGraphShape {
   llm::RopeScalingAttr ropeScaling; // null: none
   bool tiedEmbeddings = false;
 };
+
+/// What a weight is in the model, for importers that name weights their own
+/// way (GGUF) and for the q/k rows they store permuted.
+enum class LlamaWeightRole {
+  Embed, AttnNorm, Q, K, V, O, MlpNorm, Gate, Up, Down, FinalNorm, LmHead
+};
+
+struct LlamaWeight {
+  std::string name;                   ///< Hugging Face name = symbol name
+  llvm::SmallVector<int64_t, 2> shape; ///< [out, in] or [n]
+  LlamaWeightRole role;
+  int64_t layer = -1;                 ///< -1 outside the layers
+};
+
+/// Every weight of a Llama 3 model of this shape, in model order.
+std::vector<LlamaWeight> llamaWeights(const LlamaGraphShape &shape);
 
 /// Appends `func.func @forward(tokens, start_pos, kv cache) -> logits` to
 /// `module`, referring to weights `model.embed_tokens.weight`,

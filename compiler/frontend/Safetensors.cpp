@@ -81,6 +81,24 @@ uint64_t TensorInfo::numElements() const {
   return n;
 }
 
+Expected<std::unique_ptr<MemoryBuffer>> llmc::mapRegularFile(StringRef path) {
+  auto fail = [](const Twine &msg) {
+    return createStringError(inconvertibleErrorCode(), msg);
+  };
+  sys::fs::file_status st;
+  if (std::error_code ec = sys::fs::status(path, st))
+    return fail(path + ": cannot open: " + ec.message());
+  if (st.type() != sys::fs::file_type::regular_file)
+    return fail(path + ": not a regular file");
+  ErrorOr<std::unique_ptr<MemoryBuffer>> buf =
+      MemoryBuffer::getFile(path, /*IsText=*/false,
+                            /*RequiresNullTerminator=*/false,
+                            /*IsVolatile=*/false);
+  if (!buf)
+    return fail(path + ": cannot open: " + buf.getError().message());
+  return std::move(*buf);
+}
+
 std::string llmc::quotedForMessage(StringRef s) {
   constexpr size_t kMax = 200;
   std::string out;
@@ -152,20 +170,8 @@ std::optional<uint64_t> asU64(const json::Value &v, std::string &why) {
   return std::nullopt;
 }
 
-/// Reads a whole regular file (mmap where LLVM decides it pays: large files).
 Expected<std::unique_ptr<MemoryBuffer>> mapFile(StringRef path) {
-  sys::fs::file_status st;
-  if (std::error_code ec = sys::fs::status(path, st))
-    return fail(path + ": cannot open: " + ec.message());
-  if (st.type() != sys::fs::file_type::regular_file)
-    return fail(path + ": not a regular file");
-  ErrorOr<std::unique_ptr<MemoryBuffer>> buf =
-      MemoryBuffer::getFile(path, /*IsText=*/false,
-                            /*RequiresNullTerminator=*/false,
-                            /*IsVolatile=*/false);
-  if (!buf)
-    return fail(path + ": cannot open: " + buf.getError().message());
-  return std::move(*buf);
+  return mapRegularFile(path);
 }
 
 /// Validates that `text` is UTF-8, nests shallowly, parses and has no

@@ -183,6 +183,10 @@ llvm::Error checkJSONDuplicateKeys(llvm::StringRef text, llvm::StringRef what,
 /// escaped, quoted and cut to 200 bytes; and "an array", "a number", ... for
 /// the kind of a JSON value.
 std::string quotedForMessage(llvm::StringRef s);
+/// A whole regular file, memory-mapped where LLVM decides it pays (large
+/// files); errors name the path.
+llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>>
+mapRegularFile(llvm::StringRef path);
 const char *jsonKindName(const llvm::json::Value &v);
 
 } // namespace llmc

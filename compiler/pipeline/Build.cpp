@@ -486,23 +486,14 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
     *log << "llmc: [1/4] importing " << opts.modelDir << "\n";
   GGUFImportOptions importOpts;
   importOpts.maxContext = opts.maxContext;
+  importOpts.maxContextCap = kDefaultMaxContext;
   importOpts.keepQuantization = keep;
-  auto import = [&]() -> OwningOpRef<ModuleOp> {
-    return gguf ? importGGUF(ctx, opts.modelDir, importOpts)
-                : importHFCheckpoint(ctx, opts.modelDir, importOpts);
-  };
-  OwningOpRef<ModuleOp> module = import();
+  OwningOpRef<ModuleOp> module =
+      gguf ? importGGUF(ctx, opts.modelDir, importOpts)
+           : importHFCheckpoint(ctx, opts.modelDir, importOpts);
   if (!module)
     return false;
   auto config = llm::getModelConfig(*module);
-  if (opts.maxContext == 0 && config.getMaxContext() > kDefaultMaxContext) {
-    // Re-import with the default cap; cheap (headers only).
-    importOpts.maxContext = kDefaultMaxContext;
-    module = import();
-    if (!module)
-      return false;
-    config = llm::getModelConfig(*module);
-  }
   // Row permutations are a property of the source bytes: note them before
   // the lowering replaces the weights by its plan.
   llvm::StringMap<int64_t> permuteHeads;

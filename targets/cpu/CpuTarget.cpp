@@ -431,18 +431,39 @@ llvm::Error checkExportsEntryPoint(const std::vector<uint8_t> &bytes) {
   return makeError(llvm::Twine("the shared object does not export ") + kEntryPointName);
 }
 
+/// The kernel level lowered to optimized LLVM IR for a target machine: the
+/// common first half of every entry point below.
+struct Lowered {
+  std::unique_ptr<llvm::TargetMachine> machine;
+  std::unique_ptr<llvm::LLVMContext> context;
+  std::unique_ptr<llvm::Module> module;
+};
+
+llvm::Expected<Lowered> lowerForTarget(mlir::ModuleOp module,
+                                       const CpuTargetOptions &options) {
+  Lowered out;
+  auto machine = createTargetMachine(options);
+  if (!machine)
+    return machine.takeError();
+  out.machine = std::move(*machine);
+  out.context = std::make_unique<llvm::LLVMContext>();
+  auto llvmModule =
+      lowerAndOptimize(module, *out.context, *out.machine, options.optLevel);
+  if (!llvmModule)
+    return llvmModule.takeError();
+  out.module = std::move(*llvmModule);
+  return std::move(out);
+}
+
 } // namespace
 
 llvm::Expected<std::vector<uint8_t>>
 llmc::cpu::compileToSharedObject(mlir::ModuleOp module, const CpuTargetOptions &options) {
-  auto machine = createTargetMachine(options);
-  if (!machine)
-    return machine.takeError();
-  llvm::LLVMContext llvmContext;
-  auto llvmModule = lowerAndOptimize(module, llvmContext, **machine, options.optLevel);
-  if (!llvmModule)
-    return llvmModule.takeError();
-  auto object = emitMachineCode(**llvmModule, **machine, llvm::CodeGenFileType::ObjectFile);
+  auto lowered = lowerForTarget(module, options);
+  if (!lowered)
+    return lowered.takeError();
+  auto object = emitMachineCode(*lowered->module, *lowered->machine,
+                                llvm::CodeGenFileType::ObjectFile);
   if (!object)
     return object.takeError();
   auto bytes = linkSharedObject(*object, options);
@@ -455,30 +476,23 @@ llmc::cpu::compileToSharedObject(mlir::ModuleOp module, const CpuTargetOptions &
 
 llvm::Expected<std::string> llmc::cpu::emitLLVMIR(mlir::ModuleOp module,
                                                   const CpuTargetOptions &options) {
-  auto machine = createTargetMachine(options);
-  if (!machine)
-    return machine.takeError();
-  llvm::LLVMContext llvmContext;
-  auto llvmModule = lowerAndOptimize(module, llvmContext, **machine, options.optLevel);
-  if (!llvmModule)
-    return llvmModule.takeError();
+  auto lowered = lowerForTarget(module, options);
+  if (!lowered)
+    return lowered.takeError();
   std::string text;
   llvm::raw_string_ostream os(text);
-  (*llvmModule)->print(os, nullptr);
+  lowered->module->print(os, nullptr);
   os.flush();
   return text;
 }
 
 llvm::Expected<std::string> llmc::cpu::emitAssembly(mlir::ModuleOp module,
                                                     const CpuTargetOptions &options) {
-  auto machine = createTargetMachine(options);
-  if (!machine)
-    return machine.takeError();
-  llvm::LLVMContext llvmContext;
-  auto llvmModule = lowerAndOptimize(module, llvmContext, **machine, options.optLevel);
-  if (!llvmModule)
-    return llvmModule.takeError();
-  auto text = emitMachineCode(**llvmModule, **machine, llvm::CodeGenFileType::AssemblyFile);
+  auto lowered = lowerForTarget(module, options);
+  if (!lowered)
+    return lowered.takeError();
+  auto text = emitMachineCode(*lowered->module, *lowered->machine,
+                              llvm::CodeGenFileType::AssemblyFile);
   if (!text)
     return text.takeError();
   return std::string(text->str());

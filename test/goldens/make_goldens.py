@@ -71,6 +71,13 @@ def hf_greedy(model_dir, prompt, n_steps):
                                              attn_implementation="eager")
     model.eval()
     assert all(p.dtype == torch.float32 for p in model.parameters())
+    tokens, logits = greedy(model, prompt, n_steps)
+    return model, tokens, logits
+
+
+def greedy(model, prompt, n_steps):
+    """Greedy decoding with the KV cache; the logits of every step."""
+    import torch
     tokens, rows = [], []
     with torch.no_grad():
         out = model(input_ids=torch.tensor([prompt], dtype=torch.long), use_cache=True)
@@ -85,7 +92,7 @@ def hf_greedy(model_dir, prompt, n_steps):
             out = model(input_ids=torch.tensor([[tok]], dtype=torch.long),
                         past_key_values=past, use_cache=True)
             past = out.past_key_values
-    return model, tokens, np.stack(rows).astype(np.float32)
+    return tokens, np.stack(rows).astype(np.float32)
 
 
 def hf_inv_freq(model):

@@ -32,7 +32,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "fixtures"))
 
 import gen_fixtures  # noqa: E402
 import golden  # noqa: E402
-from make_goldens import N_STEPS, PROMPTS  # noqa: E402
+from make_goldens import N_STEPS, PROMPTS, greedy  # noqa: E402
 
 FIXTURES = ["llama3-gqa", "llama32-bf16"]
 
@@ -59,25 +59,6 @@ def quantize_model(model, preset):
         deq = quants.dequantize(q, kinds[kind]).reshape(w.shape).astype(np.float32)
         with torch.no_grad():
             p.copy_(torch.from_numpy(deq))
-
-
-def greedy(model, prompt, n_steps):
-    import torch
-    tokens, rows = [], []
-    with torch.no_grad():
-        out = model(input_ids=torch.tensor([prompt], dtype=torch.long), use_cache=True)
-        past = out.past_key_values
-        for step in range(n_steps):
-            logits = out.logits[0, -1].float()
-            tok = int(torch.argmax(logits))
-            rows.append(logits.numpy().copy())
-            tokens.append(tok)
-            if step + 1 == n_steps:
-                break
-            out = model(input_ids=torch.tensor([[tok]], dtype=torch.long),
-                        past_key_values=past, use_cache=True)
-            past = out.past_key_values
-    return tokens, np.stack(rows).astype(np.float32)
 
 
 def main():

@@ -14,6 +14,8 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include "test/unit/TempDirTest.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -139,34 +141,8 @@ G oneTensor() {
   return g;
 }
 
-class GGUFTest : public ::testing::Test {
+class GGUFTest : public llmc::testing::TempDirTest {
 protected:
-  void SetUp() override {
-    llvm::SmallString<128> p;
-    ASSERT_FALSE(llvm::sys::fs::createUniqueDirectory("llmc-gguf-test", p));
-    dir = std::string(p.str());
-  }
-  void TearDown() override {
-    if (!dir.empty())
-      llvm::sys::fs::remove_directories(dir);
-  }
-
-  std::string path(StringRef name) const {
-    llvm::SmallString<256> p(dir);
-    llvm::sys::path::append(p, name);
-    return std::string(p.str());
-  }
-
-  std::string write(StringRef name, StringRef bytes) {
-    std::string p = path(name);
-    std::error_code ec;
-    llvm::raw_fd_ostream os(p, ec);
-    EXPECT_FALSE(ec) << ec.message();
-    os << bytes;
-    os.close();
-    EXPECT_FALSE(os.has_error());
-    return p;
-  }
 
   std::unique_ptr<GGUFFile> openOK(StringRef bytes,
                                    StringRef name = "model.gguf") {
@@ -199,7 +175,6 @@ protected:
           << "missing '" << part << "' in: " << msg;
   }
 
-  std::string dir;
 };
 
 /// Parses exactly `bytes` (no slack after them, so ASan sees any overread).

@@ -15,6 +15,8 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include "test/unit/TempDirTest.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -582,34 +584,8 @@ TEST(HFConfigReject, MessagesNameTheFile) {
 // loadLlamaConfig: files in a directory
 //===----------------------------------------------------------------------===//
 
-class HFConfigLoad : public ::testing::Test {
+class HFConfigLoad : public llmc::testing::TempDirTest {
 protected:
-  void SetUp() override {
-    llvm::SmallString<128> p;
-    ASSERT_FALSE(llvm::sys::fs::createUniqueDirectory("llmc-cfg-test", p));
-    dir = std::string(p.str());
-  }
-  void TearDown() override {
-    if (!dir.empty())
-      llvm::sys::fs::remove_directories(dir);
-  }
-
-  std::string path(StringRef name) const {
-    llvm::SmallString<256> p(dir);
-    llvm::sys::path::append(p, name);
-    return std::string(p.str());
-  }
-
-  std::string write(StringRef name, StringRef bytes) {
-    std::string p = path(name);
-    std::error_code ec;
-    llvm::raw_fd_ostream os(p, ec);
-    EXPECT_FALSE(ec) << ec.message();
-    os << bytes;
-    os.close();
-    EXPECT_FALSE(os.has_error());
-    return p;
-  }
 
   void writeConfig(const json::Object &o) { write("config.json", text(o)); }
   void writeGen(const json::Object &o) {
@@ -636,7 +612,6 @@ protected:
           << "missing '" << part << "' in: " << msg;
   }
 
-  std::string dir;
 };
 
 TEST_F(HFConfigLoad, Valid) {

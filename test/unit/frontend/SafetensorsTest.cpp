@@ -12,6 +12,8 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include "test/unit/TempDirTest.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -52,34 +54,8 @@ std::string entry(StringRef name, StringRef dtype, StringRef shape,
       .str();
 }
 
-class SafetensorsTest : public ::testing::Test {
+class SafetensorsTest : public llmc::testing::TempDirTest {
 protected:
-  void SetUp() override {
-    llvm::SmallString<128> p;
-    ASSERT_FALSE(llvm::sys::fs::createUniqueDirectory("llmc-st-test", p));
-    dir = std::string(p.str());
-  }
-  void TearDown() override {
-    if (!dir.empty())
-      llvm::sys::fs::remove_directories(dir);
-  }
-
-  std::string path(StringRef name) const {
-    llvm::SmallString<256> p(dir);
-    llvm::sys::path::append(p, name);
-    return std::string(p.str());
-  }
-
-  std::string write(StringRef name, StringRef bytes) {
-    std::string p = path(name);
-    std::error_code ec;
-    llvm::raw_fd_ostream os(p, ec);
-    EXPECT_FALSE(ec) << ec.message();
-    os << bytes;
-    os.close();
-    EXPECT_FALSE(os.has_error());
-    return p;
-  }
 
   /// Writes `bytes` as model.safetensors and returns the open error ("" and a
   /// test failure if it opened).
@@ -119,7 +95,6 @@ protected:
           << "missing '" << part << "' in: " << msg;
   }
 
-  std::string dir;
 };
 
 std::string hdr(std::initializer_list<std::string> entries) {

@@ -19,6 +19,8 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include "test/unit/TempDirTest.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -388,28 +390,8 @@ std::string str(const json::Value &v) {
   return s;
 }
 
-class TokenizerDir : public ::testing::Test {
+class TokenizerDir : public llmc::testing::TempDirTest {
 protected:
-  void SetUp() override {
-    llvm::SmallString<256> p;
-    ASSERT_FALSE(llvm::sys::fs::createUniqueDirectory("llmc-tok-test", p));
-    dir = std::string(p.str());
-  }
-  void TearDown() override {
-    if (!dir.empty())
-      llvm::sys::fs::remove_directories(dir);
-  }
-  std::string path(StringRef name) const {
-    llvm::SmallString<256> p(dir);
-    llvm::sys::path::append(p, name);
-    return std::string(p.str());
-  }
-  void write(StringRef name, StringRef text) {
-    std::error_code ec;
-    llvm::raw_fd_ostream os(path(name), ec);
-    ASSERT_FALSE(ec) << ec.message();
-    os << text;
-  }
   void writeTokenizer(const json::Object &o) { write("tokenizer.json", str(json::Value(json::Object(o)))); }
 
   /// Builds from `dir` and expects an error mentioning `file` and `what`.
@@ -426,7 +408,6 @@ protected:
     return b ? *b : std::vector<uint8_t>();
   }
 
-  std::string dir;
 };
 
 json::Object &model(json::Object &t) { return *t.getObject("model"); }
