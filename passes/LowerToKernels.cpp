@@ -529,33 +529,6 @@ void Lowering::call(func::FuncOp fn, ValueRange args, StringRef what) {
                              StringAttr::get(ctx(), what))}));
 }
 
-/// Rotary inverse frequencies exactly as Hugging Face computes them, with
-/// Llama 3.1's piecewise rescaling (modeling_rope_utils._compute_llama3_*).
-static SmallVector<float> ropeInvFreq(int64_t headDim, double theta,
-                                      RopeScalingAttr scaling) {
-  SmallVector<float> inv;
-  for (int64_t i = 0; i < headDim / 2; ++i) {
-    float e = float(2 * i) / float(headDim);
-    float f = 1.0f / std::pow(float(theta), e);
-    if (scaling) {
-      double factor = scaling.getFactor().convertToDouble();
-      double lo = scaling.getLowFreqFactor().convertToDouble();
-      double hi = scaling.getHighFreqFactor().convertToDouble();
-      double old = double(scaling.getOriginalMaxPositionEmbeddings());
-      double lowWave = old / lo, highWave = old / hi;
-      double wave = 2 * M_PI / f;
-      if (wave > lowWave) {
-        f = float(f / factor);
-      } else if (!(wave < highWave)) {
-        double s = (old / wave - lo) / (hi - lo);
-        f = float((1 - s) * f / factor + s * f);
-      }
-    }
-    inv.push_back(f);
-  }
-  return inv;
-}
-
 LogicalResult Lowering::emitOp(Operation *op, KB &k) {
   Type f32 = builder->getF32Type();
   Type idxTy = builder->getIndexType();
@@ -740,8 +713,9 @@ LogicalResult Lowering::emitOp(Operation *op, KB &k) {
   if (auto r = dyn_cast<RopeOp>(op)) {
     int64_t feats = r.getType().getDimSize(1);
     int64_t heads = r.getNumHeads(), hd = r.getHeadDim(), half = hd / 2;
-    SmallVector<float> inv =
-        ropeInvFreq(hd, r.getTheta().convertToDouble(), r.getScalingAttr());
+    RopeFrequencies rope =
+        computeRope(hd, r.getTheta().convertToDouble(), r.getScalingAttr());
+    ArrayRef<float> inv = rope.invFreq;
     std::string tableKey;
     for (float f : inv)
       tableKey += std::to_string(f) + ",";
@@ -759,7 +733,9 @@ LogicalResult Lowering::emitOp(Operation *op, KB &k) {
     }
     std::string tableName = table.getSymName().str();
     auto fn = kernel(
-        "rope", std::to_string(heads) + "x" + std::to_string(hd) + "/" + tableName,
+        "rope",
+        std::to_string(heads) + "x" + std::to_string(hd) + "/" + tableName +
+            "*" + std::to_string(rope.attentionFactor),
         {actType(feats), actType(feats), idxTy, idxTy},
         [&](KB &k, ValueRange a) {
           Value freqs = k.b.create<memref::GetGlobalOp>(k.loc, tableTy, tableName);
@@ -772,6 +748,11 @@ LogicalResult Lowering::emitOp(Operation *op, KB &k) {
               Value angle = k.mul(posF, k.load(freqs, {i}));
               Value c = k.b.create<math::CosOp>(k.loc, angle);
               Value s = k.b.create<math::SinOp>(k.loc, angle);
+              if (rope.attentionFactor != 1.0f) { // YaRN
+                Value m = k.f32(rope.attentionFactor);
+                c = k.mul(c, m);
+                s = k.mul(s, m);
+              }
               k.loop(k.idx(0), k.idx(heads), 1, [&](Value h) {
                 Value base = k.imul(h, k.idx(hd));
                 Value i0 = k.iadd(base, i);

@@ -128,26 +128,6 @@ std::string shapeStr(ArrayRef<int64_t> shape) {
   return s + "]";
 }
 
-/// Parameters of Llama 3.1 rope scaling (Hugging Face semantics).
-struct Llama3Rope {
-  double factor, low, high;
-  int64_t orig;
-};
-
-/// The per-frequency divisors llama.cpp's converter stores in
-/// rope_freqs.weight for these parameters (1 / the scaling of each
-/// frequency), computed as the rope lowering does.
-double llama3Divisor(const Llama3Rope &r, double invFreq) {
-  double wavelen = 2 * M_PI / invFreq;
-  double lowWl = double(r.orig) / r.low, highWl = double(r.orig) / r.high;
-  if (wavelen < highWl)
-    return 1.0;
-  if (wavelen > lowWl)
-    return r.factor;
-  double s = (double(r.orig) / wavelen - r.low) / (r.high - r.low);
-  return 1.0 / ((1 - s) / r.factor + s);
-}
-
 class Importer {
 public:
   Importer(MLIRContext &ctx, StringRef path, const GGUFImportOptions &options)
@@ -482,19 +462,22 @@ LogicalResult Importer::readRopeScaling() {
       origs.push_back(int64_t(*o));
   factors.append({maxFactor, 8.0, 32.0});
   origs.push_back(8192);
+  // llama.cpp's converter stores 1 / the scaling of each frequency.
+  llm::RopeFrequencies plain = llm::computeRope(c.headDim, c.theta, nullptr);
   for (double factor : factors)
     for (int64_t orig : origs) {
-      Llama3Rope r{factor, 1.0, 4.0, orig};
+      if (!(factor >= 1.0))
+        continue;
+      auto candidate = llm::RopeScalingAttr::get(&ctx, factor, 1.0, 4.0, orig);
+      llm::RopeFrequencies scaled =
+          llm::computeRope(c.headDim, c.theta, candidate);
       bool match = true;
       for (int64_t i = 0; i < n && match; ++i) {
-        double invFreq = std::pow(c.theta, -double(2 * i) / double(c.headDim));
-        double want = llama3Divisor(r, invFreq);
+        double want = double(plain.invFreq[i]) / double(scaled.invFreq[i]);
         match = std::fabs(want - table[i]) <= 1e-5 * want;
       }
       if (match) {
-        scaling = llm::RopeScalingAttr::get(
-            &ctx, llm::RopeType::llama3, llvm::APFloat(factor),
-            llvm::APFloat(1.0), llvm::APFloat(4.0), orig);
+        scaling = candidate;
         return success();
       }
     }

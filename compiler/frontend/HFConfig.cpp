@@ -139,6 +139,187 @@ public:
   StringRef path;
 };
 
+/// A non-null object value of `key` in `obj`, or null; an empty object
+/// counts as absent (transformers: `rope_scaling or rope_parameters`).
+Expected<const json::Object *> optionalObject(const json::Object &obj,
+                                              StringRef key,
+                                              const ConfigReader &r) {
+  const json::Value *v = obj.get(key);
+  if (!v || v->kind() == json::Value::Null)
+    return nullptr;
+  const json::Object *o = v->getAsObject();
+  if (!o)
+    return r.error("'" + key + "' must be an object or null");
+  return o->empty() ? nullptr : o;
+}
+
+/// Rotary embedding parameters, in either spelling: transformers 4.x's
+/// top-level `rope_theta` + `rope_scaling`, or 5.x's `rope_parameters`
+/// (which also holds `rope_theta`). Defaults and derived values follow
+/// transformers' modeling_rope_utils.py; every key that would change the
+/// math is either understood or an error naming it, never ignored.
+Error readRope(const json::Object &obj, const ConfigReader &r, LlamaConfig &c) {
+  Expected<const json::Object *> scaling = optionalObject(obj, "rope_scaling", r);
+  if (!scaling)
+    return scaling.takeError();
+  Expected<const json::Object *> params =
+      optionalObject(obj, "rope_parameters", r);
+  if (!params)
+    return params.takeError();
+  if (*scaling && *params && **scaling != **params)
+    return r.error("'rope_scaling' and 'rope_parameters' are both given and "
+                   "differ: keep one");
+  const json::Object *rope = *scaling ? *scaling : *params;
+  StringRef where = *scaling ? "rope_scaling" : "rope_parameters";
+
+  // Keys that may stand at the top level and inside the rope entry; inside
+  // wins in transformers, so a disagreement is ambiguous.
+  auto shared = [&](StringRef key) -> Expected<const json::Value *> {
+    const json::Value *top = obj.get(key);
+    if (top && top->kind() == json::Value::Null)
+      top = nullptr;
+    const json::Value *in = rope ? rope->get(key) : nullptr;
+    if (in && in->kind() == json::Value::Null)
+      in = nullptr;
+    if (top && in && *top != *in)
+      return r.error("'" + key + "' differs between the top level and '" +
+                     where + "'");
+    return in ? in : top;
+  };
+  auto number = [&](const json::Value *v, StringRef key,
+                    double &out) -> Error {
+    std::optional<double> d = v->getAsNumber();
+    if (!d || !std::isfinite(*d) || *d <= 0)
+      return r.error("'" + key + "' must be a positive number");
+    out = *d;
+    return Error::success();
+  };
+
+  Expected<const json::Value *> theta = shared("rope_theta");
+  if (!theta)
+    return theta.takeError();
+  if (*theta)
+    if (Error e = number(*theta, "rope_theta", c.ropeTheta))
+      return e;
+  // Llama rotates the whole head; a partial rotary factor is another model.
+  Expected<const json::Value *> partial = shared("partial_rotary_factor");
+  if (!partial)
+    return partial.takeError();
+  if (*partial && (*partial)->getAsNumber() != 1.0)
+    return r.error("'partial_rotary_factor' other than 1 is not supported: "
+                   "Llama rotates the whole head");
+  if (!rope)
+    return Error::success();
+
+  std::optional<StringRef> type = rope->getString("rope_type");
+  std::optional<StringRef> legacyType = rope->getString("type");
+  for (StringRef key : {"rope_type", "type"})
+    if (const json::Value *v = rope->get(key); v && !v->getAsString())
+      return r.error("'" + where + "." + key + "' must be a string");
+  if (type && legacyType && *type != *legacyType)
+    return r.error("'" + where + "' gives rope_type '" + *type +
+                   "' and type '" + *legacyType + "'");
+  StringRef name = type ? *type : legacyType.value_or("default");
+
+  using Type = LlamaRopeScaling::Type;
+  LlamaRopeScaling s;
+  // The keys each type reads (transformers' _validate_*_rope_parameters).
+  SmallVector<StringRef> keys = {"rope_type", "type", "rope_theta",
+                                 "partial_rotary_factor"};
+  if (name == "default") {
+  } else if (name == "llama3") {
+    s.type = Type::Llama3;
+    keys.append({"factor", "low_freq_factor", "high_freq_factor",
+                 "original_max_position_embeddings"});
+  } else if (name == "linear" || name == "dynamic") {
+    s.type = name == "linear" ? Type::Linear : Type::Dynamic;
+    keys.push_back("factor");
+  } else if (name == "yarn") {
+    s.type = Type::Yarn;
+    keys.append({"factor", "original_max_position_embeddings",
+                 "attention_factor", "beta_fast", "beta_slow", "mscale",
+                 "mscale_all_dim", "truncate"});
+  } else {
+    return r.error("unsupported rope_type '" + name + "' in '" + where +
+                   "': llmc supports default, llama3, linear, dynamic and "
+                   "yarn");
+  }
+  for (const auto &kv : *rope)
+    if (!llvm::is_contained(keys, StringRef(kv.first)))
+      return r.error("'" + where + "' has key '" + StringRef(kv.first) +
+                     "', which " + name + " rope does not take: refusing "
+                     "to guess how it changes the model");
+  if (name == "default")
+    return Error::success();
+
+  ConfigReader sr(*rope, r.path);
+  auto optionalNumber = [&](StringRef key, double &out) -> Error {
+    return sr.getPositiveNumber(key, out, /*required=*/false);
+  };
+  bool hasFactor = rope->get("factor") && rope->get("factor")->kind() !=
+                                               json::Value::Null;
+  if (s.type != Type::Yarn || hasFactor)
+    if (Error e = sr.getPositiveNumber("factor", s.factor, true))
+      return e;
+  if (s.type == Type::Llama3 || s.type == Type::Yarn) {
+    // A top-level original_max_position_embeddings takes priority
+    // (transformers' standardize_rope_params); absent, it is
+    // max_position_embeddings.
+    s.originalMaxPositionEmbeddings = c.maxPositionEmbeddings;
+    ConfigReader top(obj, r.path);
+    if (Error e = top.getOptionalDim("original_max_position_embeddings",
+                                     s.originalMaxPositionEmbeddings))
+      return e;
+    if (!obj.get("original_max_position_embeddings"))
+      if (Error e = sr.getOptionalDim("original_max_position_embeddings",
+                                      s.originalMaxPositionEmbeddings))
+        return e;
+  }
+  if (s.type == Type::Llama3) {
+    if (Error e = sr.getPositiveNumber("low_freq_factor", s.lowFreqFactor, true))
+      return e;
+    if (Error e =
+            sr.getPositiveNumber("high_freq_factor", s.highFreqFactor, true))
+      return e;
+    if (!(s.highFreqFactor > s.lowFreqFactor))
+      return r.error("rope_scaling needs high_freq_factor > low_freq_factor");
+  }
+  if (s.type == Type::Yarn) {
+    if (!hasFactor) // DeepSeek-style: the ratio of the two context lengths
+      s.factor = double(c.maxPositionEmbeddings) /
+                 double(s.originalMaxPositionEmbeddings);
+    double mscale = 0, mscaleAllDim = 0;
+    if (Error e = optionalNumber("mscale", mscale))
+      return e;
+    if (Error e = optionalNumber("mscale_all_dim", mscaleAllDim))
+      return e;
+    auto getMscale = [](double scale, double m) {
+      return scale <= 1 ? 1.0 : 0.1 * m * std::log(scale) + 1.0;
+    };
+    if (mscale != 0 && mscaleAllDim != 0)
+      s.attentionFactor =
+          getMscale(s.factor, mscale) / getMscale(s.factor, mscaleAllDim);
+    else
+      s.attentionFactor = getMscale(s.factor, 1.0);
+    if (Error e = optionalNumber("attention_factor", s.attentionFactor))
+      return e;
+    if (Error e = optionalNumber("beta_fast", s.betaFast))
+      return e;
+    if (Error e = optionalNumber("beta_slow", s.betaSlow))
+      return e;
+    // transformers: `if rope_parameters.get("truncate", True)`, so an
+    // explicit null means false.
+    Expected<bool> truncate = sr.getFlag("truncate");
+    if (!truncate)
+      return truncate.takeError();
+    s.truncate = !rope->get("truncate") || *truncate;
+  }
+  if (s.factor < 1.0)
+    return r.error("rope_scaling factor must be >= 1");
+  c.ropeScaling = s;
+  return Error::success();
+}
+
 } // namespace
 
 Expected<LlamaConfig> parseLlamaConfig(StringRef text, StringRef path) {
@@ -236,43 +417,13 @@ Expected<LlamaConfig> parseLlamaConfig(StringRef text, StringRef path) {
     return r.error("num_attention_heads x head_dim is too large");
   if (Error e = r.getPositiveNumber("rms_norm_eps", c.rmsNormEps, false))
     return std::move(e);
-  if (Error e = r.getPositiveNumber("rope_theta", c.ropeTheta, false))
-    return std::move(e);
   Expected<bool> tied = r.getFlag("tie_word_embeddings");
   if (!tied)
     return tied.takeError();
   c.tieWordEmbeddings = *tied;
 
-  if (const json::Value *rs = obj->get("rope_scaling");
-      rs && rs->kind() != json::Value::Null) {
-    const json::Object *rso = rs->getAsObject();
-    if (!rso)
-      return r.error("'rope_scaling' must be an object or null");
-    std::optional<StringRef> type = rso->getString("rope_type");
-    if (!type)
-      type = rso->getString("type");
-    if (!type || *type != "llama3")
-      return r.error("unsupported rope_scaling type '" +
-                     type.value_or("<missing>") +
-                     "': llmc supports 'llama3' (Llama 3.1+) scaling");
-    ConfigReader sr(*rso, path);
-    LlamaRopeScaling s;
-    if (Error e = sr.getPositiveNumber("factor", s.factor, true))
-      return std::move(e);
-    if (Error e = sr.getPositiveNumber("low_freq_factor", s.lowFreqFactor, true))
-      return std::move(e);
-    if (Error e =
-            sr.getPositiveNumber("high_freq_factor", s.highFreqFactor, true))
-      return std::move(e);
-    if (Error e = sr.getDim("original_max_position_embeddings",
-                            s.originalMaxPositionEmbeddings))
-      return std::move(e);
-    if (!(s.highFreqFactor > s.lowFreqFactor))
-      return r.error("rope_scaling needs high_freq_factor > low_freq_factor");
-    if (s.factor < 1.0)
-      return r.error("rope_scaling factor must be >= 1");
-    c.ropeScaling = s;
-  }
+  if (Error e = readRope(*obj, r, c))
+    return std::move(e);
 
   if (const json::Value *v = obj->get("bos_token_id");
       v && v->kind() != json::Value::Null) {
@@ -290,8 +441,18 @@ Expected<LlamaConfig> parseLlamaConfig(StringRef text, StringRef path) {
   }
   if (Error e = r.getIdList("eos_token_id", c.eosTokenIds))
     return std::move(e);
-  if (std::optional<StringRef> dt = obj->getString("torch_dtype"))
-    c.torchDtype = dt->str();
+  // transformers 5 writes `dtype`, 4.x `torch_dtype`.
+  for (StringRef key : {"dtype", "torch_dtype"})
+    if (const json::Value *v = obj->get(key);
+        v && v->kind() != json::Value::Null) {
+      std::optional<StringRef> dt = v->getAsString();
+      if (!dt)
+        return r.error("'" + key + "' must be a string");
+      if (!c.torchDtype.empty() && c.torchDtype != *dt)
+        return r.error("'dtype' and 'torch_dtype' disagree ('" + c.torchDtype +
+                       "' and '" + *dt + "')");
+      c.torchDtype = dt->str();
+    }
   return c;
 }
 

@@ -19,11 +19,18 @@
 
 namespace llmc {
 
+/// A rope_scaling / rope_parameters entry resolved to what the math needs
+/// (transformers' defaults filled in, YaRN's attention factor computed).
 struct LlamaRopeScaling {
+  enum class Type { Llama3, Linear, Dynamic, Yarn };
+  Type type = Type::Llama3;
   double factor = 1.0;
-  double lowFreqFactor = 1.0;
-  double highFreqFactor = 4.0;
-  int64_t originalMaxPositionEmbeddings = 8192;
+  double lowFreqFactor = 0.0;                 ///< llama3
+  double highFreqFactor = 0.0;                ///< llama3
+  int64_t originalMaxPositionEmbeddings = 0;  ///< llama3, yarn
+  double attentionFactor = 1.0;               ///< yarn
+  double betaFast = 32.0, betaSlow = 1.0;     ///< yarn
+  bool truncate = true;                       ///< yarn
 };
 
 struct LlamaConfig {
@@ -35,19 +42,25 @@ struct LlamaConfig {
   int64_t headDim = 0;
   int64_t vocabSize = 0;
   int64_t maxPositionEmbeddings = 0;
-  double rmsNormEps = 1e-5;
-  double ropeTheta = 500000.0;
+  // transformers' LlamaConfig defaults, for configs that leave them out.
+  double rmsNormEps = 1e-6;
+  double ropeTheta = 10000.0;
   std::optional<LlamaRopeScaling> ropeScaling;
   bool tieWordEmbeddings = false;
   int64_t bosTokenId = 0;
   std::vector<int64_t> eosTokenIds;
-  std::string torchDtype; ///< informational ("bfloat16", ...), may be empty
+  /// Informational ("bfloat16", ...), may be empty: `dtype` (transformers
+  /// 5) or `torch_dtype` (4.x).
+  std::string torchDtype;
 };
 
 /// Parses `text` (the contents of `path`, used in messages). Fails with one
 /// message naming the file and the problem for anything llmc cannot compile:
 /// another architecture, mixture of experts, biases, an activation other than
-/// silu, a rope scaling other than llama3, inconsistent or absurd sizes.
+/// silu, a rope type transformers does not define for Llama (or a rope key
+/// it would not use), inconsistent or absurd sizes. Reads both the
+/// transformers 4.x spelling (`rope_theta` + `rope_scaling`, `torch_dtype`)
+/// and the 5.x one (`rope_parameters` holding `rope_theta`, `dtype`).
 llvm::Expected<LlamaConfig> parseLlamaConfig(llvm::StringRef text,
                                              llvm::StringRef path);
 

@@ -32,9 +32,31 @@ using namespace mlir;
 namespace llmc {
 namespace {
 
+/// The #llm.rope_scaling of a config.json (null: the default rope), checked.
+FailureOr<llm::RopeScalingAttr>
+ropeScalingAttr(MLIRContext &ctx, const LlamaConfig &c,
+                function_ref<InFlightDiagnostic()> emitError) {
+  if (!c.ropeScaling)
+    return llm::RopeScalingAttr();
+  const LlamaRopeScaling &s = *c.ropeScaling;
+  using Type = LlamaRopeScaling::Type;
+  llm::RopeType type = s.type == Type::Llama3   ? llm::RopeType::llama3
+                       : s.type == Type::Linear ? llm::RopeType::linear
+                       : s.type == Type::Dynamic ? llm::RopeType::dynamic
+                                                 : llm::RopeType::yarn;
+  auto attr = llm::RopeScalingAttr::getChecked(
+      emitError, &ctx, type, llvm::APFloat(s.factor),
+      llvm::APFloat(s.lowFreqFactor), llvm::APFloat(s.highFreqFactor),
+      s.originalMaxPositionEmbeddings, llvm::APFloat(s.attentionFactor),
+      llvm::APFloat(s.betaFast), llvm::APFloat(s.betaSlow), s.truncate);
+  if (!attr)
+    return failure();
+  return attr;
+}
+
 /// The graph's shape from a config.json.
-LlamaGraphShape graphShape(MLIRContext &ctx, const LlamaConfig &c,
-                           int64_t maxContext) {
+LlamaGraphShape graphShape(const LlamaConfig &c, int64_t maxContext,
+                           llm::RopeScalingAttr ropeScaling) {
   LlamaGraphShape shape;
   shape.hidden = c.hiddenSize;
   shape.ffn = c.intermediateSize;
@@ -47,12 +69,7 @@ LlamaGraphShape graphShape(MLIRContext &ctx, const LlamaConfig &c,
   shape.rmsNormEps = c.rmsNormEps;
   shape.ropeTheta = c.ropeTheta;
   shape.tiedEmbeddings = c.tieWordEmbeddings;
-  if (c.ropeScaling)
-    shape.ropeScaling = llm::RopeScalingAttr::get(
-        &ctx, llm::RopeType::llama3, llvm::APFloat(c.ropeScaling->factor),
-        llvm::APFloat(c.ropeScaling->lowFreqFactor),
-        llvm::APFloat(c.ropeScaling->highFreqFactor),
-        c.ropeScaling->originalMaxPositionEmbeddings);
+  shape.ropeScaling = ropeScaling;
   return shape;
 }
 
@@ -83,7 +100,8 @@ private:
   }
   LogicalResult checkTensors(const LlamaConfig &c, const Checkpoint &ckpt);
   void emitWeights(const LlamaConfig &c, const Checkpoint &ckpt);
-  void emitForward(const LlamaConfig &c, int64_t maxContext);
+  void emitForward(const LlamaConfig &c, int64_t maxContext,
+                   llm::RopeScalingAttr ropeScaling);
 
   MLIRContext &ctx;
   std::string dir;
@@ -95,7 +113,7 @@ private:
 LogicalResult Importer::checkTensors(const LlamaConfig &c,
                                      const Checkpoint &ckpt) {
   std::vector<LlamaWeight> expected =
-      llamaWeights(graphShape(ctx, c, c.maxPositionEmbeddings));
+      llamaWeights(graphShape(c, c.maxPositionEmbeddings, {}));
   llvm::StringMap<const LlamaWeight *> byName;
   for (const LlamaWeight &e : expected)
     byName[e.name] = &e;
@@ -142,7 +160,7 @@ LogicalResult Importer::checkTensors(const LlamaConfig &c,
 void Importer::emitWeights(const LlamaConfig &c, const Checkpoint &ckpt) {
   b.setInsertionPointToEnd(module.getBody());
   for (const LlamaWeight &e :
-       llamaWeights(graphShape(ctx, c, c.maxPositionEmbeddings))) {
+       llamaWeights(graphShape(c, c.maxPositionEmbeddings, {}))) {
     const TensorInfo *t = ckpt.lookup(e.name);
     llm::DType dtype = t->dtype == DType::F32   ? llm::DType::f32
                        : t->dtype == DType::F16 ? llm::DType::f16
@@ -156,9 +174,10 @@ void Importer::emitWeights(const LlamaConfig &c, const Checkpoint &ckpt) {
   }
 }
 
-void Importer::emitForward(const LlamaConfig &c, int64_t maxContext) {
+void Importer::emitForward(const LlamaConfig &c, int64_t maxContext,
+                           llm::RopeScalingAttr ropeScaling) {
   // Checkpoint weights arrive unquantized; llm-quantize decides later.
-  emitLlamaForward(b, module, fileLoc(dir), graphShape(ctx, c, maxContext),
+  emitLlamaForward(b, module, fileLoc(dir), graphShape(c, maxContext, ropeScaling),
                    [](StringRef) { return false; });
 }
 
@@ -195,25 +214,22 @@ OwningOpRef<ModuleOp> Importer::run() {
   OwningOpRef<ModuleOp> owned = ModuleOp::create(fileLoc(dir));
   module = *owned;
   const LlamaConfig &c = *config;
-  llm::RopeScalingAttr scaling;
-  if (c.ropeScaling)
-    scaling = llm::RopeScalingAttr::get(
-        &ctx, llm::RopeType::llama3, llvm::APFloat(c.ropeScaling->factor),
-        llvm::APFloat(c.ropeScaling->lowFreqFactor),
-        llvm::APFloat(c.ropeScaling->highFreqFactor),
-        c.ropeScaling->originalMaxPositionEmbeddings);
   auto emitConfigError = [&] { return emitError(fileLoc(dir)); };
+  FailureOr<llm::RopeScalingAttr> scaling = ropeScalingAttr(
+      ctx, c, llvm::function_ref<InFlightDiagnostic()>(emitConfigError));
+  if (failed(scaling))
+    return {};
   auto cfg = llm::ModelConfigAttr::getChecked(
       llvm::function_ref<InFlightDiagnostic()>(emitConfigError), &ctx, c.hiddenSize,
       c.intermediateSize, c.numLayers, c.numHeads, c.numKvHeads, c.headDim,
       c.vocabSize, maxContext, llvm::APFloat(c.rmsNormEps),
-      llvm::APFloat(c.ropeTheta), scaling, c.tieWordEmbeddings, c.bosTokenId,
+      llvm::APFloat(c.ropeTheta), *scaling, c.tieWordEmbeddings, c.bosTokenId,
       ArrayRef<int64_t>(c.eosTokenIds));
   if (!cfg)
     return {};
   module->setAttr(llm::LLMDialect::kConfigAttrName, cfg);
   emitWeights(c, **ckpt);
-  emitForward(c, maxContext);
+  emitForward(c, maxContext, *scaling);
 
   PassManager pm(&ctx);
   pm.addPass(createLLMVerifyModel());

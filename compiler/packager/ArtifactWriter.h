@@ -51,7 +51,7 @@ struct ModelConfigDesc {
           prefillChunk = 0;
   float rmsNormEps = 1e-5f;
   float ropeTheta = 500000.0f;
-  std::string ropeScalingType;         // "" or "llama3"
+  std::string ropeScalingType; // "" or an llm::RopeType ("llama3", "yarn", ...)
   float ropeScalingFactor = 1.0f;
   float ropeLowFreqFactor = 1.0f;
   float ropeHighFreqFactor = 4.0f;

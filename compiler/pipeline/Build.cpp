@@ -626,7 +626,7 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
   c.rmsNormEps = config.getRmsNormEps().convertToDouble();
   c.ropeTheta = config.getRopeTheta().convertToDouble();
   if (auto rs = config.getRopeScaling()) {
-    c.ropeScalingType = "llama3";
+    c.ropeScalingType = llm::stringifyRopeType(rs.getType()).str();
     c.ropeScalingFactor = rs.getFactor().convertToDouble();
     c.ropeLowFreqFactor = rs.getLowFreqFactor().convertToDouble();
     c.ropeHighFreqFactor = rs.getHighFreqFactor().convertToDouble();

@@ -102,12 +102,29 @@ def LLM_QuantAttr : LLM_Attr<"Quant", "quant"> {
 }
 
 def LLM_RopeScalingAttr : LLM_Attr<"RopeScaling", "rope_scaling"> {
-  let summary = "Rotary embedding frequency scaling (Llama 3.1 `llama3` type)";
+  let summary = "Rotary embedding frequency scaling (llama3, linear, dynamic, yarn)";
   let description = [{
-    Parameters of the `rope_scaling` entry of a Llama 3.1+ config.json. With
-    wavelength `w = 2*pi/f` of a base frequency `f`: `w < orig/high_freq_factor`
-    keeps `f`; `w > orig/low_freq_factor` uses `f/factor`; in between
-    `s = (orig/w - low)/(high - low)` blends `(1-s)*f/factor + s*f`.
+    The `rope_scaling` / `rope_parameters` entry of a config.json, with
+    Hugging Face transformers' semantics (`modeling_rope_utils.py`). Base
+    frequencies are `f_i = theta^(-2i/head_dim)`; `llm::computeRope` turns
+    them into the frequencies the kernels use:
+
+    - `llama3` (Llama 3.1+): with wavelength `w = 2*pi/f`,
+      `w < orig/high_freq_factor` keeps `f`; `w > orig/low_freq_factor` uses
+      `f/factor`; in between `s = (orig/w - low)/(high - low)` blends
+      `(1-s)*f/factor + s*f`. Needs `low_freq_factor`, `high_freq_factor`
+      and `original_max_position_embeddings` (`orig`).
+    - `linear`: `f/factor`.
+    - `dynamic`: `f` unchanged. Dynamic NTK changes the base only for
+      sequences longer than the model's `max_position_embeddings`, which is
+      more than llmc ever compiles for (`max_context` is at most that).
+    - `yarn`: a linear ramp over the frequency index between `f/factor` and
+      `f`, bounded by where `beta_fast` and `beta_slow` rotations fit in
+      `orig` positions (floored/ceiled when `truncate`); cos and sin are then
+      multiplied by `attention_factor` (resolved from `mscale` by the
+      importer).
+
+    Parameters a type does not use are left out (and must be).
 
     Example:
 
@@ -115,15 +132,36 @@ def LLM_RopeScalingAttr : LLM_Attr<"RopeScaling", "rope_scaling"> {
     #llm.rope_scaling<type = llama3, factor = 8.0, low_freq_factor = 1.0,
                       high_freq_factor = 4.0,
                       original_max_position_embeddings = 8192>
+    #llm.rope_scaling<type = yarn, factor = 4.0,
+                      original_max_position_embeddings = 64,
+                      attention_factor = 1.1386294361119891>
+    #llm.rope_scaling<type = linear, factor = 2.0>
     ```
   }];
   let parameters = (ins
     EnumParameter<LLM_RopeType>:$type,
     LLM_F64Parameter<"">:$factor,
-    LLM_F64Parameter<"">:$low_freq_factor,
-    LLM_F64Parameter<"">:$high_freq_factor,
-    "int64_t":$original_max_position_embeddings
+    LLM_F64DefaultParameter<"0.0", "llama3 only">:$low_freq_factor,
+    LLM_F64DefaultParameter<"0.0", "llama3 only">:$high_freq_factor,
+    DefaultValuedParameter<"int64_t", "0",
+        "llama3 and yarn: the pretraining context">:$original_max_position_embeddings,
+    LLM_F64DefaultParameter<"1.0", "yarn: cos/sin multiplier">:$attention_factor,
+    LLM_F64DefaultParameter<"32.0", "yarn">:$beta_fast,
+    LLM_F64DefaultParameter<"1.0", "yarn">:$beta_slow,
+    LLM_BoolDefaultParameter<"true", "yarn: floor/ceil the ramp bounds">:$truncate
   );
+  let builders = [
+    // Llama 3.1's scaling, the common case.
+    AttrBuilder<(ins "double":$factor, "double":$low_freq_factor,
+                     "double":$high_freq_factor,
+                     "int64_t":$original_max_position_embeddings), [{
+      return $_get($_ctxt, RopeType::llama3, ::llvm::APFloat(factor),
+                   ::llvm::APFloat(low_freq_factor),
+                   ::llvm::APFloat(high_freq_factor),
+                   original_max_position_embeddings, ::llvm::APFloat(1.0),
+                   ::llvm::APFloat(32.0), ::llvm::APFloat(1.0), true);
+    }]>
+  ];
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
 }

@@ -90,10 +90,20 @@ def LLM_ZeroPoint : I32EnumAttr<"ZeroPoint", "integer quantization zero point", 
   let cppNamespace = "::llmc::llm";
 }
 
+// The `rope_type`s that transformers writes for Llama; `default` is the
+// absence of a #llm.rope_scaling.
 def LLM_RopeType : I32EnumAttr<"RopeType", "rotary embedding frequency scaling", [
     // Llama 3.1's piecewise scaling: low frequencies divided by `factor`,
     // high frequencies unchanged, a smooth blend in between.
-    I32EnumAttrCase<"llama3", 0>
+    I32EnumAttrCase<"llama3", 0>,
+    // Position interpolation: every frequency divided by `factor`.
+    I32EnumAttrCase<"linear", 1>,
+    // Dynamic NTK: the base grows once a sequence passes the model's
+    // max_position_embeddings; below it the frequencies are the default ones.
+    I32EnumAttrCase<"dynamic", 2>,
+    // YaRN: a ramp between interpolated and extrapolated frequencies, and
+    // cos/sin scaled by `attention_factor`.
+    I32EnumAttrCase<"yarn", 3>
   ]> {
   let genSpecializedAttr = 0;
   let cppNamespace = "::llmc::llm";
@@ -111,10 +121,22 @@ class LLM_F64Parameter<string desc> : AttrOrTypeParameter<"::llvm::APFloat", des
   let printer = [{ ::llmc::llm::printF64Param($_printer, $_self) }];
 }
 
+// An LLM_F64Parameter that may be left out; it is then `value` and is not
+// printed.
+class LLM_F64DefaultParameter<string value, string desc>
+    : LLM_F64Parameter<desc> {
+  let defaultValue = "::llvm::APFloat(" # value # ")";
+}
+
 // `true` / `false`.
 class LLM_BoolParameter<string desc> : AttrOrTypeParameter<"bool", desc> {
   let parser = [{ ::llmc::llm::parseBoolParam($_parser) }];
   let printer = [{ $_printer << ($_self ? "true" : "false") }];
+}
+
+class LLM_BoolDefaultParameter<string value, string desc>
+    : LLM_BoolParameter<desc> {
+  let defaultValue = value;
 }
 
 // `[a, b, c]`, possibly empty.

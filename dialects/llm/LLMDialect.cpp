@@ -4,6 +4,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include "llvm/ADT/TypeSwitch.h"
@@ -179,22 +180,45 @@ LogicalResult QuantAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   return emitError() << "unknown quantization scheme";
 }
 
-LogicalResult
-RopeScalingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                        RopeType type, llvm::APFloat factorF,
-                        llvm::APFloat lowF, llvm::APFloat highF,
-                        int64_t originalMaxPositions) {
+LogicalResult RopeScalingAttr::verify(
+    function_ref<InFlightDiagnostic()> emitError, RopeType type,
+    llvm::APFloat factorF, llvm::APFloat lowF, llvm::APFloat highF,
+    int64_t originalMaxPositions, llvm::APFloat attentionFactorF,
+    llvm::APFloat betaFastF, llvm::APFloat betaSlowF, bool truncate) {
   double factor = factorF.convertToDouble();
   double lowFreqFactor = lowF.convertToDouble();
   double highFreqFactor = highF.convertToDouble();
-  if (!(factor >= 1.0))
+  double attentionFactor = attentionFactorF.convertToDouble();
+  double betaFast = betaFastF.convertToDouble();
+  double betaSlow = betaSlowF.convertToDouble();
+  StringRef name = stringifyRopeType(type);
+  if (!(factor >= 1.0) || !std::isfinite(factor))
     return emitError() << "rope scaling factor must be >= 1, got " << factor;
-  if (!(lowFreqFactor > 0.0) || !(highFreqFactor > lowFreqFactor))
+  bool isLlama3 = type == RopeType::llama3, isYarn = type == RopeType::yarn;
+  // A parameter of another type would be silently ignored by the lowering.
+  if (!isLlama3 && (lowFreqFactor != 0.0 || highFreqFactor != 0.0))
+    return emitError() << name
+                       << " rope scaling takes no low/high_freq_factor";
+  if (!isYarn && (attentionFactor != 1.0 || betaFast != 32.0 ||
+                  betaSlow != 1.0 || !truncate))
+    return emitError() << name
+                       << " rope scaling takes no attention_factor, "
+                          "beta_fast, beta_slow or truncate";
+  if ((isLlama3 || isYarn) != (originalMaxPositions != 0))
+    return emitError() << name << " rope scaling "
+                       << (isLlama3 || isYarn ? "needs" : "takes no")
+                       << " original_max_position_embeddings";
+  if (originalMaxPositions < 0)
+    return emitError() << "original_max_position_embeddings must be positive";
+  if (isLlama3 && (!(lowFreqFactor > 0.0) || !(highFreqFactor > lowFreqFactor)))
     return emitError() << "rope scaling needs 0 < low_freq_factor < "
                           "high_freq_factor, got "
                        << lowFreqFactor << " and " << highFreqFactor;
-  if (originalMaxPositions <= 0)
-    return emitError() << "original_max_position_embeddings must be positive";
+  if (isYarn && (!(attentionFactor > 0.0) || !std::isfinite(attentionFactor) ||
+                 !(betaFast > 0.0) || !(betaSlow > 0.0) ||
+                 !std::isfinite(betaFast) || !std::isfinite(betaSlow)))
+    return emitError() << "yarn rope scaling needs positive attention_factor, "
+                          "beta_fast and beta_slow";
   return success();
 }
 

@@ -46,6 +46,18 @@ namespace llmc::llm {
 ModelConfigAttr getModelConfig(mlir::Operation *op);
 /// Bytes per element of a stored dtype (i4/u4: 0, they are packed).
 unsigned getDTypeBits(DType dtype);
+
+/// What a rotary embedding computes with: position p of frequency i turns by
+/// angle p * invFreq[i], and cos/sin are multiplied by attentionFactor.
+struct RopeFrequencies {
+  llvm::SmallVector<float> invFreq; ///< head_dim / 2 entries
+  float attentionFactor = 1.0f;
+};
+/// Hugging Face transformers' frequencies (modeling_rope_utils.py, in f32
+/// where it computes in f32) for `scaling` (null: the default rope). The one
+/// place the rope math lives: the lowering and the GGUF importer call it.
+RopeFrequencies computeRope(int64_t headDim, double theta,
+                            RopeScalingAttr scaling);
 } // namespace llmc::llm
 
 #endif // LLMC_DIALECTS_LLM_LLMDIALECT_H

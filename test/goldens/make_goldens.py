@@ -95,8 +95,9 @@ def greedy(model, prompt, n_steps):
     return tokens, np.stack(rows).astype(np.float32)
 
 
-def hf_inv_freq(model):
-    return model.model.rotary_emb.inv_freq.double().numpy()
+def hf_rope(model):
+    e = model.model.rotary_emb
+    return e.inv_freq.double().numpy(), float(e.attention_scaling)
 
 
 # --------------------------------------------------------- numpy f64 reference
@@ -138,16 +139,45 @@ def read_checkpoint(d):
     return cfg, t
 
 
-def ref_inv_freq(cfg):
-    """inv_freq exactly as README.md states it (computed in float32 like HF)."""
+def ref_rope(cfg):
+    """(inv_freq, attention_scaling) exactly as README.md states them (computed in float32
+    like HF), for either config spelling: rope_theta + rope_scaling (transformers 4) or
+    rope_parameters (transformers 5)."""
+    rs = gen_fixtures.rope_scaling_of(cfg)
+    params = cfg.get("rope_parameters") or {}
     hd = cfg["head_dim"]
-    theta = np.float32(cfg["rope_theta"])
-    inv = (np.float32(1.0) / theta ** (np.arange(0, hd, 2, dtype=np.float32) / np.float32(hd)))
-    inv = inv.astype(np.float32)
-    rs = cfg.get("rope_scaling")
+    theta = np.float32(cfg.get("rope_theta") or params["rope_theta"])
+    exps = np.arange(0, hd, 2, dtype=np.float32) / np.float32(hd)
+    inv = (np.float32(1.0) / theta ** exps).astype(np.float32)
     if not rs:
-        return inv.astype(np.float64)
-    factor, lo, hi = rs["factor"], rs["low_freq_factor"], rs["high_freq_factor"]
+        return inv.astype(np.float64), 1.0
+    kind = rs.get("rope_type", rs.get("type"))
+    factor = rs.get("factor")
+    if kind == "dynamic":  # only changes past max_position_embeddings
+        return inv.astype(np.float64), 1.0
+    if kind == "linear":
+        return (inv / np.float32(factor)).astype(np.float64), 1.0
+    if kind == "yarn":
+        old = rs.get("original_max_position_embeddings", cfg["max_position_embeddings"])
+        attn = rs.get("attention_factor") or (0.1 * math.log(factor) + 1.0 if factor > 1 else 1.0)
+
+        def corr(rot):
+            return hd * math.log(old / (rot * 2 * math.pi)) / (2 * math.log(float(theta)))
+        low, high = corr(rs.get("beta_fast") or 32), corr(rs.get("beta_slow") or 1)
+        if rs.get("truncate", True):
+            low, high = math.floor(low), math.ceil(high)
+        low, high = max(low, 0), min(high, hd - 1)
+        if low == high:
+            high += 0.001
+        pos = (theta ** exps).astype(np.float32)
+        ramp = np.clip((np.arange(hd // 2, dtype=np.float32) - np.float32(low))
+                       / np.float32(high - low), 0, 1).astype(np.float32)
+        extra = np.float32(1) - ramp
+        out = (np.float32(1) / (np.float32(factor) * pos)) * (np.float32(1) - extra) \
+            + (np.float32(1) / pos) * extra
+        return out.astype(np.float32).astype(np.float64), attn
+    assert kind == "llama3", kind
+    lo, hi = rs["low_freq_factor"], rs["high_freq_factor"]
     old = rs["original_max_position_embeddings"]
     low_wl, high_wl = old / lo, old / hi
     out = []
@@ -160,18 +190,18 @@ def ref_inv_freq(cfg):
         else:
             s = (old / wl - lo) / (hi - lo)
             out.append((1 - s) * f / factor + s * f)
-    return np.array(out, dtype=np.float32).astype(np.float64)
+    return np.array(out, dtype=np.float32).astype(np.float64), 1.0
 
 
 def rms_norm(x, w, eps):
     return x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + eps) * w
 
 
-def rope(x, pos, inv_freq):
+def rope(x, pos, inv_freq, attn):
     # x: [T, heads, hd]; rotate_half convention: pairs (i, i + hd/2).
     ang = pos[:, None] * inv_freq[None, :]               # [T, hd/2]
-    cos = np.cos(np.concatenate([ang, ang], -1))[:, None, :]
-    sin = np.sin(np.concatenate([ang, ang], -1))[:, None, :]
+    cos = attn * np.cos(np.concatenate([ang, ang], -1))[:, None, :]
+    sin = attn * np.sin(np.concatenate([ang, ang], -1))[:, None, :]
     half = x.shape[-1] // 2
     rot = np.concatenate([-x[..., half:], x[..., :half]], -1)
     return x * cos + rot * sin
@@ -184,7 +214,7 @@ def ref_logits(cfg, t, ids):
     eps = cfg["rms_norm_eps"]
     T = len(ids)
     pos = np.arange(T, dtype=np.float64)
-    inv_freq = ref_inv_freq(cfg)
+    inv_freq, attn = ref_rope(cfg)
     h = t["model.embed_tokens.weight"][ids]
     mask = np.triu(np.full((T, T), -np.inf), 1)
     for i in range(cfg["num_hidden_layers"]):
@@ -193,7 +223,7 @@ def ref_logits(cfg, t, ids):
         q = (x @ t[p + "self_attn.q_proj.weight"].T).reshape(T, nh, hd)
         k = (x @ t[p + "self_attn.k_proj.weight"].T).reshape(T, nkv, hd)
         v = (x @ t[p + "self_attn.v_proj.weight"].T).reshape(T, nkv, hd)
-        q, k = rope(q, pos, inv_freq), rope(k, pos, inv_freq)
+        q, k = rope(q, pos, inv_freq, attn), rope(k, pos, inv_freq, attn)
         att = np.empty((T, nh, hd))
         for hq in range(nh):
             kv = hq // (nh // nkv)            # query head hq uses KV head hq // (nh/nkv)
@@ -230,6 +260,7 @@ def main():
     ap.add_argument("--check", action="store_true",
                     help="compare with the goldens in --out instead of writing them")
     ap.add_argument("--atol", type=float, default=1e-4)
+    ap.add_argument("--only", nargs="*", help="fixtures to do (default: all with goldens)")
     a = ap.parse_args()
 
     import torch
@@ -245,17 +276,19 @@ def main():
     if fx is None:
         tmp = tempfile.TemporaryDirectory()
         fx = tmp.name
-        gen_fixtures.gen_good(fx, set())
+        gen_fixtures.gen_good(fx, set(a.only or []))
 
     ok = True
-    for name in FIXTURES:
+    for name in a.only or FIXTURES:
         d = os.path.join(fx, name)
         cfg, tensors = read_checkpoint(d)
         for pname, prompt in PROMPTS.items():
             model, tokens, logits = hf_greedy(d, prompt, N_STEPS)
-            # HF's inv_freq vs the README formula.
-            inv_diff = np.abs(hf_inv_freq(model) / ref_inv_freq(cfg) - 1).max()
-            assert inv_diff < 1e-6, (name, hf_inv_freq(model), ref_inv_freq(cfg))
+            # HF's inv_freq and cos/sin scaling vs the README formulas.
+            (hf_inv, hf_attn), (ref_inv, ref_attn) = hf_rope(model), ref_rope(cfg)
+            inv_diff = np.abs(hf_inv / ref_inv - 1).max()
+            assert inv_diff < 1e-6, (name, hf_inv, ref_inv)
+            assert abs(hf_attn - ref_attn) < 1e-7, (name, hf_attn, ref_attn)
             # numpy f64 reference, full recompute over prompt + generated tokens.
             full = ref_logits(cfg, tensors, prompt + tokens[:-1])
             ref = full[len(prompt) - 1:]

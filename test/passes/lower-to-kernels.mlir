@@ -95,3 +95,32 @@ module attributes {llm.config = #llm.config<hidden_size = 16, intermediate_size 
     return %l : tensor<?x32xf32>
   }
 }
+
+// -----
+
+// YaRN rope (theta 1e4, head_dim 8, factor 4, original context 64): the
+// correction range is [floor(-0.50), ceil(1.01)] = [0, 2], so frequency 0
+// (1.0) is kept, 1 is half 0.1 and half 0.1/4 = 0.0625, and 2, 3 are divided
+// by 4; cos and sin are scaled by the attention factor.
+// CHECK-LABEL: module attributes
+// CHECK: memref.global "private" constant @rope_inv_freq_0 : memref<4xf32> = dense<[1.000000e+00, 6.250000e-02, 2.500000e-03, 2.500000e-04]>
+// CHECK-LABEL: func.func private @k_rope_0(
+// CHECK: %[[ANGLE:.*]] = arith.mulf
+// CHECK: %[[COS:.*]] = math.cos %[[ANGLE]] : f32
+// CHECK: %[[SIN:.*]] = math.sin %[[ANGLE]] : f32
+// CHECK: %[[M:.*]] = arith.constant 1.250000e+00 : f32
+// CHECK: %[[C:.*]] = arith.mulf %[[COS]], %[[M]] : f32
+// CHECK: %[[S:.*]] = arith.mulf %[[SIN]], %[[M]] : f32
+// CHECK: %[[X0:.*]] = memref.load
+// CHECK: %[[X1:.*]] = memref.load
+// CHECK: arith.mulf %[[X0]], %[[C]] : f32
+// CHECK: arith.mulf %[[X1]], %[[S]] : f32
+module attributes {llm.config = #llm.config<hidden_size = 16, intermediate_size = 32, num_layers = 1, num_heads = 2, num_kv_heads = 1, head_dim = 8, vocab_size = 32, max_context = 128, rms_norm_eps = 1.0e-05, rope_theta = 1.0e+04, rope_scaling = #llm.rope_scaling<type = yarn, factor = 4.0, original_max_position_embeddings = 64, attention_factor = 1.25>, tie_word_embeddings = true, bos_token_id = 1, eos_token_ids = [2]>} {
+  llm.weight @emb : tensor<32x16xf32> = #llm.storage<file = "m.safetensors", tensor = "e", offset = 100, dtype = f32, shape = [32, 16]>
+  func.func @forward(%t: tensor<?xi32>, %p: index, %c: !llm.kv_cache<num_layers = 1, num_kv_heads = 1, head_dim = 8, max_context = 128, dtype = f32>) -> tensor<?x32xf32> {
+    %h = llm.embedding %t, @emb : tensor<?xi32> -> tensor<?x16xf32>
+    %r = llm.rope %h at %p {num_heads = 2 : i64, head_dim = 8 : i64, theta = 10000.0 : f64, scaling = #llm.rope_scaling<type = yarn, factor = 4.0, original_max_position_embeddings = 64, attention_factor = 1.25>} : tensor<?x16xf32>
+    %l = llm.linear %r, @emb : tensor<?x16xf32> -> tensor<?x32xf32>
+    return %l : tensor<?x32xf32>
+  }
+}

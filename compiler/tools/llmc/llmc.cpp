@@ -268,7 +268,14 @@ int runImport() {
                    (long long)config.getVocabSize(),
                    (long long)config.getMaxContext(),
                    config.getTieWordEmbeddings() ? ", tied embeddings" : "",
-                   config.getRopeScaling() ? ", llama3 rope scaling" : "")
+                   config.getRopeScaling()
+                       ? (", " +
+                          llmc::llm::stringifyRopeType(
+                              config.getRopeScaling().getType()) +
+                          " rope scaling")
+                             .str()
+                             .c_str()
+                       : "")
          << format("llmc: %llu weights, %.1f MB, in %.2f s -> %s\n",
                    (unsigned long long)weights, bytes / 1e6, secs,
                    importOut.c_str());
@@ -777,11 +784,13 @@ int runInspect() {
                i.num_layers, i.hidden_size, i.intermediate_size, i.num_heads,
                i.num_kv_heads, i.head_dim, i.vocab_size);
   os << format("rope:          theta %g", i.rope_theta);
-  if (i.rope_scaling_type && *i.rope_scaling_type)
-    os << format(", %s scaling x%g (low %g, high %g, original %d)",
-                 i.rope_scaling_type, i.rope_scaling_factor,
-                 i.rope_low_freq_factor, i.rope_high_freq_factor,
-                 i.rope_original_max_position_embeddings);
+  if (i.rope_scaling_type && *i.rope_scaling_type) {
+    os << format(", %s scaling x%g", i.rope_scaling_type, i.rope_scaling_factor);
+    if (StringRef(i.rope_scaling_type) == "llama3")
+      os << format(" (low %g, high %g, original %d)", i.rope_low_freq_factor,
+                   i.rope_high_freq_factor,
+                   i.rope_original_max_position_embeddings);
+  }
   os << format("\nnorm eps:      %g\ntied embed:    %s\nbos / eos:     %d /",
                i.rms_norm_eps, i.tie_word_embeddings ? "yes" : "no",
                i.bos_token_id);

@@ -19,6 +19,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <initializer_list>
 #include <unistd.h>
@@ -223,8 +224,10 @@ TEST(HFConfigParse, OptionalKeysDefault) {
   auto c = parse(o);
   ASSERT_TRUE(bool(c)) << llvm::toString(c.takeError());
   EXPECT_EQ(c->numKvHeads, 32); // multi-head attention
-  EXPECT_DOUBLE_EQ(c->rmsNormEps, 1e-5);
-  EXPECT_DOUBLE_EQ(c->ropeTheta, 500000.0);
+  // transformers' LlamaConfig defaults (what the reference computes with),
+  // not Llama 3's usual values.
+  EXPECT_DOUBLE_EQ(c->rmsNormEps, 1e-6);
+  EXPECT_DOUBLE_EQ(c->ropeTheta, 10000.0);
   EXPECT_FALSE(c->ropeScaling.has_value());
   EXPECT_FALSE(c->tieWordEmbeddings);
   EXPECT_TRUE(c->torchDtype.empty());
@@ -339,30 +342,47 @@ TEST(HFConfigReject, HiddenAct) {
 }
 
 TEST(HFConfigReject, RopeScalingTypes) {
-  for (const char *type : {"linear", "dynamic", "yarn", "longrope", "default"}) {
+  for (const char *type : {"longrope", "su", "proportional"}) {
     json::Object rs = llama31RopeScaling();
     rs["rope_type"] = type;
     expectBad(with(llama31_8b(), "rope_scaling", std::move(rs)),
-              {("unsupported rope_scaling type '" + std::string(type) +
-                "': llmc supports 'llama3' (Llama 3.1+) scaling")
+              {("unsupported rope_type '" + std::string(type) +
+                "' in 'rope_scaling': llmc supports default, llama3, "
+                "linear, dynamic and yarn")
                    .c_str()});
+  }
+  // Keys of another type are not silently dropped.
+  for (const char *type : {"linear", "dynamic", "yarn"}) {
+    json::Object rs = llama31RopeScaling();
+    rs["rope_type"] = type;
+    expectBad(with(llama31_8b(), "rope_scaling", std::move(rs)),
+              {"'rope_scaling' has key 'low_freq_factor', which",
+               "rope does not take"});
   }
   json::Object legacy = llama31RopeScaling("type");
   legacy["type"] = "linear";
   expectBad(with(llama31_8b(), "rope_scaling", std::move(legacy)),
-            {"unsupported rope_scaling type 'linear'"});
+            {"'rope_scaling' has key 'low_freq_factor', which linear rope "
+             "does not take"});
+  // No type means default, which takes no factor.
   expectBad(with(llama31_8b(), "rope_scaling",
                  without(llama31RopeScaling(), "rope_type")),
-            {"unsupported rope_scaling type '<missing>'"});
+            {"'rope_scaling' has key 'factor', which default rope does not "
+             "take"});
+  json::Object both = llama31RopeScaling();
+  both["type"] = "linear";
+  expectBad(with(llama31_8b(), "rope_scaling", std::move(both)),
+            {"gives rope_type 'llama3' and type 'linear'"});
   expectBad(with(llama31_8b(), "rope_scaling", "llama3"),
             {"'rope_scaling' must be an object or null"});
   expectBad(with(llama31_8b(), "rope_scaling", json::Array{}),
             {"'rope_scaling' must be an object or null"});
+  expectBad(with(llama31_8b(), "rope_parameters", 5),
+            {"'rope_parameters' must be an object or null"});
 }
 
 TEST(HFConfigReject, RopeScalingParameters) {
-  for (const char *key : {"factor", "low_freq_factor", "high_freq_factor",
-                          "original_max_position_embeddings"})
+  for (const char *key : {"factor", "low_freq_factor", "high_freq_factor"})
     expectBad(with(llama31_8b(), "rope_scaling",
                    without(llama31RopeScaling(), key)),
               {("missing '" + std::string(key) + "'").c_str()});
@@ -382,6 +402,174 @@ TEST(HFConfigReject, RopeScalingParameters) {
   expectBad(with(llama31_8b(), "rope_scaling",
                  with(llama31RopeScaling(), "factor", 0.5)),
             {"rope_scaling factor must be >= 1"});
+}
+
+//===----------------------------------------------------------------------===//
+// The transformers 5 spelling: rope_parameters (holding rope_theta), dtype
+//===----------------------------------------------------------------------===//
+
+/// `o` as transformers 5 saves it: rope_theta moved into rope_parameters
+/// (which replaces rope_scaling), dtype instead of torch_dtype.
+json::Object asTransformers5(json::Object o) {
+  json::Object rope{{"rope_type", "default"}};
+  if (json::Object *rs = o.getObject("rope_scaling"))
+    rope = *rs;
+  rope["rope_theta"] = *o.get("rope_theta");
+  o.erase("rope_scaling");
+  o.erase("rope_theta");
+  o["rope_parameters"] = std::move(rope);
+  o["dtype"] = *o.get("torch_dtype");
+  o.erase("torch_dtype");
+  o["transformers_version"] = "5.23.0";
+  return o;
+}
+
+void expectSameRope(const LlamaConfig &a, const LlamaConfig &b) {
+  EXPECT_EQ(a.ropeTheta, b.ropeTheta);
+  ASSERT_EQ(a.ropeScaling.has_value(), b.ropeScaling.has_value());
+  EXPECT_EQ(a.torchDtype, b.torchDtype);
+  if (!a.ropeScaling)
+    return;
+  const LlamaRopeScaling &x = *a.ropeScaling, &y = *b.ropeScaling;
+  EXPECT_EQ(x.type, y.type);
+  EXPECT_EQ(x.factor, y.factor);
+  EXPECT_EQ(x.lowFreqFactor, y.lowFreqFactor);
+  EXPECT_EQ(x.highFreqFactor, y.highFreqFactor);
+  EXPECT_EQ(x.originalMaxPositionEmbeddings, y.originalMaxPositionEmbeddings);
+  EXPECT_EQ(x.attentionFactor, y.attentionFactor);
+}
+
+TEST(HFConfigParse, Transformers5FormEqualsTheOldForm) {
+  for (const json::Object &old : {llama3_8b(), llama31_8b(), llama32_1b()}) {
+    auto a = parse(old);
+    auto b = parse(asTransformers5(old));
+    ASSERT_TRUE(bool(a)) << llvm::toString(a.takeError());
+    ASSERT_TRUE(bool(b)) << llvm::toString(b.takeError());
+    expectSameRope(*a, *b);
+  }
+  // The bug this guards against: rope_parameters ignored, theta defaulted.
+  auto c = parse(asTransformers5(llama32_1b()));
+  ASSERT_TRUE(bool(c)) << llvm::toString(c.takeError());
+  EXPECT_EQ(c->ropeTheta, 500000.0);
+  ASSERT_TRUE(c->ropeScaling.has_value());
+  EXPECT_EQ(c->ropeScaling->type, LlamaRopeScaling::Type::Llama3);
+  EXPECT_EQ(c->ropeScaling->factor, 32.0);
+  EXPECT_EQ(c->torchDtype, "bfloat16");
+}
+
+TEST(HFConfigParse, BothSpellingsAgreeingAreAccepted) {
+  json::Object o = asTransformers5(llama31_8b());
+  o["rope_theta"] = 500000.0;
+  o["torch_dtype"] = "bfloat16";
+  json::Object rs = llama31RopeScaling();
+  rs["rope_theta"] = 500000.0;
+  o["rope_scaling"] = std::move(rs);
+  auto c = parse(o);
+  ASSERT_TRUE(bool(c)) << llvm::toString(c.takeError());
+  EXPECT_EQ(c->ropeScaling->factor, 8.0);
+}
+
+TEST(HFConfigReject, SpellingsThatDisagree) {
+  json::Object o = asTransformers5(llama31_8b());
+  o["rope_scaling"] = llama31RopeScaling();
+  expectBad(o, {"'rope_scaling' and 'rope_parameters' are both given and "
+                "differ"});
+  expectBad(with(asTransformers5(llama31_8b()), "rope_theta", 10000.0),
+            {"'rope_theta' differs between the top level and "
+             "'rope_parameters'"});
+  expectBad(with(asTransformers5(llama3_8b()), "torch_dtype", "float32"),
+            {"'dtype' and 'torch_dtype' disagree"});
+  expectBad(with(llama3_8b(), "dtype", 16), {"'dtype' must be a string"});
+}
+
+TEST(HFConfigReject, KeysThatChangeTheMath) {
+  json::Object rp = *asTransformers5(llama31_8b()).getObject("rope_parameters");
+  rp["short_factor"] = json::Array{1.0, 2.0};
+  expectBad(with(asTransformers5(llama31_8b()), "rope_parameters", json::Object(rp)),
+            {"'rope_parameters' has key 'short_factor', which llama3 rope "
+             "does not take"});
+  expectBad(with(llama3_8b(), "partial_rotary_factor", 0.5),
+            {"'partial_rotary_factor' other than 1 is not supported"});
+  json::Object withPartial =
+      *asTransformers5(llama3_8b()).getObject("rope_parameters");
+  withPartial["partial_rotary_factor"] = 0.25;
+  expectBad(with(asTransformers5(llama3_8b()), "rope_parameters",
+                 json::Object(withPartial)),
+            {"'partial_rotary_factor' other than 1 is not supported"});
+  // 1.0 is the whole head: fine.
+  EXPECT_TRUE(bool(parse(with(llama3_8b(), "partial_rotary_factor", 1.0))));
+}
+
+TEST(HFConfigParse, RopeTypes) {
+  auto ropeOf = [](json::Object rp) {
+    json::Object o = asTransformers5(llama3_8b());
+    rp["rope_theta"] = 500000.0;
+    o["rope_parameters"] = std::move(rp);
+    return parse(o);
+  };
+  using Type = LlamaRopeScaling::Type;
+  auto def = ropeOf(json::Object{{"rope_type", "default"}});
+  ASSERT_TRUE(bool(def)) << llvm::toString(def.takeError());
+  EXPECT_FALSE(def->ropeScaling.has_value());
+
+  auto lin = ropeOf(json::Object{{"rope_type", "linear"}, {"factor", 2.0}});
+  ASSERT_TRUE(bool(lin)) << llvm::toString(lin.takeError());
+  EXPECT_EQ(lin->ropeScaling->type, Type::Linear);
+  EXPECT_EQ(lin->ropeScaling->factor, 2.0);
+
+  auto dyn = ropeOf(json::Object{{"rope_type", "dynamic"}, {"factor", 4.0}});
+  ASSERT_TRUE(bool(dyn)) << llvm::toString(dyn.takeError());
+  EXPECT_EQ(dyn->ropeScaling->type, Type::Dynamic);
+
+  // YaRN: attention factor 0.1 ln(factor) + 1; original context defaults to
+  // max_position_embeddings (transformers' standardize_rope_params).
+  auto yarn = ropeOf(json::Object{{"rope_type", "yarn"}, {"factor", 4.0}});
+  ASSERT_TRUE(bool(yarn)) << llvm::toString(yarn.takeError());
+  EXPECT_EQ(yarn->ropeScaling->type, Type::Yarn);
+  EXPECT_EQ(yarn->ropeScaling->originalMaxPositionEmbeddings, 8192);
+  EXPECT_DOUBLE_EQ(yarn->ropeScaling->attentionFactor,
+                   0.1 * std::log(4.0) + 1.0);
+  EXPECT_EQ(yarn->ropeScaling->betaFast, 32.0);
+  EXPECT_EQ(yarn->ropeScaling->betaSlow, 1.0);
+  EXPECT_TRUE(yarn->ropeScaling->truncate);
+
+  auto mscale = ropeOf(json::Object{{"rope_type", "yarn"}, {"factor", 4.0},
+                        {"original_max_position_embeddings", 2048},
+                        {"mscale", 0.707}, {"mscale_all_dim", 1.0},
+                        {"beta_fast", 16}, {"truncate", false}});
+  ASSERT_TRUE(bool(mscale)) << llvm::toString(mscale.takeError());
+  EXPECT_DOUBLE_EQ(mscale->ropeScaling->attentionFactor,
+                   (0.1 * 0.707 * std::log(4.0) + 1) /
+                       (0.1 * std::log(4.0) + 1));
+  EXPECT_EQ(mscale->ropeScaling->originalMaxPositionEmbeddings, 2048);
+  EXPECT_EQ(mscale->ropeScaling->betaFast, 16.0);
+  EXPECT_FALSE(mscale->ropeScaling->truncate);
+
+  auto explicitFactor = ropeOf(json::Object{{"rope_type", "yarn"}, {"factor", 4.0},
+                                {"attention_factor", 1.5}});
+  ASSERT_TRUE(bool(explicitFactor));
+  EXPECT_EQ(explicitFactor->ropeScaling->attentionFactor, 1.5);
+
+  // No factor: the ratio of the context lengths (8192 / 2048).
+  auto implicitFactor = ropeOf(json::Object{{"rope_type", "yarn"},
+                                {"original_max_position_embeddings", 2048}});
+  ASSERT_TRUE(bool(implicitFactor))
+      << llvm::toString(implicitFactor.takeError());
+  EXPECT_EQ(implicitFactor->ropeScaling->factor, 4.0);
+
+  // llama3 without original_max_position_embeddings: max_position_embeddings.
+  json::Object l3 = llama31RopeScaling();
+  l3.erase("original_max_position_embeddings");
+  auto llama3 = ropeOf(std::move(l3));
+  ASSERT_TRUE(bool(llama3)) << llvm::toString(llama3.takeError());
+  EXPECT_EQ(llama3->ropeScaling->originalMaxPositionEmbeddings, 8192);
+  // ... and a top-level one wins (transformers' Phi-3 rule).
+  json::Object top = with(llama31_8b(), "original_max_position_embeddings", 4096);
+  auto topOrig = parse(top);
+  ASSERT_TRUE(bool(topOrig)) << llvm::toString(topOrig.takeError());
+  EXPECT_EQ(topOrig->ropeScaling->originalMaxPositionEmbeddings, 4096);
+
+  EXPECT_FALSE(bool(ropeOf(json::Object{{"rope_type", "linear"}})));
 }
 
 //===----------------------------------------------------------------------===//
