@@ -457,9 +457,9 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
                    << "'; supported: " << supportedTargets();
     return false;
   }
-  if (opts.prefillChunk < 1 || opts.prefillChunk > 4096) {
+  if (opts.prefillChunk && (*opts.prefillChunk < 1 || *opts.prefillChunk > 4096)) {
     emitError(loc) << "--prefill-chunk must be in [1, 4096], got "
-                   << opts.prefillChunk;
+                   << *opts.prefillChunk;
     return false;
   }
 
@@ -508,11 +508,25 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
                          (long long)config.getVocabSize(),
                          (long long)config.getMaxContext(), secondsSince(t0));
 
+  // The chunk is a plan number checked here, once: a chunk never holds more
+  // tokens than the context, and the runtime refuses an artifact whose chunk
+  // exceeds it.
+  const int64_t maxContext = config.getMaxContext();
+  int64_t chunk = opts.prefillChunk.value_or(
+      std::min(kDefaultPrefillChunk, maxContext));
+  if (chunk > maxContext) {
+    emitError(loc) << "--prefill-chunk " << chunk
+                   << " is larger than the compiled context of " << maxContext
+                   << " positions: give a chunk of at most " << maxContext
+                   << " or a larger --max-context";
+    return false;
+  }
+
   // 2. Lower to the kernel level.
   t0 = Clock::now();
   if (log)
     *log << "llmc: [2/4] quantizing (" << preset
-         << ") and lowering to kernels (prefill chunk " << opts.prefillChunk
+         << ") and lowering to kernels (prefill chunk " << chunk
          << ")\n";
   {
     PassManager pm(&ctx);
@@ -524,7 +538,7 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
       pm.addPass(createLLMQuantize(quantOpts));
     }
     LLMLowerToKernelsOptions lowerOpts;
-    lowerOpts.prefillChunk = opts.prefillChunk;
+    lowerOpts.prefillChunk = chunk;
     pm.addPass(createLLMLowerToKernels(lowerOpts));
     if (failed(pm.run(*module)))
       return false;
@@ -622,7 +636,7 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
   c.headDim = config.getHeadDim();
   c.vocabSize = config.getVocabSize();
   c.maxContext = config.getMaxContext();
-  c.prefillChunk = opts.prefillChunk;
+  c.prefillChunk = chunk;
   c.rmsNormEps = config.getRmsNormEps().convertToDouble();
   c.ropeTheta = config.getRopeTheta().convertToDouble();
   if (auto rs = config.getRopeScaling()) {

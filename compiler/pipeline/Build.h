@@ -13,6 +13,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,7 +29,9 @@ struct BuildOptions {
   std::string modelDir;
   std::string output;
   std::string target = "host";
-  int64_t prefillChunk = 32;
+  /// Tokens per kernel call. Unset: min(kDefaultPrefillChunk, the compiled
+  /// context); a chunk larger than the context is an error.
+  std::optional<int64_t> prefillChunk;
   /// Quantization preset and per-class overrides (see llm-quantize). Empty:
   /// the input's default, "f32" for a Hugging Face checkpoint and "keep"
   /// for a GGUF file. "keep" (GGUF only) stores every weight in the format
@@ -45,6 +48,8 @@ struct BuildOptions {
   /// Progress lines go here (stderr in the CLI); null for silence.
   llvm::raw_ostream *progress = nullptr;
 };
+
+constexpr int64_t kDefaultPrefillChunk = 32;
 
 /// Default compiled context when the user gives none: Llama 3.1 advertises
 /// 128K positions, whose f32 KV cache alone would not fit a phone.

@@ -67,8 +67,9 @@ cl::opt<std::string> buildTarget("target",
                                  cl::init("host"), cl::sub(buildCmd));
 cl::opt<int64_t> buildChunk(
     "prefill-chunk",
-    cl::desc("Tokens per kernel call; longer prompts run as several chunks"),
-    cl::init(32), cl::sub(buildCmd));
+    cl::desc("Tokens per kernel call; longer prompts run as several chunks "
+             "(default: 32, or the context if smaller)"),
+    cl::init(0), cl::sub(buildCmd));
 cl::opt<int64_t> buildMaxContext(
     "max-context",
     cl::desc("Largest context the artifact supports; sizes the KV cache "
@@ -290,7 +291,8 @@ int runBuild() {
   opts.modelDir = buildDir;
   opts.output = buildOut;
   opts.target = buildTarget;
-  opts.prefillChunk = buildChunk;
+  if (buildChunk.getNumOccurrences())
+    opts.prefillChunk = buildChunk;
   opts.maxContext = buildMaxContext;
   opts.quantization = buildQuant;
   opts.quantOverrides.assign(buildQuantOverride.begin(), buildQuantOverride.end());
