@@ -256,8 +256,8 @@ Error readRope(const json::Object &obj, const ConfigReader &r, LlamaConfig &c) {
   auto optionalNumber = [&](StringRef key, double &out) -> Error {
     return sr.getPositiveNumber(key, out, /*required=*/false);
   };
-  bool hasFactor = rope->get("factor") && rope->get("factor")->kind() !=
-                                               json::Value::Null;
+  const json::Value *factorValue = rope->get("factor");
+  bool hasFactor = factorValue && factorValue->kind() != json::Value::Null;
   if (s.type != Type::Yarn || hasFactor)
     if (Error e = sr.getPositiveNumber("factor", s.factor, true))
       return e;

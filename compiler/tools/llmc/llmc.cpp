@@ -257,6 +257,10 @@ int runImport() {
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() -
                                               start)
                     .count();
+  std::string rope;
+  if (auto rs = config.getRopeScaling())
+    rope = (", " + llmc::llm::stringifyRopeType(rs.getType()) + " rope scaling")
+               .str();
   errs() << format("llmc: imported Llama model: %lld layers, hidden %lld, "
                    "%lld heads / %lld kv heads x %lld, ffn %lld, vocab %lld, "
                    "max context %lld%s%s\n",
@@ -269,14 +273,7 @@ int runImport() {
                    (long long)config.getVocabSize(),
                    (long long)config.getMaxContext(),
                    config.getTieWordEmbeddings() ? ", tied embeddings" : "",
-                   config.getRopeScaling()
-                       ? (", " +
-                          llmc::llm::stringifyRopeType(
-                              config.getRopeScaling().getType()) +
-                          " rope scaling")
-                             .str()
-                             .c_str()
-                       : "")
+                   rope.c_str())
          << format("llmc: %llu weights, %.1f MB, in %.2f s -> %s\n",
                    (unsigned long long)weights, bytes / 1e6, secs,
                    importOut.c_str());
