@@ -47,6 +47,9 @@ def main():
     ap.add_argument("--max-context", type=int, default=2048)
     ap.add_argument("--quantization", default="f32",
                     help="preset passed to llmc build (docs/quantization.md)")
+    ap.add_argument("--threads", default=f"1,{os.cpu_count()}",
+                    help="comma-separated thread counts to run with (llmc run "
+                         "--threads); the decode speedup over the first is printed")
     args = ap.parse_args()
 
     if not os.path.exists(os.path.join(args.checkpoint, "config.json")):
@@ -67,11 +70,18 @@ def main():
     print(info, end="")
 
     prompt = ",".join(str(1000 + 37 * i % 120000) for i in range(args.prompt_tokens))
-    secs, rss, out, err = run_measured([args.llmc, "run", artifact, "--tokens", prompt,
-                                        "--max-new", str(args.max_new), "--ignore-eos"])
-    timing = [l for l in err.splitlines() if l.startswith("llmc: prefill")][-1]
-    print(f"llmc run: {timing[len('llmc: '):]}")
-    print(f"llmc run: peak RSS {rss:.0f} MB (weights are mmap'd: pages read count as resident)")
+    base = None
+    for threads in [int(t) for t in args.threads.split(",")]:
+        secs, rss, out, err = run_measured([args.llmc, "run", artifact, "--tokens", prompt,
+                                            "--max-new", str(args.max_new), "--ignore-eos",
+                                            "--threads", str(threads)])
+        timing = [l for l in err.splitlines() if l.startswith("llmc: prefill")][-1]
+        decode = float(timing.split("(")[2].split()[0])
+        base = base or decode
+        print(f"llmc run --threads {threads}: {timing[len('llmc: '):]}; "
+              f"decode x{decode / base:.2f} vs --threads {args.threads.split(',')[0]}")
+        print(f"llmc run --threads {threads}: peak RSS {rss:.0f} MB (weights are "
+              f"mmap'd: pages read count as resident)")
 
 
 if __name__ == "__main__":

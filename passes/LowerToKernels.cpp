@@ -219,10 +219,41 @@ Value KB::dot(Value a, ValueRange aIdx, Value c, ValueRange cIdx,
     });
   return sum;
 }
-
 //===----------------------------------------------------------------------===//
 // The lowering
 //===----------------------------------------------------------------------===//
+
+/// An index of @forward as the dispatch level sees it: affine in the values
+/// that change per call (#llm.scalar).
+struct Affine {
+  int64_t c = 0, n = 0, pos = 0, rows = 0;
+  ScalarAttr attr(MLIRContext *ctx) const {
+    return ScalarAttr::get(ctx, c, n, pos, rows);
+  }
+  bool isZero() const { return !c && !n && !pos && !rows; }
+  Affine operator*(int64_t f) const { return {c * f, n * f, pos * f, rows * f}; }
+};
+
+/// A kernel's buffer argument: the bytes it binds, how the kernel sees
+/// them, and the bytes one call reads and writes (for `llmc inspect`).
+struct Buffer {
+  BufferSpace space;
+  int64_t offset = 0, size = 0;
+  MemRefType type;
+  Affine read, write;
+  Buffer reads(Affine bytes) const {
+    Buffer b = *this;
+    b.read = bytes;
+    return b;
+  }
+  Buffer writes(Affine bytes) const {
+    Buffer b = *this;
+    b.write = bytes;
+    return b;
+  }
+  /// Every byte of the binding once.
+  Buffer readsAll() const { return reads(Affine{size, 0, 0, 0}); }
+};
 
 class Lowering {
 public:
@@ -238,24 +269,34 @@ private:
   };
   /// Views of an integer-quantized weight's parts.
   struct QuantViews {
-    Value qs, scales, mins;
+    Buffer qs, scales;
+    std::optional<Buffer> mins;
   };
   QuantViews quantViews(FlatSymbolRefAttr sym);
   Value dequantDot(KB &k, const quant::Layout &l, Value x, Value t, Value qs,
                    Value scales, Value mins, Value j);
 
   LogicalResult plan(func::FuncOp forward);
-  LogicalResult emitOp(Operation *op, KB &k);
+  LogicalResult emitOp(Operation *op);
 
-  // Views of the entry's buffers.
-  Value activation(Value v);
-  Value weightView(FlatSymbolRefAttr sym);
-  Value scratchView(int64_t offset, int64_t count);
+  // Bindings of the runtime's buffers.
+  Buffer buffer(BufferSpace space, int64_t offset, MemRefType type);
+  Buffer activation(Value v);
+  Buffer weightView(FlatSymbolRefAttr sym);
+  Buffer scratchView(int64_t offset, ArrayRef<int64_t> shape);
+  Buffer kvLayer(int64_t layer);
+  Buffer logits();
+  Buffer tokens();
 
-  // Kernel construction: returns the (possibly shared) kernel for `key`.
-  func::FuncOp kernel(StringRef kind, StringRef key, TypeRange args,
+  /// The (possibly shared) kernel for `key`. Its arguments are `buffers`'
+  /// memref types, one index per scalar, then begin and end of the parallel
+  /// dimension; `body` gets all of them.
+  func::FuncOp kernel(StringRef kind, StringRef key, ArrayRef<Buffer> buffers,
+                      unsigned numScalars,
                       function_ref<void(KB &, ValueRange)> body);
-  void call(func::FuncOp fn, ValueRange args, StringRef what);
+  void dispatch(func::FuncOp fn, StringRef label, Affine grid,
+                ArrayRef<Buffer> buffers, ArrayRef<Affine> scalars);
+  FailureOr<Affine> scalar(Value v);
 
   MemRefType actType(int64_t features) {
     return MemRefType::get({chunk, features}, Float32Type::get(ctx()));
@@ -270,27 +311,23 @@ private:
   llvm::MapVector<StringRef, WeightInfo> weights;
   int64_t weightsSize = 0;
   DenseMap<Value, std::pair<int64_t, int64_t>> slots; // value -> (off, feats)
-  DenseMap<Operation *, std::pair<int64_t, int64_t>> scratch; // op -> (off,n)
+  DenseMap<Operation *, int64_t> scratch;             // op -> arena offset
   int64_t arenaSize = 0;
+  int64_t kvBytes = 0;
 
   // Emission state.
-  func::FuncOp entry;
-  OpBuilder *builder = nullptr;
-  Value weightsArg, arenaArg, kvArg, tokensArg, nArg, posArg, logitsArg,
-      allArg;
-  Value kvView;
-  IRMapping indexMap;
+  Location loc = UnknownLoc::get(module.getContext());
+  OpBuilder *builder = nullptr; // inserts into the llm.schedule
+  OpBuilder::InsertPoint kernelsAt;
+  DenseMap<Value, Affine> indices;
   llvm::StringMap<func::FuncOp> kernels;
   llvm::StringMap<unsigned> kindCounts;
   llvm::StringMap<memref::GlobalOp> tables;
-  SmallVector<Attribute> schedule;
-  Value lmHeadRows;
   Operation *lmHead = nullptr;
 };
 
 LogicalResult Lowering::plan(func::FuncOp forward) {
-  // Weights: declaration order, 64-byte aligned, stored as f32 for now (the
-  // quantize pass will change the stored type and size).
+  // Weights: declaration order, 64-byte aligned, in their quantized layout.
   for (auto w : module.getOps<WeightOp>()) {
     RankedTensorType t = w.getTensorType();
     quant::Layout l;
@@ -342,11 +379,12 @@ LogicalResult Lowering::plan(func::FuncOp forward) {
       slots[result] = {arena.allocate(chunk * feats * 4), feats};
     }
     if (auto attn = dyn_cast<AttentionOp>(op)) {
-      // Softmax scores of one (row, head): up to max_context floats.
-      int64_t n = cacheType.getMaxContext();
-      int64_t off = arena.allocate(n * 4);
-      scratch[&op] = {off, n};
-      arena.release(off, n * 4);
+      // Softmax scores, one row of max_context floats per head: the heads
+      // are the kernel's parallel dimension, so each needs its own row.
+      int64_t bytes = attn.getNumHeads() * cacheType.getMaxContext() * 4;
+      int64_t off = arena.allocate(bytes);
+      scratch[&op] = off;
+      arena.release(off, bytes);
     }
     for (Value operand : op.getOperands())
       if (lastUse.lookup(operand) == &op) {
@@ -359,55 +397,70 @@ LogicalResult Lowering::plan(func::FuncOp forward) {
   return success();
 }
 
-Value Lowering::activation(Value v) {
+Buffer Lowering::buffer(BufferSpace space, int64_t offset, MemRefType type) {
+  int64_t bytes =
+      type.getNumElements() * ((type.getElementTypeBitWidth() + 7) / 8);
+  return {space, offset, bytes, type, {}, {}};
+}
+
+Buffer Lowering::activation(Value v) {
   auto [off, feats] = slots.lookup(v);
-  KB k{*builder, entry.getLoc()};
-  return builder->create<memref::ViewOp>(entry.getLoc(), actType(feats),
-                                         arenaArg, k.idx(off), ValueRange{});
+  return buffer(BufferSpace::arena, off, actType(feats));
 }
 
-Value Lowering::scratchView(int64_t offset, int64_t count) {
-  KB k{*builder, entry.getLoc()};
-  return builder->create<memref::ViewOp>(
-      entry.getLoc(), MemRefType::get({count}, builder->getF32Type()),
-      arenaArg, k.idx(offset), ValueRange{});
+Buffer Lowering::scratchView(int64_t offset, ArrayRef<int64_t> shape) {
+  return buffer(BufferSpace::arena, offset,
+                MemRefType::get(shape, Float32Type::get(ctx())));
 }
 
-Value Lowering::weightView(FlatSymbolRefAttr sym) {
+Buffer Lowering::kvLayer(int64_t layer) {
+  auto type = MemRefType::get(
+      {2, cacheType.getMaxContext(), cacheType.getRowSize()},
+      Float32Type::get(ctx()));
+  return buffer(BufferSpace::kv_cache, layer * type.getNumElements() * 4, type);
+}
+
+Buffer Lowering::logits() {
+  return buffer(BufferSpace::logits, 0,
+                MemRefType::get({chunk, config.getVocabSize()},
+                                Float32Type::get(ctx())));
+}
+
+Buffer Lowering::tokens() {
+  return buffer(BufferSpace::tokens, 0,
+                MemRefType::get({chunk}, IntegerType::get(ctx(), 32)));
+}
+
+Buffer Lowering::weightView(FlatSymbolRefAttr sym) {
   WeightInfo &w = weights[sym.getValue()];
   auto shape = w.op.getTensorType().getShape();
-  KB k{*builder, entry.getLoc()};
-  Type elt = w.layout.bits == 16 ? Type(builder->getF16Type())
-                                 : Type(builder->getF32Type());
-  return builder->create<memref::ViewOp>(entry.getLoc(),
-                                         MemRefType::get(shape, elt),
-                                         weightsArg, k.idx(w.offset),
-                                         ValueRange{});
+  Type elt = w.layout.bits == 16 ? Type(Float16Type::get(ctx()))
+                                 : Type(Float32Type::get(ctx()));
+  return buffer(BufferSpace::weights, w.offset, MemRefType::get(shape, elt));
 }
 
 Lowering::QuantViews Lowering::quantViews(FlatSymbolRefAttr sym) {
   WeightInfo &w = weights[sym.getValue()];
   const quant::Layout &l = w.layout;
-  KB k{*builder, entry.getLoc()};
-  Location loc = entry.getLoc();
-  Type i8 = builder->getI8Type();
-  Type scaleTy = l.scaleBytes == 4 ? Type(builder->getF32Type())
-                                   : Type(builder->getF16Type());
+  Type i8 = IntegerType::get(ctx(), 8);
+  Type scaleTy = l.scaleBytes == 4 ? Type(Float32Type::get(ctx()))
+                                   : Type(Float16Type::get(ctx()));
   QuantViews v;
-  v.qs = builder->create<memref::ViewOp>(
-      loc, MemRefType::get({l.rows, l.bits == 8 ? l.cols : l.cols / 2}, i8),
-      weightsArg, k.idx(w.offset), ValueRange{});
+  v.qs = buffer(BufferSpace::weights, w.offset,
+                MemRefType::get({l.rows, l.bits == 8 ? l.cols : l.cols / 2}, i8));
   auto scalesTy = MemRefType::get({l.rows, l.groups()}, scaleTy);
-  v.scales = builder->create<memref::ViewOp>(
-      loc, scalesTy, weightsArg, k.idx(w.offset + l.scalesOffset()),
-      ValueRange{});
+  v.scales = buffer(BufferSpace::weights, w.offset + l.scalesOffset(), scalesTy);
   if (l.asymmetric)
-    v.mins = builder->create<memref::ViewOp>(
-        loc, scalesTy, weightsArg, k.idx(w.offset + l.minsOffset()),
-        ValueRange{});
+    v.mins = buffer(BufferSpace::weights, w.offset + l.minsOffset(), scalesTy);
   return v;
 }
 
+FailureOr<Affine> Lowering::scalar(Value v) {
+  auto it = indices.find(v);
+  if (it == indices.end())
+    return failure();
+  return it->second;
+}
 /// sum_k x[t, k] * dequant(W[j, k]) for an integer weight, group by group:
 /// the group's integer products accumulate in 8-lane vectors, then one FMA
 /// with the group's scale (and, asymmetric, the group's min times sum(x)).
@@ -498,76 +551,121 @@ Value Lowering::dequantDot(KB &k, const quant::Layout &l, Value x, Value t,
   return b.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD, total);
 }
 
-func::FuncOp Lowering::kernel(StringRef kind, StringRef key, TypeRange args,
+func::FuncOp Lowering::kernel(StringRef kind, StringRef key,
+                              ArrayRef<Buffer> buffers, unsigned numScalars,
                               function_ref<void(KB &, ValueRange)> body) {
   std::string fullKey = (kind + "|" + key).str();
   auto it = kernels.find(fullKey);
   if (it != kernels.end())
     return it->second;
   OpBuilder b(ctx());
-  b.setInsertionPoint(entry);
-  std::string name =
-      ("k_" + kind + "_" + Twine(kindCounts[kind]++)).str();
-  auto fn = b.create<func::FuncOp>(entry.getLoc(), name,
-                                   b.getFunctionType(args, {}));
+  b.restoreInsertionPoint(kernelsAt);
+  SmallVector<Type> args;
+  for (const Buffer &buf : buffers)
+    args.push_back(buf.type);
+  args.append(numScalars + 2, b.getIndexType());
+  std::string name = ("k_" + kind + "_" + Twine(kindCounts[kind]++)).str();
+  auto fn = b.create<func::FuncOp>(loc, name, b.getFunctionType(args, {}));
   fn.setPrivate();
   Block *block = fn.addEntryBlock();
   b.setInsertionPointToStart(block);
-  KB k{b, entry.getLoc()};
+  KB k{b, loc};
   body(k, block->getArguments());
-  b.create<func::ReturnOp>(entry.getLoc());
+  b.create<func::ReturnOp>(loc);
   kernels[fullKey] = fn;
   return fn;
 }
 
-void Lowering::call(func::FuncOp fn, ValueRange args, StringRef what) {
-  builder->create<func::CallOp>(entry.getLoc(), fn, args);
-  schedule.push_back(DictionaryAttr::get(
-      ctx(), {NamedAttribute(StringAttr::get(ctx(), "kernel"),
-                             FlatSymbolRefAttr::get(fn.getSymNameAttr())),
-              NamedAttribute(StringAttr::get(ctx(), "op"),
-                             StringAttr::get(ctx(), what))}));
+void Lowering::dispatch(func::FuncOp fn, StringRef label, Affine grid,
+                        ArrayRef<Buffer> buffers, ArrayRef<Affine> scalars) {
+  SmallVector<Attribute> bindings, values;
+  auto bytes = [&](const Affine &a) {
+    return a.isZero() ? ScalarAttr() : a.attr(ctx());
+  };
+  for (const Buffer &buf : buffers)
+    bindings.push_back(BindingAttr::get(ctx(), buf.space, buf.offset, buf.size,
+                                        bytes(buf.read), bytes(buf.write)));
+  for (const Affine &s : scalars)
+    values.push_back(s.attr(ctx()));
+  builder->create<DispatchOp>(loc, fn.getSymName(), label, grid.attr(ctx()),
+                              builder->getArrayAttr(bindings),
+                              builder->getArrayAttr(values));
 }
 
-LogicalResult Lowering::emitOp(Operation *op, KB &k) {
+LogicalResult Lowering::emitOp(Operation *op) {
   Type f32 = builder->getF32Type();
-  Type idxTy = builder->getIndexType();
-  auto rowsOf = [&](Operation *o) {
-    return o == lmHead ? lmHeadRows : nArg;
+  const Affine nTokens{0, 1, 0, 0};
+  auto constant = [](int64_t c) { return Affine{c, 0, 0, 0}; };
+  auto operandIndex = [&](Value v) -> FailureOr<Affine> {
+    FailureOr<Affine> a = scalar(v);
+    if (failed(a))
+      op->emitOpError() << "uses an index the dispatch level cannot express";
+    return a;
   };
 
-  if (isa<arith::ConstantOp, arith::AddIOp, arith::SubIOp, arith::MulIOp>(op)) {
-    if (!op->getResult(0).getType().isIndex())
-      return op->emitOpError() << "non-index scalar arithmetic in @forward";
-    Operation *clone = builder->clone(*op, indexMap);
-    indexMap.map(op->getResult(0), clone->getResult(0));
+  // Index arithmetic of @forward folds into #llm.scalar values.
+  if (auto c = dyn_cast<arith::ConstantIndexOp>(op)) {
+    indices[c] = constant(c.value());
     return success();
   }
+  if (isa<arith::AddIOp, arith::SubIOp, arith::MulIOp>(op)) {
+    FailureOr<Affine> l = operandIndex(op->getOperand(0));
+    FailureOr<Affine> r = operandIndex(op->getOperand(1));
+    if (failed(l) || failed(r))
+      return failure();
+    Affine a;
+    if (isa<arith::AddIOp>(op)) {
+      a = {l->c + r->c, l->n + r->n, l->pos + r->pos, l->rows + r->rows};
+    } else if (isa<arith::SubIOp>(op)) {
+      a = {l->c - r->c, l->n - r->n, l->pos - r->pos, l->rows - r->rows};
+    } else {
+      auto isConst = [](const Affine &x) { return !x.n && !x.pos && !x.rows; };
+      if (!isConst(*l) && !isConst(*r))
+        return op->emitOpError() << "multiplies two per-call indices";
+      const Affine &s = isConst(*l) ? *r : *l;
+      int64_t f = isConst(*l) ? l->c : r->c;
+      a = {s.c * f, s.n * f, s.pos * f, s.rows * f};
+    }
+    indices[op->getResult(0)] = a;
+    return success();
+  }
+  if (isa<arith::ArithDialect>(op->getDialect()))
+    return op->emitOpError() << "non-index scalar arithmetic in @forward";
   if (auto dim = dyn_cast<tensor::DimOp>(op)) {
     auto arg = dyn_cast<BlockArgument>(dim.getSource());
     std::optional<int64_t> index = dim.getConstantIndex();
     if (!arg || arg.getArgNumber() != 0 || !index || *index != 0)
       return op->emitOpError() << "only the token count can be queried";
-    indexMap.map(dim.getResult(), nArg);
+    indices[dim.getResult()] = nTokens;
     return success();
   }
+
+  // Traffic of a [chunk, d] f32 activation per call: n rows.
+  auto rowsBytes = [&](Affine rows, int64_t d) { return rows * (d * 4); };
+  auto perRow = [&](const Buffer &b) { // bytes of one row of a 2-D binding
+    return b.size / b.type.getDimSize(0);
+  };
 
   if (auto e = dyn_cast<EmbeddingOp>(op)) {
     const quant::Layout &l = weights[e.getWeight()].layout;
     int64_t d = l.cols, vocab = l.rows;
+    // The lookup reads one table row per token.
+    Buffer out = activation(e.getResult()).writes(rowsBytes(nTokens, d));
+    Buffer toks = tokens().reads(nTokens * 4);
     if (l.isInteger()) {
       QuantViews v = quantViews(e.getWeightAttr());
-      SmallVector<Type> types{tokensArg.getType(), v.qs.getType(),
-                              v.scales.getType(), actType(d), idxTy};
+      SmallVector<Buffer> bufs{toks, v.qs.reads(nTokens * perRow(v.qs)),
+                               v.scales.reads(nTokens * perRow(v.scales)), out};
       if (v.mins)
-        types.push_back(v.mins.getType());
+        bufs.push_back(v.mins->reads(nTokens * perRow(*v.mins)));
       std::string key = std::to_string(vocab) + "x" + std::to_string(d) + "/q" +
                         std::to_string(l.bits) + "g" + std::to_string(l.group) +
                         (l.asymmetric ? "a" : "s") + std::to_string(l.scaleBytes);
-      auto fn = kernel("embedding", key, types, [&](KB &k, ValueRange a) {
+      auto fn = kernel("embedding", key, bufs, 0, [&](KB &k, ValueRange a) {
         OpBuilder &b = k.b;
         Type f32 = b.getF32Type();
-        k.loop(k.idx(0), a[4], 1, [&](Value t) {
+        Value mins = l.asymmetric ? a[4] : Value();
+        k.loop(a[a.size() - 2], a[a.size() - 1], 1, [&](Value t) {
           Value row = b.create<arith::IndexCastOp>(k.loc, b.getIndexType(),
                                                    k.load(a[0], {t}));
           k.loop(k.idx(0), k.idx(d), 1, [&](Value i) {
@@ -596,26 +694,21 @@ LogicalResult Lowering::emitOp(Operation *op, KB &k) {
             }
             Value x = k.mul(q, k.loadF32(a[2], {row, g}));
             if (l.asymmetric)
-              x = k.add(x, k.loadF32(a[5], {row, g}));
+              x = k.add(x, k.loadF32(mins, {row, g}));
             k.store(x, a[3], {t, i});
           });
         });
       });
-      SmallVector<Value> args{tokensArg, v.qs, v.scales,
-                              activation(e.getResult()), nArg};
-      if (v.mins)
-        args.push_back(v.mins);
-      call(fn, args, "embedding");
+      dispatch(fn, "embedding", nTokens, bufs, {});
       return success();
     }
-    Value table = weightView(e.getWeightAttr());
-    auto tableTy = cast<MemRefType>(table.getType());
+    Buffer table = weightView(e.getWeightAttr());
+    SmallVector<Buffer> bufs{toks, table.reads(nTokens * perRow(table)), out};
     auto fn = kernel("embedding",
                      std::to_string(vocab) + "x" + std::to_string(d) + "/" +
                          std::to_string(l.bits),
-                     {tokensArg.getType(), tableTy, actType(d), idxTy},
-                     [&](KB &k, ValueRange a) {
-                       k.loop(k.idx(0), a[3], 1, [&](Value t) {
+                     bufs, 0, [&](KB &k, ValueRange a) {
+                       k.loop(a[3], a[4], 1, [&](Value t) {
                          Value id = k.load(a[0], {t});
                          Value row = k.b.create<arith::IndexCastOp>(
                              k.loc, k.b.getIndexType(), id);
@@ -624,94 +717,101 @@ LogicalResult Lowering::emitOp(Operation *op, KB &k) {
                          });
                        });
                      });
-    call(fn, {tokensArg, table, activation(e.getResult()), nArg}, "embedding");
+    dispatch(fn, "embedding", nTokens, bufs, {});
     return success();
   }
+
+  // The lm_head projects `logit_rows` rows (all of them, or only the last,
+  // which a select_last_row dispatch moved to row 0); other linears `n`.
+  auto rowsOf = [&](Operation *o) {
+    return o == lmHead ? Affine{0, 0, 0, 1} : nTokens;
+  };
 
   if (auto ql = dyn_cast<QuantizedLinearOp>(op)) {
     const quant::Layout &l = weights[ql.getWeight()].layout;
     int64_t nOut = l.rows, kIn = l.cols;
     QuantViews v = quantViews(ql.getWeightAttr());
-    Value out = op == lmHead ? logitsArg : activation(ql.getResult());
-    SmallVector<Type> types{actType(kIn), v.qs.getType(), v.scales.getType(),
-                            actType(nOut), idxTy};
+    Affine rows = rowsOf(op);
+    Buffer out = (op == lmHead ? logits() : activation(ql.getResult()))
+                     .writes(rowsBytes(rows, nOut));
+    SmallVector<Buffer> bufs{
+        activation(ql.getInput()).reads(rowsBytes(rows, kIn)), v.qs.readsAll(),
+        v.scales.readsAll(), out};
     if (v.mins)
-      types.push_back(v.mins.getType());
+      bufs.push_back(v.mins->readsAll());
     std::string key = std::to_string(kIn) + "x" + std::to_string(nOut) + "/q" +
                       std::to_string(l.bits) + "g" + std::to_string(l.group) +
                       (l.asymmetric ? "a" : "s") + std::to_string(l.scaleBytes);
-    auto fn = kernel("qlinear", key, types, [&](KB &k, ValueRange a) {
-      Value mins = a.size() > 5 ? a[5] : Value();
-      k.loop(k.idx(0), k.idx(nOut), 1, [&](Value j) {
-        k.loop(k.idx(0), a[4], 1, [&](Value t) {
-          Value s = dequantDot(k, l, a[0], t, a[1], a[2], mins, j);
-          k.store(s, a[3], {t, j});
+    auto fn = kernel("qlinear", key, bufs, 1, [&](KB &k, ValueRange a) {
+      Value mins = l.asymmetric ? a[4] : Value();
+      unsigned s = bufs.size();
+      // Output features are the parallel dimension; rows inner, so a weight
+      // row is read once per chunk.
+      k.loop(a[s + 1], a[s + 2], 1, [&](Value j) {
+        k.loop(k.idx(0), a[s], 1, [&](Value t) {
+          Value sum = dequantDot(k, l, a[0], t, a[1], a[2], mins, j);
+          k.store(sum, a[3], {t, j});
         });
       });
     });
-    SmallVector<Value> args{activation(ql.getInput()), v.qs, v.scales, out,
-                            rowsOf(op)};
-    if (v.mins)
-      args.push_back(v.mins);
-    call(fn, args, op == lmHead ? "lm_head" : "qlinear");
+    dispatch(fn, op == lmHead ? "lm_head" : "qlinear", constant(nOut), bufs,
+             {rowsOf(op)});
     return success();
   }
 
   if (auto n = dyn_cast<RMSNormOp>(op)) {
     int64_t d = n.getType().getDimSize(1);
     double eps = n.getEpsilon().convertToDouble();
+    SmallVector<Buffer> bufs{
+        activation(n.getInput()).reads(rowsBytes(nTokens, d)),
+        weightView(n.getWeightAttr()).readsAll(),
+        activation(n.getResult()).writes(rowsBytes(nTokens, d))};
     auto fn = kernel(
-        "rms_norm", std::to_string(d) + "/" + std::to_string(eps),
-        {actType(d), MemRefType::get({d}, f32), actType(d), idxTy},
+        "rms_norm", std::to_string(d) + "/" + std::to_string(eps), bufs, 0,
         [&](KB &k, ValueRange a) {
-          k.loop(k.idx(0), a[3], 1, [&](Value t) {
+          k.loop(a[3], a[4], 1, [&](Value t) {
             Value ss = k.dot(a[0], {t, k.idx(0)}, a[0], {t, k.idx(0)}, d);
             Value mean = k.div(ss, k.f32(double(d)));
             Value inv = k.b.create<math::RsqrtOp>(k.loc, k.add(mean, k.f32(eps)));
             k.loop(k.idx(0), k.idx(d), 1, [&](Value i) {
               Value x = k.mul(k.load(a[0], {t, i}), inv);
-              k.store(k.mul(k.load(a[1], {i}), x), a[2], {t, i});
+              k.store(k.mul(k.loadF32(a[1], {i}), x), a[2], {t, i});
             });
           });
         });
-    call(fn, {activation(n.getInput()), weightView(n.getWeightAttr()),
-              activation(n.getResult()), nArg},
-         "rms_norm");
+    dispatch(fn, "rms_norm", nTokens, bufs, {});
     return success();
   }
 
   if (auto l = dyn_cast<LinearOp>(op)) {
-    Value w = weightView(l.getWeightAttr());
-    auto wTy = cast<MemRefType>(w.getType());
-    int64_t nOut = wTy.getDimSize(0), kIn = wTy.getDimSize(1);
-    MemRefType outTy = actType(nOut);
-    Value out;
-    if (op == lmHead) {
-      out = logitsArg;
-    } else {
-      out = activation(l.getResult());
-    }
+    Buffer w = weightView(l.getWeightAttr()).readsAll();
+    int64_t nOut = w.type.getDimSize(0), kIn = w.type.getDimSize(1);
+    Affine rows = rowsOf(op);
+    Buffer out = (op == lmHead ? logits() : activation(l.getResult()))
+                     .writes(rowsBytes(rows, nOut));
+    SmallVector<Buffer> bufs{activation(l.getInput()).reads(rowsBytes(rows, kIn)),
+                             w, out};
     auto fn = kernel(
         "linear",
         std::to_string(kIn) + "x" + std::to_string(nOut) +
-            (wTy.getElementType().isF16() ? "/f16" : ""),
-        {actType(kIn), wTy, outTy, idxTy}, [&](KB &k, ValueRange a) {
-          // Output features outer, rows inner: a weight row is read from
-          // memory once and reused from cache by every row of the chunk.
-          k.loop(k.idx(0), k.idx(nOut), 1, [&](Value j) {
+            (w.type.getElementType().isF16() ? "/f16" : ""),
+        bufs, 1, [&](KB &k, ValueRange a) {
+          // Output features are the parallel dimension; rows inner, so a
+          // weight row is read from memory once and reused from cache by
+          // every row of the chunk.
+          k.loop(a[4], a[5], 1, [&](Value j) {
             k.loop(k.idx(0), a[3], 1, [&](Value t) {
               Value s = k.dot(a[0], {t, k.idx(0)}, a[1], {j, k.idx(0)}, kIn);
               k.store(s, a[2], {t, j});
             });
           });
         });
-    call(fn, {activation(l.getInput()), w, out, rowsOf(op)},
-         op == lmHead ? "lm_head" : "linear");
+    dispatch(fn, op == lmHead ? "lm_head" : "linear", constant(nOut), bufs,
+             {rowsOf(op)});
     return success();
   }
 
   if (auto r = dyn_cast<RopeOp>(op)) {
-    int64_t feats = r.getType().getDimSize(1);
     int64_t heads = r.getNumHeads(), hd = r.getHeadDim(), half = hd / 2;
     RopeFrequencies rope =
         computeRope(hd, r.getTheta().convertToDouble(), r.getScalingAttr());
@@ -723,25 +823,31 @@ LogicalResult Lowering::emitOp(Operation *op, KB &k) {
     auto tableTy = MemRefType::get({half}, f32);
     if (!table) {
       OpBuilder gb(ctx());
-      gb.setInsertionPoint(entry);
+      gb.restoreInsertionPoint(kernelsAt);
       auto tensorTy = RankedTensorType::get({half}, f32);
       table = gb.create<memref::GlobalOp>(
-          entry.getLoc(), ("rope_inv_freq_" + Twine(tables.size() - 1)).str(),
+          loc, ("rope_inv_freq_" + Twine(tables.size() - 1)).str(),
           gb.getStringAttr("private"), tableTy,
           DenseElementsAttr::get(tensorTy, ArrayRef<float>(inv)),
           /*constant=*/true, IntegerAttr());
     }
     std::string tableName = table.getSymName().str();
+    FailureOr<Affine> start = operandIndex(r.getStartPos());
+    if (failed(start))
+      return failure();
+    int64_t feats = r.getType().getDimSize(1);
+    SmallVector<Buffer> bufs{
+        activation(r.getInput()).reads(rowsBytes(nTokens, feats)),
+        activation(r.getResult()).writes(rowsBytes(nTokens, feats))};
     auto fn = kernel(
         "rope",
         std::to_string(heads) + "x" + std::to_string(hd) + "/" + tableName +
             "*" + std::to_string(rope.attentionFactor),
-        {actType(feats), actType(feats), idxTy, idxTy},
-        [&](KB &k, ValueRange a) {
+        bufs, 1, [&](KB &k, ValueRange a) {
           Value freqs = k.b.create<memref::GetGlobalOp>(k.loc, tableTy, tableName);
-          k.loop(k.idx(0), a[2], 1, [&](Value t) {
+          k.loop(a[3], a[4], 1, [&](Value t) {
             // Hugging Face multiplies in f32: angle = f32(pos) * inv_freq.
-            Value pos = k.iadd(a[3], t);
+            Value pos = k.iadd(a[2], t);
             Value posI = k.b.create<arith::IndexCastOp>(k.loc, k.b.getI64Type(), pos);
             Value posF = k.b.create<arith::SIToFPOp>(k.loc, k.b.getF32Type(), posI);
             k.loop(k.idx(0), k.idx(half), 1, [&](Value i) {
@@ -765,37 +871,39 @@ LogicalResult Lowering::emitOp(Operation *op, KB &k) {
             });
           });
         });
-    call(fn, {activation(r.getInput()), activation(r.getResult()), nArg,
-              indexMap.lookup(r.getStartPos())},
-         "rope");
+    dispatch(fn, "rope", nTokens, bufs, {*start});
     return success();
   }
 
   if (auto w = dyn_cast<KVWriteOp>(op)) {
     int64_t row = cacheType.getRowSize();
-    auto fn = kernel(
-        "kv_write", std::to_string(row),
-        {actType(row), actType(row), kvView.getType(), idxTy, idxTy, idxTy},
-        [&](KB &k, ValueRange a) {
-          k.loop(k.idx(0), a[4], 1, [&](Value t) {
-            Value p = k.iadd(a[5], t);
-            k.loop(k.idx(0), k.idx(row), 1, [&](Value i) {
-              k.store(k.load(a[0], {t, i}), a[2], {a[3], k.idx(0), p, i});
-              k.store(k.load(a[1], {t, i}), a[2], {a[3], k.idx(1), p, i});
-            });
-          });
-        });
-    call(fn, {activation(w.getKeys()), activation(w.getValues()), kvView,
-              k.idx(w.getLayer()), nArg, indexMap.lookup(w.getStartPos())},
-         "kv_write");
+    FailureOr<Affine> start = operandIndex(w.getStartPos());
+    if (failed(start))
+      return failure();
+    SmallVector<Buffer> bufs{
+        activation(w.getKeys()).reads(rowsBytes(nTokens, row)),
+        activation(w.getValues()).reads(rowsBytes(nTokens, row)),
+        kvLayer(w.getLayer()).writes(rowsBytes(nTokens, 2 * row))};
+    auto fn = kernel("kv_write", std::to_string(row), bufs, 1,
+                     [&](KB &k, ValueRange a) {
+                       k.loop(a[4], a[5], 1, [&](Value t) {
+                         Value p = k.iadd(a[3], t);
+                         k.loop(k.idx(0), k.idx(row), 1, [&](Value i) {
+                           k.store(k.load(a[0], {t, i}), a[2], {k.idx(0), p, i});
+                           k.store(k.load(a[1], {t, i}), a[2], {k.idx(1), p, i});
+                         });
+                       });
+                     });
+    dispatch(fn, "kv_write", nTokens, bufs, {*start});
     return success();
   }
 
   if (auto r = dyn_cast<KVReadOp>(op)) {
     // Attention reads the cache in place; the read only fixes the length.
-    Value len = indexMap.lookup(r.getLength());
-    indexMap.map(r.getKeys(), len);
-    indexMap.map(r.getValues(), kvView);
+    FailureOr<Affine> len = operandIndex(r.getLength());
+    if (failed(len))
+      return failure();
+    indices[r.getKeys()] = *len;
     return success();
   }
 
@@ -806,39 +914,51 @@ LogicalResult Lowering::emitOp(Operation *op, KB &k) {
              << "keys and values must come from one llm.kv_read";
     int64_t heads = at.getNumHeads(), kvHeads = at.getNumKvHeads(),
             hd = at.getHeadDim(), group = heads / kvHeads;
-    int64_t feats = heads * hd;
-    auto [scrOff, scrN] = scratch.lookup(op);
+    int64_t maxCtx = cacheType.getMaxContext();
     double scale = at.getScale().convertToDouble();
     bool causal = at.getCausal();
+    FailureOr<Affine> start = operandIndex(at.getStartPos());
+    if (failed(start))
+      return failure();
+    Affine length = indices.lookup(keysRead.getKeys());
+    int64_t feats = heads * hd, row = cacheType.getRowSize();
+    // The K and V rows of positions [0, length), and a score per head and
+    // position, written then read back.
+    Buffer scores = scratchView(scratch.lookup(op), {heads, maxCtx});
+    SmallVector<Buffer> bufs{
+        activation(at.getQuery()).reads(rowsBytes(nTokens, feats)),
+        kvLayer(keysRead.getLayer()).reads(length * (2 * row * 4)),
+        activation(at.getResult()).writes(rowsBytes(nTokens, feats)),
+        scores.reads(length * (heads * 4)).writes(length * (heads * 4))};
     auto fn = kernel(
         "attention",
         std::to_string(heads) + "/" + std::to_string(kvHeads) + "/" +
             std::to_string(hd) + "/" + std::to_string(scale) +
             (causal ? "c" : ""),
-        {actType(feats), kvView.getType(), actType(feats),
-         MemRefType::get({scrN}, f32), idxTy, idxTy, idxTy, idxTy},
-        [&](KB &k, ValueRange a) {
-          Value q = a[0], kv = a[1], out = a[2], scores = a[3], layer = a[4],
-                n = a[5], start = a[6], length = a[7];
-          k.loop(k.idx(0), n, 1, [&](Value t) {
-            Value limit = causal ? k.iadd(k.iadd(start, t), k.idx(1)) : length;
-            k.loop(k.idx(0), k.idx(heads), 1, [&](Value h) {
-              Value g = k.b.create<arith::DivUIOp>(k.loc, h, k.idx(group));
-              Value qOff = k.imul(h, k.idx(hd));
-              Value kOff = k.imul(g, k.idx(hd));
+        bufs, 3, [&](KB &k, ValueRange a) {
+          Value q = a[0], kv = a[1], out = a[2], scores = a[3], n = a[4],
+                startPos = a[5], kvLen = a[6];
+          // Heads are the parallel dimension: each has its own scores row.
+          k.loop(a[7], a[8], 1, [&](Value h) {
+            Value g = k.b.create<arith::DivUIOp>(k.loc, h, k.idx(group));
+            Value qOff = k.imul(h, k.idx(hd));
+            Value kOff = k.imul(g, k.idx(hd));
+            k.loop(k.idx(0), n, 1, [&](Value t) {
+              Value limit =
+                  causal ? k.iadd(k.iadd(startPos, t), k.idx(1)) : kvLen;
               Value mx = k.reduce(k.idx(0), limit, 1, k.f32(-INFINITY),
                                   [&](Value j, Value m) {
                                     Value s = k.mul(
                                         k.dot(q, {t, qOff}, kv,
-                                              {layer, k.idx(0), j, kOff}, hd),
+                                              {k.idx(0), j, kOff}, hd),
                                         k.f32(scale));
-                                    k.store(s, scores, {j});
+                                    k.store(s, scores, {h, j});
                                     return k.max(m, s);
                                   });
               Value sum = k.reduce(k.idx(0), limit, 1, k.f32(0.0),
                                    [&](Value j, Value acc) {
-                                     Value e = k.exp(k.sub(k.load(scores, {j}), mx));
-                                     k.store(e, scores, {j});
+                                     Value e = k.exp(k.sub(k.load(scores, {h, j}), mx));
+                                     k.store(e, scores, {h, j});
                                      return k.add(acc, e);
                                    });
               Value invSum = k.div(k.f32(1.0), sum);
@@ -846,19 +966,15 @@ LogicalResult Lowering::emitOp(Operation *op, KB &k) {
                 Value kd = k.iadd(kOff, d);
                 Value acc = k.reduce(k.idx(0), limit, 1, k.f32(0.0),
                                      [&](Value j, Value acc) {
-                                       Value v = k.load(kv, {layer, k.idx(1), j, kd});
-                                       return k.add(acc, k.mul(k.load(scores, {j}), v));
+                                       Value v = k.load(kv, {k.idx(1), j, kd});
+                                       return k.add(acc, k.mul(k.load(scores, {h, j}), v));
                                      });
                 k.store(k.mul(acc, invSum), out, {t, k.iadd(qOff, d)});
               });
             });
           });
         });
-    call(fn, {activation(at.getQuery()), kvView, activation(at.getResult()),
-              scratchView(scrOff, scrN), k.idx(keysRead.getLayer()), nArg,
-              indexMap.lookup(at.getStartPos()),
-              indexMap.lookup(keysRead.getKeys())},
-         "attention");
+    dispatch(fn, "attention", constant(heads), bufs, {nTokens, *start, length});
     return success();
   }
 
@@ -866,11 +982,13 @@ LogicalResult Lowering::emitOp(Operation *op, KB &k) {
   auto elementwise = [&](StringRef kind, ValueRange ins, Value result,
                          function_ref<Value(KB &, ValueRange)> fnBody) {
     int64_t d = cast<RankedTensorType>(result.getType()).getDimSize(1);
-    SmallVector<Type> types(ins.size() + 1, actType(d));
-    types.push_back(idxTy);
+    SmallVector<Buffer> bufs;
+    for (Value in : ins)
+      bufs.push_back(activation(in).reads(rowsBytes(nTokens, d)));
+    bufs.push_back(activation(result).writes(rowsBytes(nTokens, d)));
     unsigned nIn = ins.size();
-    auto fn = kernel(kind, std::to_string(d), types, [&](KB &k, ValueRange a) {
-      k.loop(k.idx(0), a[nIn + 1], 1, [&](Value t) {
+    auto fn = kernel(kind, std::to_string(d), bufs, 0, [&](KB &k, ValueRange a) {
+      k.loop(a[nIn + 1], a[nIn + 2], 1, [&](Value t) {
         k.loop(k.idx(0), k.idx(d), 1, [&](Value i) {
           SmallVector<Value> xs;
           for (unsigned j = 0; j < nIn; ++j)
@@ -879,12 +997,7 @@ LogicalResult Lowering::emitOp(Operation *op, KB &k) {
         });
       });
     });
-    SmallVector<Value> args;
-    for (Value in : ins)
-      args.push_back(activation(in));
-    args.push_back(activation(result));
-    args.push_back(nArg);
-    call(fn, args, kind);
+    dispatch(fn, kind, nTokens, bufs, {});
   };
   auto silu = [](KB &k, Value x) {
     // x * sigmoid(x) = x / (1 + exp(-x)), as torch computes it.
@@ -930,6 +1043,8 @@ LogicalResult Lowering::run() {
     return module.emitError() << "only an f32 KV cache is lowered for now";
   if (failed(plan(forward)))
     return failure();
+  kvBytes = cacheType.getNumLayers() * 2 * cacheType.getMaxContext() *
+            cacheType.getRowSize() * 4;
 
   // The logits come from the linear feeding the return; when the caller
   // wants only the last position, that linear runs on one row.
@@ -942,65 +1057,37 @@ LogicalResult Lowering::run() {
   MLIRContext *c = ctx();
   OpBuilder b(c);
   builder = &b;
-  Location loc = forward.getLoc();
-  Type i8 = b.getI8Type(), i64 = b.getI64Type();
-  int64_t vocab = config.getVocabSize();
-  int64_t kvBytes = cacheType.getNumLayers() * 2 * cacheType.getMaxContext() *
-                    cacheType.getRowSize() * 4;
-  auto entryType = b.getFunctionType(
-      {MemRefType::get({std::max<int64_t>(weightsSize, 1)}, i8),
-       MemRefType::get({arenaSize}, i8), MemRefType::get({kvBytes}, i8),
-       MemRefType::get({chunk}, b.getI32Type()), i64, i64,
-       MemRefType::get({chunk, vocab}, b.getF32Type()), i64},
-      {});
+  loc = forward.getLoc();
   b.setInsertionPoint(forward);
-  entry = b.create<func::FuncOp>(loc, "llmc_forward", entryType);
-  Block *block = entry.addEntryBlock();
-  b.setInsertionPointToStart(block);
-  weightsArg = block->getArgument(0);
-  arenaArg = block->getArgument(1);
-  kvArg = block->getArgument(2);
-  tokensArg = block->getArgument(3);
-  logitsArg = block->getArgument(6);
-  allArg = block->getArgument(7);
-  nArg = b.create<arith::IndexCastOp>(loc, b.getIndexType(), block->getArgument(4));
-  posArg = b.create<arith::IndexCastOp>(loc, b.getIndexType(), block->getArgument(5));
-  indexMap.map(forward.getArgument(1), posArg);
-  kvView = b.create<memref::ViewOp>(
-      loc,
-      MemRefType::get({cacheType.getNumLayers(), 2, cacheType.getMaxContext(),
-                       cacheType.getRowSize()},
-                      b.getF32Type()),
-      kvArg, b.create<arith::ConstantIndexOp>(loc, 0), ValueRange{});
+  kernelsAt = b.saveInsertionPoint();
+  b.setInsertionPointToEnd(module.getBody());
+  auto schedule = b.create<ScheduleOp>(loc);
+  b.setInsertionPointToStart(&schedule.getBody().emplaceBlock());
+  indices[forward.getArgument(1)] = Affine{0, 0, 1, 0};
 
-  KB k{b, loc};
   for (Operation &op : forward.getBody().front()) {
     if (&op == lmHead) {
-      // Rows for the lm_head: all n, or only the last one moved to row 0.
-      Value all = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne,
-                                          allArg, b.create<arith::ConstantIntOp>(loc, 0, 64));
-      lmHeadRows = b.create<arith::SelectOp>(loc, all, nArg, k.idx(1));
+      // Move the row the logits come from to row 0: the last one (at
+      // n - logit_rows = n - 1), or row 0 itself when all rows are wanted.
       Value in = op.getOperand(0);
       int64_t d = cast<RankedTensorType>(in.getType()).getDimSize(1);
-      auto copyFn = kernel("select_last_row", std::to_string(d),
-                           {actType(d), b.getIndexType()}, [&](KB &k, ValueRange a) {
-                             Value last = k.b.create<arith::SubIOp>(k.loc, a[1], k.idx(1));
-                             k.loop(k.idx(0), k.idx(d), 1, [&](Value i) {
-                               k.store(k.load(a[0], {last, i}), a[0], {k.idx(0), i});
+      SmallVector<Buffer> bufs{
+          activation(in).reads(Affine{d * 4, 0, 0, 0}).writes(Affine{d * 4, 0, 0, 0})};
+      auto copyFn = kernel("select_last_row", std::to_string(d), bufs, 1,
+                           [&](KB &k, ValueRange a) {
+                             k.loop(a[2], a[3], 1, [&](Value) {
+                               k.loop(k.idx(0), k.idx(d), 1, [&](Value i) {
+                                 k.store(k.load(a[0], {a[1], i}), a[0],
+                                         {k.idx(0), i});
+                               });
                              });
                            });
-      Value inView = activation(in);
-      auto ifOp = b.create<scf::IfOp>(loc, all, /*withElseRegion=*/true);
-      {
-        OpBuilder::InsertionGuard g(b);
-        b.setInsertionPointToStart(&ifOp.getElseRegion().front());
-        b.create<func::CallOp>(loc, copyFn, ValueRange{inView, nArg});
-      }
+      dispatch(copyFn, "select_last_row", Affine{1, 0, 0, 0}, bufs,
+               {Affine{0, 1, 0, -1}});
     }
-    if (failed(emitOp(&op, k)))
+    if (failed(emitOp(&op)))
       return failure();
   }
-  b.create<func::ReturnOp>(loc);
 
   // Record the plan for the packager, the runtime and `llmc inspect`.
   SmallVector<Attribute> weightAttrs;
@@ -1028,11 +1115,7 @@ LogicalResult Lowering::run() {
             named("scale_bytes", b.getI64IntegerAttr(w.layout.scaleBytes))}));
   }
   module->setAttr("llmc.weights", ArrayAttr::get(c, weightAttrs));
-  module->setAttr("llmc.schedule", ArrayAttr::get(c, schedule));
-  module->setAttr("llmc.prefill_chunk", b.getI64IntegerAttr(chunk));
-  module->setAttr("llmc.arena_size", b.getI64IntegerAttr(arenaSize));
-  module->setAttr("llmc.weights_size", b.getI64IntegerAttr(weightsSize));
-  module->setAttr("llmc.kv_cache_size", b.getI64IntegerAttr(kvBytes));
+  module->setAttr("llm.plan", PlanAttr::get(c, chunk, arenaSize, weightsSize, kvBytes));
 
   forward.erase();
   for (auto w : llvm::make_early_inc_range(module.getOps<WeightOp>()))

@@ -191,19 +191,37 @@ std::string buildFlatBuffer(const ArtifactDesc &d, std::vector<uint8_t> &out) {
   for (const PayloadDesc &p : d.payloads) {
     auto target = b.CreateString(p.target);
     auto format = b.CreateString(p.format);
-    auto entry = b.CreateString(p.entry);
     auto features = b.CreateString(p.cpuFeatures);
+    std::vector<flatbuffers::Offset<fb::Kernel>> kernels;
+    for (const KernelDesc &k : p.kernels)
+      kernels.push_back(fb::CreateKernelDirect(b, k.name.c_str(), k.entry.c_str(),
+                                               &k.bindingSizes, k.numScalars));
+    auto kernelsVec = b.CreateVector(kernels);
     b.ForceVectorAlignment(p.data.size(), sizeof(uint8_t), 16);
     auto data = b.CreateVector(p.data);
-    payloads.push_back(fb::CreateKernelPayload(b, target, format, entry, data, features));
+    payloads.push_back(
+        fb::CreateKernelPayload(b, target, format, 0, data, features, kernelsVec));
   }
   std::vector<flatbuffers::Offset<fb::Dispatch>> schedule;
   for (const DispatchDesc &s : d.schedule) {
     std::vector<fb::BufferRef> ops;
     for (const BufferRefDesc &o : s.operands)
       ops.emplace_back(static_cast<fb::BufferSpace>(o.space), o.offset, o.size);
-    schedule.push_back(
-        fb::CreateDispatchDirect(b, s.kernel.c_str(), &ops, s.flops, s.bytes));
+    std::vector<fb::Scalar> scalars;
+    auto scalar = [](const ScalarDesc &x) {
+      return fb::Scalar(x.c, x.nTokens, x.startPos, x.logitRows);
+    };
+    for (const ScalarDesc &x : s.scalars)
+      scalars.push_back(scalar(x));
+    fb::Scalar grid = scalar(s.grid);
+    std::vector<fb::Scalar> reads, writes;
+    for (const ScalarDesc &x : s.reads)
+      reads.push_back(scalar(x));
+    for (const ScalarDesc &x : s.writes)
+      writes.push_back(scalar(x));
+    schedule.push_back(fb::CreateDispatchDirect(
+        b, s.kernel.c_str(), &ops, s.flops, s.bytes, s.kernelIndex, s.label.c_str(),
+        &scalars, &grid, &reads, &writes));
   }
   std::vector<flatbuffers::Offset<fb::Weight>> weights;
   for (const WeightDesc &w : d.weights) {

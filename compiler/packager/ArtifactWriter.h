@@ -61,12 +61,25 @@ struct ModelConfigDesc {
   std::vector<int32_t> eosTokenIds;
 };
 
+/// A kernel of a payload and the signature it was compiled with.
+struct KernelDesc {
+  std::string name;                    // kernel function of the dispatch level
+  std::string entry;                   // exported symbol
+  std::vector<uint64_t> bindingSizes;  // bytes each binding must hold
+  uint32_t numScalars = 0;
+};
+
 struct PayloadDesc {
   std::string target;                  // triple the code was built for
   std::string format = "elf-shared-object";
-  std::string entry = "llmc_forward";
   std::string cpuFeatures;             // empty: the manifest's
   std::vector<uint8_t> data;
+  std::vector<KernelDesc> kernels;     // indexed by DispatchDesc::kernelIndex
+};
+
+/// c + n_tokens * nTokens + start_pos * startPos + logit_rows * logitRows.
+struct ScalarDesc {
+  int64_t c = 0, nTokens = 0, startPos = 0, logitRows = 0;
 };
 
 struct BufferRefDesc {
@@ -75,8 +88,13 @@ struct BufferRefDesc {
 };
 
 struct DispatchDesc {
-  std::string kernel;
-  std::vector<BufferRefDesc> operands;
+  std::string kernel;                  // kernel function name
+  std::string label;                   // llm op: "linear", "attention", ...
+  uint32_t kernelIndex = 0;
+  std::vector<BufferRefDesc> operands; // the bindings
+  std::vector<ScalarDesc> scalars;
+  ScalarDesc grid;
+  std::vector<ScalarDesc> reads, writes; // bytes per binding and call
   uint64_t flops = 0, bytes = 0;
 };
 

@@ -11,6 +11,7 @@
 #include "passes/QuantLayout.h"
 #include "targets/cpu/CpuTarget.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
@@ -38,11 +39,6 @@ using Clock = std::chrono::steady_clock;
 
 double secondsSince(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
-}
-
-int64_t intAttr(ModuleOp m, StringRef name) {
-  auto a = m->getAttrOfType<IntegerAttr>(name);
-  return a ? a.getInt() : -1;
 }
 
 /// bf16/f16 -> f32 conversion of one buffer. bf16 is the top half of an
@@ -611,22 +607,63 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
     emitError(loc) << "weights layout: " << err;
     return false;
   }
+  auto plan = (*module)->getAttrOfType<llm::PlanAttr>("llm.plan");
+  auto schedules = llvm::to_vector(module->getOps<llm::ScheduleOp>());
+  if (!plan || schedules.size() != 1) {
+    emitError(loc) << "internal error: the lowering left no llm.plan or not "
+                      "exactly one llm.schedule";
+    return false;
+  }
   for (size_t i = 0; i < desc.weights.size(); ++i)
     if (desc.weights[i].offset != plannedOffsets[i] ||
-        desc.weightsSize != uint64_t(intAttr(*module, "llmc.weights_size"))) {
+        desc.weightsSize != uint64_t(plan.getWeightsSize())) {
       emitError(loc) << "internal error: the packager's weight layout "
                         "differs from the one baked into the code";
       return false;
     }
-  for (Attribute a : (*module)->getAttrOfType<ArrayAttr>("llmc.schedule")) {
-    auto d = cast<DictionaryAttr>(a);
+  // The schedule as data, and the kernel table in order of first launch.
+  packager::PayloadDesc payload;
+  llvm::StringMap<uint32_t> kernelIndex;
+  auto scalarDesc = [](llm::ScalarAttr s) {
+    return packager::ScalarDesc{s.getC(), s.getNTokens(), s.getStartPos(),
+                                s.getLogitRows()};
+  };
+  for (auto op : schedules.front().getOps<llm::DispatchOp>()) {
+    StringRef name = op.getKernel();
+    auto [it, inserted] = kernelIndex.try_emplace(name, payload.kernels.size());
+    if (inserted) {
+      auto fn = module->lookupSymbol<func::FuncOp>(name);
+      packager::KernelDesc k;
+      k.name = name.str();
+      k.entry = cpu::kernelEntrySymbol(name);
+      for (Type t : fn.getArgumentTypes().take_front(op.getBindings().size())) {
+        auto m = cast<MemRefType>(t);
+        k.bindingSizes.push_back(uint64_t(m.getNumElements()) *
+                                 ((m.getElementTypeBitWidth() + 7) / 8));
+      }
+      k.numScalars = op.getScalars().size();
+      payload.kernels.push_back(std::move(k));
+    }
     packager::DispatchDesc dispatch;
-    dispatch.kernel = (d.getAs<FlatSymbolRefAttr>("kernel").getValue() + " (" +
-                       d.getAs<StringAttr>("op").getValue() + ")")
-                          .str();
-    desc.schedule.push_back(dispatch);
+    dispatch.kernel = name.str();
+    dispatch.label = op.getLabel().str();
+    dispatch.kernelIndex = it->second;
+    auto bytes = [&](llm::ScalarAttr s) {
+      return s ? scalarDesc(s) : packager::ScalarDesc{};
+    };
+    for (auto b : op.getBindings().getAsRange<llm::BindingAttr>()) {
+      dispatch.operands.push_back(
+          {static_cast<packager::BufferSpace>(b.getSpace()),
+           uint64_t(b.getOffset()), uint64_t(b.getSize())});
+      dispatch.reads.push_back(bytes(b.getRead()));
+      dispatch.writes.push_back(bytes(b.getWrite()));
+    }
+    for (auto s : op.getScalars().getAsRange<llm::ScalarAttr>())
+      dispatch.scalars.push_back(scalarDesc(s));
+    dispatch.grid = scalarDesc(op.getGrid());
+    desc.schedule.push_back(std::move(dispatch));
   }
-  desc.arenaSize = intAttr(*module, "llmc.arena_size");
+  desc.arenaSize = plan.getArenaSize();
   auto &c = desc.config;
   c.hiddenSize = config.getHiddenSize();
   c.intermediateSize = config.getIntermediateSize();
@@ -712,11 +749,11 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
     return false;
   }
   if (log)
-    *log << llvm::format("llmc:       %zu kernels dispatched, %.1f KB of "
-                         "code (%.2f s)\n",
-                         desc.schedule.size(), so->size() / 1024.0,
+    *log << llvm::format("llmc:       %zu kernels, %zu dispatches per call, "
+                         "%.1f KB of code (%.2f s)\n",
+                         payload.kernels.size(), desc.schedule.size(),
+                         so->size() / 1024.0,
                          secondsSince(t0));
-  packager::PayloadDesc payload;
   payload.target = llvm::sys::getDefaultTargetTriple();
   payload.data = std::move(*so);
   desc.payloads.push_back(std::move(payload));

@@ -208,4 +208,107 @@ def LLM_ModelConfigAttr : LLM_Attr<"ModelConfig", "config"> {
   let genVerifyDecl = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Dispatch level
+//===----------------------------------------------------------------------===//
+
+def LLM_ScalarAttr : LLM_Attr<"Scalar", "scalar"> {
+  let summary = "An index the runtime evaluates per call: c + a*n_tokens + ...";
+  let description = [{
+    The scalars of a dispatch and its grid are affine in the few values that
+    change between calls of the model, so that a runtime (or a GPU HAL) only
+    evaluates `c + n_tokens * N + start_pos * P + logit_rows * L`, with
+
+    - `n_tokens`: tokens in this call (1 for decode, up to `prefill_chunk`),
+    - `start_pos`: the position of the first of them,
+    - `logit_rows`: the rows of logits wanted (`n_tokens` when the context
+      asked for all positions' logits, else 1).
+
+    Zero coefficients are left out.
+
+    Example:
+
+    ```mlir
+    #llm.scalar<c = 128>                    // a constant grid of 128
+    #llm.scalar<n_tokens = 1>               // the token count
+    #llm.scalar<n_tokens = 1, start_pos = 1> // the KV length after this call
+    #llm.scalar<n_tokens = 1, logit_rows = -1> // the row the logits start at
+    ```
+  }];
+  let parameters = (ins
+    DefaultValuedParameter<"int64_t", "0", "constant term">:$c,
+    DefaultValuedParameter<"int64_t", "0", "coefficient of n_tokens">:$n_tokens,
+    DefaultValuedParameter<"int64_t", "0", "coefficient of start_pos">:$start_pos,
+    DefaultValuedParameter<"int64_t", "0", "coefficient of logit_rows">:$logit_rows
+  );
+  let assemblyFormat = "`<` struct(params) `>`";
+  let extraClassDeclaration = [{
+    /// The value for one call of the model.
+    int64_t evaluate(int64_t nTokens, int64_t startPos, int64_t logitRows) const {
+      return getC() + getNTokens() * nTokens + getStartPos() * startPos +
+             getLogitRows() * logitRows;
+    }
+  }];
+}
+
+def LLM_BindingAttr : LLM_Attr<"Binding", "binding"> {
+  let summary = "A byte range of one runtime buffer, bound to a kernel argument";
+  let description = [{
+    `size` is at least the bytes of the kernel's memref argument; the
+    runtime checks every binding against its buffer before the first call,
+    and the `llm.dispatch` verifier checks it against the kernel.
+
+    `read` and `write` are the bytes of the range one call of the dispatch
+    reads and writes (each byte counted once, nothing assumed cached), as
+    `#llm.scalar`s of the call: `llmc inspect` sums them into bytes per
+    token, which bound decode speed on a phone by its memory bandwidth.
+    Absent means none.
+
+    Example:
+
+    ```mlir
+    // A weight matrix: read whole by every call.
+    #llm.binding<space = weights, offset = 4096, size = 16384,
+                 read = <c = 16384>>
+    // One layer of the KV cache as attention reads it: the K and V rows of
+    // positions [0, start_pos + n_tokens).
+    #llm.binding<space = kv_cache, offset = 0, size = 131072,
+                 read = <n_tokens = 256, start_pos = 256>>
+    ```
+  }];
+  let parameters = (ins
+    EnumParameter<LLM_BufferSpace>:$space,
+    "int64_t":$offset,
+    "int64_t":$size,
+    OptionalParameter<"::llmc::llm::ScalarAttr", "bytes read per call">:$read,
+    OptionalParameter<"::llmc::llm::ScalarAttr", "bytes written per call">:$write
+  );
+  let assemblyFormat = "`<` struct(params) `>`";
+}
+
+def LLM_PlanAttr : LLM_Attr<"Plan", "plan"> {
+  let summary = "The sizes the dispatch level was planned for";
+  let description = [{
+    Carried by the module as `llm.plan` once `llm-lower-to-kernels` ran:
+    the compiled maximum tokens per call, and the byte sizes of the buffers
+    every binding points into (the logits buffer holds `prefill_chunk` rows
+    of `vocab_size` floats at most).
+
+    Example:
+
+    ```mlir
+    module attributes {llm.plan = #llm.plan<prefill_chunk = 32,
+        arena_size = 73728, weights_size = 1150976,
+        kv_cache_size = 262144>} {}
+    ```
+  }];
+  let parameters = (ins
+    "int64_t":$prefill_chunk,
+    "int64_t":$arena_size,
+    "int64_t":$weights_size,
+    "int64_t":$kv_cache_size
+  );
+  let assemblyFormat = "`<` struct(params) `>`";
+}
+
 #endif // LLMC_DIALECT_LLM_ATTRS

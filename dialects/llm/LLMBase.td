@@ -109,6 +109,19 @@ def LLM_RopeType : I32EnumAttr<"RopeType", "rotary embedding frequency scaling",
   let cppNamespace = "::llmc::llm";
 }
 
+// The buffers a dispatch binds. Each is one allocation the runtime (or a
+// GPU HAL) owns; a binding is a byte range inside one of them.
+def LLM_BufferSpace : I32EnumAttr<"BufferSpace", "buffer a dispatch binding points into", [
+    I32EnumAttrCase<"arena", 0>,    // activations and scratch, planned here
+    I32EnumAttrCase<"weights", 1>,  // the artifact's weights segment
+    I32EnumAttrCase<"kv_cache", 2>, // [layers][K|V][max_context][row] f32
+    I32EnumAttrCase<"tokens", 3>,   // the chunk's token ids (i32)
+    I32EnumAttrCase<"logits", 4>    // [logit rows][vocab] f32, the caller's
+  ]> {
+  let genSpecializedAttr = 0;
+  let cppNamespace = "::llmc::llm";
+}
+
 //===----------------------------------------------------------------------===//
 // Parameters whose printed form the generic FieldParser cannot handle.
 //===----------------------------------------------------------------------===//

@@ -290,6 +290,12 @@ LogicalResult LLMDialect::verifyOperationAttribute(Operation *op,
                              << "' must be a #llm.config attribute";
     return success();
   }
+  if (attr.getName() == "llm.plan") {
+    if (!isa<ModuleOp>(op) || !isa<PlanAttr>(attr.getValue()))
+      return op->emitError()
+             << "'llm.plan' must be a #llm.plan attribute on a module";
+    return success();
+  }
   return op->emitError() << "unknown llm dialect attribute '"
                          << attr.getName().getValue() << "'";
 }

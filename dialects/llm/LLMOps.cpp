@@ -7,6 +7,7 @@
 
 #include "dialects/llm/LLMDialect.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
 
@@ -256,5 +257,45 @@ LogicalResult AttentionOp::verify() {
                          << getQuery().getType();
   if (!(getScale().convertToDouble() > 0.0))
     return emitOpError() << "scale must be positive";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// DispatchOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+DispatchOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  auto fn = symbolTable.lookupNearestSymbolFrom<func::FuncOp>(*this,
+                                                              getKernelAttr());
+  if (!fn)
+    return emitOpError() << "kernel " << getKernelAttr()
+                         << " is not a func.func";
+  FunctionType type = fn.getFunctionType();
+  size_t nb = getBindings().size(), ns = getScalars().size();
+  if (type.getNumResults() != 0 || type.getNumInputs() != nb + ns + 2)
+    return emitOpError() << "kernel " << getKernelAttr() << " has type " << type
+                         << "; expected " << nb << " memrefs (bindings), " << ns
+                         << " + 2 indices (scalars, begin, end) and no results";
+  for (auto [i, attr] : llvm::enumerate(getBindings())) {
+    auto binding = cast<BindingAttr>(attr);
+    auto mem = dyn_cast<MemRefType>(type.getInput(i));
+    if (!mem || !mem.hasStaticShape() || !mem.getLayout().isIdentity())
+      return emitOpError() << "kernel argument #" << i << " of type "
+                           << type.getInput(i)
+                           << " is not a static memref with identity layout";
+    if (binding.getOffset() < 0 || binding.getSize() < 0)
+      return emitOpError() << "binding #" << i << " has a negative range";
+    int64_t bytes = mem.getNumElements() *
+                    ((mem.getElementTypeBitWidth() + 7) / 8);
+    if (binding.getSize() < bytes)
+      return emitOpError() << "binding #" << i << " holds "
+                           << binding.getSize() << " bytes but kernel argument "
+                           << type.getInput(i) << " needs " << bytes;
+  }
+  for (size_t i = nb; i < nb + ns + 2; ++i)
+    if (!type.getInput(i).isIndex())
+      return emitOpError() << "kernel argument #" << i << " must be index, got "
+                           << type.getInput(i);
   return success();
 }

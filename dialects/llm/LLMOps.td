@@ -336,4 +336,79 @@ def LLM_MulOp : LLM_Op<"mul", [Pure, SameOperandsAndResultType, Commutative]> {
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
 }
 
+//===----------------------------------------------------------------------===//
+// Dispatch level (after llm-lower-to-kernels)
+//===----------------------------------------------------------------------===//
+
+def LLM_ScheduleOp : LLM_Op<"schedule",
+    [NoTerminator, SingleBlock, HasParent<"::mlir::ModuleOp">]> {
+  let summary = "The model as an ordered list of dispatches";
+  let description = [{
+    One call of the model (a prefill chunk or a decode step) runs the
+    `llm.dispatch` ops of the body in order, each complete before the next
+    starts. There is no other control flow: a runtime or GPU HAL walks the
+    list as data (it is stored in the artifact), which is what makes one
+    schedule serve every target.
+
+    Example:
+
+    ```mlir
+    llm.schedule {
+      llm.dispatch @k_embedding_0 "embedding" grid <n_tokens = 1>
+          bindings [...] scalars [#llm.scalar<n_tokens = 1>]
+      ...
+    }
+    ```
+  }];
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = "attr-dict-with-keyword $body";
+}
+
+def LLM_DispatchOp : LLM_Op<"dispatch",
+    [HasParent<"ScheduleOp">, DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "One kernel launch over a 1-D parallel iteration space";
+  let description = [{
+    Runs `kernel` over the iteration space `[0, grid)`. The kernel is a
+    `func.func` whose arguments are, in order: one memref per binding (the
+    binding's bytes viewed with that static type), one `index` per scalar,
+    then `begin` and `end`: the kernel computes the iterations
+    `[begin, end)` of its parallel dimension, so a target may split the grid
+    across threads, workgroups or subgroups in any way, each part
+    independent of the others. Bindings are byte ranges of the runtime's
+    buffers (`#llm.binding`); scalars and the grid are `#llm.scalar`s, which
+    the runtime evaluates for each call. `label` names the `llm` op the
+    dispatch computes (for `llmc inspect` and profiles).
+
+    The verifier checks the kernel's signature against the bindings and
+    scalars, and that every binding covers its memref: the same checks the
+    runtime repeats on the artifact before it runs a kernel.
+
+    Example:
+
+    ```mlir
+    func.func private @k_linear_0(%x: memref<32x64xf32>,
+        %w: memref<128x64xf32>, %y: memref<32x128xf32>, %rows: index,
+        %begin: index, %end: index) { ... }
+    llm.schedule {
+      llm.dispatch @k_linear_0 "linear" grid <c = 128>
+          bindings [#llm.binding<space = arena, offset = 0, size = 8192>,
+                    #llm.binding<space = weights, offset = 64, size = 32768>,
+                    #llm.binding<space = arena, offset = 8192, size = 16384>]
+          scalars [#llm.scalar<n_tokens = 1>]
+    }
+    ```
+  }];
+  let arguments = (ins
+    FlatSymbolRefAttr:$kernel,
+    StrAttr:$label,
+    LLM_ScalarAttr:$grid,
+    TypedArrayAttrBase<LLM_BindingAttr, "bindings">:$bindings,
+    TypedArrayAttrBase<LLM_ScalarAttr, "scalars">:$scalars
+  );
+  let assemblyFormat = [{
+    $kernel $label `grid` $grid `bindings` $bindings `scalars` $scalars
+    attr-dict
+  }];
+}
+
 #endif // LLMC_DIALECT_LLM_OPS

@@ -135,11 +135,24 @@ typedef struct llmc_model_info {
 LLMC_API llmc_status llmc_model_get_info(const llmc_model *model,
                                          llmc_model_info *out_info);
 
-/* Name of the kernel of dispatch `index` (< num_dispatches) of the compiled
- * schedule, for inspection ("k_linear_0 (linear)"). */
-LLMC_API llmc_status llmc_model_get_dispatch(const llmc_model *model,
-                                             uint32_t index,
-                                             const char **out_kernel);
+/* Dispatch `index` (< num_dispatches) of the compiled schedule, as a call
+ * of n_tokens tokens at position pos would run it (for inspection). */
+typedef struct llmc_dispatch_info {
+  const char *kernel;    /* kernel function, e.g. "k_linear_0" */
+  const char *label;     /* the llm op it computes: "linear", "attention"... */
+  uint32_t kernel_index; /* into the payload's kernel table */
+  uint32_t num_bindings, num_scalars;
+  int64_t grid;          /* parallel iterations of that call */
+  /* Bytes that call reads and writes through the dispatch's bindings (the
+   * compiler's count: each byte once, nothing cached; 0 if not recorded),
+   * and of those, bytes of weights read. */
+  uint64_t bytes_read, bytes_written, weight_bytes_read;
+} llmc_dispatch_info;
+
+LLMC_API llmc_status llmc_model_get_dispatch_info(const llmc_model *model,
+                                                  uint32_t index, int64_t n_tokens,
+                                                  int64_t pos,
+                                                  llmc_dispatch_info *out_info);
 
 /* The artifact's tokenizer (a view into the mapped file, valid until
  * llmc_model_close), for llmc_tokenize / llmc_detokenize of
@@ -160,8 +173,10 @@ enum {
 };
 
 typedef struct llmc_context_params {
-  int32_t n_ctx;  /* max positions of this context; 0 = compiled max_context */
-  uint32_t flags; /* LLMC_CONTEXT_* */
+  int32_t n_ctx;     /* max positions of this context; 0 = compiled max_context */
+  uint32_t flags;    /* LLMC_CONTEXT_* */
+  int32_t n_threads; /* CPU threads running the kernels, the caller's
+                        included; 0 = all online cores */
 } llmc_context_params;
 
 /* Creates a context: allocates the KV cache (always sized for the compiled
@@ -172,6 +187,10 @@ typedef struct llmc_context_params {
 LLMC_API llmc_status llmc_context_create(llmc_model *model,
                                          const llmc_context_params *params,
                                          llmc_context **out_ctx);
+
+/* Threads the context's kernels run on (n_threads, or the cores found). */
+LLMC_API llmc_status llmc_context_get_threads(const llmc_context *ctx,
+                                              int32_t *out_threads);
 
 /* Frees the context. NULL is OK. */
 LLMC_API llmc_status llmc_context_free(llmc_context *ctx);

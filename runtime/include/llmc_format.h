@@ -32,7 +32,8 @@ extern "C" {
 
 #define LLMC_MAGIC "LLMCART\0"
 #define LLMC_MAGIC_SIZE 8
-#define LLMC_FORMAT_VERSION 1u
+/* 2: kernels + schedule as data (version 1 payloads exported llmc_forward) */
+#define LLMC_FORMAT_VERSION 2u
 #define LLMC_HEADER_SIZE 64u
 #define LLMC_FLATBUFFER_ALIGN 16u
 #define LLMC_WEIGHTS_FILE_ALIGN 4096u

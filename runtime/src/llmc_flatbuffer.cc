@@ -89,10 +89,74 @@ extern "C" void llmc_fb_payload_at(const llmc_fb_model *mm, uint32_t i,
   const llmc::fb::KernelPayload *p = m->payloads()->Get(i);
   out->target = str(p ? p->target() : nullptr);
   out->format = str(p ? p->format() : nullptr);
-  out->entry = str(p ? p->entry() : nullptr);
   out->cpu_features = str(p ? p->cpu_features() : nullptr);
   out->data = p && p->data() ? p->data()->data() : nullptr;
   out->size = p && p->data() ? p->data()->size() : 0;
+  out->num_kernels = p && p->kernels() ? p->kernels()->size() : 0;
+}
+
+extern "C" void llmc_fb_kernel_at(const llmc_fb_model *mm, uint32_t pi, uint32_t k,
+                                  llmc_fb_kernel *out) {
+  const auto *m = static_cast<const llmc::fb::Model *>(mm->root);
+  const llmc::fb::Kernel *x = m->payloads()->Get(pi)->kernels()->Get(k);
+  out->name = str(x ? x->name() : nullptr);
+  out->entry = str(x ? x->entry() : nullptr);
+  out->num_bindings = x && x->binding_sizes() ? x->binding_sizes()->size() : 0;
+  out->binding_sizes_le =
+      x && x->binding_sizes()
+          ? reinterpret_cast<const uint8_t *>(x->binding_sizes()->data())
+          : nullptr;
+  out->num_scalars = x ? x->num_scalars() : 0;
+}
+
+namespace {
+llmc_fb_scalar scalar(const llmc::fb::Scalar &s) {
+  return llmc_fb_scalar{s.c(), s.n_tokens(), s.start_pos(), s.logit_rows()};
+}
+}  // namespace
+
+extern "C" void llmc_fb_dispatch_at(const llmc_fb_model *mm, uint32_t i,
+                                    llmc_fb_dispatch *out) {
+  const auto *m = static_cast<const llmc::fb::Model *>(mm->root);
+  const llmc::fb::Dispatch *d = m->schedule()->Get(i);
+  *out = llmc_fb_dispatch();
+  out->kernel = str(d ? d->kernel() : nullptr);
+  out->label = str(d ? d->label() : nullptr);
+  if (!d) return;
+  out->kernel_index = d->kernel_index();
+  out->num_operands = d->operands() ? d->operands()->size() : 0;
+  out->num_scalars = d->scalars() ? d->scalars()->size() : 0;
+  out->has_grid = d->grid() != nullptr;
+  if (d->grid()) out->grid = scalar(*d->grid());
+  out->num_reads = d->reads() ? d->reads()->size() : 0;
+  out->num_writes = d->writes() ? d->writes()->size() : 0;
+}
+
+extern "C" void llmc_fb_dispatch_traffic(const llmc_fb_model *mm, uint32_t i,
+                                         uint32_t j, llmc_fb_scalar *read,
+                                         llmc_fb_scalar *write) {
+  const auto *m = static_cast<const llmc::fb::Model *>(mm->root);
+  const llmc::fb::Dispatch *d = m->schedule()->Get(i);
+  *read = d->reads() && j < d->reads()->size() ? scalar(*d->reads()->Get(j))
+                                               : llmc_fb_scalar();
+  *write = d->writes() && j < d->writes()->size() ? scalar(*d->writes()->Get(j))
+                                                  : llmc_fb_scalar();
+}
+
+extern "C" void llmc_fb_dispatch_operand(const llmc_fb_model *mm, uint32_t i,
+                                         uint32_t j, uint32_t *space,
+                                         uint64_t *offset, uint64_t *size) {
+  const auto *m = static_cast<const llmc::fb::Model *>(mm->root);
+  const llmc::fb::BufferRef *r = m->schedule()->Get(i)->operands()->Get(j);
+  *space = static_cast<uint32_t>(r->space());
+  *offset = r->offset();
+  *size = r->size();
+}
+
+extern "C" void llmc_fb_dispatch_scalar(const llmc_fb_model *mm, uint32_t i,
+                                        uint32_t j, llmc_fb_scalar *out) {
+  const auto *m = static_cast<const llmc::fb::Model *>(mm->root);
+  *out = scalar(*m->schedule()->Get(i)->scalars()->Get(j));
 }
 
 extern "C" const char *llmc_fb_dispatch_kernel(const llmc_fb_model *mm, uint32_t i) {

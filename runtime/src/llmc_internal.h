@@ -46,10 +46,30 @@ typedef struct llmc_fb_model {
 } llmc_fb_model;
 
 typedef struct llmc_fb_payload {
-  const char *target, *format, *entry, *cpu_features;
+  const char *target, *format, *cpu_features;
   const uint8_t *data;
   uint64_t size;
+  uint32_t num_kernels;
 } llmc_fb_payload;
+
+typedef struct llmc_fb_kernel {
+  const char *name, *entry;
+  uint32_t num_bindings, num_scalars;
+  const uint8_t *binding_sizes_le; /* num_bindings little-endian uint64 */
+} llmc_fb_kernel;
+
+/* c + n_tokens * N + start_pos * P + logit_rows * L */
+typedef struct llmc_fb_scalar {
+  int64_t c, n_tokens, start_pos, logit_rows;
+} llmc_fb_scalar;
+
+typedef struct llmc_fb_dispatch {
+  const char *kernel, *label;
+  uint32_t kernel_index, num_operands, num_scalars;
+  int has_grid;
+  llmc_fb_scalar grid;
+  uint32_t num_reads, num_writes; /* 0 or num_operands */
+} llmc_fb_dispatch;
 
 typedef struct llmc_fb_weight {
   const char *name;
@@ -67,6 +87,18 @@ int llmc_fb_read(const uint8_t *buf, size_t size, llmc_fb_model *out);
 void llmc_fb_payload_at(const llmc_fb_model *m, uint32_t i, llmc_fb_payload *out);
 void llmc_fb_weight_at(const llmc_fb_model *m, uint32_t i, llmc_fb_weight *out);
 const char *llmc_fb_dispatch_kernel(const llmc_fb_model *m, uint32_t i);
+void llmc_fb_kernel_at(const llmc_fb_model *m, uint32_t payload, uint32_t k,
+                       llmc_fb_kernel *out);
+void llmc_fb_dispatch_at(const llmc_fb_model *m, uint32_t i, llmc_fb_dispatch *out);
+/* Operand j of dispatch i (j < num_operands). */
+void llmc_fb_dispatch_operand(const llmc_fb_model *m, uint32_t i, uint32_t j,
+                              uint32_t *space, uint64_t *offset, uint64_t *size);
+/* Bytes binding j of dispatch i reads and writes (j < num_reads/num_writes). */
+void llmc_fb_dispatch_traffic(const llmc_fb_model *m, uint32_t i, uint32_t j,
+                              llmc_fb_scalar *read, llmc_fb_scalar *write);
+/* Scalar j of dispatch i (j < num_scalars). */
+void llmc_fb_dispatch_scalar(const llmc_fb_model *m, uint32_t i, uint32_t j,
+                             llmc_fb_scalar *out);
 
 #ifdef __cplusplus
 }

@@ -5,7 +5,6 @@
 #endif
 #include "runtime/include/llmc.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -22,8 +21,8 @@
 #include <sys/auxv.h>
 #endif
 
+#include "runtime/hal/llmc_hal.h"
 #include "runtime/include/llmc_format.h"
-#include "runtime/include/llmc_kernel_abi.h"
 #include "runtime/include/llmc_tokenizer.h"
 #include "runtime/src/llmc_internal.h"
 
@@ -77,14 +76,36 @@ LLMC_API const char *llmc_status_string(llmc_status s) {
   return "unknown status";
 }
 
+llmc_status llmc_hal_fail(llmc_status st, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(g_error, sizeof g_error, fmt, ap);
+  va_end(ap);
+  return st;
+}
+
 /* ---- model ------------------------------------------------------------------ */
+
+/* Buffers a dispatch binds (values of llmc.fb.BufferSpace). */
+enum { SPACE_ARENA, SPACE_WEIGHTS, SPACE_KV, SPACE_TOKENS, SPACE_LOGITS, NUM_SPACES };
+
+/* The schedule, decoded and checked once at load. */
+typedef struct rt_dispatch {
+  uint32_t kernel, num_bindings, num_scalars;
+  uint8_t space[LLMC_HAL_MAX_BINDINGS];
+  uint64_t offset[LLMC_HAL_MAX_BINDINGS];
+  llmc_fb_scalar scalars[LLMC_HAL_MAX_SCALARS];
+  llmc_fb_scalar grid;
+} rt_dispatch;
 
 struct llmc_model {
   const uint8_t *base;
   size_t size;
   void *map; /* our mmap of the file (== base), or NULL for open_memory */
-  void *dl;
-  llmc_forward_fn forward;
+  const llmc_hal *hal;
+  llmc_hal_executable *exe;
+  rt_dispatch *schedule;
+  uint32_t num_dispatches;
   const uint8_t *weights;
   llmc_fb_model fb;
   int32_t eos[LLMC_MAX_EOS_TOKENS];
@@ -96,8 +117,10 @@ struct llmc_context {
   llmc_model *m;
   int64_t n_ctx, pos;
   uint32_t flags;
-  uint8_t *arena, *kv;
-  float *logits;
+  llmc_hal_device *dev;
+  llmc_hal_buffer *buffers[NUM_SPACES];
+  int32_t *tokens; /* host view of the tokens buffer */
+  float *logits;   /* host view of the logits buffer */
   int64_t logits_rows, logits_first_pos;
   int has_logits;
 };
@@ -140,7 +163,7 @@ static int cpu_has(const char *f, size_t n) {
 }
 
 /* features: LLVM style "+avx2,+fma,-foo". Returns 0 or the index+1 of the
- * first missing feature in *bad/*bad_len. */
+ * first missing feature in *bad and *bad_len. */
 static int check_features(const char *features, const char **bad, size_t *bad_len) {
   const char *p = features;
   while (*p) {
@@ -156,72 +179,111 @@ static int check_features(const char *features, const char **bad, size_t *bad_le
   return 0;
 }
 
-static llmc_status load_payload(llmc_model *m, const char *name,
-                                const llmc_fb_payload *p) {
-#if defined(__linux__) && defined(SYS_memfd_create)
-  int fd = (int)syscall(SYS_memfd_create, "llmc-payload", 1u /* MFD_CLOEXEC */);
-  if (fd < 0)
-    return fail(LLMC_ERR_PAYLOAD_LOAD,
-                "%s: memfd_create failed (%s); llmc loads native code only "
-                "from memory and never writes temporary files",
-                name, strerror(errno));
-  const uint8_t *d = p->data;
-  uint64_t left = p->size;
-  while (left) {
-    ssize_t w = write(fd, d, left > (1u << 30) ? (1u << 30) : (size_t)left);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) {
-      int e = errno;
-      close(fd);
-      return fail(LLMC_ERR_PAYLOAD_LOAD, "%s: writing the payload to a memfd failed (%s)",
-                  name, strerror(e));
+static int64_t eval_scalar(const llmc_fb_scalar *s, int64_t n, int64_t pos,
+                           int64_t rows) {
+  return s->c + s->n_tokens * n + s->start_pos * pos + s->logit_rows * rows;
+}
+
+/* The metadata-vs-code check: every dispatch must launch a kernel of the
+ * payload with exactly the bindings and scalars its code was compiled for,
+ * every binding must hold what the kernel reads and lie inside its buffer,
+ * and every grid must stay in range for any call the runtime allows. A file
+ * that fails this is refused before any of its code runs. */
+static llmc_status check_schedule(const char *name, llmc_model *m, uint32_t payload,
+                                  uint32_t num_kernels) {
+  const llmc_fb_model *f = &m->fb;
+  const uint64_t chunk = (uint64_t)f->prefill_chunk;
+  const uint64_t space_size[NUM_SPACES] = {
+      f->arena_size, f->seg_size, f->kv_cache_bytes_per_token * (uint64_t)f->max_context,
+      chunk * 4u, chunk * (uint64_t)f->vocab_size * 4u};
+  if (f->num_dispatches == 0)
+    return fail(LLMC_ERR_BAD_FORMAT, "%s: the schedule is empty", name);
+  if (f->num_dispatches > (1u << 20))
+    return fail(LLMC_ERR_BAD_FORMAT, "%s: %u dispatches, too many", name, f->num_dispatches);
+  m->schedule = calloc(f->num_dispatches, sizeof *m->schedule);
+  if (!m->schedule) return fail(LLMC_ERR_OUT_OF_MEMORY, "%s: out of memory", name);
+  m->num_dispatches = f->num_dispatches;
+  for (uint32_t i = 0; i < f->num_dispatches; ++i) {
+    llmc_fb_dispatch d;
+    llmc_fb_dispatch_at(f, i, &d);
+    rt_dispatch *r = &m->schedule[i];
+    if (d.kernel_index >= num_kernels)
+      return fail(LLMC_ERR_BAD_FORMAT, "%s: dispatch %u launches kernel %u of %u", name,
+                  i, d.kernel_index, num_kernels);
+    llmc_fb_kernel k;
+    llmc_fb_kernel_at(f, payload, d.kernel_index, &k);
+    if (d.num_operands != k.num_bindings || d.num_scalars != k.num_scalars ||
+        !d.has_grid || (d.num_reads && d.num_reads != d.num_operands) ||
+        (d.num_writes && d.num_writes != d.num_operands) || k.num_bindings > LLMC_HAL_MAX_BINDINGS ||
+        k.num_scalars > LLMC_HAL_MAX_SCALARS)
+      return fail(LLMC_ERR_BAD_FORMAT,
+                  "%s: dispatch %u (%s) passes %u bindings and %u scalars%s to kernel "
+                  "%s, compiled for %u and %u",
+                  name, i, d.label, d.num_operands, d.num_scalars,
+                  d.has_grid ? "" : " and no grid", k.name, k.num_bindings,
+                  k.num_scalars);
+    r->kernel = d.kernel_index;
+    r->num_bindings = d.num_operands;
+    r->num_scalars = d.num_scalars;
+    for (uint32_t j = 0; j < d.num_operands; ++j) {
+      uint32_t space;
+      uint64_t off, size, need = llmc_rd64(k.binding_sizes_le + 8 * j);
+      llmc_fb_dispatch_operand(f, i, j, &space, &off, &size);
+      if (space >= NUM_SPACES || size < need || off > space_size[space] ||
+          size > space_size[space] - off)
+        return fail(LLMC_ERR_BAD_FORMAT,
+                    "%s: dispatch %u (%s) binding %u: [%llu, +%llu) of buffer %u does "
+                    "not hold the %llu bytes kernel %s reads, inside the buffer",
+                    name, i, d.label, j, (unsigned long long)off,
+                    (unsigned long long)size, space, (unsigned long long)need, k.name);
+      r->space[j] = (uint8_t)space;
+      r->offset[j] = off;
     }
-    d += w;
-    left -= (uint64_t)w;
+    for (uint32_t j = 0; j < d.num_scalars; ++j)
+      llmc_fb_dispatch_scalar(f, i, j, &r->scalars[j]);
+    r->grid = d.grid;
+    /* The grid is affine in (n, pos, rows), so its extremes over the calls
+     * the runtime makes (1 <= n <= chunk, 0 <= pos <= max_context - n,
+     * rows in {1, n}) are at the corners. */
+    const int64_t ns[2] = {1, (int64_t)chunk};
+    for (int a = 0; a < 2; ++a)
+      for (int b = 0; b < 2; ++b)
+        for (int c = 0; c < 2; ++c) {
+          int64_t n = ns[a], pos = b ? f->max_context - n : 0, rows = c ? n : 1;
+          int64_t g = eval_scalar(&d.grid, n, pos, rows);
+          if (g < 0 || g > (1ll << 31))
+            return fail(LLMC_ERR_BAD_FORMAT,
+                        "%s: dispatch %u (%s) has grid %lld for %lld tokens at %lld",
+                        name, i, d.label, (long long)g, (long long)n, (long long)pos);
+        }
   }
-  /* glibc's dlopen first matches the *name* against loaded objects: a payload
-   * loaded earlier through the same /proc/self/fd/N (still open, or kept by
-   * DF_1_NODELETE) would be returned instead of ours. Move to another fd
-   * number until the name is unused. */
-  int fds[32], nfds = 0;
-  char path[40];
-  fds[nfds++] = fd;
-  for (;;) {
-    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-    void *old = dlopen(path, RTLD_LAZY | RTLD_NOLOAD);
-    if (!old) break;
-    dlclose(old);
-    fd = nfds < 32 ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
-    if (fd < 0) {
-      while (nfds) close(fds[--nfds]);
-      return fail(LLMC_ERR_PAYLOAD_LOAD, "%s: no unused /proc/self/fd name for the payload",
-                  name);
-    }
-    fds[nfds++] = fd;
-  }
-  m->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-  while (nfds) close(fds[--nfds]);
-  if (!m->dl) {
-    const char *e = dlerror();
-    return fail(LLMC_ERR_PAYLOAD_LOAD, "%s: dlopen of the %s payload failed: %s",
-                name, p->target, e ? e : "unknown error");
-  }
-  void *sym = dlsym(m->dl, p->entry);
-  if (!sym)
-    return fail(LLMC_ERR_PAYLOAD_LOAD, "%s: payload does not export entry '%s'",
-                name, p->entry);
-  /* POSIX guarantees data and function pointers convert (dlsym). */
-  memcpy(&m->forward, &sym, sizeof sym);
   return LLMC_OK;
-#else
-  (void)m;
-  (void)p;
-  return fail(LLMC_ERR_UNSUPPORTED,
-              "%s: loading native code from memory needs memfd_create (Linux/"
-              "Android); on iOS link the static library from `llmc build "
-              "--emit static-lib`",
-              name);
-#endif
+}
+
+static llmc_status load_payload(llmc_model *m, const char *name, uint32_t index,
+                                const llmc_fb_payload *p) {
+  const llmc_fb_model *f = &m->fb;
+  if (p->num_kernels == 0 || p->num_kernels > 4096)
+    return fail(LLMC_ERR_BAD_FORMAT, "%s: payload %u has %u kernels", name, index,
+                p->num_kernels);
+  const char **entries = calloc(p->num_kernels, sizeof *entries);
+  if (!entries) return fail(LLMC_ERR_OUT_OF_MEMORY, "%s: out of memory", name);
+  for (uint32_t k = 0; k < p->num_kernels; ++k) {
+    llmc_fb_kernel kd;
+    llmc_fb_kernel_at(f, index, k, &kd);
+    size_t len = strlen(kd.entry);
+    if (len == 0 || len > 255) {
+      free(entries);
+      return fail(LLMC_ERR_BAD_FORMAT, "%s: kernel %u has a bad entry name", name, k);
+    }
+    entries[k] = kd.entry;
+  }
+  llmc_status st = check_schedule(name, m, index, p->num_kernels);
+  if (st == LLMC_OK)
+    st = m->hal->executable_load(name, p->data, p->size, entries, p->num_kernels,
+                                 &m->exe);
+  free(entries);
+  return st;
 }
 
 static llmc_status check_config(const char *name, const llmc_fb_model *f) {
@@ -397,8 +459,8 @@ static llmc_status open_impl(const char *name, const uint8_t *base, size_t size,
     return fail(LLMC_ERR_WRONG_TARGET,
                 "%s: no elf-shared-object payload for " LLMC_RUNTIME_ARCH " (%u payloads)",
                 name, f->num_payloads);
-  if (p.size == 0 || p.size > LLMC_MAX_PAYLOAD || !p.entry[0] || strlen(p.entry) > 255)
-    return fail(LLMC_ERR_BAD_FORMAT, "%s: payload %u has a bad size or entry name", name, i);
+  if (p.size == 0 || p.size > LLMC_MAX_PAYLOAD)
+    return fail(LLMC_ERR_BAD_FORMAT, "%s: payload %u has a bad size", name, i);
   const char *bad;
   size_t bad_len;
   if (check_features(p.cpu_features[0] ? p.cpu_features : f->cpu_features, &bad, &bad_len))
@@ -419,16 +481,39 @@ static llmc_status open_impl(const char *name, const uint8_t *base, size_t size,
                   name, llmc_tokenizer_vocab_size(&m->tokenizer), f->vocab_size);
     m->has_tokenizer = 1;
   }
-  return load_payload(m, name, &p);
+  m->hal = llmc_hal_cpu();
+  return load_payload(m, name, i, &p);
 }
 
-LLMC_API llmc_status llmc_model_get_dispatch(const llmc_model *m, uint32_t index,
-                                             const char **out_kernel) {
-  if (!m || !out_kernel)
-    return fail(LLMC_ERR_INVALID_ARGUMENT, "llmc_model_get_dispatch: NULL argument");
-  if (index >= m->fb.num_dispatches)
-    return fail(LLMC_ERR_INVALID_ARGUMENT, "dispatch %u of %u", index, m->fb.num_dispatches);
-  *out_kernel = llmc_fb_dispatch_kernel(&m->fb, index);
+LLMC_API llmc_status llmc_model_get_dispatch_info(const llmc_model *m, uint32_t index,
+                                                  int64_t n, int64_t pos,
+                                                  llmc_dispatch_info *out) {
+  if (!m || !out)
+    return fail(LLMC_ERR_INVALID_ARGUMENT, "llmc_model_get_dispatch_info: NULL argument");
+  if (index >= m->num_dispatches)
+    return fail(LLMC_ERR_INVALID_ARGUMENT, "dispatch %u of %u", index, m->num_dispatches);
+  if (n < 1 || n > m->fb.prefill_chunk || pos < 0 || pos > m->fb.max_context - n)
+    return fail(LLMC_ERR_INVALID_ARGUMENT, "%lld tokens at position %lld: outside the "
+                "compiled chunk %d / context %d", (long long)n, (long long)pos,
+                (int)m->fb.prefill_chunk, (int)m->fb.max_context);
+  llmc_fb_dispatch d;
+  llmc_fb_dispatch_at(&m->fb, index, &d);
+  const rt_dispatch *r = &m->schedule[index];
+  out->kernel = d.kernel;
+  out->label = d.label;
+  out->kernel_index = r->kernel;
+  out->num_bindings = r->num_bindings;
+  out->num_scalars = r->num_scalars;
+  out->grid = eval_scalar(&r->grid, n, pos, 1);
+  out->bytes_read = out->bytes_written = out->weight_bytes_read = 0;
+  for (uint32_t j = 0; j < r->num_bindings; ++j) {
+    llmc_fb_scalar rd, wr;
+    llmc_fb_dispatch_traffic(&m->fb, index, j, &rd, &wr);
+    int64_t br = eval_scalar(&rd, n, pos, 1), bw = eval_scalar(&wr, n, pos, 1);
+    out->bytes_read += br > 0 ? (uint64_t)br : 0;
+    out->bytes_written += bw > 0 ? (uint64_t)bw : 0;
+    if (r->space[j] == SPACE_WEIGHTS) out->weight_bytes_read += br > 0 ? (uint64_t)br : 0;
+  }
   return LLMC_OK;
 }
 
@@ -445,7 +530,8 @@ LLMC_API llmc_status llmc_model_get_tokenizer(const llmc_model *m,
 }
 
 static void model_release(llmc_model *m) {
-  if (m->dl) dlclose(m->dl);
+  if (m->exe) m->hal->executable_free(m->exe);
+  free(m->schedule);
   if (m->map) munmap(m->map, m->size);
   free(m);
 }
@@ -554,19 +640,11 @@ LLMC_API llmc_status llmc_model_get_info(const llmc_model *m, llmc_model_info *o
 
 /* ---- contexts --------------------------------------------------------------- */
 
-static void *alloc64(uint64_t n) {
-  void *p = NULL;
-  if (n > SIZE_MAX / 2) return NULL;
-  n = (n + 63) & ~(uint64_t)63;
-  if (posix_memalign(&p, 64, n ? (size_t)n : 64)) return NULL;
-  return p;
-}
-
 LLMC_API llmc_status llmc_context_free(llmc_context *c) {
   if (c) {
-    free(c->arena);
-    free(c->kv);
-    free(c->logits);
+    const llmc_hal *hal = c->m->hal;
+    for (int i = 0; i < NUM_SPACES; ++i) hal->buffer_free(c->buffers[i]);
+    if (c->dev) hal->device_free(c->dev);
     free(c);
   }
   return LLMC_OK;
@@ -579,6 +657,7 @@ LLMC_API llmc_status llmc_context_create(llmc_model *m, const llmc_context_param
   const llmc_fb_model *f = &m->fb;
   int64_t n_ctx = params && params->n_ctx ? params->n_ctx : f->max_context;
   uint32_t flags = params ? params->flags : 0;
+  int32_t n_threads = params ? params->n_threads : 0;
   if (n_ctx < 0 || n_ctx > f->max_context)
     return fail(LLMC_ERR_INVALID_ARGUMENT, "n_ctx %lld outside [1, max_context %d]",
                 (long long)n_ctx, (int)f->max_context);
@@ -589,20 +668,67 @@ LLMC_API llmc_status llmc_context_create(llmc_model *m, const llmc_context_param
   c->m = m;
   c->n_ctx = n_ctx;
   c->flags = flags;
+  const llmc_hal *hal = m->hal;
+  llmc_status st = hal->device_create(n_threads, &c->dev);
+  if (st != LLMC_OK) {
+    free(c);
+    return st;
+  }
+  /* Logits: only the rows the lm_head writes (logit_rows per call). */
   uint64_t rows = (flags & LLMC_CONTEXT_ALL_LOGITS) ? (uint64_t)f->prefill_chunk : 1;
-  c->arena = alloc64(f->arena_size);
-  c->kv = alloc64(f->kv_cache_bytes_per_token * (uint64_t)f->max_context);
-  c->logits = alloc64(rows * (uint64_t)f->vocab_size * sizeof(float));
-  if (!c->arena || !c->kv || !c->logits) {
+  const uint64_t sizes[NUM_SPACES] = {
+      f->arena_size, 0, f->kv_cache_bytes_per_token * (uint64_t)f->max_context,
+      (uint64_t)f->prefill_chunk * 4u, rows * (uint64_t)f->vocab_size * 4u};
+  st = hal->buffer_import(c->dev, m->weights, f->seg_size, &c->buffers[SPACE_WEIGHTS]);
+  for (int i = 0; i < NUM_SPACES && st == LLMC_OK; ++i)
+    if (i != SPACE_WEIGHTS) st = hal->buffer_alloc(c->dev, sizes[i], &c->buffers[i]);
+  if (st != LLMC_OK) {
     llmc_context_free(c);
     return fail(LLMC_ERR_OUT_OF_MEMORY,
                 "out of memory: arena %llu + KV cache %llu + logits %llu bytes",
-                (unsigned long long)f->arena_size,
-                (unsigned long long)(f->kv_cache_bytes_per_token * (uint64_t)f->max_context),
-                (unsigned long long)(rows * (uint64_t)f->vocab_size * 4u));
+                (unsigned long long)sizes[SPACE_ARENA], (unsigned long long)sizes[SPACE_KV],
+                (unsigned long long)sizes[SPACE_LOGITS]);
+  }
+  c->tokens = hal->buffer_host(c->buffers[SPACE_TOKENS]);
+  c->logits = hal->buffer_host(c->buffers[SPACE_LOGITS]);
+  if (!c->tokens || !c->logits) {
+    llmc_context_free(c);
+    return fail(LLMC_ERR_UNSUPPORTED, "the %s HAL has no host-visible buffers", hal->name);
   }
   *out = c;
   return LLMC_OK;
+}
+
+LLMC_API llmc_status llmc_context_get_threads(const llmc_context *c, int32_t *out) {
+  if (!c || !out) return fail(LLMC_ERR_INVALID_ARGUMENT, "llmc_context_get_threads: NULL argument");
+  *out = c->m->hal->device_threads(c->dev);
+  return LLMC_OK;
+}
+
+/* One call of the schedule on k <= prefill_chunk tokens at c->pos. */
+static llmc_status run_chunk(llmc_context *c, const int32_t *tokens, int64_t k,
+                             int64_t all) {
+  const llmc_model *m = c->m;
+  const llmc_hal *hal = m->hal;
+  memcpy(c->tokens, tokens, (size_t)k * sizeof *tokens);
+  const int64_t rows = all ? k : 1;
+  llmc_hal_dispatch d;
+  for (uint32_t i = 0; i < m->num_dispatches; ++i) {
+    const rt_dispatch *r = &m->schedule[i];
+    d.kernel = r->kernel;
+    d.num_bindings = r->num_bindings;
+    d.num_scalars = r->num_scalars;
+    for (uint32_t j = 0; j < r->num_bindings; ++j) {
+      d.buffers[j] = c->buffers[r->space[j]];
+      d.offsets[j] = r->offset[j];
+    }
+    for (uint32_t j = 0; j < r->num_scalars; ++j)
+      d.scalars[j] = eval_scalar(&r->scalars[j], k, c->pos, rows);
+    d.grid = eval_scalar(&r->grid, k, c->pos, rows);
+    llmc_status st = hal->dispatch(c->dev, m->exe, &d);
+    if (st != LLMC_OK) return st;
+  }
+  return hal->barrier(c->dev);
 }
 
 LLMC_API llmc_status llmc_prefill(llmc_context *c, const int32_t *tokens, int64_t n) {
@@ -620,7 +746,11 @@ LLMC_API llmc_status llmc_prefill(llmc_context *c, const int32_t *tokens, int64_
   const int64_t all = (c->flags & LLMC_CONTEXT_ALL_LOGITS) != 0;
   for (int64_t i = 0; i < n;) {
     int64_t k = n - i < f->prefill_chunk ? n - i : f->prefill_chunk;
-    c->m->forward(c->m->weights, c->arena, c->kv, tokens + i, k, c->pos, c->logits, all);
+    llmc_status st = run_chunk(c, tokens + i, k, all);
+    if (st != LLMC_OK) {
+      c->has_logits = 0;
+      return st;
+    }
     c->logits_rows = all ? k : 1;
     c->logits_first_pos = all ? c->pos : c->pos + k - 1;
     c->has_logits = 1;

@@ -3,7 +3,7 @@
 // The LLVM half of the CPU back end: run the kernel-to-LLVM pipeline,
 // translate to LLVM IR, optimize with the new pass manager at -O3 for the
 // target machine, emit an object file and link it with ld.lld into a PIC
-// shared object that exports llmc_forward only.
+// shared object that exports the kernels' entry points.
 //
 //===----------------------------------------------------------------------===//
 
@@ -20,6 +20,7 @@
 
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/SmallString.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Config/llvm-config.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/LegacyPassManager.h"
@@ -161,18 +162,19 @@ private:
 /// dialect ops are left.
 llvm::Error lowerToLLVMDialect(mlir::ModuleOp module) {
   mlir::MLIRContext *context = module.getContext();
-  auto entry = module.lookupSymbol(kEntryPointName);
-  if (!entry || !(llvm::isa<mlir::func::FuncOp>(entry) ||
-                  llvm::isa<mlir::LLVM::LLVMFuncOp>(entry)))
-    return makeError(llvm::Twine("the module has no function @") +
-                     kEntryPointName);
-  if (auto func = llvm::dyn_cast<mlir::func::FuncOp>(entry)) {
-    if (func.isExternal())
-      return makeError(llvm::Twine("@") + kEntryPointName + " has no body");
-    if (func.getNumResults() != 0)
-      return makeError(llvm::Twine("@") + kEntryPointName +
-                       " must not return values");
-  }
+  // Something must come out: a kernel that a dispatch launches, or a public
+  // function with a body.
+  bool exports = false;
+  module.walk([&](mlir::Operation *op) {
+    if (op->getName().getStringRef() == "llm.dispatch")
+      exports = true;
+    if (auto func = llvm::dyn_cast<mlir::func::FuncOp>(op))
+      exports |= !func.isExternal() && func.isPublic();
+    return exports ? mlir::WalkResult::interrupt() : mlir::WalkResult::advance();
+  });
+  if (!exports)
+    return makeError("the module exports nothing: no llm.dispatch and no "
+                     "public function with a body");
 
   DiagnosticCollector diagnostics(context);
   mlir::PassManager pm(context, mlir::ModuleOp::getOperationName());
@@ -234,14 +236,8 @@ lowerAndOptimize(mlir::ModuleOp module, llvm::LLVMContext &llvmContext,
   for (llvm::Function &function : *llvmModule) {
     if (function.isDeclaration())
       continue;
-    // Only the entry point is exported, even if the module came in already
-    // lowered past the internalize pass.
-    if (function.getName() == kEntryPointName) {
-      function.setLinkage(llvm::GlobalValue::ExternalLinkage);
+    if (!function.hasLocalLinkage())
       function.setVisibility(llvm::GlobalValue::DefaultVisibility);
-    } else {
-      function.setLinkage(llvm::GlobalValue::InternalLinkage);
-    }
     function.addFnAttr("target-cpu", cpu);
     if (!features.empty())
       function.addFnAttr("target-features", features);
@@ -400,8 +396,9 @@ llvm::Expected<std::vector<uint8_t>> linkSharedObject(llvm::StringRef object,
 }
 
 /// Checks that `bytes` is an ELF shared object whose dynamic symbol table
-/// defines the entry point.
-llvm::Error checkExportsEntryPoint(const std::vector<uint8_t> &bytes) {
+/// defines every name in `exports`.
+llvm::Error checkExports(const std::vector<uint8_t> &bytes,
+                         const std::vector<std::string> &exports) {
   llvm::MemoryBufferRef ref(
       llvm::StringRef(reinterpret_cast<const char *>(bytes.data()), bytes.size()),
       "llmc_kernels.so");
@@ -412,23 +409,24 @@ llvm::Error checkExportsEntryPoint(const std::vector<uint8_t> &bytes) {
   auto *elf = llvm::dyn_cast<llvm::object::ELFObjectFileBase>(object->get());
   if (!elf)
     return makeError("the linker output is not ELF");
+  llvm::StringSet<> defined;
   for (const llvm::object::ELFSymbolRef &symbol : elf->getDynamicSymbolIterators()) {
     auto name = symbol.getName();
-    if (!name) {
-      llvm::consumeError(name.takeError());
-      continue;
-    }
-    if (*name != kEntryPointName)
-      continue;
     auto flags = symbol.getFlags();
-    if (!flags) {
-      llvm::consumeError(flags.takeError());
+    if (!name || !flags) {
+      if (!name)
+        llvm::consumeError(name.takeError());
+      if (!flags)
+        llvm::consumeError(flags.takeError());
       continue;
     }
     if (!(*flags & llvm::object::SymbolRef::SF_Undefined))
-      return llvm::Error::success();
+      defined.insert(*name);
   }
-  return makeError(llvm::Twine("the shared object does not export ") + kEntryPointName);
+  for (const std::string &name : exports)
+    if (!defined.contains(name))
+      return makeError("the shared object does not export " + name);
+  return llvm::Error::success();
 }
 
 /// The kernel level lowered to optimized LLVM IR for a target machine: the
@@ -437,6 +435,7 @@ struct Lowered {
   std::unique_ptr<llvm::TargetMachine> machine;
   std::unique_ptr<llvm::LLVMContext> context;
   std::unique_ptr<llvm::Module> module;
+  std::vector<std::string> exports; ///< what the shared object must define
 };
 
 llvm::Expected<Lowered> lowerForTarget(mlir::ModuleOp module,
@@ -452,6 +451,9 @@ llvm::Expected<Lowered> lowerForTarget(mlir::ModuleOp module,
   if (!llvmModule)
     return llvmModule.takeError();
   out.module = std::move(*llvmModule);
+  for (llvm::Function &function : *out.module)
+    if (!function.isDeclaration() && !function.hasLocalLinkage())
+      out.exports.push_back(function.getName().str());
   return std::move(out);
 }
 
@@ -469,7 +471,7 @@ llmc::cpu::compileToSharedObject(mlir::ModuleOp module, const CpuTargetOptions &
   auto bytes = linkSharedObject(*object, options);
   if (!bytes)
     return bytes.takeError();
-  if (llvm::Error error = checkExportsEntryPoint(*bytes))
+  if (llvm::Error error = checkExports(*bytes, lowered->exports))
     return std::move(error);
   return bytes;
 }

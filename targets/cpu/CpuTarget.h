@@ -1,16 +1,18 @@
 //===- CpuTarget.h - host CPU back end: kernel level -> ELF .so -*- C++ -*-===//
 //
-// The CPU back end takes the "kernel level" IR (func/scf/arith/math/memref/
-// vector/cf on memrefs with static signature shapes), lowers it to the LLVM
-// dialect, translates it to LLVM IR, optimizes it at -O3 for the target CPU
-// and links the object code into a position-independent ELF shared object.
+// The CPU back end takes the dispatch level (kernels written in func/scf/
+// arith/math/memref/vector on memrefs with static signature shapes, plus
+// the `llm.schedule` that launches them), lowers the kernels to the LLVM
+// dialect, translates them to LLVM IR, optimizes it at -O3 for the target
+// CPU and links the object code into a position-independent ELF shared
+// object: the CPU's executable.
 //
-// The entry function `@llmc_forward` becomes the C symbol
-//   void llmc_forward(const uint8_t *weights, uint8_t *arena, uint8_t *kv_cache,
-//                     const int32_t *tokens, int64_t n_tokens,
-//                     int64_t start_pos, float *logits, int64_t all_logits);
-// (bare-pointer memref calling convention); every other function with a
-// body gets internal linkage. See targets/cpu/README.md.
+// Every kernel an `llm.dispatch` launches is exported under
+// kernelEntrySymbol(name) with the uniform C ABI of
+// runtime/include/llmc_kernel_abi.h; the schedule itself is not compiled
+// (the runtime walks it from the artifact). Other private functions get
+// internal linkage; public functions with a body are exported with the
+// bare-pointer calling convention. See targets/cpu/README.md.
 //
 //===----------------------------------------------------------------------===//
 
@@ -31,8 +33,9 @@ class OpPassManager;
 
 namespace llmc::cpu {
 
-/// Name of the exported entry point.
-inline constexpr const char *kEntryPointName = "llmc_forward";
+/// The exported C entry point of a kernel that an `llm.dispatch` launches
+/// (ABI: runtime/include/llmc_kernel_abi.h).
+std::string kernelEntrySymbol(llvm::StringRef kernel);
 
 struct CpuTargetOptions {
   /// Target triple; empty: the host (llvm::sys::getDefaultTargetTriple()).

@@ -2,43 +2,41 @@
 
 // Smallest model: embedding -> norm -> tied lm_head. With a chunk of 4 rows
 // and 16 features every activation takes 4*16*4 = 256 bytes; the embedding
-// output dies at the norm, so the arena holds two slots: 512 bytes.
+// output dies at the norm, so the arena holds two slots: 512 bytes. Every
+// kernel takes its bindings, its scalars, then [begin, end) of its parallel
+// dimension: tokens for the embedding and the norm, output features (32)
+// for the lm_head, which projects `logit_rows` rows after select_last_row
+// moved row n - logit_rows to row 0.
 // CHECK-LABEL: module attributes
-// CHECK-SAME: llmc.arena_size = 512 : i64
-// CHECK-SAME: llmc.kv_cache_size = 8192 : i64
-// CHECK-SAME: llmc.prefill_chunk = 4 : i64
-// CHECK-SAME: llmc.schedule = [{kernel = @k_embedding_0, op = "embedding"}, {kernel = @k_rms_norm_0, op = "rms_norm"}, {kernel = @k_linear_0, op = "lm_head"}]
+// CHECK-SAME: llm.plan = #llm.plan<prefill_chunk = 4, arena_size = 512, weights_size = 2112, kv_cache_size = 8192>
 // CHECK-SAME: llmc.weights = [{asymmetric = false, dtype = "f32", file = "m.safetensors", group = 0 : i64, name = "emb", offset = 0 : i64, scale_bytes = 4 : i64, shape = [32, 16], size = 2048 : i64, source_dtype = "bf16", source_offset = 100 : i64, tensor = "e"}, {asymmetric = false, dtype = "f32", file = "m.safetensors", group = 0 : i64, name = "norm", offset = 2048 : i64, scale_bytes = 4 : i64, shape = [16], size = 64 : i64, source_dtype = "f32", source_offset = 1124 : i64, tensor = "n"}]
-// CHECK-SAME: llmc.weights_size = 2112 : i64
 // CHECK-NOT: llm.weight
-// CHECK-LABEL: func.func private @k_embedding_0(%{{.*}}: memref<4xi32>, %{{.*}}: memref<32x16xf32>, %{{.*}}: memref<4x16xf32>, %{{.*}}: index)
-// CHECK: scf.for
-// CHECK: memref.load
+// CHECK-NOT: func.func @forward
+// CHECK-LABEL: func.func private @k_embedding_0(
+// CHECK-SAME: %{{.*}}: memref<4xi32>, %{{.*}}: memref<32x16xf32>, %{{.*}}: memref<4x16xf32>, %[[EB:.*]]: index, %[[EE:.*]]: index)
+// CHECK: scf.for %[[T:.*]] = %[[EB]] to %[[EE]]
+// CHECK: memref.load %{{.*}}[%[[T]]]
 // CHECK: arith.index_cast
-// CHECK-LABEL: func.func private @k_rms_norm_0(%{{.*}}: memref<4x16xf32>, %{{.*}}: memref<16xf32>, %{{.*}}: memref<4x16xf32>, %{{.*}}: index)
+// CHECK-LABEL: func.func private @k_rms_norm_0(
+// CHECK-SAME: %{{.*}}: memref<4x16xf32>, %{{.*}}: memref<16xf32>, %{{.*}}: memref<4x16xf32>, %[[NB:.*]]: index, %[[NE:.*]]: index)
+// CHECK: scf.for %{{.*}} = %[[NB]] to %[[NE]]
 // CHECK: vector.fma
 // CHECK: vector.reduction <add>
 // CHECK: math.rsqrt
-// CHECK-LABEL: func.func private @k_select_last_row_0(%{{.*}}: memref<4x16xf32>, %{{.*}}: index)
-// CHECK-LABEL: func.func private @k_linear_0(%{{.*}}: memref<4x16xf32>, %{{.*}}: memref<32x16xf32>, %{{.*}}: memref<4x32xf32>, %{{.*}}: index)
+// CHECK-LABEL: func.func private @k_select_last_row_0(
+// CHECK-SAME: %[[SX:.*]]: memref<4x16xf32>, %[[SRC:.*]]: index, %{{.*}}: index, %{{.*}}: index)
+// CHECK: memref.load %[[SX]][%[[SRC]], %{{.*}}]
+// CHECK-LABEL: func.func private @k_linear_0(
+// CHECK-SAME: %{{.*}}: memref<4x16xf32>, %{{.*}}: memref<32x16xf32>, %{{.*}}: memref<4x32xf32>, %[[ROWS:.*]]: index, %[[LB:.*]]: index, %[[LE:.*]]: index)
+// CHECK: scf.for %{{.*}} = %[[LB]] to %[[LE]]
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[ROWS]]
 // CHECK: vector.fma
-// CHECK-LABEL: func.func @llmc_forward
-// CHECK-SAME: (%[[W:.*]]: memref<2112xi8>, %[[A:.*]]: memref<512xi8>, %[[KV:.*]]: memref<8192xi8>, %[[TOK:.*]]: memref<4xi32>, %[[N:.*]]: i64, %[[POS:.*]]: i64, %[[LOGITS:.*]]: memref<4x32xf32>, %[[ALL:.*]]: i64)
-// CHECK: %[[NI:.*]] = arith.index_cast %[[N]] : i64 to index
-// CHECK: %[[EMB:.*]] = memref.view %[[W]][%{{.*}}][] : memref<2112xi8> to memref<32x16xf32>
-// CHECK: %[[H:.*]] = memref.view %[[A]][%[[C0:.*]]][] : memref<512xi8> to memref<4x16xf32>
-// CHECK: call @k_embedding_0(%[[TOK]], %[[EMB]], %[[H]], %[[NI]])
-// CHECK: %[[C2048:.*]] = arith.constant 2048 : index
-// CHECK: %[[NW:.*]] = memref.view %[[W]][%[[C2048]]][] : memref<2112xi8> to memref<16xf32>
-// CHECK: %[[C256:.*]] = arith.constant 256 : index
-// CHECK: %[[X:.*]] = memref.view %[[A]][%[[C256]]][] : memref<512xi8> to memref<4x16xf32>
-// CHECK: call @k_rms_norm_0(%{{.*}}, %[[NW]], %[[X]], %[[NI]])
-// CHECK: %[[ALLB:.*]] = arith.cmpi ne, %[[ALL]], %{{.*}} : i64
-// CHECK: %[[ROWS:.*]] = arith.select %[[ALLB]], %[[NI]], %{{.*}} : index
-// CHECK: scf.if %[[ALLB]] {
-// CHECK: } else {
-// CHECK: call @k_select_last_row_0(%{{.*}}, %[[NI]])
-// CHECK: call @k_linear_0(%{{.*}}, %{{.*}}, %[[LOGITS]], %[[ROWS]])
+// CHECK-LABEL: llm.schedule {
+// CHECK-NEXT: llm.dispatch @k_embedding_0 "embedding" grid <n_tokens = 1> bindings [#llm.binding<space = tokens, offset = 0, size = 16, read = <n_tokens = 4>>, #llm.binding<space = weights, offset = 0, size = 2048, read = <n_tokens = 64>>, #llm.binding<space = arena, offset = 0, size = 256, write = <n_tokens = 64>>] scalars []
+// CHECK-NEXT: llm.dispatch @k_rms_norm_0 "rms_norm" grid <n_tokens = 1> bindings [#llm.binding<space = arena, offset = 0, size = 256, read = <n_tokens = 64>>, #llm.binding<space = weights, offset = 2048, size = 64, read = <c = 64>>, #llm.binding<space = arena, offset = 256, size = 256, write = <n_tokens = 64>>] scalars []
+// CHECK-NEXT: llm.dispatch @k_select_last_row_0 "select_last_row" grid <c = 1> bindings [#llm.binding<space = arena, offset = 256, size = 256, read = <c = 64>, write = <c = 64>>] scalars [#llm.scalar<n_tokens = 1, logit_rows = -1>]
+// CHECK-NEXT: llm.dispatch @k_linear_0 "lm_head" grid <c = 32> bindings [#llm.binding<space = arena, offset = 256, size = 256, read = <logit_rows = 64>>, #llm.binding<space = weights, offset = 0, size = 2048, read = <c = 2048>>, #llm.binding<space = logits, offset = 0, size = 512, write = <logit_rows = 128>>] scalars [#llm.scalar<logit_rows = 1>]
+// CHECK-NEXT: }
 module attributes {llm.config = #llm.config<hidden_size = 16, intermediate_size = 32, num_layers = 1, num_heads = 2, num_kv_heads = 1, head_dim = 8, vocab_size = 32, max_context = 128, rms_norm_eps = 1.0e-05, rope_theta = 5.0e+05, tie_word_embeddings = true, bos_token_id = 1, eos_token_ids = [2]>} {
   llm.weight @emb : tensor<32x16xf32> = #llm.storage<file = "m.safetensors", tensor = "e", offset = 100, dtype = bf16, shape = [32, 16]>
   llm.weight @norm : tensor<16xf32> = #llm.storage<file = "m.safetensors", tensor = "n", offset = 1124, dtype = f32, shape = [16]>
@@ -52,29 +50,37 @@ module attributes {llm.config = #llm.config<hidden_size = 16, intermediate_size 
 
 // -----
 
-// Attention block: rope tables become a constant global, the KV cache is
-// viewed as [layers, K/V, max_context, kv_heads * head_dim], kv_read folds into
-// the attention kernel (its length is pos + n) and the softmax scratch takes
-// max_context floats of the arena.
+// Attention block: rope tables become a constant global; kv_write and
+// attention bind their layer of the KV cache ([K|V, max_context, kv_heads *
+// head_dim]); kv_read folds into the attention dispatch, whose length scalar
+// is start_pos + n_tokens; heads are attention's parallel dimension, each
+// with a row of max_context softmax scores in the arena.
 // CHECK-LABEL: module attributes
-// CHECK-SAME: llmc.schedule = [{kernel = @k_embedding_0, op = "embedding"}, {kernel = @k_rope_0, op = "rope"}, {kernel = @k_linear_0, op = "linear"}, {kernel = @k_linear_0, op = "linear"}, {kernel = @k_rope_1, op = "rope"}, {kernel = @k_kv_write_0, op = "kv_write"}, {kernel = @k_attention_0, op = "attention"}, {kernel = @k_add_0, op = "add"}, {kernel = @k_linear_1, op = "lm_head"}]
+// CHECK-SAME: llm.plan = #llm.plan<prefill_chunk = 4, arena_size = 2048, weights_size = 2560, kv_cache_size = 8192>
 // CHECK: memref.global "private" constant @rope_inv_freq_0 : memref<4xf32> = dense<[1.000000e+00, 1.000000e-01, 0.00999999977, 1.000000e-03]>
 // CHECK-LABEL: func.func private @k_rope_0(
+// CHECK-SAME: %{{.*}}: memref<4x16xf32>, %{{.*}}: memref<4x16xf32>, %[[START:.*]]: index, %{{.*}}: index, %{{.*}}: index)
 // CHECK: memref.get_global @rope_inv_freq_0
+// CHECK: arith.addi %[[START]]
 // CHECK: math.cos
 // CHECK: math.sin
-// CHECK-LABEL: func.func private @k_kv_write_0(%{{.*}}: memref<4x8xf32>, %{{.*}}: memref<4x8xf32>, %{{.*}}: memref<1x2x128x8xf32>, %{{.*}}: index, %{{.*}}: index, %{{.*}}: index)
-// CHECK-LABEL: func.func private @k_attention_0(%{{.*}}: memref<4x16xf32>, %{{.*}}: memref<1x2x128x8xf32>, %{{.*}}: memref<4x16xf32>, %{{.*}}: memref<128xf32>, %{{.*}}: index, %{{.*}}: index, %{{.*}}: index, %{{.*}}: index)
-// CHECK: arith.divui
+// CHECK-LABEL: func.func private @k_kv_write_0(%{{.*}}: memref<4x8xf32>, %{{.*}}: memref<4x8xf32>, %{{.*}}: memref<2x128x8xf32>, %{{.*}}: index, %{{.*}}: index, %{{.*}}: index)
+// CHECK-LABEL: func.func private @k_attention_0(
+// CHECK-SAME: %{{.*}}: memref<4x16xf32>, %{{.*}}: memref<2x128x8xf32>, %{{.*}}: memref<4x16xf32>, %{{.*}}: memref<2x128xf32>, %{{.*}}: index, %{{.*}}: index, %{{.*}}: index, %[[HB:.*]]: index, %[[HE:.*]]: index)
+// CHECK: scf.for %[[H:.*]] = %[[HB]] to %[[HE]]
+// CHECK: arith.divui %[[H]]
 // CHECK: math.exp
-// CHECK-LABEL: func.func @llmc_forward
-// CHECK: %[[NI:.*]] = arith.index_cast %{{.*}} : i64 to index
-// CHECK: %[[POS:.*]] = arith.index_cast %{{.*}} : i64 to index
-// CHECK: %[[KV:.*]] = memref.view %{{.*}}[%{{.*}}][] : memref<8192xi8> to memref<1x2x128x8xf32>
-// CHECK: call @k_kv_write_0(%{{.*}}, %{{.*}}, %[[KV]], %{{.*}}, %{{.*}}, %[[POS]])
-// CHECK: %[[LEN:.*]] = arith.addi %[[POS]], %[[NI]] : index
-// CHECK: %[[SCR:.*]] = memref.view {{.*}} to memref<128xf32>
-// CHECK: call @k_attention_0(%{{.*}}, %[[KV]], %{{.*}}, %[[SCR]], %{{.*}}, %{{.*}}, %[[POS]], %[[LEN]])
+// CHECK-LABEL: llm.schedule {
+// CHECK-NEXT: llm.dispatch @k_embedding_0 "embedding"
+// CHECK-NEXT: llm.dispatch @k_rope_0 "rope" grid <n_tokens = 1> bindings [#llm.binding<space = arena, offset = 0, size = 256, read = <n_tokens = 64>>, #llm.binding<space = arena, offset = 256, size = 256, write = <n_tokens = 64>>] scalars [#llm.scalar<start_pos = 1>]
+// CHECK-NEXT: llm.dispatch @k_linear_0 "linear" grid <c = 8>
+// CHECK-NEXT: llm.dispatch @k_linear_0 "linear" grid <c = 8>
+// CHECK-NEXT: llm.dispatch @k_rope_1 "rope"
+// CHECK-NEXT: llm.dispatch @k_kv_write_0 "kv_write" grid <n_tokens = 1> bindings [#llm.binding<space = arena, offset = 768, size = 128, read = <n_tokens = 32>>, #llm.binding<space = arena, offset = 640, size = 128, read = <n_tokens = 32>>, #llm.binding<space = kv_cache, offset = 0, size = 8192, write = <n_tokens = 64>>] scalars [#llm.scalar<start_pos = 1>]
+// CHECK-NEXT: llm.dispatch @k_attention_0 "attention" grid <c = 2> bindings [#llm.binding<space = arena, offset = 256, size = 256, read = <n_tokens = 64>>, #llm.binding<space = kv_cache, offset = 0, size = 8192, read = <n_tokens = 64, start_pos = 64>>, #llm.binding<space = arena, offset = 768, size = 256, write = <n_tokens = 64>>, #llm.binding<space = arena, offset = 1024, size = 1024, read = <n_tokens = 8, start_pos = 8>, write = <n_tokens = 8, start_pos = 8>>] scalars [#llm.scalar<n_tokens = 1>, #llm.scalar<start_pos = 1>, #llm.scalar<n_tokens = 1, start_pos = 1>]
+// CHECK-NEXT: llm.dispatch @k_add_0 "add"
+// CHECK-NEXT: llm.dispatch @k_select_last_row_0 "select_last_row"
+// CHECK-NEXT: llm.dispatch @k_linear_1 "lm_head"
 module attributes {llm.config = #llm.config<hidden_size = 16, intermediate_size = 32, num_layers = 1, num_heads = 2, num_kv_heads = 1, head_dim = 8, vocab_size = 32, max_context = 128, rms_norm_eps = 1.0e-05, rope_theta = 1.0e+04, tie_word_embeddings = true, bos_token_id = 1, eos_token_ids = [2]>} {
   llm.weight @emb : tensor<32x16xf32> = #llm.storage<file = "m.safetensors", tensor = "e", offset = 100, dtype = f32, shape = [32, 16]>
   llm.weight @kv : tensor<8x16xf32> = #llm.storage<file = "m.safetensors", tensor = "k", offset = 2148, dtype = f32, shape = [8, 16]>

@@ -85,16 +85,36 @@ ArtifactDesc fakeDesc() {
   c.ropeScalingFactor = 32.0f;
   c.bosTokenId = 1;
   c.eosTokenIds = {2, 3};
+  const uint64_t kvBytes = uint64_t(FAKE_LAYERS) * 2 * FAKE_MAX_CONTEXT * FAKE_KV_DIM * 4;
+  const uint64_t logitBytes = uint64_t(FAKE_PREFILL_CHUNK) * FAKE_VOCAB * 4;
   PayloadDesc p;
   p.target = triple();
   p.data = readFile(LLMC_FAKE_PAYLOAD_PATH);
+  p.kernels = {{"fake_fill", "llmc_fake_fill", {FAKE_ARENA}, 1},
+               {"fake_forward", "llmc_fake_forward",
+                {FAKE_WEIGHTS_BOUND, FAKE_ARENA, kvBytes, FAKE_PREFILL_CHUNK * 4, logitBytes},
+                3}};
   d.payloads.push_back(p);
-  DispatchDesc disp;
-  disp.kernel = "fused_rmsnorm_matmul";
-  disp.operands = {{BufferSpace::Weights, 0, 60}, {BufferSpace::Arena, 128, 256}};
-  disp.flops = 1000;
-  disp.bytes = 316;
-  d.schedule.push_back(disp);
+  DispatchDesc fill;
+  fill.kernel = "fake_fill";
+  fill.label = "fill";
+  fill.kernelIndex = 0;
+  fill.operands = {{BufferSpace::Arena, 0, FAKE_ARENA}};
+  fill.scalars = {{0, 1, 0, 0}};
+  fill.grid = {FAKE_ARENA / 4, 0, 0, 0};
+  d.schedule.push_back(fill);
+  DispatchDesc fwd;
+  fwd.kernel = "fake_forward";
+  fwd.label = "forward";
+  fwd.kernelIndex = 1;
+  fwd.operands = {{BufferSpace::Weights, 0, FAKE_WEIGHTS_BOUND},
+                  {BufferSpace::Arena, 0, FAKE_ARENA},
+                  {BufferSpace::KVCache, 0, kvBytes},
+                  {BufferSpace::Tokens, 0, FAKE_PREFILL_CHUNK * 4},
+                  {BufferSpace::Logits, 0, logitBytes}};
+  fwd.scalars = {{0, 1, 0, 0}, {0, 0, 1, 0}, {0, 0, 0, 1}};
+  fwd.grid = {1, 0, 0, 0};
+  d.schedule.push_back(fwd);
   d.weights = {{"tok_embeddings", DType::F32, {3, 5}, 60},
                {"norm", DType::F32, {7}, 28},
                {"q", DType::I8, {100}, 100}};
@@ -169,8 +189,8 @@ protected:
     llmc_context_free(ctx_);
     llmc_model_close(model_);
   }
-  void makeContext(int32_t n_ctx = 0, uint32_t flags = 0) {
-    llmc_context_params p{n_ctx, flags};
+  void makeContext(int32_t n_ctx = 0, uint32_t flags = 0, int32_t n_threads = 0) {
+    llmc_context_params p{n_ctx, flags, n_threads};
     ASSERT_EQ(llmc_context_create(model_, &p, &ctx_), LLMC_OK) << llmc_last_error();
   }
   const float *logits() {
@@ -242,7 +262,7 @@ TEST(Writer, FileLayoutAndProgress) {
   llmc_file_header h;
   llmc_header_decode(f.data(), &h);
   EXPECT_EQ(std::memcmp(h.magic, "LLMCART\0", 8), 0);
-  EXPECT_EQ(h.format_version, 1u);
+  EXPECT_EQ(h.format_version, 2u);
   EXPECT_EQ(h.header_size, 64u);
   EXPECT_EQ(h.flatbuffer_offset, 64u);
   EXPECT_EQ(h.weights_offset % 4096, 0u);
@@ -260,7 +280,13 @@ TEST(Writer, FileLayoutAndProgress) {
   const llmc::fb::Model *m = llmc::fb::GetModel(&f[64]);
   ASSERT_EQ(m->weights()->size(), 3u);
   EXPECT_EQ(m->weights()->Get(1)->offset(), (uint64_t)FAKE_W1_OFFSET);
-  EXPECT_EQ(m->schedule()->Get(0)->operands()->Get(1)->offset(), 128u);
+  const llmc::fb::Dispatch *fwd = m->schedule()->Get(1);
+  EXPECT_EQ(fwd->kernel_index(), 1u);
+  EXPECT_EQ(fwd->operands()->Get(2)->space(), llmc::fb::BufferSpace::KVCache);
+  EXPECT_EQ(fwd->scalars()->Get(1)->start_pos(), 1);
+  EXPECT_EQ(m->schedule()->Get(0)->grid()->c(), FAKE_ARENA / 4);
+  EXPECT_STREQ(m->payloads()->Get(0)->kernels()->Get(1)->entry()->c_str(),
+               "llmc_fake_forward");
   EXPECT_EQ(reinterpret_cast<uintptr_t>(m->payloads()->Get(0)->data()->data()) % 16, 0u);
   // Weight bytes in place, with zero padding between them.
   std::vector<uint8_t> w2 = weightBytes(2, 100);
@@ -353,8 +379,8 @@ TEST_F(RuntimeTest, Info) {
   EXPECT_EQ(i.weights_size, 228u);
   EXPECT_EQ(i.file_size, bytes_->size());
   EXPECT_EQ(i.num_weights, 3u);
-  EXPECT_EQ(i.num_dispatches, 1u);
-  EXPECT_EQ(i.format_version, 1u);
+  EXPECT_EQ(i.num_dispatches, 2u);
+  EXPECT_EQ(i.format_version, 2u);
   EXPECT_STREQ(i.target, "host");
   EXPECT_EQ(std::string(i.target_triple), triple());
   EXPECT_STREQ(i.quantization, "f32");
@@ -440,15 +466,19 @@ TEST_F(RuntimeTest, BadTokenIds) {
 
 TEST_F(RuntimeTest, ContextParams) {
   llmc_context *c = nullptr;
-  llmc_context_params p{FAKE_MAX_CONTEXT + 1, 0};
+  llmc_context_params p{FAKE_MAX_CONTEXT + 1, 0, 0};
   EXPECT_EQ(llmc_context_create(model_, &p, &c), LLMC_ERR_INVALID_ARGUMENT);
   EXPECT_EQ(c, nullptr);
   EXPECT_STRNE(llmc_last_error(), "");
-  p = {-1, 0};
+  p = {-1, 0, 0};
   EXPECT_EQ(llmc_context_create(model_, &p, &c), LLMC_ERR_INVALID_ARGUMENT);
-  p = {4, 0x80};
+  p = {4, 0x80, 0};
   EXPECT_EQ(llmc_context_create(model_, &p, &c), LLMC_ERR_INVALID_ARGUMENT);
-  p = {FAKE_MAX_CONTEXT, 0};
+  p = {4, 0, -1};
+  EXPECT_EQ(llmc_context_create(model_, &p, &c), LLMC_ERR_INVALID_ARGUMENT);
+  p = {4, 0, 100000};
+  EXPECT_EQ(llmc_context_create(model_, &p, &c), LLMC_ERR_INVALID_ARGUMENT);
+  p = {FAKE_MAX_CONTEXT, 0, 0};
   ASSERT_EQ(llmc_context_create(model_, &p, &c), LLMC_OK);
   const float *l;
   int64_t rows, first;
@@ -479,6 +509,28 @@ TEST_F(RuntimeTest, AllLogitsOfLastChunk) {
     sum += (float)toks[i];
     expectRow(l + i * FAKE_VOCAB, toks[i], i, sum, 5, 0);
   }
+}
+
+TEST_F(RuntimeTest, ThreadsSplitTheGrid) {
+  // fake_fill's grid of FAKE_ARENA / 4 must be covered exactly once for any
+  // thread count (fake_forward marks the logits otherwise).
+  for (int32_t threads : {1, 2, 3, 7}) {
+    llmc_context_free(ctx_);
+    ctx_ = nullptr;
+    makeContext(0, 0, threads);
+    int32_t got = 0;
+    ASSERT_EQ(llmc_context_get_threads(ctx_, &got), LLMC_OK);
+    EXPECT_EQ(got, threads);
+    std::vector<int32_t> toks = {5, 9, 2, 31, 0, 7, 7};
+    ASSERT_EQ(llmc_prefill(ctx_, toks.data(), 7), LLMC_OK);
+    expectRow(logits(), 7, 6, 61, 2, 5);
+    ASSERT_EQ(llmc_decode(ctx_, 4), LLMC_OK);
+    expectRow(logits(), 4, 7, 65, 1, 7);
+  }
+  makeContext(0, 0, 0);  // all cores
+  int32_t got = 0;
+  ASSERT_EQ(llmc_context_get_threads(ctx_, &got), LLMC_OK);
+  EXPECT_GE(got, 1);
 }
 
 TEST_F(RuntimeTest, ContextsAreIndependent) {
@@ -544,7 +596,9 @@ TEST_F(RuntimeTest, BadHeader) {
   EXPECT_EQ(openBytes(f), LLMC_ERR_BAD_FORMAT);
   EXPECT_NE(std::string(llmc_last_error()).find("magic"), std::string::npos);
   f = *bytes_;
-  llmc_wr32(&f[8], 2);
+  llmc_wr32(&f[8], 1);  // llmc_forward payloads: refused, not misread
+  EXPECT_EQ(openBytes(f), LLMC_ERR_UNSUPPORTED_VERSION);
+  llmc_wr32(&f[8], 3);
   EXPECT_EQ(openBytes(f), LLMC_ERR_UNSUPPORTED_VERSION);
   llmc_wr32(&f[8], 0);
   EXPECT_EQ(openBytes(f), LLMC_ERR_UNSUPPORTED_VERSION);
@@ -656,10 +710,11 @@ TEST(RuntimeHostile, VerifierRejectsCraftedFlatbuffers) {
   EXPECT_NE(std::string(llmc_last_error()).find("verification"), std::string::npos);
   // Wrong file identifier.
   EXPECT_EQ(openMutated([](std::vector<uint8_t> &fb) { fb[4] = 'X'; }), LLMC_ERR_BAD_FORMAT);
-  // A string length running past the buffer: the payload entry name.
+  // A string length running past the buffer: a kernel's entry name.
   EXPECT_EQ(openMutated([](std::vector<uint8_t> &fb) {
               auto *p = llmc::fb::GetMutableModel(fb.data())->mutable_payloads()->GetMutableObject(0);
-              size_t at = (size_t)(reinterpret_cast<const uint8_t *>(p->entry()) - fb.data());
+              const auto *k = p->kernels()->Get(0);
+              size_t at = (size_t)(reinterpret_cast<const uint8_t *>(k->entry()) - fb.data());
               llmc_wr32(&fb[at], 0x10000000u);
             }),
             LLMC_ERR_BAD_FORMAT);
@@ -724,11 +779,14 @@ TEST(RuntimeHostile, BadPayload) {
   d.payloads[0].data.assign(4096, 0x90);  // not an ELF file
   EXPECT_EQ(openMutated(nullptr, d), LLMC_ERR_PAYLOAD_LOAD);
   d = fakeDesc();
-  d.payloads[0].entry = "no_such_entry";
+  d.payloads[0].kernels[1].entry = "no_such_entry";
   EXPECT_EQ(openMutated(nullptr, d), LLMC_ERR_PAYLOAD_LOAD);
   EXPECT_NE(std::string(llmc_last_error()).find("no_such_entry"), std::string::npos);
   d = fakeDesc();
-  d.payloads[0].entry = "";
+  d.payloads[0].kernels[0].entry = "";
+  EXPECT_EQ(openMutated(nullptr, d), LLMC_ERR_BAD_FORMAT);
+  d = fakeDesc();
+  d.payloads[0].kernels.clear();
   EXPECT_EQ(openMutated(nullptr, d), LLMC_ERR_BAD_FORMAT);
   d = fakeDesc();
   d.payloads[0].data.clear();
@@ -754,6 +812,32 @@ TEST(RuntimeHostile, InsaneConfig) {
       [](ArtifactDesc &d) { d.arenaSize = ~0ull; },
       [](ArtifactDesc &d) { d.kvCacheBytesPerToken = 12; },
       [](ArtifactDesc &d) { d.manifest.compilerVersion.clear(); d.config.hiddenSize = 0; },
+  };
+  for (size_t i = 0; i < edits.size(); ++i) {
+    ArtifactDesc d = fakeDesc();
+    edits[i](d);
+    EXPECT_EQ(openMutated(nullptr, d), LLMC_ERR_BAD_FORMAT) << "edit " << i;
+  }
+}
+
+// The schedule must match the kernels' compiled signatures and stay inside
+// the buffers: refused at open, before any code runs.
+TEST(RuntimeHostile, ScheduleDisagreesWithKernels) {
+  const std::vector<std::function<void(ArtifactDesc &)>> edits = {
+      [](ArtifactDesc &d) { d.schedule[1].kernelIndex = 2; },
+      [](ArtifactDesc &d) { d.schedule[1].kernelIndex = 0; },  // wrong arity
+      [](ArtifactDesc &d) { d.schedule[1].operands.pop_back(); },
+      [](ArtifactDesc &d) { d.schedule[1].scalars.pop_back(); },
+      [](ArtifactDesc &d) { d.schedule[0].operands[0].size = FAKE_ARENA - 4; },
+      [](ArtifactDesc &d) { d.schedule[0].operands[0].offset = 64; },  // past the arena
+      [](ArtifactDesc &d) { d.schedule[0].operands[0].space = BufferSpace(9); },
+      [](ArtifactDesc &d) { d.schedule[1].operands[2].offset = 4; },  // past the KV cache
+      [](ArtifactDesc &d) { d.schedule[1].operands[0].offset = 1u << 20; },
+      [](ArtifactDesc &d) { d.payloads[0].kernels[1].bindingSizes[4] += 4; },
+      [](ArtifactDesc &d) { d.schedule[0].grid = {-1, 0, 0, 0}; },
+      [](ArtifactDesc &d) { d.schedule[0].grid = {0, 0, -1, 0}; },  // < 0 late in the context
+      [](ArtifactDesc &d) { d.schedule[0].grid = {0, 1ll << 40, 0, 0}; },
+      [](ArtifactDesc &d) { d.schedule.clear(); },
   };
   for (size_t i = 0; i < edits.size(); ++i) {
     ArtifactDesc d = fakeDesc();

@@ -1,6 +1,14 @@
-/* A fake kernel payload: exports llmc_forward with the kernel ABI and writes
- * deterministic logits (see FakeModel.h) so the tests can check the chunking,
- * positions, KV cache persistence, weight pointer and arena. */
+/* A fake kernel payload: two kernels with the kernel ABI, launched by the
+ * fake artifact's schedule (RuntimeTest.cpp's fakeDesc):
+ *
+ *   fake_fill    (arena; scalar n_tokens; grid FAKE_ARENA / 4): writes
+ *                arena[i] = 10 i + n_tokens, one iteration per float, so a
+ *                thread pool splits it;
+ *   fake_forward (weights, arena, kv, tokens, logits; scalars n_tokens,
+ *                start_pos, logit_rows; grid 1): checks fake_fill's result,
+ *                then writes the deterministic logits of FakeModel.h so the
+ *                tests can check the chunking, positions, KV cache
+ *                persistence, weight pointer, arena and thread split. */
 #include <stdint.h>
 #include <string.h>
 
@@ -11,14 +19,30 @@
 #define FAKE_TAG 0 /* the nodelete variant is built with FAKE_TAG=1 */
 #endif
 
+#define EXPORT __attribute__((visibility("default")))
+
 static float *kv_at(uint8_t *kv, int layer, int k_or_v, int64_t pos) {
   return (float *)kv + (((int64_t)layer * 2 + k_or_v) * FAKE_MAX_CONTEXT + pos) * FAKE_KV_DIM;
 }
 
-__attribute__((visibility("default"))) void
-llmc_forward(const uint8_t *weights, uint8_t *arena, uint8_t *kv_cache,
-             const int32_t *tokens, int64_t n_tokens, int64_t start_pos,
-             float *logits, int64_t all_logits) {
+EXPORT void llmc_fake_fill(void *const *bindings, const int64_t *scalars, int64_t begin,
+                           int64_t end) {
+  float *arena = (float *)bindings[0];
+  for (int64_t i = begin; i < end; ++i) arena[i] = (float)(10 * i + scalars[0]);
+}
+
+EXPORT void llmc_fake_forward(void *const *bindings, const int64_t *scalars, int64_t begin,
+                              int64_t end) {
+  const uint8_t *weights = (const uint8_t *)bindings[0];
+  uint8_t *arena = (uint8_t *)bindings[1], *kv_cache = (uint8_t *)bindings[2];
+  const int32_t *tokens = (const int32_t *)bindings[3];
+  float *logits = (float *)bindings[4];
+  const int64_t n_tokens = scalars[0], start_pos = scalars[1], rows = scalars[2];
+  const int all_logits = rows == n_tokens;
+  if (begin != 0 || end != 1) return; /* grid 1: a wrong split shows as no logits */
+  int filled = 1;
+  for (int64_t i = 0; i < FAKE_ARENA / 4; ++i)
+    filled &= ((const float *)arena)[i] == (float)(10 * i + n_tokens);
   memset(arena, 0xAB, FAKE_ARENA); /* the whole arena must be writable */
   for (int64_t i = 0; i < n_tokens; ++i) {
     int64_t p = start_pos + i;
@@ -44,5 +68,6 @@ llmc_forward(const uint8_t *weights, uint8_t *arena, uint8_t *kv_cache,
     row[5] = w1;
     for (int v = FAKE_ROW_FIXED; v < FAKE_VOCAB; ++v) row[v] = (float)v * 0.5f;
     row[FAKE_ROW_FIXED] += FAKE_TAG;
+    if (!filled) row[FAKE_ROW_FIXED + 1] = -1.0f;
   }
 }

@@ -164,6 +164,10 @@ cl::SubCommand pplCmd("perplexity",
                       "Perplexity of a text file (non-overlapping windows, "
                       "as llama.cpp's perplexity), optionally KL divergence "
                       "against a reference artifact");
+cl::opt<int> sThreads("threads",
+                      cl::desc("CPU threads running the kernels (0 = all cores)"),
+                      cl::init(0), cl::sub(runCmd), cl::sub(chatCmd),
+                      cl::sub(pplCmd));
 cl::opt<std::string> pplArtifact(cl::Positional, cl::Required,
                                  cl::desc("<model.llmc>"), cl::sub(pplCmd));
 cl::opt<std::string> pplFile("file", cl::desc("UTF-8 text to score"),
@@ -332,7 +336,7 @@ struct Session {
           << "with tokenizer.json, or use --tokens)\n";
       return false;
     }
-    llmc_context_params params = {nCtx, 0};
+    llmc_context_params params = {nCtx, 0, sThreads};
     if (llmc_status st = llmc_context_create(model, &params, &ctx)) {
       runtimeError("creating a context", st);
       return false;
@@ -517,12 +521,14 @@ int runRun() {
         << "context full (" << s.info.max_context << " positions) after "
         << r.generated << " generated tokens\n";
   int decoded = std::max(0, r.generated - 1);
+  int32_t threads = 0;
+  llmc_context_get_threads(s.ctx, &threads);
   errs() << format("llmc: prefill %zu tokens in %.3f s (%.1f tok/s), decode "
-                   "%d tokens in %.3f s (%.1f tok/s)\n",
+                   "%d tokens in %.3f s (%.1f tok/s), %d threads\n",
                    prompt.size(), prefillSecs,
                    prefillSecs > 0 ? prompt.size() / prefillSecs : 0.0, decoded,
                    r.decodeSecs,
-                   r.decodeSecs > 0 ? decoded / r.decodeSecs : 0.0);
+                   r.decodeSecs > 0 ? decoded / r.decodeSecs : 0.0, threads);
   if (logitsOut)
     logitsOut->keep();
   return 0;
@@ -574,7 +580,7 @@ int runPerplexity() {
     return 1;
   llmc_context_free(s.ctx);
   s.ctx = nullptr;
-  llmc_context_params params = {0, LLMC_CONTEXT_ALL_LOGITS};
+  llmc_context_params params = {0, LLMC_CONTEXT_ALL_LOGITS, sThreads};
   if (llmc_status st = llmc_context_create(s.model, &params, &s.ctx))
     return runtimeError("creating a context", st);
   std::unique_ptr<Session> ref;
@@ -808,8 +814,10 @@ int runInspect() {
   // Distinct kernels with how often the schedule calls each.
   std::vector<std::pair<std::string, int>> kernels;
   for (uint32_t d = 0; d < i.num_dispatches; ++d) {
-    const char *name = "";
-    llmc_model_get_dispatch(model, d, &name);
+    llmc_dispatch_info di;
+    if (llmc_model_get_dispatch_info(model, d, 1, 0, &di) != LLMC_OK)
+      continue;
+    std::string name = std::string(di.kernel) + " (" + di.label + ")";
     auto it = std::find_if(kernels.begin(), kernels.end(),
                            [&](auto &k) { return k.first == name; });
     if (it == kernels.end())

@@ -175,7 +175,7 @@ void compileRunAndCheck(const llmc::cpu::CpuTargetOptions &options) {
   ASSERT_NE(object.handle(), nullptr) << object.error();
   auto forward = reinterpret_cast<ForwardFn>(dlsym(object.handle(), "llmc_forward"));
   ASSERT_NE(forward, nullptr);
-  // The kernels are internal: only the entry point is exported.
+  // Private functions are internal: only the public entry point is exported.
   EXPECT_EQ(dlsym(object.handle(), "matvec_exp"), nullptr);
   EXPECT_EQ(dlsym(object.handle(), "rope_like"), nullptr);
 
@@ -297,11 +297,70 @@ std::string errorOf(const char *source, bool allowUnregistered = false) {
   return llvm::toString(bytes.takeError());
 }
 
-TEST(CpuTarget, MissingEntryPointIsAnError) {
+TEST(CpuTarget, ExportingNothingIsAnError) {
   std::string error = errorOf(R"mlir(
-    func.func @not_forward(%a: memref<4xf32>) { return }
+    func.func private @helper(%a: memref<4xf32>) { return }
   )mlir");
-  EXPECT_NE(error.find("llmc_forward"), std::string::npos) << error;
+  EXPECT_NE(error.find("exports nothing"), std::string::npos) << error;
+}
+
+// The dispatch level: a kernel an llm.dispatch launches is exported as
+// llmc_<name> with the uniform ABI of llmc_kernel_abi.h, computes only the
+// iterations [begin, end) it is given, and the schedule itself is not code.
+constexpr const char *kDispatchModule = R"mlir(
+  func.func private @k_scale(%x: memref<8xf32>, %y: memref<8xf32>, %s: index,
+                             %begin: index, %end: index) {
+    %c1 = arith.constant 1 : index
+    %si = arith.index_cast %s : index to i64
+    %sf = arith.sitofp %si : i64 to f32
+    scf.for %i = %begin to %end step %c1 {
+      %v = memref.load %x[%i] : memref<8xf32>
+      %p = arith.mulf %v, %sf : f32
+      memref.store %p, %y[%i] : memref<8xf32>
+    }
+    return
+  }
+  llm.schedule {
+    llm.dispatch @k_scale "scale" grid <c = 8>
+        bindings [#llm.binding<space = arena, offset = 0, size = 32>,
+                  #llm.binding<space = arena, offset = 32, size = 32>]
+        scalars [#llm.scalar<n_tokens = 1>]
+  }
+)mlir";
+
+TEST(CpuTarget, DispatchedKernelsGetTheUniformEntry) {
+  Parsed parsed = parse(kDispatchModule);
+  ASSERT_TRUE(parsed.module);
+  auto bytes = llmc::cpu::compileToSharedObject(*parsed.module, {});
+  ASSERT_TRUE(static_cast<bool>(bytes)) << llvm::toString(bytes.takeError());
+  LoadedObject object(*bytes);
+  ASSERT_NE(object.handle(), nullptr) << object.error();
+  EXPECT_EQ(llmc::cpu::kernelEntrySymbol("k_scale"), "llmc_k_scale");
+  using KernelFn = void (*)(void *const *, const int64_t *, int64_t, int64_t);
+  auto kernel = reinterpret_cast<KernelFn>(dlsym(object.handle(), "llmc_k_scale"));
+  ASSERT_NE(kernel, nullptr);
+  EXPECT_EQ(dlsym(object.handle(), "k_scale"), nullptr);
+  float x[8], y[8];
+  for (int i = 0; i < 8; ++i) {
+    x[i] = 0.5f * static_cast<float>(i + 1);
+    y[i] = -1.0f;
+  }
+  void *bindings[2] = {x, y};
+  const int64_t scalars[1] = {3};
+  kernel(bindings, scalars, 2, 6);
+  for (int i = 0; i < 8; ++i)
+    EXPECT_EQ(y[i], i >= 2 && i < 6 ? 3.0f * x[i] : -1.0f) << "y[" << i << "]";
+}
+
+TEST(CpuTarget, DispatchOfAFunctionWithoutBodyIsAnError) {
+  std::string error = errorOf(R"mlir(
+    func.func private @k(%a: memref<4xf32>, %b: index, %e: index)
+    llm.schedule {
+      llm.dispatch @k "x" grid <c = 4>
+          bindings [#llm.binding<space = arena, offset = 0, size = 16>] scalars []
+    }
+  )mlir");
+  EXPECT_NE(error.find("not a function with a body"), std::string::npos) << error;
 }
 
 TEST(CpuTarget, UnsupportedOpIsAnError) {

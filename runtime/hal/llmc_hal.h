@@ -1,0 +1,96 @@
+/* The runtime's hardware abstraction layer: what the runtime core needs from
+ * a device to run a schedule, and nothing more.
+ *
+ *   load an executable (the payload's kernels), make buffers, dispatch a
+ *   kernel over a grid with bindings and scalars, wait (barrier), read back.
+ *
+ * The core (llmc_runtime.c) walks the artifact's dispatch list and calls
+ * these; it never knows which device it drives. One HAL per device kind:
+ * the CPU HAL (runtime/hal/cpu/, a thread pool) now; GPU HALs come with their
+ * targets and load their driver with dlopen, so one runtime binary runs with
+ * or without a GPU driver and reports LLMC_ERR_UNSUPPORTED when the driver
+ * is missing.
+ *
+ * Executables belong to a model and are shared by its contexts; a device
+ * (with its threads or queue) belongs to one context, so contexts run
+ * concurrently without locks. */
+#ifndef LLMC_HAL_H
+#define LLMC_HAL_H
+
+#include <stdint.h>
+
+#include "runtime/include/llmc.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct llmc_hal_device llmc_hal_device;
+typedef struct llmc_hal_executable llmc_hal_executable;
+typedef struct llmc_hal_buffer llmc_hal_buffer;
+
+/* Up to this many bindings and scalars per dispatch (checked at load). */
+#define LLMC_HAL_MAX_BINDINGS 16
+#define LLMC_HAL_MAX_SCALARS 8
+
+/* One kernel launch: kernel `kernel` of the executable over iterations
+ * [0, grid); binding i is buffers[i] from byte offsets[i]. */
+typedef struct llmc_hal_dispatch {
+  uint32_t kernel;
+  uint32_t num_bindings, num_scalars;
+  llmc_hal_buffer *buffers[LLMC_HAL_MAX_BINDINGS];
+  uint64_t offsets[LLMC_HAL_MAX_BINDINGS];
+  int64_t scalars[LLMC_HAL_MAX_SCALARS];
+  int64_t grid;
+} llmc_hal_dispatch;
+
+typedef struct llmc_hal {
+  const char *name; /* "cpu", "opencl", "vulkan", "metal" */
+
+  /* An executable from a payload's code and the entry names of its kernels
+   * (index i of `entries` is kernel i of every dispatch). Errors are set
+   * with the runtime's error text and returned as status. */
+  llmc_status (*executable_load)(const char *model_name, const uint8_t *code,
+                                 uint64_t size, const char *const *entries,
+                                 uint32_t num_entries, llmc_hal_executable **out);
+  void (*executable_free)(llmc_hal_executable *exe);
+
+  /* A device: n_threads workers for the CPU (0: all online cores). */
+  llmc_status (*device_create)(int32_t n_threads, llmc_hal_device **out);
+  void (*device_free)(llmc_hal_device *dev);
+  int32_t (*device_threads)(const llmc_hal_device *dev);
+
+  /* A device buffer of `size` bytes (64-byte aligned), or one that uses
+   * host memory the caller keeps alive (the mmap'd weights). */
+  llmc_status (*buffer_alloc)(llmc_hal_device *dev, uint64_t size,
+                              llmc_hal_buffer **out);
+  llmc_status (*buffer_import)(llmc_hal_device *dev, const void *host,
+                               uint64_t size, llmc_hal_buffer **out);
+  void (*buffer_free)(llmc_hal_buffer *buf);
+  /* Host address of the buffer's bytes where the device shares memory with
+   * the host (CPU), else NULL: use read. */
+  void *(*buffer_host)(llmc_hal_buffer *buf);
+
+  /* Queues a dispatch; it sees every effect of the dispatches before it. */
+  llmc_status (*dispatch)(llmc_hal_device *dev, llmc_hal_executable *exe,
+                          const llmc_hal_dispatch *d);
+  /* Waits until every queued dispatch has finished. */
+  llmc_status (*barrier)(llmc_hal_device *dev);
+  /* Copies bytes [offset, offset + n) of a buffer to host memory (after a
+   * barrier). */
+  llmc_status (*read)(llmc_hal_device *dev, llmc_hal_buffer *buf,
+                      uint64_t offset, void *dst, uint64_t n);
+} llmc_hal;
+
+/* The CPU HAL: ELF shared-object payloads, run by a pool of pthreads. */
+const llmc_hal *llmc_hal_cpu(void);
+
+/* Reports an error in the runtime's last-error text; returns st. */
+llmc_status llmc_hal_fail(llmc_status st, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LLMC_HAL_H */
