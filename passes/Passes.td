@@ -59,27 +59,30 @@ def LLMQuantize : Pass<"llm-quantize", "mlir::ModuleOp"> {
 }
 
 def LLMLowerToKernels : Pass<"llm-lower-to-kernels", "mlir::ModuleOp"> {
-  let summary = "Lower an llm model to the kernel level: kernels over buffers "
-                "plus a host schedule with a static memory plan";
+  let summary = "Lower an llm model to the dispatch level: kernels over "
+                "buffer bindings, the schedule that launches them, a static "
+                "memory plan";
   let description = [{
     Replaces `@forward` (tensor level, dynamic token count) by:
 
     * one private function per distinct kernel (embedding, rms_norm, linear,
       rope, kv_write, attention, swiglu, add, ...) over statically shaped
-      memrefs, written with scf / arith / math / vector / memref ops;
-    * `@llmc_forward`, the host schedule, with the C ABI of
-      runtime/include/llmc_kernel_abi.h: it views the weights segment, the
-      activation arena and the KV cache at offsets fixed here, and calls the
-      kernels in order on `n_tokens <= prefill-chunk` rows.
+      memrefs, written with scf / arith / math / vector / memref ops. Its
+      arguments are one memref per binding, one index per scalar, then
+      `begin` and `end` of its parallel dimension (output features for
+      linears, heads for attention, tokens otherwise);
+    * an `llm.schedule` of `llm.dispatch` ops, in execution order: each names
+      its kernel, binds byte ranges of the runtime's buffers (arena,
+      weights, one layer of the KV cache, tokens, logits) with the bytes
+      one call reads and writes there, and gives its scalars and grid as
+      `#llm.scalar`s of n_tokens, start_pos and logit_rows.
 
     Activations get arena slots from a linear-scan plan over the schedule
     (a slot is reused once its value is dead), so the arena is sized at
     compile time. Weights get 64-byte aligned offsets in the weights
     segment, in declaration order; `llm.weight` ops are replaced by the
     `llmc.weights` module attribute the packager streams from. The chunk
-    size and the resulting sizes are recorded as module attributes
-    (`llmc.prefill_chunk`, `llmc.arena_size`, `llmc.weights_size`,
-    `llmc.kv_cache_size`) and the dispatch list as `llmc.schedule`.
+    and the buffer sizes are recorded as `llm.plan = #llm.plan<...>`.
   }];
   let options = [
     Option<"prefillChunk", "prefill-chunk", "int64_t", "32",

@@ -10,6 +10,7 @@
 #include "passes/Passes.h"
 #include "passes/QuantLayout.h"
 #include "targets/cpu/CpuTarget.h"
+#include "targets/presets/Presets.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -438,8 +439,6 @@ std::string hostFeatureString() {
 
 } // namespace
 
-StringRef supportedTargets() { return "host"; }
-
 void registerBuildDialects(DialectRegistry &registry) {
   registerImporterDialects(registry);
   cpu::registerCpuTargetDialects(registry);
@@ -448,9 +447,16 @@ void registerBuildDialects(DialectRegistry &registry) {
 bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
   llvm::raw_ostream *log = opts.progress;
   Location loc = FileLineColLoc::get(&ctx, opts.modelDir, 0, 0);
-  if (opts.target != "host") {
+  const targets::TargetPreset *target = targets::findTargetPreset(opts.target);
+  if (!target) {
     emitError(loc) << "unknown target '" << opts.target
-                   << "'; supported: " << supportedTargets();
+                   << "' (`llmc build --target help` lists the presets)";
+    return false;
+  }
+  if (target->notYet[0]) {
+    emitError(loc) << "target '" << target->name << "' (" << target->device
+                   << ") is not yet supported: its back end comes with "
+                   << target->notYet;
     return false;
   }
   if (opts.prefillChunk && (*opts.prefillChunk < 1 || *opts.prefillChunk > 4096)) {
@@ -726,6 +732,9 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
     *log << "llmc: [3/4] generating code for " << opts.target << " ("
          << llvm::sys::getHostCPUName() << ")\n";
   cpu::CpuTargetOptions cpuOpts;
+  cpuOpts.triple = target->triple;
+  cpuOpts.cpu = target->cpu;
+  cpuOpts.features = target->features;
   if (!opts.dumpLLVMIR.empty()) {
     OwningOpRef<ModuleOp> copy = module->clone();
     llvm::Expected<std::string> ir = cpu::emitLLVMIR(*copy, cpuOpts);

@@ -28,7 +28,7 @@ struct BuildOptions {
   /// A Hugging Face checkpoint directory or a GGUF file.
   std::string modelDir;
   std::string output;
-  std::string target = "host";
+  std::string target = "host"; ///< a preset of targets/presets
   /// Tokens per kernel call. Unset: min(kDefaultPrefillChunk, the compiled
   /// context); a chunk larger than the context is an error.
   std::optional<int64_t> prefillChunk;
@@ -54,9 +54,6 @@ constexpr int64_t kDefaultPrefillChunk = 32;
 /// Default compiled context when the user gives none: Llama 3.1 advertises
 /// 128K positions, whose f32 KV cache alone would not fit a phone.
 constexpr int64_t kDefaultMaxContext = 4096;
-
-/// Names of the target presets `--target` accepts.
-llvm::StringRef supportedTargets();
 
 /// Registers every dialect the pipeline touches.
 void registerBuildDialects(mlir::DialectRegistry &registry);

@@ -12,6 +12,7 @@
 #include "runtime/include/llmc.h"
 #include "runtime/include/llmc_sampler.h"
 #include "runtime/include/llmc_tokenizer.h"
+#include "targets/presets/Presets.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
@@ -56,15 +57,17 @@ cl::opt<int64_t> importMaxContext(
 cl::SubCommand buildCmd("build",
                         "Compile a Hugging Face Llama 3 checkpoint (or a GGUF "
                         "file) into a .llmc artifact");
-cl::opt<std::string> buildDir(cl::Positional, cl::Required,
+// Not cl::Required: `llmc build --target help` needs neither.
+cl::opt<std::string> buildDir(cl::Positional,
                               cl::desc("<model dir | model.gguf>"),
                               cl::sub(buildCmd));
-cl::opt<std::string> buildOut("o", cl::desc("Output artifact"),
-                              cl::value_desc("file.llmc"), cl::Required,
-                              cl::sub(buildCmd));
-cl::opt<std::string> buildTarget("target",
-                                 cl::desc("Target preset (supported: host)"),
-                                 cl::init("host"), cl::sub(buildCmd));
+cl::opt<std::string> buildOut("o", cl::desc("Output artifact (required)"),
+                              cl::value_desc("file.llmc"), cl::sub(buildCmd));
+cl::opt<std::string> buildTarget(
+    "target",
+    cl::desc("Target preset: host, or `help` to list every preset and which "
+             "are supported yet"),
+    cl::init("host"), cl::sub(buildCmd));
 cl::opt<int64_t> buildChunk(
     "prefill-chunk",
     cl::desc("Tokens per kernel call; longer prompts run as several chunks "
@@ -188,6 +191,22 @@ cl::SubCommand inspectCmd("inspect", "Describe an artifact: manifest, model, "
 cl::opt<std::string> inspectArtifact(cl::Positional, cl::Required,
                                      cl::desc("<model.llmc>"),
                                      cl::sub(inspectCmd));
+cl::opt<int64_t> inspectPosition(
+    "position",
+    cl::desc("Position of the decode token whose bytes are counted (the KV "
+             "cache read grows with it)"),
+    cl::init(0), cl::sub(inspectCmd));
+cl::opt<std::string> inspectTarget(
+    "target",
+    cl::desc("Preset whose bandwidth judges the speed (default: the "
+             "artifact's; `llmc build --target help` lists them)"),
+    cl::sub(inspectCmd));
+cl::opt<double> inspectBandwidth(
+    "bandwidth", cl::desc("Memory bandwidth in GB/s (overrides the preset's)"),
+    cl::init(0.0), cl::sub(inspectCmd));
+cl::opt<bool> inspectDispatches(
+    "dispatches", cl::desc("List every dispatch of a decode token"),
+    cl::sub(inspectCmd));
 
 /// Prints diagnostics as `llmc: error: <where>: <message>`.
 void installDiagnosticHandler(mlir::MLIRContext &ctx) {
@@ -284,6 +303,15 @@ int runImport() {
   return 0;
 }
 int runBuild() {
+  if (buildTarget == "help") {
+    outs() << llmc::targets::describeTargetPresets();
+    return 0;
+  }
+  if (buildDir.empty() || buildOut.empty()) {
+    WithColor::error(errs(), "llmc")
+        << "build needs a model and -o <file.llmc> (see llmc build --help)\n";
+    return 1;
+  }
   mlir::DialectRegistry registry;
   llmc::registerBuildDialects(registry);
   mlir::MLIRContext ctx(registry);
@@ -771,6 +799,95 @@ int runChat() {
   return 0;
 }
 
+/// Bytes on paper: what one decode token at --position moves, per kernel
+/// and in total, and the tokens/s a preset's memory bandwidth allows.
+int printDecodeTraffic(llmc_model *model, const llmc_model_info &i,
+                       raw_ostream &os) {
+  int64_t pos = inspectPosition;
+  if (pos < 0 || pos >= i.max_context) {
+    WithColor::error(errs(), "llmc")
+        << "--position " << pos << " outside [0, max context " << i.max_context
+        << ")\n";
+    return 1;
+  }
+  struct Row {
+    std::string name;
+    int count = 0;
+    uint64_t read = 0, written = 0;
+  };
+  std::vector<Row> rows;
+  uint64_t read = 0, written = 0, weights = 0;
+  if (inspectDispatches)
+    os << format("decode token at position %lld, every dispatch:\n"
+                 "      #  %12s %12s  %8s  kernel (label)\n",
+                 (long long)pos, (const char *)"read", (const char *)"written",
+                 (const char *)"grid");
+  for (uint32_t d = 0; d < i.num_dispatches; ++d) {
+    llmc_dispatch_info di;
+    if (llmc_status st = llmc_model_get_dispatch_info(model, d, 1, pos, &di))
+      return runtimeError("inspect", st);
+    std::string name = std::string(di.kernel) + " (" + di.label + ")";
+    if (inspectDispatches)
+      os << format("  %5u  %12llu %12llu  %8lld  %s\n", d,
+                   (unsigned long long)di.bytes_read,
+                   (unsigned long long)di.bytes_written, (long long)di.grid,
+                   name.c_str());
+    auto it = std::find_if(rows.begin(), rows.end(),
+                           [&](const Row &r) { return r.name == name; });
+    if (it == rows.end())
+      it = rows.insert(rows.end(), Row{name});
+    ++it->count;
+    it->read += di.bytes_read;
+    it->written += di.bytes_written;
+    read += di.bytes_read;
+    written += di.bytes_written;
+    weights += di.weight_bytes_read;
+  }
+  auto mb = [](uint64_t b) { return b / 1e6; };
+  os << format("decode token at position %lld (--position): bytes each kernel "
+               "moves, all its dispatches\n",
+               (long long)pos);
+  os << format("  %5s  %12s %12s  %s\n", (const char *)"calls",
+               (const char *)"read MB", (const char *)"written MB",
+               (const char *)"kernel (label)");
+  for (const Row &r : rows)
+    os << format("  %4dx  %12.3f %12.3f  %s\n", r.count, mb(r.read),
+                 mb(r.written), r.name.c_str());
+  uint64_t total = read + written;
+  os << format("per token:     %u dispatches move %llu bytes (%.2f MB)\n"
+               "  read:        %llu bytes: %llu of weights, %llu of KV cache "
+               "and activations\n"
+               "  written:     %llu bytes\n",
+               i.num_dispatches, (unsigned long long)total, mb(total),
+               (unsigned long long)read, (unsigned long long)weights,
+               (unsigned long long)(read - weights),
+               (unsigned long long)written);
+  std::string presetName =
+      inspectTarget.empty() ? std::string(i.target) : std::string(inspectTarget);
+  const llmc::targets::TargetPreset *preset =
+      llmc::targets::findTargetPreset(presetName);
+  if (!preset && inspectBandwidth <= 0) {
+    WithColor::error(errs(), "llmc")
+        << "unknown target preset '" << presetName
+        << "' (`llmc build --target help` lists them)\n";
+    return 1;
+  }
+  double bw = inspectBandwidth > 0 ? inspectBandwidth : preset->bandwidthGBs;
+  std::string source =
+      inspectBandwidth > 0
+          ? std::string("--bandwidth")
+          : presetName + ", " + preset->device;
+  if (bw <= 0) {
+    os << "on paper:      no bandwidth figure for " << source
+       << "; pass --bandwidth GB/s or --target PRESET\n";
+    return 0;
+  }
+  os << format("on paper:      %.1f GB/s (%s) / %.2f MB = %.1f decode "
+               "tokens/s at most\n",
+               bw, source.c_str(), mb(total), bw * 1e9 / double(total));
+  return 0;
+}
+
 int runInspect() {
   llmc_model *model = nullptr;
   if (llmc_status st = llmc_model_open(inspectArtifact.c_str(), 0, &model))
@@ -809,30 +926,11 @@ int runInspect() {
   os << format("kv cache:      %.3f MB (%llu bytes per token)\n",
                i.kv_cache_bytes / 1e6,
                (unsigned long long)i.kv_cache_bytes_per_token);
-  os << format("kernels:       %u dispatches per forward call\n",
+  os << format("kernels:       %u dispatches per call of the model\n",
                i.num_dispatches);
-  // Distinct kernels with how often the schedule calls each.
-  std::vector<std::pair<std::string, int>> kernels;
-  for (uint32_t d = 0; d < i.num_dispatches; ++d) {
-    llmc_dispatch_info di;
-    if (llmc_model_get_dispatch_info(model, d, 1, 0, &di) != LLMC_OK)
-      continue;
-    std::string name = std::string(di.kernel) + " (" + di.label + ")";
-    auto it = std::find_if(kernels.begin(), kernels.end(),
-                           [&](auto &k) { return k.first == name; });
-    if (it == kernels.end())
-      kernels.push_back({name, 1});
-    else
-      ++it->second;
-  }
-  for (auto &[name, count] : kernels)
-    os << format("  %4dx  %s\n", count, name.c_str());
-  // Bytes a decode step must read: every weight once (tied embeddings are
-  // read as the lm_head, the embedding lookup itself is one row).
-  os << format("decode reads:  ~%.2f MB of weights per token\n",
-               i.weights_size / 1e6);
+  int rc = printDecodeTraffic(model, i, os);
   llmc_model_close(model);
-  return 0;
+  return rc;
 }
 } // namespace
 

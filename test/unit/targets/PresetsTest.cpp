@@ -1,0 +1,51 @@
+//===- PresetsTest.cpp - the target preset table is complete --------------===//
+
+#include "targets/presets/Presets.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+
+using llmc::targets::findTargetPreset;
+using llmc::targets::targetPresets;
+
+// The presets the retargetable back end promises, by name.
+TEST(TargetPresets, AllNamedPresetsExist) {
+  for (const char *name :
+       {"host", "linux/aarch64", "android/cpu", "android/adreno740",
+        "android/adreno750", "android/vulkan", "linux/vulkan", "ios/metal",
+        "macos/metal"})
+    EXPECT_NE(findTargetPreset(name), nullptr) << name;
+  EXPECT_EQ(findTargetPreset("pdp11"), nullptr);
+  EXPECT_EQ(findTargetPreset(""), nullptr);
+}
+
+TEST(TargetPresets, EveryRowIsComplete) {
+  std::set<std::string> names;
+  const std::set<std::string> hals = {"cpu", "opencl", "vulkan", "metal"};
+  for (const auto &p : targetPresets()) {
+    SCOPED_TRACE(p.name);
+    EXPECT_TRUE(names.insert(p.name).second) << "duplicate name";
+    EXPECT_TRUE(hals.count(p.hal)) << p.hal;
+    EXPECT_STRNE(p.device, "");
+    bool host = std::string(p.name) == "host";
+    // Only the host takes its triple and features from the machine, and
+    // only it may lack a memory system; only it is built today.
+    EXPECT_EQ(host, p.triple[0] == '\0');
+    EXPECT_EQ(host, p.bandwidthGBs == 0.0);
+    EXPECT_EQ(host, p.notYet[0] == '\0');
+    bool gpu = std::string(p.hal) != "cpu";
+    EXPECT_EQ(gpu, p.subgroupSize > 0);
+    EXPECT_EQ(gpu, p.workgroupSize > 0);
+    EXPECT_EQ(gpu, p.localMemory > 0);
+    if (!host)
+      EXPECT_GT(p.peakGflops, 0.0);
+  }
+}
+
+TEST(TargetPresets, HelpListsEveryPreset) {
+  std::string help = llmc::targets::describeTargetPresets();
+  for (const auto &p : targetPresets())
+    EXPECT_NE(help.find(p.name), std::string::npos) << p.name;
+}
