@@ -179,9 +179,19 @@ static int check_features(const char *features, const char **bad, size_t *bad_le
   return 0;
 }
 
+/* Coefficients of a scalar are checked at load to be at most 2^31 in
+ * magnitude, and n, pos, rows are below 2^24 (LLMC_MAX_CONTEXT), so this
+ * cannot overflow. */
 static int64_t eval_scalar(const llmc_fb_scalar *s, int64_t n, int64_t pos,
                            int64_t rows) {
   return s->c + s->n_tokens * n + s->start_pos * pos + s->logit_rows * rows;
+}
+
+static int scalar_ok(const llmc_fb_scalar *s) {
+  const int64_t lim = (int64_t)1 << 31;
+  return s->c >= -lim && s->c <= lim && s->n_tokens >= -lim && s->n_tokens <= lim &&
+         s->start_pos >= -lim && s->start_pos <= lim && s->logit_rows >= -lim &&
+         s->logit_rows <= lim;
 }
 
 /* The metadata-vs-code check: every dispatch must launch a kernel of the
@@ -239,8 +249,20 @@ static llmc_status check_schedule(const char *name, llmc_model *m, uint32_t payl
       r->space[j] = (uint8_t)space;
       r->offset[j] = off;
     }
-    for (uint32_t j = 0; j < d.num_scalars; ++j)
+    int ok = scalar_ok(&d.grid);
+    for (uint32_t j = 0; j < d.num_scalars; ++j) {
       llmc_fb_dispatch_scalar(f, i, j, &r->scalars[j]);
+      ok &= scalar_ok(&r->scalars[j]);
+    }
+    for (uint32_t j = 0; j < d.num_operands; ++j) {
+      llmc_fb_scalar rd, wr;
+      llmc_fb_dispatch_traffic(f, i, j, &rd, &wr);
+      ok &= scalar_ok(&rd) & scalar_ok(&wr);
+    }
+    if (!ok)
+      return fail(LLMC_ERR_BAD_FORMAT,
+                  "%s: dispatch %u (%s) has a scalar coefficient beyond 2^31", name,
+                  i, d.label);
     r->grid = d.grid;
     /* The grid is affine in (n, pos, rows), so its extremes over the calls
      * the runtime makes (1 <= n <= chunk, 0 <= pos <= max_context - n,

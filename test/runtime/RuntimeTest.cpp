@@ -527,6 +527,8 @@ TEST_F(RuntimeTest, ThreadsSplitTheGrid) {
     ASSERT_EQ(llmc_decode(ctx_, 4), LLMC_OK);
     expectRow(logits(), 4, 7, 65, 1, 7);
   }
+  llmc_context_free(ctx_);
+  ctx_ = nullptr;
   makeContext(0, 0, 0);  // all cores
   int32_t got = 0;
   ASSERT_EQ(llmc_context_get_threads(ctx_, &got), LLMC_OK);
@@ -837,6 +839,10 @@ TEST(RuntimeHostile, ScheduleDisagreesWithKernels) {
       [](ArtifactDesc &d) { d.schedule[0].grid = {-1, 0, 0, 0}; },
       [](ArtifactDesc &d) { d.schedule[0].grid = {0, 0, -1, 0}; },  // < 0 late in the context
       [](ArtifactDesc &d) { d.schedule[0].grid = {0, 1ll << 40, 0, 0}; },
+      [](ArtifactDesc &d) { d.schedule[0].grid = {0, -(1ll << 62), 0, 1ll << 62}; },
+      [](ArtifactDesc &d) { d.schedule[1].scalars[0] = {INT64_MIN, INT64_MAX, 0, 0}; },
+      [](ArtifactDesc &d) { d.schedule[1].reads = std::vector<ScalarDesc>(5, {0, 0, INT64_MIN, 0}); },
+      [](ArtifactDesc &d) { d.schedule[1].writes = {{1, 0, 0, 0}}; },  // not one per binding
       [](ArtifactDesc &d) { d.schedule.clear(); },
   };
   for (size_t i = 0; i < edits.size(); ++i) {
