@@ -19,7 +19,7 @@
 
 #include "dialects/llm/LLMDialect.h"
 #include "passes/Passes.h"
-#include "passes/QuantLayout.h"
+#include "dialects/llm/QuantLayout.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -330,23 +330,15 @@ LogicalResult Lowering::plan(func::FuncOp forward) {
   // Weights: declaration order, 64-byte aligned, in their quantized layout.
   for (auto w : module.getOps<WeightOp>()) {
     RankedTensorType t = w.getTensorType();
-    quant::Layout l;
-    l.rows = t.getDimSize(0);
-    l.cols = t.getRank() == 2 ? t.getDimSize(1) : 1;
-    if (QuantAttr q = w.getQuantAttr()) {
-      l.bits = q.getBits();
-      if (q.getScheme() == QuantScheme::int_group) {
-        l.group = q.getGroupSize() ? q.getGroupSize() : l.cols;
-        l.asymmetric = q.getZeroPoint() == ZeroPoint::asymmetric;
-        l.scaleBytes = q.getScaleDtype() == DType::f32 ? 4 : 2;
-        if (t.getRank() != 2 || l.invalidReason())
-          return w.emitOpError()
-                 << "cannot lay out " << q << " for " << t << ": "
-                 << (t.getRank() != 2 ? "not a matrix" : l.invalidReason());
-      }
-    }
+    quant::Layout l = w.getLayout();
+    if (l.isInteger() && (t.getRank() != 2 || l.invalidReason()))
+      return w.emitOpError()
+             << "cannot lay out " << w.getQuantAttr() << " for " << t << ": "
+             << (t.getRank() != 2 ? "not a matrix" : l.invalidReason());
     weightsSize = alignUp(weightsSize);
     weights[w.getSymName()] = {w, weightsSize, l.totalBytes(), l};
+    // The weight ops stay as the artifact's weight table.
+    w.setSegmentOffset(weightsSize);
     weightsSize += l.totalBytes();
   }
   weightsSize = alignUp(weightsSize);
@@ -1089,37 +1081,9 @@ LogicalResult Lowering::run() {
       return failure();
   }
 
-  // Record the plan for the packager, the runtime and `llmc inspect`.
-  SmallVector<Attribute> weightAttrs;
-  for (auto &[name, w] : weights) {
-    WeightStorageAttr st = w.op.getStorage();
-    auto named = [&](StringRef n, Attribute a) {
-      return NamedAttribute(StringAttr::get(c, n), a);
-    };
-    weightAttrs.push_back(DictionaryAttr::get(
-        c, {named("name", StringAttr::get(c, name)),
-            named("file", st.getFile()), named("tensor", st.getTensor()),
-            named("source_offset", b.getI64IntegerAttr(st.getOffset())),
-            named("source_dtype",
-                  StringAttr::get(c, stringifyDType(st.getDtype()))),
-            named("shape", b.getI64ArrayAttr(st.getShape())),
-            named("dtype", StringAttr::get(c, w.layout.bits == 32   ? "f32"
-                                              : w.layout.bits == 16 ? "f16"
-                                              : w.layout.bits == 8  ? "q8"
-                                                                    : "q4")),
-            named("offset", b.getI64IntegerAttr(w.offset)),
-            named("size", b.getI64IntegerAttr(w.size)),
-            // Integer schemes: what the packager needs to quantize the rows.
-            named("group", b.getI64IntegerAttr(w.layout.group)),
-            named("asymmetric", b.getBoolAttr(w.layout.asymmetric)),
-            named("scale_bytes", b.getI64IntegerAttr(w.layout.scaleBytes))}));
-  }
-  module->setAttr("llmc.weights", ArrayAttr::get(c, weightAttrs));
+  // The sizes for the packager, the runtime and `llmc inspect`.
   module->setAttr("llm.plan", PlanAttr::get(c, chunk, arenaSize, weightsSize, kvBytes));
-
   forward.erase();
-  for (auto w : llvm::make_early_inc_range(module.getOps<WeightOp>()))
-    w.erase();
   return success();
 }
 

@@ -80,8 +80,8 @@ def LLMLowerToKernels : Pass<"llm-lower-to-kernels", "mlir::ModuleOp"> {
     Activations get arena slots from a linear-scan plan over the schedule
     (a slot is reused once its value is dead), so the arena is sized at
     compile time. Weights get 64-byte aligned offsets in the weights
-    segment, in declaration order; `llm.weight` ops are replaced by the
-    `llmc.weights` module attribute the packager streams from. The chunk
+    segment, in declaration order, recorded on each `llm.weight` (`at N`):
+    the weight ops stay as the table the packager streams from. The chunk
     and the buffer sizes are recorded as `llm.plan = #llm.plan<...>`.
   }];
   let options = [

@@ -10,7 +10,7 @@
 
 #include "dialects/llm/LLMDialect.h"
 #include "passes/Passes.h"
-#include "passes/QuantLayout.h"
+#include "dialects/llm/QuantLayout.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"

@@ -8,7 +8,7 @@
 #include "compiler/packager/ArtifactWriter.h"
 #include "dialects/llm/LLMDialect.h"
 #include "passes/Passes.h"
-#include "passes/QuantLayout.h"
+#include "dialects/llm/QuantLayout.h"
 #include "targets/cpu/CpuTarget.h"
 #include "targets/presets/Presets.h"
 
@@ -496,12 +496,6 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
   if (!module)
     return false;
   auto config = llm::getModelConfig(*module);
-  // Row permutations are a property of the source bytes: note them before
-  // the lowering replaces the weights by its plan.
-  llvm::StringMap<int64_t> permuteHeads;
-  for (auto w : module->getOps<llm::WeightOp>())
-    if (int64_t n = w.getStorage().getRopePermuteHeads())
-      permuteHeads[w.getSymName()] = n;
   if (log)
     *log << llvm::format("llmc:       %lld layers, hidden %lld, vocab %lld, "
                          "max context %lld (%.2f s)\n",
@@ -559,24 +553,22 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
   // Collect the plan before code generation consumes the module.
   packager::ArtifactDesc desc;
   std::vector<WeightPlan> sources;
-  auto weights = (*module)->getAttrOfType<ArrayAttr>("llmc.weights");
-  for (Attribute a : weights) {
-    auto d = cast<DictionaryAttr>(a);
+  // The weight ops are the weight table: source (storage), layout (quant)
+  // and place in the segment (at), all set by the passes.
+  for (auto op : module->getOps<llm::WeightOp>()) {
     packager::WeightDesc w;
-    w.name = d.getAs<StringAttr>("name").str();
-    for (Attribute s : d.getAs<ArrayAttr>("shape"))
-      w.shape.push_back(cast<IntegerAttr>(s).getInt());
-    w.size = d.getAs<IntegerAttr>("size").getInt();
-    w.offset = d.getAs<IntegerAttr>("offset").getInt();
-    StringRef format = d.getAs<StringAttr>("dtype").getValue();
-    quant::Layout layout;
-    layout.rows = w.shape[0];
-    layout.cols = w.shape.size() == 2 ? w.shape[1] : 1;
-    layout.bits = format == "f32" ? 32 : format == "f16" ? 16
-                  : format == "q8" ? 8 : 4;
-    layout.group = d.getAs<IntegerAttr>("group").getInt();
-    layout.asymmetric = d.getAs<BoolAttr>("asymmetric").getValue();
-    layout.scaleBytes = d.getAs<IntegerAttr>("scale_bytes").getInt();
+    w.name = op.getSymName().str();
+    w.shape.assign(op.getTensorType().getShape().begin(),
+                   op.getTensorType().getShape().end());
+    quant::Layout layout = op.getLayout();
+    std::optional<int64_t> at = op.getSegmentOffset();
+    if (!at) {
+      emitError(loc) << "internal error: weight " << w.name
+                     << " was not placed by the lowering";
+      return false;
+    }
+    w.offset = *at;
+    w.size = layout.totalBytes();
     w.dtype = layout.bits == 32   ? packager::DType::F32
               : layout.bits == 16 ? packager::DType::F16
               : layout.bits == 8  ? packager::DType::Q8
@@ -595,23 +587,17 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
     desc.weights.push_back(w);
     // Storage files are relative to the checkpoint directory, or to the
     // GGUF file's directory.
+    llm::WeightStorageAttr st = op.getStorage();
     SmallString<256> path(gguf ? llvm::sys::path::parent_path(opts.modelDir)
                                : StringRef(opts.modelDir));
-    llvm::sys::path::append(path, d.getAs<StringAttr>("file").getValue());
+    llvm::sys::path::append(path, st.getFile().getValue());
     WeightPlan plan;
     plan.file = path.str().str();
-    plan.permuteHeads = permuteHeads.lookup(w.name);
-    plan.sourceOffset = d.getAs<IntegerAttr>("source_offset").getInt();
-    plan.sourceDtype = d.getAs<StringAttr>("source_dtype").str();
+    plan.permuteHeads = st.getRopePermuteHeads();
+    plan.sourceOffset = st.getOffset();
+    plan.sourceDtype = llm::stringifyDType(st.getDtype()).str();
     plan.layout = layout;
     sources.push_back(plan);
-  }
-  std::vector<uint64_t> plannedOffsets;
-  for (auto &w : desc.weights)
-    plannedOffsets.push_back(w.offset);
-  if (std::string err = packager::layoutWeights(desc); !err.empty()) {
-    emitError(loc) << "weights layout: " << err;
-    return false;
   }
   auto plan = (*module)->getAttrOfType<llm::PlanAttr>("llm.plan");
   auto schedules = llvm::to_vector(module->getOps<llm::ScheduleOp>());
@@ -620,13 +606,8 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
                       "exactly one llm.schedule";
     return false;
   }
-  for (size_t i = 0; i < desc.weights.size(); ++i)
-    if (desc.weights[i].offset != plannedOffsets[i] ||
-        desc.weightsSize != uint64_t(plan.getWeightsSize())) {
-      emitError(loc) << "internal error: the packager's weight layout "
-                        "differs from the one baked into the code";
-      return false;
-    }
+  // The writer checks the offsets (aligned, in order, inside the segment).
+  desc.weightsSize = plan.getWeightsSize();
   // The schedule as data, and the kernel table in order of first launch.
   packager::PayloadDesc payload;
   llvm::StringMap<uint32_t> kernelIndex;

@@ -19,6 +19,8 @@
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+#include "dialects/llm/QuantLayout.h"
+
 namespace llmc::llm {
 // Custom parameter parsers/printers used by the generated attribute code.
 mlir::FailureOr<llvm::APFloat> parseF64Param(mlir::AsmParser &parser);

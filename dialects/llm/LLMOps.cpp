@@ -77,7 +77,28 @@ LogicalResult WeightOp::verify() {
     return emitOpError() << "source storage must be f32, f16 or bf16, got "
                          << stringifyDType(dt)
                          << " (or the ggml block formats q8_0 and q4_0)";
+  if (std::optional<int64_t> at = getSegmentOffset())
+    if (*at < 0 || *at % llmc::quant::kAlign)
+      return emitOpError() << "segment offset " << *at
+                           << " is not a non-negative multiple of "
+                           << llmc::quant::kAlign;
   return success();
+}
+
+llmc::quant::Layout WeightOp::getLayout() {
+  RankedTensorType t = getTensorType();
+  llmc::quant::Layout l;
+  l.rows = t.getDimSize(0);
+  l.cols = t.getRank() == 2 ? t.getDimSize(1) : 1;
+  if (QuantAttr q = getQuantAttr()) {
+    l.bits = q.getBits();
+    if (q.getScheme() == QuantScheme::int_group) {
+      l.group = q.getGroupSize() ? q.getGroupSize() : l.cols;
+      l.asymmetric = q.getZeroPoint() == ZeroPoint::asymmetric;
+      l.scaleBytes = q.getScaleDtype() == DType::f32 ? 4 : 2;
+    }
+  }
+  return l;
 }
 
 //===----------------------------------------------------------------------===//

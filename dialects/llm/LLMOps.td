@@ -36,8 +36,12 @@ def LLM_WeightOp : LLM_Op<"weight", [Symbol, IsolatedFromAbove]> {
     Declares a weight at module level. `type` is the logical tensor the model
     computes with (f32 for an f32, f16 or bf16 checkpoint computed in f32);
     `storage` says where its bytes are; `quant`, set by the quantize pass,
-    says how they are (to be) stored in the artifact. Shapes follow Hugging
-    Face: a linear weight is [out_features, in_features].
+    says how they are (to be) stored in the artifact, in the byte layout of
+    dialects/llm/QuantLayout.h (`getLayout()`); `at`, set by
+    llm-lower-to-kernels, is the weight's 64-byte aligned offset in the
+    artifact's weights segment: after the lowering the weight ops are the
+    weight table the packager writes. Shapes follow Hugging Face: a linear
+    weight is [out_features, in_features].
 
     Example:
 
@@ -45,23 +49,32 @@ def LLM_WeightOp : LLM_Op<"weight", [Symbol, IsolatedFromAbove]> {
     llm.weight @model.norm.weight : tensor<64xf32> = #llm.storage<
         file = "model.safetensors", tensor = "model.norm.weight",
         offset = 4096, dtype = f32, shape = [64]>
+    // after llm-quantize and llm-lower-to-kernels
+    llm.weight @q : tensor<64x64xf32> = #llm.storage<...>
+        quant #llm.quant<scheme = int_group, bits = 8, group_size = 32,
+                         zero_point = symmetric, scale_dtype = f16> at 1024
     ```
   }];
   let arguments = (ins
     SymbolNameAttr:$sym_name,
     TypeAttrOf<AnyRankedTensor>:$type,
     LLM_WeightStorageAttr:$storage,
-    OptionalAttr<LLM_QuantAttr>:$quant
+    OptionalAttr<LLM_QuantAttr>:$quant,
+    OptionalAttr<I64Attr>:$segment_offset
   );
   let assemblyFormat = [{
     $sym_name `:` $type `=` qualified($storage) (`quant` qualified($quant)^)?
-    attr-dict
+    (`at` $segment_offset^)? attr-dict
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{
     ::mlir::RankedTensorType getTensorType() {
       return ::llvm::cast<::mlir::RankedTensorType>(getType());
     }
+    /// How the artifact stores this weight: rows, columns, bits and, for
+    /// integer schemes, group, zero point and scale width. The one place a
+    /// #llm.quant becomes a byte layout (check `invalidReason()`).
+    ::llmc::quant::Layout getLayout();
   }];
 }
 

@@ -52,8 +52,9 @@ namespace {
 constexpr llvm::StringLiteral kExportAttr = "llmc.cpu.kernel";
 
 /// Takes the dispatch level apart for the CPU: the functions `llm.dispatch`
-/// launches are marked for export, the `llm.schedule` itself is dropped (the
-/// runtime walks it from the artifact), and every private function gets
+/// launches are marked for export, the `llm.schedule` and the `llm.weight`
+/// table are dropped (the runtime walks the schedule from the artifact, the
+/// packager writes the weights), and every private function gets
 /// internal linkage (`llvm.linkage`, which convert-func-to-llvm carries
 /// over) so LLVM may inline and drop it. Public functions with a body stay
 /// exported as they are; external declarations (libm) are left alone.
@@ -85,6 +86,9 @@ struct PrepareKernelsPass
       }
       schedule.erase();
     }
+    // The weight table is data for the packager, not code.
+    for (auto w : llvm::make_early_inc_range(module.getOps<llmc::llm::WeightOp>()))
+      w.erase();
     auto internal = LLVM::LinkageAttr::get(&getContext(), LLVM::Linkage::Internal);
     for (auto func : module.getOps<func::FuncOp>())
       if (!func.isExternal() && func.isPrivate())

@@ -9,8 +9,11 @@
 // moved row n - logit_rows to row 0.
 // CHECK-LABEL: module attributes
 // CHECK-SAME: llm.plan = #llm.plan<prefill_chunk = 4, arena_size = 512, weights_size = 2112, kv_cache_size = 8192>
-// CHECK-SAME: llmc.weights = [{asymmetric = false, dtype = "f32", file = "m.safetensors", group = 0 : i64, name = "emb", offset = 0 : i64, scale_bytes = 4 : i64, shape = [32, 16], size = 2048 : i64, source_dtype = "bf16", source_offset = 100 : i64, tensor = "e"}, {asymmetric = false, dtype = "f32", file = "m.safetensors", group = 0 : i64, name = "norm", offset = 2048 : i64, scale_bytes = 4 : i64, shape = [16], size = 64 : i64, source_dtype = "f32", source_offset = 1124 : i64, tensor = "n"}]
-// CHECK-NOT: llm.weight
+// The weight ops stay as the weight table, each placed (`at`) 64-byte
+// aligned in declaration order: emb is 32*16*4 = 2048 bytes, so norm is at
+// 2048 and the segment 2048 + 16*4 = 2112 bytes.
+// CHECK: llm.weight @emb : tensor<32x16xf32> = #llm.storage<file = "m.safetensors", tensor = "e", offset = 100, dtype = bf16, shape = [32, 16]> at 0
+// CHECK: llm.weight @norm : tensor<16xf32> = #llm.storage<file = "m.safetensors", tensor = "n", offset = 1124, dtype = f32, shape = [16]> at 2048
 // CHECK-NOT: func.func @forward
 // CHECK-LABEL: func.func private @k_embedding_0(
 // CHECK-SAME: %{{.*}}: memref<4xi32>, %{{.*}}: memref<32x16xf32>, %{{.*}}: memref<4x16xf32>, %[[EB:.*]]: index, %[[EE:.*]]: index)
@@ -127,6 +130,30 @@ module attributes {llm.config = #llm.config<hidden_size = 16, intermediate_size 
     %h = llm.embedding %t, @emb : tensor<?xi32> -> tensor<?x16xf32>
     %r = llm.rope %h at %p {num_heads = 2 : i64, head_dim = 8 : i64, theta = 10000.0 : f64, scaling = #llm.rope_scaling<type = yarn, factor = 4.0, original_max_position_embeddings = 64, attention_factor = 1.25>} : tensor<?x16xf32>
     %l = llm.linear %r, @emb : tensor<?x16xf32> -> tensor<?x32xf32>
+    return %l : tensor<?x32xf32>
+  }
+}
+
+// -----
+
+// A quantized weight is placed by its layout (dialects/llm/QuantLayout.h):
+// q8 with groups of 16 and f16 scales over [32, 16] is 512 bytes of codes,
+// then at 512 the 32 x 1 scales (64 bytes): 576 bytes, a multiple of 64, so
+// the next weight starts at 576 and the segment is 576 + 2048 = 2624 bytes.
+// The kernel binds codes and scales separately. The only activation is the
+// embedding's (4 x 16 x 4 = 256 bytes of arena): the lm_head writes logits.
+// CHECK-LABEL: module attributes
+// CHECK-SAME: llm.plan = #llm.plan<prefill_chunk = 4, arena_size = 256, weights_size = 2624, kv_cache_size = 8192>
+// CHECK: llm.weight @lm : tensor<32x16xf32> = #llm.storage<{{.*}}> quant #llm.quant<scheme = int_group, bits = 8, group_size = 16, zero_point = symmetric, scale_dtype = f16> at 0
+// CHECK: llm.weight @emb : tensor<32x16xf32> = #llm.storage<{{.*}}> at 576
+// CHECK-LABEL: llm.schedule
+// CHECK: llm.dispatch @k_qlinear_0 "lm_head" grid <c = 32> bindings [#llm.binding<space = arena, offset = 0, size = 256, read = <logit_rows = 64>>, #llm.binding<space = weights, offset = 0, size = 512, read = <c = 512>>, #llm.binding<space = weights, offset = 512, size = 64, read = <c = 64>>, #llm.binding<space = logits, offset = 0, size = 512, write = <logit_rows = 128>>] scalars [#llm.scalar<logit_rows = 1>]
+module attributes {llm.config = #llm.config<hidden_size = 16, intermediate_size = 32, num_layers = 1, num_heads = 2, num_kv_heads = 1, head_dim = 8, vocab_size = 32, max_context = 128, rms_norm_eps = 1.0e-05, rope_theta = 1.0e+04, tie_word_embeddings = false, bos_token_id = 1, eos_token_ids = [2]>} {
+  llm.weight @lm : tensor<32x16xf32> = #llm.storage<file = "m.safetensors", tensor = "lm", offset = 0, dtype = f32, shape = [32, 16]> quant #llm.quant<scheme = int_group, bits = 8, group_size = 16, zero_point = symmetric, scale_dtype = f16>
+  llm.weight @emb : tensor<32x16xf32> = #llm.storage<file = "m.safetensors", tensor = "e", offset = 2048, dtype = f32, shape = [32, 16]>
+  func.func @forward(%t: tensor<?xi32>, %p: index, %c: !llm.kv_cache<num_layers = 1, num_kv_heads = 1, head_dim = 8, max_context = 128, dtype = f32>) -> tensor<?x32xf32> {
+    %h = llm.embedding %t, @emb : tensor<?xi32> -> tensor<?x16xf32>
+    %l = llm.quantized_linear %h, @lm : tensor<?x16xf32> -> tensor<?x32xf32>
     return %l : tensor<?x32xf32>
   }
 }

@@ -232,3 +232,8 @@ func.func @qlinear_shape(%x: tensor<?x32xf32>) -> tensor<?x64xf32> {
   %y = llm.quantized_linear %x, @q : tensor<?x32xf32> -> tensor<?x64xf32>
   return %y : tensor<?x64xf32>
 }
+
+// -----
+
+// expected-error @+1 {{segment offset 100 is not a non-negative multiple of 64}}
+llm.weight @w : tensor<4xf32> = #llm.storage<file = "a.safetensors", tensor = "w", offset = 0, dtype = f32, shape = [4]> at 100

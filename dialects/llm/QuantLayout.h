@@ -22,8 +22,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef LLMC_PASSES_QUANTLAYOUT_H
-#define LLMC_PASSES_QUANTLAYOUT_H
+#ifndef LLMC_DIALECTS_LLM_QUANTLAYOUT_H
+#define LLMC_DIALECTS_LLM_QUANTLAYOUT_H
 
 #include <cstdint>
 
@@ -73,4 +73,4 @@ struct Layout {
 
 } // namespace llmc::quant
 
-#endif // LLMC_PASSES_QUANTLAYOUT_H
+#endif // LLMC_DIALECTS_LLM_QUANTLAYOUT_H
