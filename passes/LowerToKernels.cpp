@@ -519,7 +519,8 @@ Value Lowering::dequantDot(KB &k, const quant::Layout &l, Value x, Value t,
                     hif = b.create<arith::SubFOp>(loc, hif, offset8);
                   }
                   Value xlo = k.loadVec(x, {t, k.iadd(kabs, k.idx(h * kVec))});
-                  Value xhi = k.loadVec(x, {t, k.iadd(kabs, k.idx(16 + h * kVec))});
+                  Value xhi = k.loadVec(
+                      x, {t, k.iadd(kabs, k.idx(quant::kInt4Half + h * kVec))});
                   qx = b.create<vector::FMAOp>(loc, lof, xlo, qx);
                   qx = b.create<vector::FMAOp>(loc, hif, xhi, qx);
                   if (l.asymmetric)
@@ -668,12 +669,14 @@ LogicalResult Lowering::emitOp(Operation *op) {
               q = l.asymmetric ? Value(b.create<arith::UIToFPOp>(k.loc, f32, raw))
                                : Value(b.create<arith::SIToFPOp>(k.loc, f32, raw));
             } else {
-              Value blk = b.create<arith::DivUIOp>(k.loc, i, k.idx(32));
-              Value w = b.create<arith::RemUIOp>(k.loc, i, k.idx(32));
+              // quant::int4Byte / int4IsHigh, in IR.
+              Value blk = b.create<arith::DivUIOp>(k.loc, i, k.idx(quant::kInt4Block));
+              Value w = b.create<arith::RemUIOp>(k.loc, i, k.idx(quant::kInt4Block));
               Value inLow = b.create<arith::CmpIOp>(k.loc, arith::CmpIPredicate::ult,
-                                                    w, k.idx(16));
-              Value byteIdx = k.iadd(k.imul(blk, k.idx(16)),
-                                     b.create<arith::RemUIOp>(k.loc, w, k.idx(16)));
+                                                    w, k.idx(quant::kInt4Half));
+              Value byteIdx = k.iadd(
+                  k.imul(blk, k.idx(quant::kInt4Half)),
+                  b.create<arith::RemUIOp>(k.loc, w, k.idx(quant::kInt4Half)));
               Value raw = k.load(a[1], {row, byteIdx});
               Value lo = b.create<arith::AndIOp>(
                   k.loc, raw, b.create<arith::ConstantIntOp>(k.loc, 15, 8));

@@ -1,9 +1,10 @@
 //===- QuantLayout.h - byte layout of quantized weights ----------*- C++ -*-===//
 //
-// One definition of how a quantized [rows, cols] weight is laid out in the
-// artifact, shared by the lowering (which bakes offsets into kernels) and the
-// packager (which writes the bytes). Header-only, no MLIR, so both sides
-// include it without pulling in anything heavy.
+// What a #llm.quant means in bytes, in one place: the layout of a quantized
+// [rows, cols] weight in the artifact (the lowering's kernels read it, the
+// packager writes it), the int4 nibble order, the dequantization formula,
+// and the encoder (QuantLayout.cpp) that writes a row. No MLIR, so the
+// packager side includes it without pulling in anything heavy.
 //
 // Integer schemes quantize groups of `group` consecutive elements of a row
 // (along the reduction dimension); group 0 means the whole row. Layout of a
@@ -26,11 +27,20 @@
 #define LLMC_DIALECTS_LLM_QUANTLAYOUT_H
 
 #include <cstdint>
+#include <vector>
 
 namespace llmc::quant {
 
 constexpr int64_t kAlign = 64;
 constexpr int64_t kInt4Block = 32;
+/// An int4 block's byte j holds elements j (low nibble) and j + 16 (high).
+constexpr int64_t kInt4Half = kInt4Block / 2;
+/// The byte of a row's int4 codes that holds element i, and whether in the
+/// high nibble.
+inline int64_t int4Byte(int64_t i) {
+  return i / kInt4Block * kInt4Half + i % kInt4Half;
+}
+inline bool int4IsHigh(int64_t i) { return i % kInt4Block >= kInt4Half; }
 
 inline int64_t alignUp(int64_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
 
@@ -70,6 +80,20 @@ struct Layout {
     return nullptr;
   }
 };
+
+/// IEEE half <-> f32 (round to nearest even; subnormals, inf and NaN kept).
+float halfToFloat(uint16_t h);
+uint16_t floatToHalf(float f);
+
+/// Encodes one f32 row (l.cols values) in layout `l`: `codes` gets the
+/// row's bytes of the first part (f32 / f16 values, or int8 / packed int4
+/// codes); for integer layouts the row's scales (and, asymmetric, mins) are
+/// appended to `scales` / `mins` in the scale dtype. Rounding: symmetric
+/// int8 and int4 groups of 32 as ggml's Q8_0 / Q4_0; longer int4 groups
+/// minimise the squared error; asymmetric groups map [min, max] onto the
+/// code range.
+void encodeRow(const float *row, const Layout &l, std::vector<uint8_t> &codes,
+               std::vector<uint8_t> &scales, std::vector<uint8_t> &mins);
 
 } // namespace llmc::quant
 

@@ -1,0 +1,224 @@
+//===- QuantLayout.cpp - the row encoder of the quantized layouts ---------===//
+//
+// The writing half of dialects/llm/QuantLayout.h: how the packager turns an
+// f32 row into the bytes that layout describes. Integer rounding follows
+// ggml's Q8_0 / Q4_0 for groups of 32, so ggml's own dequantization is an
+// independent reference for the tests.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialects/llm/QuantLayout.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+using namespace llmc::quant;
+
+float llmc::quant::halfToFloat(uint16_t h) {
+
+  uint32_t sign = uint32_t(h & 0x8000) << 16;
+  uint32_t exp = (h >> 10) & 0x1f, man = h & 0x3ff;
+  uint32_t bits;
+  if (exp == 0) {
+    if (man == 0) {
+      bits = sign;
+    } else { // subnormal: normalise
+      int e = -1;
+      do {
+        man <<= 1;
+        ++e;
+      } while (!(man & 0x400));
+      bits = sign | uint32_t(127 - 15 - e) << 23 | (man & 0x3ff) << 13;
+    }
+  } else if (exp == 31) {
+    bits = sign | 0x7f800000u | man << 13;
+  } else {
+    bits = sign | (exp + 127 - 15) << 23 | man << 13;
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+uint16_t llmc::quant::floatToHalf(float f) {
+
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  uint32_t sign = (x >> 16) & 0x8000;
+  uint32_t exp = (x >> 23) & 0xff;
+  uint32_t man = x & 0x7fffff;
+  if (exp == 0xff)
+    return uint16_t(sign | 0x7c00 | (man ? 0x200 : 0));
+  int e = int(exp) - 127 + 15;
+  if (e >= 31)
+    return uint16_t(sign | 0x7c00);
+  if (e <= 0) {
+    if (e < -10)
+      return uint16_t(sign);
+    man |= 0x800000;
+    int shift = 14 - e;
+    uint32_t half = man >> shift;
+    uint32_t rem = man & ((1u << shift) - 1), mid = 1u << (shift - 1);
+    if (rem > mid || (rem == mid && (half & 1)))
+      ++half;
+    return uint16_t(sign | half);
+  }
+  uint32_t half = uint32_t(e) << 10 | man >> 13;
+  uint32_t rem = man & 0x1fff;
+  if (rem > 0x1000 || (rem == 0x1000 && (half & 1)))
+    ++half; // may carry into the exponent: still the right rounding
+  return uint16_t(sign | half);
+}
+
+namespace {
+
+/// Rounds a scale to its stored precision so quantization uses the value
+/// the kernel will multiply by.
+float storedScale(float d, int scaleBytes) {
+  return scaleBytes == 2 ? halfToFloat(floatToHalf(d)) : d;
+}
+
+/// Quantizes one group of a row: returns the integer codes in `q` and the
+/// stored scale (and min).
+void quantizeGroup(const float *x, int64_t n, const Layout &l,
+                   uint8_t *q, float &dOut, float &mOut) {
+  if (!l.asymmetric) {
+    if (l.bits == 8) {
+      float amax = 0;
+      for (int64_t i = 0; i < n; ++i)
+        amax = std::max(amax, std::fabs(x[i]));
+      // As ggml's Q8_0: codes from the exact scale, the stored scale rounded.
+      float d = amax / 127.0f;
+      float id = d != 0 ? 1.0f / d : 0.0f;
+      for (int64_t i = 0; i < n; ++i) {
+        long v = std::lround(x[i] * id);
+        q[i] = uint8_t(int8_t(std::clamp(v, -127L, 127L)));
+      }
+      dOut = storedScale(d, l.scaleBytes);
+    } else {
+      // The element of largest magnitude maps to -8 exactly, which uses the
+      // full [-8, 7] range on its side (as ggml's Q4_0 does).
+      float amax = 0, signedMax = 0;
+      for (int64_t i = 0; i < n; ++i)
+        if (std::fabs(x[i]) > amax) {
+          amax = std::fabs(x[i]);
+          signedMax = x[i];
+        }
+      float d = signedMax / -8.0f;
+      float id = d != 0 ? 1.0f / d : 0.0f;
+      for (int64_t i = 0; i < n; ++i) {
+        long v = long(std::floor(x[i] * id + 8.5f));
+        q[i] = uint8_t(std::clamp(v, 0L, 15L));
+      }
+      dOut = storedScale(d, l.scaleBytes);
+      // Groups of 32 stay exactly ggml's Q4_0 (an independent reference the
+      // tests use). Longer groups have more values far from the largest one,
+      // so the scale is chosen to minimise the squared error instead: a few
+      // candidate scales around max/-8, each refined by least squares.
+      if (n > kInt4Block && d != 0) {
+        auto error = [&](float scale, uint8_t *codes) {
+          float inv = 1.0f / scale, e = 0;
+          for (int64_t i = 0; i < n; ++i) {
+            long v = std::lround(x[i] * inv) + 8;
+            codes[i] = uint8_t(std::clamp(v, 0L, 15L));
+            float r = x[i] - scale * (int(codes[i]) - 8);
+            e += r * r;
+          }
+          return e;
+        };
+        std::vector<uint8_t> trial(n);
+        float best = error(dOut, q);
+        for (int step = -10; step <= 10; ++step) {
+          float cand = storedScale(signedMax / (-8.0f + 0.1f * step), l.scaleBytes);
+          if (cand == 0)
+            continue;
+          error(cand, trial.data());
+          // Least-squares scale for these codes, then re-round with it.
+          double num = 0, den = 0;
+          for (int64_t i = 0; i < n; ++i) {
+            int c = int(trial[i]) - 8;
+            num += double(x[i]) * c;
+            den += double(c) * c;
+          }
+          if (den > 0) {
+            float ls = storedScale(float(num / den), l.scaleBytes);
+            if (ls != 0)
+              cand = ls;
+          }
+          float e = error(cand, trial.data());
+          if (e < best) {
+            best = e;
+            dOut = cand;
+            std::copy(trial.begin(), trial.end(), q);
+          }
+        }
+      }
+    }
+    mOut = 0;
+    return;
+  }
+  float lo = x[0], hi = x[0];
+  for (int64_t i = 1; i < n; ++i) {
+    lo = std::min(lo, x[i]);
+    hi = std::max(hi, x[i]);
+  }
+  int levels = (1 << l.bits) - 1;
+  float m = storedScale(lo, l.scaleBytes);
+  float d = storedScale((hi - m) / levels, l.scaleBytes);
+  float id = d != 0 ? 1.0f / d : 0.0f;
+  for (int64_t i = 0; i < n; ++i) {
+    long v = std::lround((x[i] - m) * id);
+    q[i] = uint8_t(std::clamp(v, 0L, long(levels)));
+  }
+  dOut = d;
+  mOut = m;
+}
+
+void putScale(std::vector<uint8_t> &out, float v, int scaleBytes) {
+  if (scaleBytes == 2) {
+    uint16_t h = floatToHalf(v);
+    out.push_back(uint8_t(h));
+    out.push_back(uint8_t(h >> 8));
+  } else {
+    uint8_t b[4];
+    std::memcpy(b, &v, 4);
+    out.insert(out.end(), b, b + 4);
+  }
+}
+
+} // namespace
+
+void llmc::quant::encodeRow(const float *row, const Layout &l,
+                            std::vector<uint8_t> &codes,
+                            std::vector<uint8_t> &scales,
+                            std::vector<uint8_t> &mins) {
+  if (!l.isInteger()) {
+    codes.resize(l.cols * (l.bits / 8));
+    for (int64_t i = 0; i < l.cols; ++i) {
+      if (l.bits == 32) {
+        std::memcpy(&codes[4 * i], &row[i], 4);
+      } else {
+        uint16_t h = floatToHalf(row[i]);
+        codes[2 * i] = uint8_t(h);
+        codes[2 * i + 1] = uint8_t(h >> 8);
+      }
+    }
+    return;
+  }
+  std::vector<uint8_t> q(l.cols);
+  for (int64_t g = 0; g < l.groups(); ++g) {
+    float d, m;
+    quantizeGroup(&row[g * l.group], l.group, l, &q[g * l.group], d, m);
+    putScale(scales, d, l.scaleBytes);
+    if (l.asymmetric)
+      putScale(mins, m, l.scaleBytes);
+  }
+  if (l.bits == 8) {
+    codes.assign(q.begin(), q.end());
+    return;
+  }
+  codes.assign(l.cols / 2, 0);
+  for (int64_t i = 0; i < l.cols; ++i)
+    codes[int4Byte(i)] |= uint8_t(q[i] << (int4IsHigh(i) ? 4 : 0));
+}

@@ -1,0 +1,136 @@
+//===- QuantLayoutTest.cpp - the encoder against the layout's own formula -===//
+//
+// Encodes rows with quant::encodeRow and decodes them with the formula the
+// header documents (and the kernels implement): symmetric int8 x = q * d,
+// symmetric int4 x = (q - 8) * d with the nibble order of int4Byte /
+// int4IsHigh, asymmetric x = q * d + m. End-to-end agreement with
+// transformers is the e2e suite's job; this pins the byte format.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialects/llm/QuantLayout.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+using namespace llmc::quant;
+
+namespace {
+
+Layout intLayout(int64_t cols, int bits, int64_t group, int scaleBytes,
+                 bool asymmetric = false) {
+  Layout l;
+  l.rows = 1;
+  l.cols = cols;
+  l.bits = bits;
+  l.group = group;
+  l.scaleBytes = scaleBytes;
+  l.asymmetric = asymmetric;
+  return l;
+}
+
+std::vector<float> sampleRow(int64_t n) {
+  std::vector<float> x(n);
+  for (int64_t i = 0; i < n; ++i)
+    x[i] = std::sin(0.37f * float(i) + 0.1f) * (1.0f + float(i % 7));
+  return x;
+}
+
+float scaleAt(const std::vector<uint8_t> &s, int64_t g, int bytes) {
+  if (bytes == 2)
+    return halfToFloat(uint16_t(s[2 * g] | s[2 * g + 1] << 8));
+  float f;
+  std::memcpy(&f, &s[4 * g], 4);
+  return f;
+}
+
+/// Decodes a row of `l` and returns the largest error over the group's
+/// step (|x - decoded| / d), which rounding to nearest keeps <= 0.5.
+double worstError(const std::vector<float> &x, const Layout &l) {
+  std::vector<uint8_t> codes, scales, mins;
+  encodeRow(x.data(), l, codes, scales, mins);
+  EXPECT_EQ(int64_t(codes.size()), l.bits == 8 ? l.cols : l.cols / 2);
+  EXPECT_EQ(int64_t(scales.size()), l.groups() * l.scaleBytes);
+  EXPECT_EQ(int64_t(mins.size()), l.asymmetric ? l.groups() * l.scaleBytes : 0);
+  double worst = 0;
+  for (int64_t i = 0; i < l.cols; ++i) {
+    int64_t g = i / l.group;
+    float d = scaleAt(scales, g, l.scaleBytes);
+    int q;
+    if (l.bits == 8)
+      q = l.asymmetric ? int(codes[i]) : int(int8_t(codes[i]));
+    else
+      q = (codes[int4Byte(i)] >> (int4IsHigh(i) ? 4 : 0)) & 15;
+    float y = l.asymmetric ? float(q) * d + scaleAt(mins, g, l.scaleBytes)
+              : l.bits == 4 ? float(q - 8) * d
+                            : float(q) * d;
+    if (d != 0)
+      worst = std::max(worst, std::fabs(double(x[i]) - y) / d);
+  }
+  return worst;
+}
+
+} // namespace
+
+TEST(QuantLayout, Int4NibbleOrder) {
+  // Byte j of a 32-element block: element j low, element j + 16 high.
+  EXPECT_EQ(int4Byte(0), 0);
+  EXPECT_FALSE(int4IsHigh(0));
+  EXPECT_EQ(int4Byte(15), 15);
+  EXPECT_EQ(int4Byte(16), 0);
+  EXPECT_TRUE(int4IsHigh(16));
+  EXPECT_EQ(int4Byte(31), 15);
+  EXPECT_EQ(int4Byte(32), 16);
+  EXPECT_FALSE(int4IsHigh(32));
+  EXPECT_EQ(int4Byte(50), 16 + 2);
+  EXPECT_TRUE(int4IsHigh(50));
+}
+
+TEST(QuantLayout, SymmetricInt8And4RoundToNearest) {
+  for (auto [bits, group, scaleBytes] :
+       {std::tuple{8, 32, 2}, {8, 64, 4}, {4, 32, 2}, {4, 128, 2}}) {
+    Layout l = intLayout(256, bits, group, scaleBytes);
+    SCOPED_TRACE(testing::Message() << "int" << bits << " g" << group);
+    // int8: d = max|x| / 127, nothing clamps. int4: the largest magnitude
+    // maps to -8 (ggml's Q4_0), so values of the other sign near it clamp at
+    // +7 and may be off by up to one step. f16 rounding of d adds ~1e-3.
+    EXPECT_LE(worstError(sampleRow(l.cols), l), (bits == 8 ? 0.5 : 1.0) + 0.01);
+  }
+}
+
+TEST(QuantLayout, AsymmetricCoversMinToMax) {
+  Layout l = intLayout(64, 4, 32, 4, /*asymmetric=*/true);
+  EXPECT_LE(worstError(sampleRow(l.cols), l), 0.5 + 1e-4);
+}
+
+TEST(QuantLayout, Int4LargestMagnitudeIsExact) {
+  // ggml's Q4_0: the element of largest magnitude maps to code 0 (-8 d).
+  Layout l = intLayout(32, 4, 32, 4);
+  std::vector<float> x = sampleRow(32);
+  x[5] = -9.5f;
+  std::vector<uint8_t> codes, scales, mins;
+  encodeRow(x.data(), l, codes, scales, mins);
+  EXPECT_EQ(codes[int4Byte(5)] & 15, 0);
+  EXPECT_FLOAT_EQ(-8.0f * scaleAt(scales, 0, 4), -9.5f);
+}
+
+TEST(QuantLayout, FloatLayoutsCopyOrRound) {
+  Layout l;
+  l.rows = 1;
+  l.cols = 3;
+  const float x[3] = {1.0f, -2.5f, 65504.0f};
+  std::vector<uint8_t> codes, scales, mins;
+  encodeRow(x, l, codes, scales, mins);
+  ASSERT_EQ(codes.size(), 12u);
+  EXPECT_EQ(std::memcmp(codes.data(), x, 12), 0);
+  l.bits = 16;
+  encodeRow(x, l, codes, scales, mins);
+  ASSERT_EQ(codes.size(), 6u);
+  EXPECT_EQ(codes[0] | codes[1] << 8, 0x3c00); // 1.0
+  EXPECT_EQ(codes[2] | codes[3] << 8, 0xc100); // -2.5
+  EXPECT_EQ(codes[4] | codes[5] << 8, 0x7bff); // 65504, the largest half
+  EXPECT_TRUE(scales.empty() && mins.empty());
+}
