@@ -133,8 +133,12 @@ struct QuantizePass : public llmc::impl::LLMQuantizeBase<QuantizePass> {
       if (auto ret = dyn_cast<func::ReturnOp>(
               forward.getBody().front().getTerminator()))
         lmHead = ret.getOperand(0).getDefiningOp();
+    // A linear's class is its weight's role (set by the importer); the
+    // lm_head is the linear @forward returns, whatever its weight (a tied
+    // embedding is both).
+    SymbolTable table(module);
     llvm::StringMap<SmallVector<WeightClass, 2>> classes;
-    module.walk([&](Operation *op) {
+    WalkResult walk = module.walk([&](Operation *op) {
       auto add = [&](FlatSymbolRefAttr sym, WeightClass c) {
         classes[sym.getValue()].push_back(c);
       };
@@ -143,14 +147,39 @@ struct QuantizePass : public llmc::impl::LLMQuantizeBase<QuantizePass> {
       else if (auto n = dyn_cast<RMSNormOp>(op))
         add(n.getWeightAttr(), WeightClass::Norm);
       else if (auto l = dyn_cast<LinearOp>(op)) {
-        StringRef name = l.getWeight();
-        WeightClass c = op == lmHead ? WeightClass::LmHead
-                        : name.contains("o_proj") ? WeightClass::AttnO
-                        : name.contains("self_attn") ? WeightClass::AttnQKV
-                                                     : WeightClass::Mlp;
-        add(l.getWeightAttr(), c);
+        if (op == lmHead) {
+          add(l.getWeightAttr(), WeightClass::LmHead);
+          return WalkResult::advance();
+        }
+        auto w = table.lookup<WeightOp>(l.getWeight());
+        std::optional<WeightRole> role = w ? w.getRole() : std::nullopt;
+        std::optional<WeightClass> c;
+        if (role == WeightRole::attn_q || role == WeightRole::attn_k ||
+            role == WeightRole::attn_v)
+          c = WeightClass::AttnQKV;
+        else if (role == WeightRole::attn_o)
+          c = WeightClass::AttnO;
+        else if (role == WeightRole::mlp_gate || role == WeightRole::mlp_up ||
+                 role == WeightRole::mlp_down)
+          c = WeightClass::Mlp;
+        else if (role == WeightRole::lm_head)
+          c = WeightClass::LmHead;
+        if (!c) {
+          l.emitOpError() << "uses weight @" << l.getWeight()
+                          << (role ? " whose role " +
+                                         stringifyWeightRole(*role).str() +
+                                         " is not a linear's"
+                                   : std::string(" without a role"))
+                          << ": the quantization policy needs to know what "
+                             "each weight is (the importers set `role`)";
+          return WalkResult::interrupt();
+        }
+        add(l.getWeightAttr(), *c);
       }
+      return WalkResult::advance();
     });
+    if (walk.wasInterrupted())
+      return signalPassFailure();
 
     for (auto w : module.getOps<WeightOp>()) {
       auto it = classes.find(w.getSymName());
@@ -167,12 +196,7 @@ struct QuantizePass : public llmc::impl::LLMQuantizeBase<QuantizePass> {
       }
       if (chosen && chosen.getScheme() == QuantScheme::int_group) {
         RankedTensorType t = w.getTensorType();
-        llmc::quant::Layout layout;
-        layout.rows = t.getDimSize(0);
-        layout.cols = t.getRank() == 2 ? t.getDimSize(1) : 0;
-        layout.bits = chosen.getBits();
-        layout.group =
-            chosen.getGroupSize() ? chosen.getGroupSize() : layout.cols;
+        llmc::quant::Layout layout = layoutFor(t, chosen);
         if (const char *why =
                 t.getRank() == 2 ? layout.invalidReason() : "not a matrix") {
           w.emitError() << "cannot quantize @" << w.getSymName() << " "

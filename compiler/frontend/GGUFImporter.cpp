@@ -65,6 +65,7 @@ struct ExpectedTensor {
   SmallVector<int64_t, 2> shape; ///< ours: [out, in]
   int64_t permuteHeads = 0;    ///< q / k: rows in rope order, N heads
   bool isNorm = false;
+  llm::WeightRole role = llm::WeightRole::embed;
 };
 
 struct Hyper {
@@ -95,27 +96,28 @@ LlamaGraphShape graphShape(const Hyper &c) {
 }
 
 std::vector<ExpectedTensor> expectedTensors(const Hyper &c) {
-  using R = LlamaWeightRole;
+  using R = llm::WeightRole;
   std::vector<ExpectedTensor> t;
   for (LlamaWeight &w : llamaWeights(graphShape(c))) {
     std::string g = "blk." + std::to_string(w.layer) + ".";
     ExpectedTensor e{"", w.name, w.shape};
     switch (w.role) {
-    case R::Embed: e.gguf = "token_embd.weight"; break;
-    case R::AttnNorm: e.gguf = g + "attn_norm.weight"; break;
-    case R::Q: e.gguf = g + "attn_q.weight"; e.permuteHeads = c.heads; break;
-    case R::K: e.gguf = g + "attn_k.weight"; e.permuteHeads = c.kvHeads; break;
-    case R::V: e.gguf = g + "attn_v.weight"; break;
-    case R::O: e.gguf = g + "attn_output.weight"; break;
-    case R::MlpNorm: e.gguf = g + "ffn_norm.weight"; break;
-    case R::Gate: e.gguf = g + "ffn_gate.weight"; break;
-    case R::Up: e.gguf = g + "ffn_up.weight"; break;
-    case R::Down: e.gguf = g + "ffn_down.weight"; break;
-    case R::FinalNorm: e.gguf = "output_norm.weight"; break;
-    case R::LmHead: e.gguf = "output.weight"; break;
+    case R::embed: e.gguf = "token_embd.weight"; break;
+    case R::attn_norm: e.gguf = g + "attn_norm.weight"; break;
+    case R::attn_q: e.gguf = g + "attn_q.weight"; e.permuteHeads = c.heads; break;
+    case R::attn_k: e.gguf = g + "attn_k.weight"; e.permuteHeads = c.kvHeads; break;
+    case R::attn_v: e.gguf = g + "attn_v.weight"; break;
+    case R::attn_o: e.gguf = g + "attn_output.weight"; break;
+    case R::mlp_norm: e.gguf = g + "ffn_norm.weight"; break;
+    case R::mlp_gate: e.gguf = g + "ffn_gate.weight"; break;
+    case R::mlp_up: e.gguf = g + "ffn_up.weight"; break;
+    case R::mlp_down: e.gguf = g + "ffn_down.weight"; break;
+    case R::final_norm: e.gguf = "output_norm.weight"; break;
+    case R::lm_head: e.gguf = "output.weight"; break;
     }
-    e.isNorm = w.role == R::AttnNorm || w.role == R::MlpNorm ||
-               w.role == R::FinalNorm;
+    e.isNorm = w.role == R::attn_norm || w.role == R::mlp_norm ||
+               w.role == R::final_norm;
+    e.role = w.role;
     t.push_back(std::move(e));
   }
   return t;
@@ -569,7 +571,7 @@ void Importer::emitWeights() {
     }
     auto type = RankedTensorType::get(e.shape, b.getF32Type());
     b.create<llm::WeightOp>(tensorLoc(e.gguf), e.hf, type, storage, quant,
-                            IntegerAttr());
+                            IntegerAttr(), llm::WeightRoleAttr::get(&ctx, e.role));
   }
 }
 

@@ -14,26 +14,26 @@ using namespace mlir;
 namespace llmc {
 
 std::vector<LlamaWeight> llamaWeights(const LlamaGraphShape &c) {
-  using R = LlamaWeightRole;
+  using R = llm::WeightRole;
   int64_t d = c.hidden, f = c.ffn;
   int64_t q = c.heads * c.headDim, kv = c.kvHeads * c.headDim;
   std::vector<LlamaWeight> t;
-  t.push_back({"model.embed_tokens.weight", {c.vocab, d}, R::Embed});
+  t.push_back({"model.embed_tokens.weight", {c.vocab, d}, R::embed});
   for (int64_t i = 0; i < c.layers; ++i) {
     std::string p = "model.layers." + std::to_string(i) + ".";
-    t.push_back({p + "input_layernorm.weight", {d}, R::AttnNorm, i});
-    t.push_back({p + "self_attn.q_proj.weight", {q, d}, R::Q, i});
-    t.push_back({p + "self_attn.k_proj.weight", {kv, d}, R::K, i});
-    t.push_back({p + "self_attn.v_proj.weight", {kv, d}, R::V, i});
-    t.push_back({p + "self_attn.o_proj.weight", {d, q}, R::O, i});
-    t.push_back({p + "post_attention_layernorm.weight", {d}, R::MlpNorm, i});
-    t.push_back({p + "mlp.gate_proj.weight", {f, d}, R::Gate, i});
-    t.push_back({p + "mlp.up_proj.weight", {f, d}, R::Up, i});
-    t.push_back({p + "mlp.down_proj.weight", {d, f}, R::Down, i});
+    t.push_back({p + "input_layernorm.weight", {d}, R::attn_norm, i});
+    t.push_back({p + "self_attn.q_proj.weight", {q, d}, R::attn_q, i});
+    t.push_back({p + "self_attn.k_proj.weight", {kv, d}, R::attn_k, i});
+    t.push_back({p + "self_attn.v_proj.weight", {kv, d}, R::attn_v, i});
+    t.push_back({p + "self_attn.o_proj.weight", {d, q}, R::attn_o, i});
+    t.push_back({p + "post_attention_layernorm.weight", {d}, R::mlp_norm, i});
+    t.push_back({p + "mlp.gate_proj.weight", {f, d}, R::mlp_gate, i});
+    t.push_back({p + "mlp.up_proj.weight", {f, d}, R::mlp_up, i});
+    t.push_back({p + "mlp.down_proj.weight", {d, f}, R::mlp_down, i});
   }
-  t.push_back({"model.norm.weight", {d}, R::FinalNorm});
+  t.push_back({"model.norm.weight", {d}, R::final_norm});
   if (!c.tiedEmbeddings)
-    t.push_back({"lm_head.weight", {c.vocab, d}, R::LmHead});
+    t.push_back({"lm_head.weight", {c.vocab, d}, R::lm_head});
   return t;
 }
 

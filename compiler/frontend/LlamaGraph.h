@@ -28,16 +28,12 @@ struct LlamaGraphShape {
   bool tiedEmbeddings = false;
 };
 
-/// What a weight is in the model, for importers that name weights their own
-/// way (GGUF) and for the q/k rows they store permuted.
-enum class LlamaWeightRole {
-  Embed, AttnNorm, Q, K, V, O, MlpNorm, Gate, Up, Down, FinalNorm, LmHead
-};
-
 struct LlamaWeight {
   std::string name;                   ///< Hugging Face name = symbol name
   llvm::SmallVector<int64_t, 2> shape; ///< [out, in] or [n]
-  LlamaWeightRole role;
+  /// What it is: the importers put it on the llm.weight, and GGUF names its
+  /// tensors by it.
+  llm::WeightRole role;
   int64_t layer = -1;                 ///< -1 outside the layers
 };
 

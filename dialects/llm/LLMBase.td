@@ -109,6 +109,26 @@ def LLM_RopeType : I32EnumAttr<"RopeType", "rotary embedding frequency scaling",
   let cppNamespace = "::llmc::llm";
 }
 
+// What a weight is in a Llama: set by the importers, which know, and read
+// by the passes that treat weights differently (quantization policy), so no
+// pass guesses from tensor names.
+def LLM_WeightRole : I32EnumAttr<"WeightRole", "what a weight is in the model", [
+    I32EnumAttrCase<"embed", 0>,
+    I32EnumAttrCase<"attn_norm", 1>,
+    I32EnumAttrCase<"attn_q", 2>,
+    I32EnumAttrCase<"attn_k", 3>,
+    I32EnumAttrCase<"attn_v", 4>,
+    I32EnumAttrCase<"attn_o", 5>,
+    I32EnumAttrCase<"mlp_norm", 6>,
+    I32EnumAttrCase<"mlp_gate", 7>,
+    I32EnumAttrCase<"mlp_up", 8>,
+    I32EnumAttrCase<"mlp_down", 9>,
+    I32EnumAttrCase<"final_norm", 10>,
+    I32EnumAttrCase<"lm_head", 11>
+  ]> {
+  let cppNamespace = "::llmc::llm";
+}
+
 // The buffers a dispatch binds. Each is one allocation the runtime (or a
 // GPU HAL) owns; a binding is a byte range inside one of them.
 def LLM_BufferSpace : I32EnumAttr<"BufferSpace", "buffer a dispatch binding points into", [

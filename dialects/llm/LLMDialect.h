@@ -47,6 +47,9 @@ void printI64ListParam(mlir::AsmPrinter &printer, llvm::ArrayRef<int64_t> v);
 namespace llmc::llm {
 /// The `#llm.config` of the module enclosing `op`, or null.
 ModelConfigAttr getModelConfig(mlir::Operation *op);
+/// The byte layout of a weight of type `type` stored as `quant` (null: f32):
+/// the one place a #llm.quant becomes a QuantLayout.h layout.
+quant::Layout layoutFor(mlir::RankedTensorType type, QuantAttr quant);
 /// Bytes per element of a stored dtype (i4/u4: 0, they are packed).
 unsigned getDTypeBits(DType dtype);
 

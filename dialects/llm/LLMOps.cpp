@@ -86,11 +86,14 @@ LogicalResult WeightOp::verify() {
 }
 
 llmc::quant::Layout WeightOp::getLayout() {
-  RankedTensorType t = getTensorType();
+  return layoutFor(getTensorType(), getQuantAttr());
+}
+
+llmc::quant::Layout llmc::llm::layoutFor(RankedTensorType t, QuantAttr q) {
   llmc::quant::Layout l;
   l.rows = t.getDimSize(0);
   l.cols = t.getRank() == 2 ? t.getDimSize(1) : 1;
-  if (QuantAttr q = getQuantAttr()) {
+  if (q) {
     l.bits = q.getBits();
     if (q.getScheme() == QuantScheme::int_group) {
       l.group = q.getGroupSize() ? q.getGroupSize() : l.cols;

@@ -40,15 +40,18 @@ def LLM_WeightOp : LLM_Op<"weight", [Symbol, IsolatedFromAbove]> {
     dialects/llm/QuantLayout.h (`getLayout()`); `at`, set by
     llm-lower-to-kernels, is the weight's 64-byte aligned offset in the
     artifact's weights segment: after the lowering the weight ops are the
-    weight table the packager writes. Shapes follow Hugging Face: a linear
-    weight is [out_features, in_features].
+    weight table the packager writes. `role`, set by the importers, says
+    what the weight is in the model (attn_q, mlp_down, ...); passes that
+    treat weights differently read it instead of guessing from names.
+    Shapes follow Hugging Face: a linear weight is [out_features,
+    in_features].
 
     Example:
 
     ```mlir
     llm.weight @model.norm.weight : tensor<64xf32> = #llm.storage<
         file = "model.safetensors", tensor = "model.norm.weight",
-        offset = 4096, dtype = f32, shape = [64]>
+        offset = 4096, dtype = f32, shape = [64]> role final_norm
     // after llm-quantize and llm-lower-to-kernels
     llm.weight @q : tensor<64x64xf32> = #llm.storage<...>
         quant #llm.quant<scheme = int_group, bits = 8, group_size = 32,
@@ -60,11 +63,12 @@ def LLM_WeightOp : LLM_Op<"weight", [Symbol, IsolatedFromAbove]> {
     TypeAttrOf<AnyRankedTensor>:$type,
     LLM_WeightStorageAttr:$storage,
     OptionalAttr<LLM_QuantAttr>:$quant,
-    OptionalAttr<I64Attr>:$segment_offset
+    OptionalAttr<I64Attr>:$segment_offset,
+    OptionalAttr<LLM_WeightRole>:$role
   );
   let assemblyFormat = [{
     $sym_name `:` $type `=` qualified($storage) (`quant` qualified($quant)^)?
-    (`at` $segment_offset^)? attr-dict
+    (`at` $segment_offset^)? (`role` $role^)? attr-dict
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{

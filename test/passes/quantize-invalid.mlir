@@ -9,9 +9,9 @@
 // A row of 64 cannot hold groups of 128: a clear error, not a silent change.
 // GROUP: error: cannot quantize @model.layers.0.mlp.up_proj.weight 'tensor<128x64xf32>' with mlp scheme #llm.quant<scheme = int_group, bits = 4, group_size = 128, zero_point = symmetric, scale_dtype = f16>: the group size does not divide the row length
 module attributes {llm.config = #llm.config<hidden_size = 64, intermediate_size = 128, num_layers = 1, num_heads = 1, num_kv_heads = 1, head_dim = 64, vocab_size = 64, max_context = 64, rms_norm_eps = 1.0e-05, rope_theta = 5.0e+05, tie_word_embeddings = true, bos_token_id = 1, eos_token_ids = [2]>} {
-  llm.weight @model.embed_tokens.weight : tensor<64x64xf32> = #llm.storage<file = "m.safetensors", tensor = "e", offset = 0, dtype = f32, shape = [64, 64]>
-  llm.weight @model.layers.0.mlp.up_proj.weight : tensor<128x64xf32> = #llm.storage<file = "m.safetensors", tensor = "u", offset = 0, dtype = f32, shape = [128, 64]>
-  llm.weight @model.layers.0.mlp.down_proj.weight : tensor<64x128xf32> = #llm.storage<file = "m.safetensors", tensor = "d", offset = 0, dtype = f32, shape = [64, 128]>
+  llm.weight @model.embed_tokens.weight : tensor<64x64xf32> = #llm.storage<file = "m.safetensors", tensor = "e", offset = 0, dtype = f32, shape = [64, 64]> role embed
+  llm.weight @model.layers.0.mlp.up_proj.weight : tensor<128x64xf32> = #llm.storage<file = "m.safetensors", tensor = "u", offset = 0, dtype = f32, shape = [128, 64]> role mlp_up
+  llm.weight @model.layers.0.mlp.down_proj.weight : tensor<64x128xf32> = #llm.storage<file = "m.safetensors", tensor = "d", offset = 0, dtype = f32, shape = [64, 128]> role mlp_down
   func.func @forward(%t: tensor<?xi32>, %p: index, %c: !llm.kv_cache<num_layers = 1, num_kv_heads = 1, head_dim = 64, max_context = 64, dtype = f32>) -> tensor<?x64xf32> {
     %h = llm.embedding %t, @model.embed_tokens.weight : tensor<?xi32> -> tensor<?x64xf32>
     %u = llm.linear %h, @model.layers.0.mlp.up_proj.weight : tensor<?x64xf32> -> tensor<?x128xf32>

@@ -8,12 +8,12 @@
 // return), attention q/k/v and o, MLP, norms. The tied embedding is both
 // embed and lm_head and takes the more precise of the two schemes.
 module attributes {llm.config = #llm.config<hidden_size = 128, intermediate_size = 256, num_layers = 1, num_heads = 2, num_kv_heads = 1, head_dim = 64, vocab_size = 64, max_context = 64, rms_norm_eps = 1.0e-05, rope_theta = 5.0e+05, tie_word_embeddings = true, bos_token_id = 1, eos_token_ids = [2]>} {
-  llm.weight @model.embed_tokens.weight : tensor<64x128xf32> = #llm.storage<file = "m.safetensors", tensor = "e", offset = 0, dtype = f32, shape = [64, 128]>
-  llm.weight @model.layers.0.input_layernorm.weight : tensor<128xf32> = #llm.storage<file = "m.safetensors", tensor = "n", offset = 0, dtype = f32, shape = [128]>
-  llm.weight @model.layers.0.self_attn.q_proj.weight : tensor<128x128xf32> = #llm.storage<file = "m.safetensors", tensor = "q", offset = 0, dtype = f32, shape = [128, 128]>
-  llm.weight @model.layers.0.self_attn.o_proj.weight : tensor<128x128xf32> = #llm.storage<file = "m.safetensors", tensor = "o", offset = 0, dtype = f32, shape = [128, 128]>
-  llm.weight @model.layers.0.mlp.up_proj.weight : tensor<256x128xf32> = #llm.storage<file = "m.safetensors", tensor = "u", offset = 0, dtype = f32, shape = [256, 128]>
-  llm.weight @model.layers.0.mlp.down_proj.weight : tensor<128x256xf32> = #llm.storage<file = "m.safetensors", tensor = "d", offset = 0, dtype = f32, shape = [128, 256]>
+  llm.weight @model.embed_tokens.weight : tensor<64x128xf32> = #llm.storage<file = "m.safetensors", tensor = "e", offset = 0, dtype = f32, shape = [64, 128]> role embed
+  llm.weight @model.layers.0.input_layernorm.weight : tensor<128xf32> = #llm.storage<file = "m.safetensors", tensor = "n", offset = 0, dtype = f32, shape = [128]> role attn_norm
+  llm.weight @model.layers.0.self_attn.q_proj.weight : tensor<128x128xf32> = #llm.storage<file = "m.safetensors", tensor = "q", offset = 0, dtype = f32, shape = [128, 128]> role attn_q
+  llm.weight @model.layers.0.self_attn.o_proj.weight : tensor<128x128xf32> = #llm.storage<file = "m.safetensors", tensor = "o", offset = 0, dtype = f32, shape = [128, 128]> role attn_o
+  llm.weight @model.layers.0.mlp.up_proj.weight : tensor<256x128xf32> = #llm.storage<file = "m.safetensors", tensor = "u", offset = 0, dtype = f32, shape = [256, 128]> role mlp_up
+  llm.weight @model.layers.0.mlp.down_proj.weight : tensor<128x256xf32> = #llm.storage<file = "m.safetensors", tensor = "d", offset = 0, dtype = f32, shape = [128, 256]> role mlp_down
   func.func @forward(%t: tensor<?xi32>, %p: index, %c: !llm.kv_cache<num_layers = 1, num_kv_heads = 1, head_dim = 64, max_context = 64, dtype = f32>) -> tensor<?x64xf32> {
     %h = llm.embedding %t, @model.embed_tokens.weight : tensor<?xi32> -> tensor<?x128xf32>
     %x = llm.rms_norm %h, @model.layers.0.input_layernorm.weight eps = 1.0e-05 : tensor<?x128xf32>
@@ -27,7 +27,7 @@ module attributes {llm.config = #llm.config<hidden_size = 128, intermediate_size
 }
 
 // Q4: llm.weight @model.embed_tokens.weight {{.*}} quant #llm.quant<scheme = int_group, bits = 8, group_size = 32, zero_point = symmetric, scale_dtype = f16>
-// Q4: llm.weight @model.layers.0.input_layernorm.weight : tensor<128xf32> = #llm.storage<{{[^>]*}}>{{$}}
+// Q4: llm.weight @model.layers.0.input_layernorm.weight : tensor<128xf32> = #llm.storage<{{[^>]*}}> role attn_norm{{$}}
 // Q4: llm.weight @model.layers.0.self_attn.q_proj.weight {{.*}} quant #llm.quant<scheme = int_group, bits = 4, group_size = 32, zero_point = symmetric, scale_dtype = f16>
 // Q4: llm.weight @model.layers.0.self_attn.o_proj.weight {{.*}} quant #llm.quant<scheme = int_group, bits = 4, group_size = 32
 // Q4-LABEL: func.func @forward
@@ -44,7 +44,7 @@ module attributes {llm.config = #llm.config<hidden_size = 128, intermediate_size
 // Q8-NOT: llm.linear
 
 // F16: llm.weight @model.embed_tokens.weight {{.*}} quant #llm.quant<scheme = float_cast, bits = 16
-// F16: llm.weight @model.layers.0.input_layernorm.weight : tensor<128xf32> = #llm.storage<{{[^>]*}}>{{$}}
+// F16: llm.weight @model.layers.0.input_layernorm.weight : tensor<128xf32> = #llm.storage<{{[^>]*}}> role attn_norm{{$}}
 // F16-LABEL: func.func @forward
 // F16: llm.linear {{.*}}q_proj
 // F16-NOT: quantized_linear
