@@ -48,7 +48,6 @@ namespace quant = llmc::quant;
 namespace {
 
 constexpr int64_t kAlign = 64;
-constexpr int64_t kVec = 8; // f32 lanes of an AVX2 / 2x NEON register
 
 int64_t alignUp(int64_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
 
@@ -116,6 +115,10 @@ private:
 struct KB {
   OpBuilder &b;
   Location loc;
+  /// The target's loop strategy (targets/Target.h, KernelStrategy): f32
+  /// lanes per vector op and independent accumulators in dot products.
+  int64_t vec = 8;
+  int64_t accs = 4;
 
   Value idx(int64_t v) { return b.create<arith::ConstantIndexOp>(loc, v); }
   Value f32(double v) {
@@ -164,13 +167,13 @@ struct KB {
     Value v = load(mem, ivs);
     return v.getType().isF32() ? v : b.create<arith::ExtFOp>(loc, b.getF32Type(), v);
   }
-  /// kVec consecutive elements widened to f32.
+  /// `vec` consecutive elements widened to f32.
   Value loadVec(Value mem, ValueRange ivs) {
     Type elt = cast<MemRefType>(mem.getType()).getElementType();
-    Value v = b.create<vector::LoadOp>(loc, VectorType::get({kVec}, elt), mem, ivs);
+    Value v = b.create<vector::LoadOp>(loc, VectorType::get({vec}, elt), mem, ivs);
     if (elt.isF32())
       return v;
-    return b.create<arith::ExtFOp>(loc, VectorType::get({kVec}, b.getF32Type()), v);
+    return b.create<arith::ExtFOp>(loc, VectorType::get({vec}, b.getF32Type()), v);
   }
   /// sum_k a[ka + k] * c[kc + k] for k < len, vectorised when len allows.
   Value dot(Value a, ValueRange aIdx, Value c, ValueRange cIdx, int64_t len);
@@ -186,22 +189,22 @@ Value KB::dot(Value a, ValueRange aIdx, Value c, ValueRange cIdx,
   };
   Type f32Ty = b.getF32Type();
   Value sum = f32(0.0);
-  int64_t vecLen = len / kVec * kVec;
+  int64_t vecLen = len / vec * vec;
   if (vecLen) {
-    auto vt = VectorType::get({kVec}, f32Ty);
-    // Four independent accumulators hide the FMA latency when len allows.
-    int64_t unroll = (vecLen % (4 * kVec) == 0) ? 4 : 1;
+    auto vt = VectorType::get({vec}, f32Ty);
+    // Independent accumulators hide the FMA latency when len allows.
+    int64_t unroll = (vecLen % (accs * vec) == 0) ? accs : 1;
     SmallVector<Value> inits(unroll, b.create<arith::ConstantOp>(
                                          loc, vt, DenseElementsAttr::get(
                                                       vt, b.getF32FloatAttr(0))));
     auto forOp = b.create<scf::ForOp>(
-        loc, idx(0), idx(vecLen), idx(unroll * kVec), inits,
+        loc, idx(0), idx(vecLen), idx(unroll * vec), inits,
         [&](OpBuilder &nb, Location, Value k, ValueRange accs) {
           OpBuilder::InsertionGuard g(b);
           b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
           SmallVector<Value> next;
           for (int64_t u = 0; u < unroll; ++u) {
-            Value ku = iadd(k, idx(u * kVec));
+            Value ku = iadd(k, idx(u * vec));
             Value va = loadVec(a, at(aIdx, ku));
             Value vc = loadVec(c, at(cIdx, ku));
             next.push_back(b.create<vector::FMAOp>(loc, va, vc, accs[u]));
@@ -257,7 +260,8 @@ struct Buffer {
 
 class Lowering {
 public:
-  Lowering(ModuleOp module, int64_t chunk) : module(module), chunk(chunk) {}
+  Lowering(ModuleOp module, int64_t chunk, int64_t vec, int64_t accs)
+      : module(module), chunk(chunk), vec(vec), accs(accs) {}
   LogicalResult run();
 
 private:
@@ -305,6 +309,7 @@ private:
 
   ModuleOp module;
   int64_t chunk;
+  int64_t vec, accs; // the target's loop strategy
   ModelConfigAttr config;
   KVCacheType cacheType;
 
@@ -335,6 +340,9 @@ LogicalResult Lowering::plan(func::FuncOp forward) {
       return w.emitOpError()
              << "cannot lay out " << w.getQuantAttr() << " for " << t << ": "
              << (t.getRank() != 2 ? "not a matrix" : l.invalidReason());
+    if (l.bits == 8 && l.group % vec)
+      return w.emitOpError() << "int8 groups of " << l.group
+                             << " do not fill vectors of " << vec;
     weightsSize = alignUp(weightsSize);
     weights[w.getSymName()] = {w, weightsSize, l.totalBytes(), l};
     // The weight ops stay as the artifact's weight table.
@@ -461,8 +469,9 @@ Value Lowering::dequantDot(KB &k, const quant::Layout &l, Value x, Value t,
   OpBuilder &b = k.b;
   Location loc = k.loc;
   Type f32 = b.getF32Type();
-  auto vf = VectorType::get({kVec}, f32);
-  auto vi8 = VectorType::get({kVec}, b.getI8Type());
+  const int64_t vec = k.vec;
+  auto vf = VectorType::get({vec}, f32);
+  auto vi8 = VectorType::get({vec}, b.getI8Type());
   auto zero = [&] {
     return b.create<arith::ConstantOp>(loc, vf,
                                        DenseElementsAttr::get(vf, b.getF32FloatAttr(0)));
@@ -489,7 +498,7 @@ Value Lowering::dequantDot(KB &k, const quant::Layout &l, Value x, Value t,
         b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
         Value k0 = k.imul(g, k.idx(l.group));
         // Inner products of this group: (sum q*x, sum x).
-        int64_t step = l.bits == 8 ? kVec : quant::kInt4Block;
+        int64_t step = l.bits == 8 ? vec : quant::kInt4Block;
         SmallVector<Value> ginit{zero(), zero()};
         auto inner = b.create<scf::ForOp>(
             loc, k.idx(0), k.idx(l.group), k.idx(step), ginit,
@@ -505,11 +514,12 @@ Value Lowering::dequantDot(KB &k, const quant::Layout &l, Value x, Value t,
                 if (l.asymmetric)
                   sx = k.add(sx, xv);
               } else {
-                // One 32-element block = 16 bytes; halves of 8 bytes feed
-                // elements [h*8, h*8+8) (low nibbles) and [16+h*8, ...) (high).
+                // One 32-element block = 16 bytes; each `vec` bytes of it
+                // feed elements [h*vec, h*vec+vec) (low nibbles) and
+                // [16+h*vec, ...) (high).
                 Value byte0 = b.create<arith::DivUIOp>(loc, kabs, k.idx(2));
-                for (int h = 0; h < 2; ++h) {
-                  Value off = k.iadd(byte0, k.idx(h * kVec));
+                for (int64_t h = 0; h < quant::kInt4Half / vec; ++h) {
+                  Value off = k.iadd(byte0, k.idx(h * vec));
                   Value raw = b.create<vector::LoadOp>(loc, vi8, qs, ValueRange{j, off});
                   Value lo = b.create<arith::AndIOp>(loc, raw, splatI8(15));
                   Value hi = b.create<arith::ShRUIOp>(loc, raw, splatI8(4));
@@ -518,9 +528,9 @@ Value Lowering::dequantDot(KB &k, const quant::Layout &l, Value x, Value t,
                     lof = b.create<arith::SubFOp>(loc, lof, offset8);
                     hif = b.create<arith::SubFOp>(loc, hif, offset8);
                   }
-                  Value xlo = k.loadVec(x, {t, k.iadd(kabs, k.idx(h * kVec))});
+                  Value xlo = k.loadVec(x, {t, k.iadd(kabs, k.idx(h * vec))});
                   Value xhi = k.loadVec(
-                      x, {t, k.iadd(kabs, k.idx(quant::kInt4Half + h * kVec))});
+                      x, {t, k.iadd(kabs, k.idx(quant::kInt4Half + h * vec))});
                   qx = b.create<vector::FMAOp>(loc, lof, xlo, qx);
                   qx = b.create<vector::FMAOp>(loc, hif, xhi, qx);
                   if (l.asymmetric)
@@ -562,7 +572,7 @@ func::FuncOp Lowering::kernel(StringRef kind, StringRef key,
   fn.setPrivate();
   Block *block = fn.addEntryBlock();
   b.setInsertionPointToStart(block);
-  KB k{b, loc};
+  KB k{b, loc, vec, accs};
   body(k, block->getArguments());
   b.create<func::ReturnOp>(loc);
   kernels[fullKey] = fn;
@@ -1033,6 +1043,11 @@ LogicalResult Lowering::run() {
   if (chunk <= 0)
     return module.emitError() << "prefill chunk must be positive, got "
                               << chunk;
+  // Int4 blocks feed vectors of half a block at most.
+  if (vec != 4 && vec != 8 && vec != 16)
+    return module.emitError() << "vector width must be 4, 8 or 16, got " << vec;
+  if (accs < 1 || accs > 8)
+    return module.emitError() << "accumulators must be in [1, 8], got " << accs;
   cacheType = cast<KVCacheType>(forward.getArgument(2).getType());
   if (cacheType.getDtype() != DType::f32)
     return module.emitError() << "only an f32 KV cache is lowered for now";
@@ -1094,7 +1109,8 @@ struct LowerToKernelsPass
     : public llmc::impl::LLMLowerToKernelsBase<LowerToKernelsPass> {
   using LLMLowerToKernelsBase::LLMLowerToKernelsBase;
   void runOnOperation() override {
-    if (failed(Lowering(getOperation(), prefillChunk).run()))
+    if (failed(Lowering(getOperation(), prefillChunk, vectorWidth, accumulators)
+                   .run()))
       signalPassFailure();
   }
 };

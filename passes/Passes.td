@@ -86,7 +86,13 @@ def LLMLowerToKernels : Pass<"llm-lower-to-kernels", "mlir::ModuleOp"> {
   }];
   let options = [
     Option<"prefillChunk", "prefill-chunk", "int64_t", "32",
-           "Rows (tokens) one call processes; longer prompts run in chunks">
+           "Rows (tokens) one call processes; longer prompts run in chunks">,
+    // The target's loop strategy (targets/Target.h KernelStrategy): chosen
+    // by the back end, not here.
+    Option<"vectorWidth", "vector-width", "int64_t", "8",
+           "f32 lanes per vector op in the kernels (4, 8 or 16)">,
+    Option<"accumulators", "accumulators", "int64_t", "4",
+           "Independent FMA chains in the kernels' dot products (1..8)">
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::func::FuncDialect",

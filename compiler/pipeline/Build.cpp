@@ -9,8 +9,7 @@
 #include "dialects/llm/LLMDialect.h"
 #include "passes/Passes.h"
 #include "dialects/llm/QuantLayout.h"
-#include "targets/cpu/CpuTarget.h"
-#include "targets/presets/Presets.h"
+#include "targets/Target.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -220,26 +219,11 @@ std::string streamWeight(const WeightPlan &w, packager::WeightSink &sink) {
   return "";
 }
 
-/// "+avx2,+fma,..." of the features this CPU has: recorded in the manifest
-/// so a runtime on another CPU can refuse code it cannot run.
-std::string hostFeatureString() {
-  std::string out;
-  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
-  std::vector<std::string> names;
-  for (auto &f : features)
-    if (f.second)
-      names.push_back(f.first().str());
-  std::sort(names.begin(), names.end());
-  for (auto &n : names)
-    out += (out.empty() ? "+" : ",+") + n;
-  return out;
-}
-
 } // namespace
 
 void registerBuildDialects(DialectRegistry &registry) {
   registerImporterDialects(registry);
-  cpu::registerCpuTargetDialects(registry);
+  targets::registerTargetDialects(registry);
 }
 
 bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
@@ -251,10 +235,10 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
                    << "' (`llmc build --target help` lists the presets)";
     return false;
   }
-  if (target->notYet[0]) {
-    emitError(loc) << "target '" << target->name << "' (" << target->device
-                   << ") is not yet supported: its back end comes with "
-                   << target->notYet;
+  llvm::Expected<std::unique_ptr<targets::Target>> backend =
+      targets::createTarget(*target);
+  if (!backend) {
+    emitError(loc) << llvm::toString(backend.takeError());
     return false;
   }
   if (opts.prefillChunk && (*opts.prefillChunk < 1 || *opts.prefillChunk > 4096)) {
@@ -333,6 +317,9 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
     }
     LLMLowerToKernelsOptions lowerOpts;
     lowerOpts.prefillChunk = chunk;
+    targets::KernelStrategy strategy = (*backend)->kernelStrategy();
+    lowerOpts.vectorWidth = strategy.vectorWidth;
+    lowerOpts.accumulators = strategy.accumulators;
     pm.addPass(createLLMLowerToKernels(lowerOpts));
     if (failed(pm.run(*module)))
       return false;
@@ -420,7 +407,7 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
       auto fn = module->lookupSymbol<func::FuncOp>(name);
       packager::KernelDesc k;
       k.name = name.str();
-      k.entry = cpu::kernelEntrySymbol(name);
+      k.entry = (*backend)->kernelEntry(name);
       for (Type t : fn.getArgumentTypes().take_front(op.getBindings().size())) {
         auto m = cast<MemRefType>(t);
         k.bindingSizes.push_back(uint64_t(m.getNumElements()) *
@@ -509,14 +496,11 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
   t0 = Clock::now();
   if (log)
     *log << "llmc: [3/4] generating code for " << opts.target << " ("
-         << llvm::sys::getHostCPUName() << ")\n";
-  cpu::CpuTargetOptions cpuOpts;
-  cpuOpts.triple = target->triple;
-  cpuOpts.cpu = target->cpu;
-  cpuOpts.features = target->features;
+         << (target->cpu[0] ? StringRef(target->cpu) : llvm::sys::getHostCPUName())
+         << ")\n";
   if (!opts.dumpLLVMIR.empty()) {
     OwningOpRef<ModuleOp> copy = module->clone();
-    llvm::Expected<std::string> ir = cpu::emitLLVMIR(*copy, cpuOpts);
+    llvm::Expected<std::string> ir = (*backend)->emitText(*copy);
     if (!ir) {
       emitError(loc) << llvm::toString(ir.takeError());
       return false;
@@ -530,25 +514,24 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
     out->os() << *ir;
     out->keep();
   }
-  llvm::Expected<std::vector<uint8_t>> so =
-      cpu::compileToSharedObject(*module, cpuOpts);
-  if (!so) {
-    emitError(loc) << "code generation failed: " << llvm::toString(so.takeError());
+  llvm::Expected<targets::Executable> exe = (*backend)->compile(*module);
+  if (!exe) {
+    emitError(loc) << "code generation failed: " << llvm::toString(exe.takeError());
     return false;
   }
   if (log)
     *log << llvm::format("llmc:       %zu kernels, %zu dispatches per call, "
                          "%.1f KB of code (%.2f s)\n",
                          payload.kernels.size(), desc.schedule.size(),
-                         so->size() / 1024.0,
-                         secondsSince(t0));
-  payload.target = llvm::sys::getDefaultTargetTriple();
-  payload.data = std::move(*so);
+                         exe->bytes.size() / 1024.0, secondsSince(t0));
+  payload.target = exe->triple;
+  payload.format = exe->format;
+  payload.data = std::move(exe->bytes);
   desc.payloads.push_back(std::move(payload));
   desc.manifest.compilerVersion = LLMC_VERSION_STRING;
   desc.manifest.target = opts.target;
-  desc.manifest.targetTriple = llvm::sys::getDefaultTargetTriple();
-  desc.manifest.cpuFeatures = hostFeatureString();
+  desc.manifest.targetTriple = exe->triple;
+  desc.manifest.cpuFeatures = exe->features;
   desc.manifest.quantization = preset;
   for (const std::string &o : opts.quantOverrides)
     desc.manifest.quantization += "," + o;

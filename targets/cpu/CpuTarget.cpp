@@ -9,6 +9,9 @@
 
 #include "targets/cpu/CpuTarget.h"
 
+#include "targets/Target.h"
+#include "targets/presets/Presets.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -41,6 +44,7 @@
 #include "llvm/TargetParser/SubtargetFeature.h"
 #include "llvm/TargetParser/Triple.h"
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -498,4 +502,61 @@ llvm::Expected<std::string> llmc::cpu::emitAssembly(mlir::ModuleOp module,
   if (!text)
     return text.takeError();
   return std::string(text->str());
+}
+
+std::string llmc::cpu::hostFeatureString() {
+  std::vector<std::string> names;
+  for (auto &f : llvm::sys::getHostCPUFeatures())
+    if (f.second)
+      names.push_back(f.first().str());
+  std::sort(names.begin(), names.end());
+  std::string out;
+  for (auto &n : names)
+    out += (out.empty() ? "+" : ",+") + n;
+  return out;
+}
+
+namespace {
+
+class CpuBackend final : public llmc::targets::Target {
+public:
+  explicit CpuBackend(const llmc::targets::TargetPreset &preset) : preset_(preset) {
+    options_.triple = preset.triple;
+    options_.cpu = preset.cpu;
+    options_.features = preset.features;
+  }
+  const llmc::targets::TargetPreset &preset() const override { return preset_; }
+  // 8 lanes with 4 accumulators: one AVX2 register or two NEON ones, enough
+  // chains to hide the FMA latency. Wider vectors for AVX-512 and per-core
+  // choices belong to the CPU speed work, measured, not assumed.
+  llmc::targets::KernelStrategy kernelStrategy() const override { return {8, 4}; }
+  std::string kernelEntry(llvm::StringRef kernel) const override {
+    return kernelEntrySymbol(kernel);
+  }
+  llvm::Expected<llmc::targets::Executable> compile(mlir::ModuleOp module) override {
+    auto bytes = compileToSharedObject(module, options_);
+    if (!bytes)
+      return bytes.takeError();
+    llmc::targets::Executable exe;
+    exe.format = "elf-shared-object";
+    bool host = options_.triple.empty();
+    exe.triple = host ? llvm::sys::getDefaultTargetTriple() : options_.triple;
+    exe.features = host ? hostFeatureString() : options_.features;
+    exe.bytes = std::move(*bytes);
+    return std::move(exe);
+  }
+  llvm::Expected<std::string> emitText(mlir::ModuleOp module) override {
+    return emitLLVMIR(module, options_);
+  }
+
+private:
+  const llmc::targets::TargetPreset &preset_;
+  CpuTargetOptions options_;
+};
+
+} // namespace
+
+std::unique_ptr<llmc::targets::Target>
+llmc::cpu::createCpuTarget(const llmc::targets::TargetPreset &preset) {
+  return std::make_unique<CpuBackend>(preset);
 }

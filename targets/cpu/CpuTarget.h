@@ -22,8 +22,14 @@
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
+
+namespace llmc::targets {
+class Target;
+struct TargetPreset;
+} // namespace llmc::targets
 
 namespace mlir {
 class DialectRegistry;
@@ -52,6 +58,14 @@ struct CpuTargetOptions {
   /// ld.lld on PATH.
   std::string lldPath;
 };
+
+/// The CPU back end behind targets/Target.h for a preset whose HAL is "cpu":
+/// its triple, CPU and features (host: detected), the loop strategy, and
+/// compileToSharedObject.
+std::unique_ptr<targets::Target> createCpuTarget(const targets::TargetPreset &preset);
+
+/// "+avx2,+fma,..." of every feature this machine's CPU has.
+std::string hostFeatureString();
 
 /// Adds the passes that take the kernel level to the LLVM dialect (anchored
 /// on builtin.module). Also registered as the `llmc-kernel-to-llvm` pipeline.

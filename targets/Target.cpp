@@ -1,0 +1,27 @@
+//===- Target.cpp - the back end of each preset ----------------------------===//
+
+#include "targets/Target.h"
+
+#include "targets/cpu/CpuTarget.h"
+
+#include <string>
+
+using namespace llmc::targets;
+
+llvm::Expected<std::unique_ptr<Target>>
+llmc::targets::createTarget(const TargetPreset &preset) {
+  if (preset.notYet[0])
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        "target '" + std::string(preset.name) + "' (" + preset.device +
+            ") is not yet supported: its back end comes with " + preset.notYet);
+  if (std::string(preset.hal) == "cpu")
+    return cpu::createCpuTarget(preset);
+  return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                 "no back end for HAL '" + std::string(preset.hal) +
+                                     "'");
+}
+
+void llmc::targets::registerTargetDialects(mlir::DialectRegistry &registry) {
+  cpu::registerCpuTargetDialects(registry);
+}

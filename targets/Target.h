@@ -1,0 +1,71 @@
+//===- Target.h - what the build pipeline asks of a back end ----*- C++ -*-===//
+//
+// The one interface between `compiler/pipeline/Build.cpp` and the back ends:
+// the build asks the target for its loop strategy (how the target-neutral
+// kernels are written), then hands it the dispatch-level module and gets
+// back an executable the artifact stores as a payload, with one entry per
+// kernel. Build.cpp never knows which target it drives. Adding a back end
+// (OpenCL, Vulkan, Metal) means implementing this class in targets/<name>/
+// and one case in createTarget().
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLMC_TARGETS_TARGET_H
+#define LLMC_TARGETS_TARGET_H
+
+#include "targets/presets/Presets.h"
+
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mlir {
+class DialectRegistry;
+class ModuleOp;
+} // namespace mlir
+
+namespace llmc::targets {
+
+/// How the target wants the kernels written (llm-lower-to-kernels options).
+struct KernelStrategy {
+  int64_t vectorWidth = 8;  ///< f32 lanes per vector op
+  int64_t accumulators = 4; ///< independent FMA chains in dot products
+};
+
+/// Compiled code for the artifact's KernelPayload.
+struct Executable {
+  std::string format;   ///< "elf-shared-object", later "opencl-c", "spirv", "msl"
+  std::string triple;   ///< what the code (or its host part) runs on
+  std::string features; ///< CPU features the code needs, "+avx2,+fma,..."
+  std::vector<uint8_t> bytes;
+};
+
+class Target {
+public:
+  virtual ~Target() = default;
+  virtual const TargetPreset &preset() const = 0;
+  virtual KernelStrategy kernelStrategy() const = 0;
+  /// The name under which the executable exposes `kernel`.
+  virtual std::string kernelEntry(llvm::StringRef kernel) const = 0;
+  /// Compiles the kernels of a dispatch-level module (the module is
+  /// consumed).
+  virtual llvm::Expected<Executable> compile(mlir::ModuleOp module) = 0;
+  /// The target code as text, for `llmc build --emit-llvm` and friends
+  /// (the module is consumed).
+  virtual llvm::Expected<std::string> emitText(mlir::ModuleOp module) = 0;
+};
+
+/// The back end of `preset`; an error naming the issue that brings it when
+/// it is not built yet.
+llvm::Expected<std::unique_ptr<Target>> createTarget(const TargetPreset &preset);
+
+/// Every dialect the back ends consume or produce.
+void registerTargetDialects(mlir::DialectRegistry &registry);
+
+} // namespace llmc::targets
+
+#endif // LLMC_TARGETS_TARGET_H
