@@ -47,67 +47,6 @@ namespace quant = llmc::quant;
 
 namespace {
 
-constexpr int64_t kAlign = 64;
-
-int64_t alignUp(int64_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
-
-//===----------------------------------------------------------------------===//
-// Memory plan
-//===----------------------------------------------------------------------===//
-
-/// First-fit allocator over the arena; freed ranges are merged.
-class ArenaPlanner {
-public:
-  int64_t allocate(int64_t size) {
-    size = alignUp(size);
-    for (auto it = free.begin(); it != free.end(); ++it) {
-      if (it->second < size)
-        continue;
-      int64_t off = it->first;
-      int64_t rest = it->second - size;
-      free.erase(it);
-      if (rest)
-        free.insert({off + size, rest});
-      return off;
-    }
-    // Grow: extend a free block touching the end, if any.
-    if (!free.empty()) {
-      auto last = std::prev(free.end());
-      if (last->first + last->second == top) {
-        int64_t off = last->first;
-        free.erase(last);
-        top = off + size;
-        return off;
-      }
-    }
-    int64_t off = top;
-    top += size;
-    return off;
-  }
-  void release(int64_t off, int64_t size) {
-    size = alignUp(size);
-    auto it = free.insert({off, size}).first;
-    // Merge with the next and previous free ranges.
-    auto next = std::next(it);
-    if (next != free.end() && it->first + it->second == next->first) {
-      it->second += next->second;
-      free.erase(next);
-    }
-    if (it != free.begin()) {
-      auto prev = std::prev(it);
-      if (prev->first + prev->second == it->first) {
-        prev->second += it->second;
-        free.erase(it);
-      }
-    }
-  }
-  int64_t size() const { return top; }
-
-private:
-  std::map<int64_t, int64_t> free; // offset -> size
-  int64_t top = 0;
-};
-
 //===----------------------------------------------------------------------===//
 // Loop-building helpers
 //===----------------------------------------------------------------------===//
@@ -260,8 +199,8 @@ struct Buffer {
 
 class Lowering {
 public:
-  Lowering(ModuleOp module, int64_t chunk, int64_t vec, int64_t accs)
-      : module(module), chunk(chunk), vec(vec), accs(accs) {}
+  Lowering(ModuleOp module, int64_t vec, int64_t accs)
+      : module(module), vec(vec), accs(accs) {}
   LogicalResult run();
 
 private:
@@ -280,7 +219,7 @@ private:
   Value dequantDot(KB &k, const quant::Layout &l, Value x, Value t, Value qs,
                    Value scales, Value mins, Value j);
 
-  LogicalResult plan(func::FuncOp forward);
+  LogicalResult readPlan(func::FuncOp forward);
   LogicalResult emitOp(Operation *op);
 
   // Bindings of the runtime's buffers.
@@ -308,13 +247,12 @@ private:
   MLIRContext *ctx() { return module.getContext(); }
 
   ModuleOp module;
-  int64_t chunk;
+  int64_t chunk = 0; // from llm.plan
   int64_t vec, accs; // the target's loop strategy
   ModelConfigAttr config;
   KVCacheType cacheType;
 
   llvm::MapVector<StringRef, WeightInfo> weights;
-  int64_t weightsSize = 0;
   DenseMap<Value, std::pair<int64_t, int64_t>> slots; // value -> (off, feats)
   DenseMap<Operation *, int64_t> scratch;             // op -> arena offset
   int64_t arenaSize = 0;
@@ -331,69 +269,34 @@ private:
   Operation *lmHead = nullptr;
 };
 
-LogicalResult Lowering::plan(func::FuncOp forward) {
-  // Weights: declaration order, 64-byte aligned, in their quantized layout.
+LogicalResult Lowering::readPlan(func::FuncOp forward) {
+  auto plan = module->getAttrOfType<PlanAttr>("llm.plan");
+  if (!plan)
+    return module.emitError() << "no llm.plan: run --llm-plan-weights and "
+                                 "--llm-plan-memory first";
+  chunk = plan.getPrefillChunk();
+  arenaSize = plan.getArenaSize();
+  kvBytes = plan.getKvCacheSize();
   for (auto w : module.getOps<WeightOp>()) {
-    RankedTensorType t = w.getTensorType();
+    std::optional<int64_t> at = w.getSegmentOffset();
+    if (!at)
+      return w.emitOpError() << "is not placed (run --llm-plan-weights first)";
     quant::Layout l = w.getLayout();
-    if (l.isInteger() && (t.getRank() != 2 || l.invalidReason()))
-      return w.emitOpError()
-             << "cannot lay out " << w.getQuantAttr() << " for " << t << ": "
-             << (t.getRank() != 2 ? "not a matrix" : l.invalidReason());
     if (l.bits == 8 && l.group % vec)
       return w.emitOpError() << "int8 groups of " << l.group
                              << " do not fill vectors of " << vec;
-    weightsSize = alignUp(weightsSize);
-    weights[w.getSymName()] = {w, weightsSize, l.totalBytes(), l};
-    // The weight ops stay as the artifact's weight table.
-    w.setSegmentOffset(weightsSize);
-    weightsSize += l.totalBytes();
+    weights[w.getSymName()] = {w, *at, l.totalBytes(), l};
   }
-  weightsSize = alignUp(weightsSize);
-
-  // Activations: last use of every value in schedule order.
-  DenseMap<Value, Operation *> lastUse;
-  Block &body = forward.getBody().front();
-  for (Operation &op : body)
-    for (Value operand : op.getOperands())
-      lastUse[operand] = &op;
-
-  ArenaPlanner arena;
-  for (Operation &op : body) {
-    for (Value result : op.getResults()) {
-      auto type = dyn_cast<RankedTensorType>(result.getType());
-      if (!type || type.getRank() != 2)
-        continue;
-      if (!type.getElementType().isF32())
-        return op.emitOpError() << "only f32 activations are lowered, got "
-                                << type;
-      if (!ShapedType::isDynamic(type.getDimSize(0)) &&
-          type.getDimSize(0) > chunk)
-        return op.emitOpError() << "has " << type.getDimSize(0)
-                                << " rows, more than the prefill chunk "
-                                << chunk;
-      // The logits are written straight into the caller's buffer.
-      if (isa<func::ReturnOp>(lastUse.lookup(result)))
-        continue;
-      int64_t feats = type.getDimSize(1);
-      slots[result] = {arena.allocate(chunk * feats * 4), feats};
-    }
-    if (auto attn = dyn_cast<AttentionOp>(op)) {
-      // Softmax scores, one row of max_context floats per head: the heads
-      // are the kernel's parallel dimension, so each needs its own row.
-      int64_t bytes = attn.getNumHeads() * cacheType.getMaxContext() * 4;
-      int64_t off = arena.allocate(bytes);
-      scratch[&op] = off;
-      arena.release(off, bytes);
-    }
-    for (Value operand : op.getOperands())
-      if (lastUse.lookup(operand) == &op) {
-        auto it = slots.find(operand);
-        if (it != slots.end())
-          arena.release(it->second.first, chunk * it->second.second * 4);
-      }
+  for (Operation &op : forward.getBody().front()) {
+    if (auto slot = op.getAttrOfType<IntegerAttr>("llm.slot"))
+      slots[op.getResult(0)] = {
+          slot.getInt(),
+          cast<RankedTensorType>(op.getResult(0).getType()).getDimSize(1)};
+    if (auto off = op.getAttrOfType<IntegerAttr>("llm.scratch"))
+      scratch[&op] = off.getInt();
+    else if (isa<AttentionOp>(op))
+      return op.emitOpError() << "has no llm.scratch (run --llm-plan-memory)";
   }
-  arenaSize = std::max<int64_t>(alignUp(arena.size()), kAlign);
   return success();
 }
 
@@ -1040,9 +943,6 @@ LogicalResult Lowering::run() {
   if (!config || !forward)
     return module.emitError()
            << "expected an llm model (run -llm-verify-model for details)";
-  if (chunk <= 0)
-    return module.emitError() << "prefill chunk must be positive, got "
-                              << chunk;
   // Int4 blocks feed vectors of half a block at most.
   if (vec != 4 && vec != 8 && vec != 16)
     return module.emitError() << "vector width must be 4, 8 or 16, got " << vec;
@@ -1051,10 +951,8 @@ LogicalResult Lowering::run() {
   cacheType = cast<KVCacheType>(forward.getArgument(2).getType());
   if (cacheType.getDtype() != DType::f32)
     return module.emitError() << "only an f32 KV cache is lowered for now";
-  if (failed(plan(forward)))
+  if (failed(readPlan(forward)))
     return failure();
-  kvBytes = cacheType.getNumLayers() * 2 * cacheType.getMaxContext() *
-            cacheType.getRowSize() * 4;
 
   // The logits come from the linear feeding the return; when the caller
   // wants only the last position, that linear runs on one row.
@@ -1099,8 +997,6 @@ LogicalResult Lowering::run() {
       return failure();
   }
 
-  // The sizes for the packager, the runtime and `llmc inspect`.
-  module->setAttr("llm.plan", PlanAttr::get(c, chunk, arenaSize, weightsSize, kvBytes));
   forward.erase();
   return success();
 }
@@ -1109,8 +1005,7 @@ struct LowerToKernelsPass
     : public llmc::impl::LLMLowerToKernelsBase<LowerToKernelsPass> {
   using LLMLowerToKernelsBase::LLMLowerToKernelsBase;
   void runOnOperation() override {
-    if (failed(Lowering(getOperation(), prefillChunk, vectorWidth, accumulators)
-                   .run()))
+    if (failed(Lowering(getOperation(), vectorWidth, accumulators).run()))
       signalPassFailure();
   }
 };

@@ -58,10 +58,39 @@ def LLMQuantize : Pass<"llm-quantize", "mlir::ModuleOp"> {
   let dependentDialects = ["llmc::llm::LLMDialect"];
 }
 
+def LLMPlanWeights : Pass<"llm-plan-weights", "mlir::ModuleOp"> {
+  let summary = "Place every weight in the artifact's weights segment";
+  let description = [{
+    Gives each `llm.weight` its offset in the weights segment (`at N`):
+    64-byte aligned, in declaration order, each taking the bytes of its
+    layout (`WeightOp::getLayout`, from `#llm.quant`). The kernels bind
+    these offsets and the packager writes the bytes there. A quantization
+    the layout cannot hold (a group that does not divide the row) is an
+    error here.
+  }];
+}
+
+def LLMPlanMemory : Pass<"llm-plan-memory", "mlir::ModuleOp"> {
+  let summary = "Give every activation of @forward a slot in one arena";
+  let description = [{
+    Activations are `[prefill_chunk, features]` f32 buffers. A linear scan
+    over `@forward` in schedule order gives each value an arena slot
+    (`llm.slot = offset` on the op that produces it) and frees the slot
+    after the value's last use (first fit, merged free list); attention
+    gets `heads x max_context` floats of softmax scratch (`llm.scratch`).
+    The logits are not in the arena (the caller's buffer). Records
+    `llm.plan = #llm.plan<prefill_chunk, arena_size, weights_size,
+    kv_cache_size>`; needs the weights placed (`--llm-plan-weights`).
+  }];
+  let options = [
+    Option<"prefillChunk", "prefill-chunk", "int64_t", "32",
+           "Rows (tokens) one call processes; longer prompts run in chunks">
+  ];
+}
+
 def LLMLowerToKernels : Pass<"llm-lower-to-kernels", "mlir::ModuleOp"> {
   let summary = "Lower an llm model to the dispatch level: kernels over "
-                "buffer bindings, the schedule that launches them, a static "
-                "memory plan";
+                "buffer bindings and the schedule that launches them";
   let description = [{
     Replaces `@forward` (tensor level, dynamic token count) by:
 
@@ -77,16 +106,13 @@ def LLMLowerToKernels : Pass<"llm-lower-to-kernels", "mlir::ModuleOp"> {
       one call reads and writes there, and gives its scalars and grid as
       `#llm.scalar`s of n_tokens, start_pos and logit_rows.
 
-    Activations get arena slots from a linear-scan plan over the schedule
-    (a slot is reused once its value is dead), so the arena is sized at
-    compile time. Weights get 64-byte aligned offsets in the weights
-    segment, in declaration order, recorded on each `llm.weight` (`at N`):
-    the weight ops stay as the table the packager streams from. The chunk
-    and the buffer sizes are recorded as `llm.plan = #llm.plan<...>`.
+    It forms dispatches and writes kernels; where things live was decided
+    before it: weights by `--llm-plan-weights` (`at N` on each `llm.weight`,
+    which stay as the packager's weight table), activations by
+    `--llm-plan-memory` (`llm.slot` / `llm.scratch`, and `llm.plan` with the
+    chunk and the buffer sizes).
   }];
   let options = [
-    Option<"prefillChunk", "prefill-chunk", "int64_t", "32",
-           "Rows (tokens) one call processes; longer prompts run in chunks">,
     // The target's loop strategy (targets/Target.h KernelStrategy): chosen
     // by the back end, not here.
     Option<"vectorWidth", "vector-width", "int64_t", "8",

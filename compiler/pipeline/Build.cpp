@@ -315,8 +315,11 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
       quantOpts.overrides = opts.quantOverrides;
       pm.addPass(createLLMQuantize(quantOpts));
     }
+    pm.addPass(createLLMPlanWeights());
+    LLMPlanMemoryOptions memoryOpts;
+    memoryOpts.prefillChunk = chunk;
+    pm.addPass(createLLMPlanMemory(memoryOpts));
     LLMLowerToKernelsOptions lowerOpts;
-    lowerOpts.prefillChunk = chunk;
     targets::KernelStrategy strategy = (*backend)->kernelStrategy();
     lowerOpts.vectorWidth = strategy.vectorWidth;
     lowerOpts.accumulators = strategy.accumulators;

@@ -290,6 +290,14 @@ LogicalResult LLMDialect::verifyOperationAttribute(Operation *op,
                              << "' must be a #llm.config attribute";
     return success();
   }
+  // The memory plan's marks on the ops of @forward (llm-plan-memory).
+  if (attr.getName() == "llm.slot" || attr.getName() == "llm.scratch") {
+    auto off = dyn_cast<IntegerAttr>(attr.getValue());
+    if (!off || off.getInt() < 0 || off.getInt() % 64)
+      return op->emitError() << "'" << attr.getName()
+                             << "' must be a 64-byte aligned arena offset";
+    return success();
+  }
   if (attr.getName() == "llm.plan") {
     if (!isa<ModuleOp>(op) || !isa<PlanAttr>(attr.getValue()))
       return op->emitError()

@@ -1,4 +1,4 @@
-// RUN: llmc-opt %s -split-input-file --llm-lower-to-kernels -verify-diagnostics
+// RUN: llmc-opt %s -split-input-file --llm-plan-weights --llm-plan-memory --llm-lower-to-kernels -verify-diagnostics
 
 module attributes {llm.config = #llm.config<hidden_size = 16, intermediate_size = 32, num_layers = 1, num_heads = 2, num_kv_heads = 1, head_dim = 8, vocab_size = 32, max_context = 128, rms_norm_eps = 1.0e-05, rope_theta = 5.0e+05, tie_word_embeddings = true, bos_token_id = 1, eos_token_ids = [2]>} {
   // expected-error @+1 {{cannot lay out #llm.quant<scheme = int_group, bits = 8, group_size = 32, zero_point = symmetric, scale_dtype = f16> for 'tensor<32x16xf32>': the group size does not divide the row length}}

@@ -1,7 +1,7 @@
 // The loop strategy is the target's (targets/Target.h KernelStrategy); the
 // pass only applies it: 16 lanes and 2 accumulators give dot products over
 // vector<16xf32> with two FMA chains, int4 blocks read 16 bytes at once.
-// RUN: llmc-opt %s --llm-lower-to-kernels="prefill-chunk=4 vector-width=16 accumulators=2" | FileCheck %s
+// RUN: llmc-opt %s --llm-plan-weights --llm-plan-memory=prefill-chunk=4 --llm-lower-to-kernels="vector-width=16 accumulators=2" | FileCheck %s
 // RUN: not llmc-opt %s --llm-lower-to-kernels="vector-width=7" 2>&1 | FileCheck %s --check-prefix=WIDTH
 // RUN: not llmc-opt %s --llm-lower-to-kernels="accumulators=0" 2>&1 | FileCheck %s --check-prefix=ACCS
 // WIDTH: error: vector width must be 4, 8 or 16, got 7

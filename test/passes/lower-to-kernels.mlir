@@ -1,4 +1,4 @@
-// RUN: llmc-opt %s -split-input-file --llm-lower-to-kernels=prefill-chunk=4 | FileCheck %s
+// RUN: llmc-opt %s -split-input-file --llm-plan-weights --llm-plan-memory=prefill-chunk=4 --llm-lower-to-kernels | FileCheck %s
 
 // Smallest model: embedding -> norm -> tied lm_head. With a chunk of 4 rows
 // and 16 features every activation takes 4*16*4 = 256 bytes; the embedding
@@ -53,13 +53,16 @@ module attributes {llm.config = #llm.config<hidden_size = 16, intermediate_size 
 
 // -----
 
-// Attention block: rope tables become a constant global; kv_write and
+// Attention block (slots by hand: h 0, q 256, k 512, v 640, k roped 768;
+// k, v and k roped die at the kv_write, so attention writes 512 and its
+// scores extend the end block from 768 to 1792; kv_read takes no arena):
+// rope tables become a constant global; kv_write and
 // attention bind their layer of the KV cache ([K|V, max_context, kv_heads *
 // head_dim]); kv_read folds into the attention dispatch, whose length scalar
 // is start_pos + n_tokens; heads are attention's parallel dimension, each
 // with a row of max_context softmax scores in the arena.
 // CHECK-LABEL: module attributes
-// CHECK-SAME: llm.plan = #llm.plan<prefill_chunk = 4, arena_size = 2048, weights_size = 2560, kv_cache_size = 8192>
+// CHECK-SAME: llm.plan = #llm.plan<prefill_chunk = 4, arena_size = 1792, weights_size = 2560, kv_cache_size = 8192>
 // CHECK: memref.global "private" constant @rope_inv_freq_0 : memref<4xf32> = dense<[1.000000e+00, 1.000000e-01, 0.00999999977, 1.000000e-03]>
 // CHECK-LABEL: func.func private @k_rope_0(
 // CHECK-SAME: %{{.*}}: memref<4x16xf32>, %{{.*}}: memref<4x16xf32>, %[[START:.*]]: index, %{{.*}}: index, %{{.*}}: index)
@@ -80,7 +83,7 @@ module attributes {llm.config = #llm.config<hidden_size = 16, intermediate_size 
 // CHECK-NEXT: llm.dispatch @k_linear_0 "linear" grid <c = 8>
 // CHECK-NEXT: llm.dispatch @k_rope_1 "rope"
 // CHECK-NEXT: llm.dispatch @k_kv_write_0 "kv_write" grid <n_tokens = 1> bindings [#llm.binding<space = arena, offset = 768, size = 128, read = <n_tokens = 32>>, #llm.binding<space = arena, offset = 640, size = 128, read = <n_tokens = 32>>, #llm.binding<space = kv_cache, offset = 0, size = 8192, write = <n_tokens = 64>>] scalars [#llm.scalar<start_pos = 1>]
-// CHECK-NEXT: llm.dispatch @k_attention_0 "attention" grid <c = 2> bindings [#llm.binding<space = arena, offset = 256, size = 256, read = <n_tokens = 64>>, #llm.binding<space = kv_cache, offset = 0, size = 8192, read = <n_tokens = 64, start_pos = 64>>, #llm.binding<space = arena, offset = 768, size = 256, write = <n_tokens = 64>>, #llm.binding<space = arena, offset = 1024, size = 1024, read = <n_tokens = 8, start_pos = 8>, write = <n_tokens = 8, start_pos = 8>>] scalars [#llm.scalar<n_tokens = 1>, #llm.scalar<start_pos = 1>, #llm.scalar<n_tokens = 1, start_pos = 1>]
+// CHECK-NEXT: llm.dispatch @k_attention_0 "attention" grid <c = 2> bindings [#llm.binding<space = arena, offset = 256, size = 256, read = <n_tokens = 64>>, #llm.binding<space = kv_cache, offset = 0, size = 8192, read = <n_tokens = 64, start_pos = 64>>, #llm.binding<space = arena, offset = 512, size = 256, write = <n_tokens = 64>>, #llm.binding<space = arena, offset = 768, size = 1024, read = <n_tokens = 8, start_pos = 8>, write = <n_tokens = 8, start_pos = 8>>] scalars [#llm.scalar<n_tokens = 1>, #llm.scalar<start_pos = 1>, #llm.scalar<n_tokens = 1, start_pos = 1>]
 // CHECK-NEXT: llm.dispatch @k_add_0 "add"
 // CHECK-NEXT: llm.dispatch @k_select_last_row_0 "select_last_row"
 // CHECK-NEXT: llm.dispatch @k_linear_1 "lm_head"

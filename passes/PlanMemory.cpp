@@ -1,0 +1,179 @@
+//===- PlanMemory.cpp - one arena for every activation, sized now ---------===//
+//
+// A phone runtime should allocate once per context and never again. Every
+// activation of @forward is a [prefill_chunk, features] f32 buffer, so a
+// linear scan over the ops in schedule order can give each one an arena
+// slot and hand the slot back after its last use (first fit over a merged
+// free list); attention also gets heads x max_context floats of softmax
+// scratch for the length of its own op. The slots go on the ops that
+// produce the values (`llm.slot`, `llm.scratch`), the sizes into
+// `llm.plan`; llm-lower-to-kernels turns them into bindings.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialects/llm/LLMDialect.h"
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
+#include <map>
+
+namespace llmc {
+#define GEN_PASS_DEF_LLMPLANMEMORY
+#include "passes/Passes.h.inc"
+} // namespace llmc
+
+using namespace mlir;
+using namespace llmc::llm;
+using llmc::quant::alignUp;
+
+namespace {
+
+/// First-fit allocator over the arena; freed ranges are merged.
+class ArenaPlanner {
+public:
+  int64_t allocate(int64_t size) {
+    size = alignUp(size);
+    for (auto it = free.begin(); it != free.end(); ++it) {
+      if (it->second < size)
+        continue;
+      int64_t off = it->first;
+      int64_t rest = it->second - size;
+      free.erase(it);
+      if (rest)
+        free.insert({off + size, rest});
+      return off;
+    }
+    // Grow: extend a free block touching the end, if any.
+    if (!free.empty()) {
+      auto last = std::prev(free.end());
+      if (last->first + last->second == top) {
+        int64_t off = last->first;
+        free.erase(last);
+        top = off + size;
+        return off;
+      }
+    }
+    int64_t off = top;
+    top += size;
+    return off;
+  }
+  void release(int64_t off, int64_t size) {
+    size = alignUp(size);
+    auto it = free.insert({off, size}).first;
+    // Merge with the next and previous free ranges.
+    auto next = std::next(it);
+    if (next != free.end() && it->first + it->second == next->first) {
+      it->second += next->second;
+      free.erase(next);
+    }
+    if (it != free.begin()) {
+      auto prev = std::prev(it);
+      if (prev->first + prev->second == it->first) {
+        prev->second += it->second;
+        free.erase(it);
+      }
+    }
+  }
+  int64_t size() const { return top; }
+
+private:
+  std::map<int64_t, int64_t> free; // offset -> size
+  int64_t top = 0;
+};
+
+struct PlanMemoryPass : public llmc::impl::LLMPlanMemoryBase<PlanMemoryPass> {
+  using LLMPlanMemoryBase::LLMPlanMemoryBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto forward = module.lookupSymbol<func::FuncOp>("forward");
+    if (!getModelConfig(module) || !forward || forward.getNumArguments() != 3 ||
+        !isa<KVCacheType>(forward.getArgument(2).getType())) {
+      module.emitError()
+          << "expected an llm model (run -llm-verify-model for details)";
+      return signalPassFailure();
+    }
+    const int64_t chunk = prefillChunk;
+    if (chunk <= 0) {
+      module.emitError() << "prefill chunk must be positive, got " << chunk;
+      return signalPassFailure();
+    }
+    auto cache = cast<KVCacheType>(forward.getArgument(2).getType());
+    OpBuilder b(module.getContext());
+
+    // The weights segment ends after the last placed weight.
+    int64_t weightsSize = 0;
+    for (auto w : module.getOps<WeightOp>()) {
+      std::optional<int64_t> at = w.getSegmentOffset();
+      if (!at) {
+        w.emitOpError() << "is not placed (run --llm-plan-weights first)";
+        return signalPassFailure();
+      }
+      weightsSize = std::max(weightsSize, *at + w.getLayout().totalBytes());
+    }
+    weightsSize = alignUp(weightsSize);
+
+    // Activations: last use of every value in schedule order.
+    DenseMap<Value, Operation *> lastUse;
+    Block &body = forward.getBody().front();
+    for (Operation &op : body)
+      for (Value operand : op.getOperands())
+        lastUse[operand] = &op;
+
+    ArenaPlanner arena;
+    DenseMap<Value, std::pair<int64_t, int64_t>> slots; // value -> (off, bytes)
+    for (Operation &op : body) {
+      // kv_read's results are views of the KV cache: attention reads it in
+      // place, so they take no arena.
+      for (Value result : isa<KVReadOp>(op) ? ValueRange() : op.getResults()) {
+        auto type = dyn_cast<RankedTensorType>(result.getType());
+        if (!type || type.getRank() != 2)
+          continue;
+        if (!type.getElementType().isF32()) {
+          op.emitOpError() << "only f32 activations are lowered, got " << type;
+          return signalPassFailure();
+        }
+        if (!ShapedType::isDynamic(type.getDimSize(0)) &&
+            type.getDimSize(0) > chunk) {
+          op.emitOpError() << "has " << type.getDimSize(0)
+                           << " rows, more than the prefill chunk " << chunk;
+          return signalPassFailure();
+        }
+        // The logits are written straight into the caller's buffer.
+        if (isa<func::ReturnOp>(lastUse.lookup(result)))
+          continue;
+        if (op.getNumResults() != 1) {
+          op.emitOpError() << "has several activation results; the memory "
+                              "plan marks one slot per op";
+          return signalPassFailure();
+        }
+        int64_t bytes = chunk * type.getDimSize(1) * 4;
+        int64_t off = arena.allocate(bytes);
+        slots[result] = {off, bytes};
+        op.setAttr("llm.slot", b.getI64IntegerAttr(off));
+      }
+      if (auto attn = dyn_cast<AttentionOp>(op)) {
+        // Softmax scores, one row of max_context floats per head: the heads
+        // are the kernel's parallel dimension, so each needs its own row.
+        int64_t bytes = attn.getNumHeads() * cache.getMaxContext() * 4;
+        int64_t off = arena.allocate(bytes);
+        op.setAttr("llm.scratch", b.getI64IntegerAttr(off));
+        arena.release(off, bytes);
+      }
+      for (Value operand : op.getOperands())
+        if (lastUse.lookup(operand) == &op) {
+          auto it = slots.find(operand);
+          if (it != slots.end())
+            arena.release(it->second.first, it->second.second);
+        }
+    }
+    int64_t arenaSize = std::max<int64_t>(alignUp(arena.size()), 64);
+    int64_t kvBytes = cache.getNumLayers() * 2 * cache.getMaxContext() *
+                      cache.getRowSize() * 4;
+    module->setAttr("llm.plan", PlanAttr::get(module.getContext(), chunk,
+                                              arenaSize, weightsSize, kvBytes));
+  }
+};
+
+} // namespace
