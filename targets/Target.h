@@ -13,6 +13,7 @@
 #ifndef LLMC_TARGETS_TARGET_H
 #define LLMC_TARGETS_TARGET_H
 
+#include "passes/KernelPatterns.h"
 #include "targets/presets/Presets.h"
 
 #include "llvm/ADT/StringRef.h"
@@ -49,6 +50,10 @@ public:
   virtual ~Target() = default;
   virtual const TargetPreset &preset() const = 0;
   virtual KernelStrategy kernelStrategy() const = 0;
+  /// The target's own kernels for some ops (microkernels), by op name; they
+  /// replace the target-neutral patterns of passes/KernelPatterns.cpp.
+  /// None by default.
+  virtual void addKernelPatterns(lowering::KernelPatterns &patterns) const {}
   /// The name under which the executable exposes `kernel`.
   virtual std::string kernelEntry(llvm::StringRef kernel) const = 0;
   /// Compiles the kernels of a dispatch-level module (the module is

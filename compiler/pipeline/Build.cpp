@@ -323,7 +323,9 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
     targets::KernelStrategy strategy = (*backend)->kernelStrategy();
     lowerOpts.vectorWidth = strategy.vectorWidth;
     lowerOpts.accumulators = strategy.accumulators;
-    pm.addPass(createLLMLowerToKernels(lowerOpts));
+    lowering::KernelPatterns microkernels;
+    (*backend)->addKernelPatterns(microkernels);
+    pm.addPass(createLLMLowerToKernels(lowerOpts, std::move(microkernels)));
     if (failed(pm.run(*module)))
       return false;
   }

@@ -1,0 +1,605 @@
+//===- KernelPatterns.cpp - the target-neutral kernel of each llm op ------===//
+//
+// One pattern per op: it binds the op's operands where the plan put them,
+// writes (or reuses) a kernel over those bindings whose parallel dimension
+// is the op's natural one (output features for linears, heads for
+// attention, tokens for the rest) and appends its dispatch with the bytes
+// each binding moves per call. Kernels are deliberately plain loops with
+// vector FMAs in the reductions (width and accumulators from the target's
+// KernelStrategy): correct first; fusion and the targets' microkernels
+// replace them through the same interface.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/DispatchBuilder.h"
+
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+#include <cmath>
+
+using namespace llmc::lowering;
+namespace quant = llmc::quant;
+
+Value KB::dot(Value a, ValueRange aIdx, Value c, ValueRange cIdx,
+              int64_t len) {
+  // Indices: the last index of each is the start along the contiguous dim.
+  auto at = [&](ValueRange base, Value k) {
+    SmallVector<Value> ivs(base.begin(), base.end());
+    ivs.back() = iadd(ivs.back(), k);
+    return ivs;
+  };
+  Type f32Ty = b.getF32Type();
+  Value sum = f32(0.0);
+  int64_t vecLen = len / vec * vec;
+  if (vecLen) {
+    auto vt = VectorType::get({vec}, f32Ty);
+    // Independent accumulators hide the FMA latency when len allows.
+    int64_t unroll = (vecLen % (accs * vec) == 0) ? accs : 1;
+    SmallVector<Value> inits(unroll, b.create<arith::ConstantOp>(
+                                         loc, vt, DenseElementsAttr::get(
+                                                      vt, b.getF32FloatAttr(0))));
+    auto forOp = b.create<scf::ForOp>(
+        loc, idx(0), idx(vecLen), idx(unroll * vec), inits,
+        [&](OpBuilder &nb, Location, Value k, ValueRange accs) {
+          OpBuilder::InsertionGuard g(b);
+          b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+          SmallVector<Value> next;
+          for (int64_t u = 0; u < unroll; ++u) {
+            Value ku = iadd(k, idx(u * vec));
+            Value va = loadVec(a, at(aIdx, ku));
+            Value vc = loadVec(c, at(cIdx, ku));
+            next.push_back(b.create<vector::FMAOp>(loc, va, vc, accs[u]));
+          }
+          b.create<scf::YieldOp>(loc, next);
+        });
+    Value acc = forOp.getResult(0);
+    for (int64_t u = 1; u < unroll; ++u)
+      acc = b.create<arith::AddFOp>(loc, acc, forOp.getResult(u));
+    sum = b.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD, acc);
+  }
+  if (vecLen < len)
+    sum = reduce(idx(vecLen), idx(len), 1, sum, [&](Value k, Value s) {
+      return add(s, mul(loadF32(a, at(aIdx, k)), loadF32(c, at(cIdx, k))));
+    });
+  return sum;
+}
+
+/// sum_k x[t, k] * dequant(W[j, k]) for an integer weight, group by group:
+/// the group's integer products accumulate in 8-lane vectors, then one FMA
+/// with the group's scale (and, asymmetric, the group's min times sum(x)).
+Value llmc::lowering::dequantDot(KB &k, const quant::Layout &l, Value x, Value t,
+                           Value qs, Value scales, Value mins, Value j) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  Type f32 = b.getF32Type();
+  const int64_t vec = k.vec;
+  auto vf = VectorType::get({vec}, f32);
+  auto vi8 = VectorType::get({vec}, b.getI8Type());
+  auto zero = [&] {
+    return b.create<arith::ConstantOp>(loc, vf,
+                                       DenseElementsAttr::get(vf, b.getF32FloatAttr(0)));
+  };
+  auto splatI8 = [&](int v) {
+    return b.create<arith::ConstantOp>(
+        loc, vi8, DenseElementsAttr::get(vi8, b.getI8IntegerAttr(v)));
+  };
+  auto toF32 = [&](Value ints, bool isSigned) -> Value {
+    if (isSigned)
+      return b.create<arith::SIToFPOp>(loc, vf, ints);
+    return b.create<arith::UIToFPOp>(loc, vf, ints);
+  };
+  auto scalarF32 = [&](Value mem, ValueRange ivs) { return k.loadF32(mem, ivs); };
+  Value offset8 = l.bits == 4 && !l.asymmetric
+                      ? Value(b.create<arith::ConstantOp>(
+                            loc, vf, DenseElementsAttr::get(vf, b.getF32FloatAttr(8))))
+                      : Value();
+  SmallVector<Value> init{zero(), zero()};
+  auto groupLoop = b.create<scf::ForOp>(
+      loc, k.idx(0), k.idx(l.groups()), k.idx(1), init,
+      [&](OpBuilder &nb, Location, Value g, ValueRange accs) {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+        Value k0 = k.imul(g, k.idx(l.group));
+        // Inner products of this group: (sum q*x, sum x).
+        int64_t step = l.bits == 8 ? vec : quant::kInt4Block;
+        SmallVector<Value> ginit{zero(), zero()};
+        auto inner = b.create<scf::ForOp>(
+            loc, k.idx(0), k.idx(l.group), k.idx(step), ginit,
+            [&](OpBuilder &ib, Location, Value kk, ValueRange gaccs) {
+              OpBuilder::InsertionGuard guard2(b);
+              b.setInsertionPoint(ib.getInsertionBlock(), ib.getInsertionPoint());
+              Value kabs = k.iadd(k0, kk);
+              Value qx = gaccs[0], sx = gaccs[1];
+              if (l.bits == 8) {
+                Value q = b.create<vector::LoadOp>(loc, vi8, qs, ValueRange{j, kabs});
+                Value xv = k.loadVec(x, {t, kabs});
+                qx = b.create<vector::FMAOp>(loc, toF32(q, !l.asymmetric), xv, qx);
+                if (l.asymmetric)
+                  sx = k.add(sx, xv);
+              } else {
+                // One 32-element block = 16 bytes; each `vec` bytes of it
+                // feed elements [h*vec, h*vec+vec) (low nibbles) and
+                // [16+h*vec, ...) (high).
+                Value byte0 = b.create<arith::DivUIOp>(loc, kabs, k.idx(2));
+                for (int64_t h = 0; h < quant::kInt4Half / vec; ++h) {
+                  Value off = k.iadd(byte0, k.idx(h * vec));
+                  Value raw = b.create<vector::LoadOp>(loc, vi8, qs, ValueRange{j, off});
+                  Value lo = b.create<arith::AndIOp>(loc, raw, splatI8(15));
+                  Value hi = b.create<arith::ShRUIOp>(loc, raw, splatI8(4));
+                  Value lof = toF32(lo, false), hif = toF32(hi, false);
+                  if (offset8) {
+                    lof = b.create<arith::SubFOp>(loc, lof, offset8);
+                    hif = b.create<arith::SubFOp>(loc, hif, offset8);
+                  }
+                  Value xlo = k.loadVec(x, {t, k.iadd(kabs, k.idx(h * vec))});
+                  Value xhi = k.loadVec(
+                      x, {t, k.iadd(kabs, k.idx(quant::kInt4Half + h * vec))});
+                  qx = b.create<vector::FMAOp>(loc, lof, xlo, qx);
+                  qx = b.create<vector::FMAOp>(loc, hif, xhi, qx);
+                  if (l.asymmetric)
+                    sx = k.add(k.add(sx, xlo), xhi);
+                }
+              }
+              b.create<scf::YieldOp>(loc, ValueRange{qx, sx});
+            });
+        Value d = b.create<vector::SplatOp>(loc, vf, scalarF32(scales, {j, g}));
+        Value acc = b.create<vector::FMAOp>(loc, inner.getResult(0), d, accs[0]);
+        Value accMin = accs[1];
+        if (l.asymmetric) {
+          Value m = b.create<vector::SplatOp>(loc, vf, scalarF32(mins, {j, g}));
+          accMin = b.create<vector::FMAOp>(loc, inner.getResult(1), m, accMin);
+        }
+        b.create<scf::YieldOp>(loc, ValueRange{acc, accMin});
+      });
+  Value total = groupLoop.getResult(0);
+  if (l.asymmetric)
+    total = k.add(total, groupLoop.getResult(1));
+  return b.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD, total);
+}
+
+
+namespace {
+
+const Affine nTokens{0, 1, 0, 0};
+Affine constant(int64_t c) { return Affine{c, 0, 0, 0}; }
+/// Traffic of a [chunk, d] f32 activation per call: `rows` rows.
+Affine rowsBytes(Affine rows, int64_t d) { return rows * (d * 4); }
+/// Bytes of one row of a 2-D binding.
+int64_t perRow(const Buffer &b) { return b.size / b.type.getDimSize(0); }
+
+/// out[t, j] = dot(t, j) for output features j in [begin, end) (the
+/// parallel dimension) and rows t < rows: features outer, so a weight row is
+/// read from memory once and reused from cache by every row of the chunk.
+void featuresOuter(KB &k, Value begin, Value end, Value rows, Value out,
+                   function_ref<Value(Value, Value)> dot) {
+  k.loop(begin, end, 1, [&](Value j) {
+    k.loop(k.idx(0), rows, 1, [&](Value t) { k.store(dot(t, j), out, {t, j}); });
+  });
+}
+
+/// A linear's launch: one iteration per output feature, over `rowsOf` rows.
+LogicalResult dispatchLinear(Operation *op, DispatchBuilder &db,
+                             func::FuncOp fn, StringRef label, int64_t nOut,
+                             ArrayRef<Buffer> bufs) {
+  db.dispatch(fn, db.isLmHead(op) ? "lm_head" : label, constant(nOut), bufs,
+              {db.rowsOf(op)});
+  return success();
+}
+
+/// Index arithmetic of @forward folds into #llm.scalar values.
+LogicalResult lowerIndexConstant(Operation *op, DispatchBuilder &db) {
+  auto c = dyn_cast<arith::ConstantIndexOp>(op);
+  if (!c)
+    return op->emitOpError() << "non-index scalar arithmetic in @forward";
+  db.setIndex(c, constant(c.value()));
+  return success();
+}
+
+LogicalResult lowerIndexArith(Operation *op, DispatchBuilder &db) {
+  if (!op->getResult(0).getType().isIndex())
+    return op->emitOpError() << "non-index scalar arithmetic in @forward";
+  FailureOr<Affine> l = db.index(op, op->getOperand(0));
+  FailureOr<Affine> r = db.index(op, op->getOperand(1));
+  if (failed(l) || failed(r))
+    return failure();
+  Affine a;
+  if (isa<arith::AddIOp>(op)) {
+    a = {l->c + r->c, l->n + r->n, l->pos + r->pos, l->rows + r->rows};
+  } else if (isa<arith::SubIOp>(op)) {
+    a = {l->c - r->c, l->n - r->n, l->pos - r->pos, l->rows - r->rows};
+  } else {
+    auto isConst = [](const Affine &x) { return !x.n && !x.pos && !x.rows; };
+    if (!isConst(*l) && !isConst(*r))
+      return op->emitOpError() << "multiplies two per-call indices";
+    const Affine &s = isConst(*l) ? *r : *l;
+    int64_t f = isConst(*l) ? l->c : r->c;
+    a = {s.c * f, s.n * f, s.pos * f, s.rows * f};
+  }
+  db.setIndex(op->getResult(0), a);
+  return success();
+}
+
+LogicalResult lowerDim(Operation *op, DispatchBuilder &db) {
+  auto dim = cast<tensor::DimOp>(op);
+  auto arg = dyn_cast<BlockArgument>(dim.getSource());
+  std::optional<int64_t> index = dim.getConstantIndex();
+  if (!arg || arg.getArgNumber() != 0 || !index || *index != 0)
+    return op->emitOpError() << "only the token count can be queried";
+  db.setIndex(dim.getResult(), nTokens);
+  return success();
+}
+
+LogicalResult lowerEmbedding(Operation *op, DispatchBuilder &db) {
+  auto e = cast<EmbeddingOp>(op);
+  const quant::Layout &l = db.layout(e.getWeight());
+  int64_t d = l.cols, vocab = l.rows;
+  // The lookup reads one table row per token.
+  Buffer out = db.activation(e.getResult()).writes(rowsBytes(nTokens, d));
+  Buffer toks = db.tokens().reads(nTokens * 4);
+  if (l.isInteger()) {
+    DispatchBuilder::QuantViews v = db.quantViews(e.getWeightAttr());
+    SmallVector<Buffer> bufs{toks, v.qs.reads(nTokens * perRow(v.qs)),
+                             v.scales.reads(nTokens * perRow(v.scales)), out};
+    if (v.mins)
+      bufs.push_back(v.mins->reads(nTokens * perRow(*v.mins)));
+    std::string key = std::to_string(vocab) + "x" + std::to_string(d) + "/q" +
+                      std::to_string(l.bits) + "g" + std::to_string(l.group) +
+                      (l.asymmetric ? "a" : "s") + std::to_string(l.scaleBytes);
+    auto fn = db.kernel("embedding", key, bufs, 0, [&](KB &k, ValueRange a) {
+      OpBuilder &b = k.b;
+      Type f32 = b.getF32Type();
+      Value mins = l.asymmetric ? a[4] : Value();
+      k.loop(a[a.size() - 2], a[a.size() - 1], 1, [&](Value t) {
+        Value row = b.create<arith::IndexCastOp>(k.loc, b.getIndexType(),
+                                                 k.load(a[0], {t}));
+        k.loop(k.idx(0), k.idx(d), 1, [&](Value i) {
+          Value g = b.create<arith::DivUIOp>(k.loc, i, k.idx(l.group));
+          Value q;
+          if (l.bits == 8) {
+            Value raw = k.load(a[1], {row, i});
+            q = l.asymmetric ? Value(b.create<arith::UIToFPOp>(k.loc, f32, raw))
+                             : Value(b.create<arith::SIToFPOp>(k.loc, f32, raw));
+          } else {
+            // quant::int4Byte / int4IsHigh, in IR.
+            Value blk = b.create<arith::DivUIOp>(k.loc, i, k.idx(quant::kInt4Block));
+            Value w = b.create<arith::RemUIOp>(k.loc, i, k.idx(quant::kInt4Block));
+            Value inLow = b.create<arith::CmpIOp>(k.loc, arith::CmpIPredicate::ult,
+                                                  w, k.idx(quant::kInt4Half));
+            Value byteIdx = k.iadd(
+                k.imul(blk, k.idx(quant::kInt4Half)),
+                b.create<arith::RemUIOp>(k.loc, w, k.idx(quant::kInt4Half)));
+            Value raw = k.load(a[1], {row, byteIdx});
+            Value lo = b.create<arith::AndIOp>(
+                k.loc, raw, b.create<arith::ConstantIntOp>(k.loc, 15, 8));
+            Value hi = b.create<arith::ShRUIOp>(
+                k.loc, raw, b.create<arith::ConstantIntOp>(k.loc, 4, 8));
+            Value nib = b.create<arith::SelectOp>(k.loc, inLow, lo, hi);
+            q = b.create<arith::UIToFPOp>(k.loc, f32, nib);
+            if (!l.asymmetric)
+              q = k.sub(q, k.f32(8.0));
+          }
+          Value x = k.mul(q, k.loadF32(a[2], {row, g}));
+          if (l.asymmetric)
+            x = k.add(x, k.loadF32(mins, {row, g}));
+          k.store(x, a[3], {t, i});
+        });
+      });
+    });
+    db.dispatch(fn, "embedding", nTokens, bufs, {});
+    return success();
+  }
+  Buffer table = db.weightView(e.getWeightAttr());
+  SmallVector<Buffer> bufs{toks, table.reads(nTokens * perRow(table)), out};
+  auto fn = db.kernel("embedding",
+                   std::to_string(vocab) + "x" + std::to_string(d) + "/" +
+                       std::to_string(l.bits),
+                   bufs, 0, [&](KB &k, ValueRange a) {
+                     k.loop(a[3], a[4], 1, [&](Value t) {
+                       Value id = k.load(a[0], {t});
+                       Value row = k.b.create<arith::IndexCastOp>(
+                           k.loc, k.b.getIndexType(), id);
+                       k.loop(k.idx(0), k.idx(d), 1, [&](Value i) {
+                         k.store(k.loadF32(a[1], {row, i}), a[2], {t, i});
+                       });
+                     });
+                   });
+  db.dispatch(fn, "embedding", nTokens, bufs, {});
+  return success();
+}
+
+LogicalResult lowerQuantizedLinear(Operation *op, DispatchBuilder &db) {
+  auto ql = cast<QuantizedLinearOp>(op);
+  const quant::Layout &l = db.layout(ql.getWeight());
+  int64_t nOut = l.rows, kIn = l.cols;
+  DispatchBuilder::QuantViews v = db.quantViews(ql.getWeightAttr());
+  Affine rows = db.rowsOf(op);
+  Buffer out = (db.isLmHead(op) ? db.logits() : db.activation(ql.getResult()))
+                   .writes(rowsBytes(rows, nOut));
+  SmallVector<Buffer> bufs{
+      db.activation(ql.getInput()).reads(rowsBytes(rows, kIn)), v.qs.readsAll(),
+      v.scales.readsAll(), out};
+  if (v.mins)
+    bufs.push_back(v.mins->readsAll());
+  std::string key = std::to_string(kIn) + "x" + std::to_string(nOut) + "/q" +
+                    std::to_string(l.bits) + "g" + std::to_string(l.group) +
+                    (l.asymmetric ? "a" : "s") + std::to_string(l.scaleBytes);
+  auto fn = db.kernel("qlinear", key, bufs, 1, [&](KB &k, ValueRange a) {
+    Value mins = l.asymmetric ? a[4] : Value();
+    unsigned s = bufs.size();
+    featuresOuter(k, a[s + 1], a[s + 2], a[s], a[3], [&](Value t, Value j) {
+      return dequantDot(k, l, a[0], t, a[1], a[2], mins, j);
+    });
+  });
+  return dispatchLinear(op, db, fn, "qlinear", nOut, bufs);
+}
+
+LogicalResult lowerRMSNorm(Operation *op, DispatchBuilder &db) {
+  auto n = cast<RMSNormOp>(op);
+  int64_t d = n.getType().getDimSize(1);
+  double eps = n.getEpsilon().convertToDouble();
+  SmallVector<Buffer> bufs{
+      db.activation(n.getInput()).reads(rowsBytes(nTokens, d)),
+      db.weightView(n.getWeightAttr()).readsAll(),
+      db.activation(n.getResult()).writes(rowsBytes(nTokens, d))};
+  auto fn = db.kernel(
+      "rms_norm", std::to_string(d) + "/" + std::to_string(eps), bufs, 0,
+      [&](KB &k, ValueRange a) {
+        k.loop(a[3], a[4], 1, [&](Value t) {
+          Value ss = k.dot(a[0], {t, k.idx(0)}, a[0], {t, k.idx(0)}, d);
+          Value mean = k.div(ss, k.f32(double(d)));
+          Value inv = k.b.create<math::RsqrtOp>(k.loc, k.add(mean, k.f32(eps)));
+          k.loop(k.idx(0), k.idx(d), 1, [&](Value i) {
+            Value x = k.mul(k.load(a[0], {t, i}), inv);
+            k.store(k.mul(k.loadF32(a[1], {i}), x), a[2], {t, i});
+          });
+        });
+      });
+  db.dispatch(fn, "rms_norm", nTokens, bufs, {});
+  return success();
+}
+
+LogicalResult lowerLinear(Operation *op, DispatchBuilder &db) {
+  auto l = cast<LinearOp>(op);
+  Buffer w = db.weightView(l.getWeightAttr()).readsAll();
+  int64_t nOut = w.type.getDimSize(0), kIn = w.type.getDimSize(1);
+  Affine rows = db.rowsOf(op);
+  Buffer out = (db.isLmHead(op) ? db.logits() : db.activation(l.getResult()))
+                   .writes(rowsBytes(rows, nOut));
+  SmallVector<Buffer> bufs{db.activation(l.getInput()).reads(rowsBytes(rows, kIn)),
+                           w, out};
+  auto fn = db.kernel(
+      "linear",
+      std::to_string(kIn) + "x" + std::to_string(nOut) +
+          (w.type.getElementType().isF16() ? "/f16" : ""),
+      bufs, 1, [&](KB &k, ValueRange a) {
+        featuresOuter(k, a[4], a[5], a[3], a[2], [&](Value t, Value j) {
+          return k.dot(a[0], {t, k.idx(0)}, a[1], {j, k.idx(0)}, kIn);
+        });
+      });
+  return dispatchLinear(op, db, fn, "linear", nOut, bufs);
+}
+
+LogicalResult lowerRope(Operation *op, DispatchBuilder &db) {
+  auto r = cast<RopeOp>(op);
+  int64_t heads = r.getNumHeads(), hd = r.getHeadDim(), half = hd / 2;
+  RopeFrequencies rope =
+      computeRope(hd, r.getTheta().convertToDouble(), r.getScalingAttr());
+  ArrayRef<float> inv = rope.invFreq;
+  auto tableTy = MemRefType::get({half}, Float32Type::get(op->getContext()));
+  std::string tableName = db.constantTable("rope_inv_freq", inv).str();
+  FailureOr<Affine> start = db.index(op, r.getStartPos());
+  if (failed(start))
+    return failure();
+  int64_t feats = r.getType().getDimSize(1);
+  SmallVector<Buffer> bufs{
+      db.activation(r.getInput()).reads(rowsBytes(nTokens, feats)),
+      db.activation(r.getResult()).writes(rowsBytes(nTokens, feats))};
+  auto fn = db.kernel(
+      "rope",
+      std::to_string(heads) + "x" + std::to_string(hd) + "/" + tableName +
+          "*" + std::to_string(rope.attentionFactor),
+      bufs, 1, [&](KB &k, ValueRange a) {
+        Value freqs = k.b.create<memref::GetGlobalOp>(k.loc, tableTy, tableName);
+        k.loop(a[3], a[4], 1, [&](Value t) {
+          // Hugging Face multiplies in f32: angle = f32(pos) * inv_freq.
+          Value pos = k.iadd(a[2], t);
+          Value posI = k.b.create<arith::IndexCastOp>(k.loc, k.b.getI64Type(), pos);
+          Value posF = k.b.create<arith::SIToFPOp>(k.loc, k.b.getF32Type(), posI);
+          k.loop(k.idx(0), k.idx(half), 1, [&](Value i) {
+            Value angle = k.mul(posF, k.load(freqs, {i}));
+            Value c = k.b.create<math::CosOp>(k.loc, angle);
+            Value s = k.b.create<math::SinOp>(k.loc, angle);
+            if (rope.attentionFactor != 1.0f) { // YaRN
+              Value m = k.f32(rope.attentionFactor);
+              c = k.mul(c, m);
+              s = k.mul(s, m);
+            }
+            k.loop(k.idx(0), k.idx(heads), 1, [&](Value h) {
+              Value base = k.imul(h, k.idx(hd));
+              Value i0 = k.iadd(base, i);
+              Value i1 = k.iadd(i0, k.idx(half));
+              Value x0 = k.load(a[0], {t, i0});
+              Value x1 = k.load(a[0], {t, i1});
+              k.store(k.sub(k.mul(x0, c), k.mul(x1, s)), a[1], {t, i0});
+              k.store(k.add(k.mul(x1, c), k.mul(x0, s)), a[1], {t, i1});
+            });
+          });
+        });
+      });
+  db.dispatch(fn, "rope", nTokens, bufs, {*start});
+  return success();
+}
+
+LogicalResult lowerKVWrite(Operation *op, DispatchBuilder &db) {
+  auto w = cast<KVWriteOp>(op);
+  int64_t row = db.cache().getRowSize();
+  FailureOr<Affine> start = db.index(op, w.getStartPos());
+  if (failed(start))
+    return failure();
+  SmallVector<Buffer> bufs{
+      db.activation(w.getKeys()).reads(rowsBytes(nTokens, row)),
+      db.activation(w.getValues()).reads(rowsBytes(nTokens, row)),
+      db.kvLayer(w.getLayer()).writes(rowsBytes(nTokens, 2 * row))};
+  auto fn = db.kernel("kv_write", std::to_string(row), bufs, 1,
+                   [&](KB &k, ValueRange a) {
+                     k.loop(a[4], a[5], 1, [&](Value t) {
+                       Value p = k.iadd(a[3], t);
+                       k.loop(k.idx(0), k.idx(row), 1, [&](Value i) {
+                         k.store(k.load(a[0], {t, i}), a[2], {k.idx(0), p, i});
+                         k.store(k.load(a[1], {t, i}), a[2], {k.idx(1), p, i});
+                       });
+                     });
+                   });
+  db.dispatch(fn, "kv_write", nTokens, bufs, {*start});
+  return success();
+}
+
+LogicalResult lowerKVRead(Operation *op, DispatchBuilder &db) {
+  auto r = cast<KVReadOp>(op);
+  // Attention reads the cache in place; the read only fixes the length.
+  FailureOr<Affine> len = db.index(op, r.getLength());
+  if (failed(len))
+    return failure();
+  db.setIndex(r.getKeys(), *len);
+  return success();
+}
+
+LogicalResult lowerAttention(Operation *op, DispatchBuilder &db) {
+  auto at = cast<AttentionOp>(op);
+  auto keysRead = at.getKeys().getDefiningOp<KVReadOp>();
+  if (!keysRead || at.getValues().getDefiningOp() != keysRead)
+    return op->emitOpError()
+           << "keys and values must come from one llm.kv_read";
+  int64_t heads = at.getNumHeads(), kvHeads = at.getNumKvHeads(),
+          hd = at.getHeadDim(), group = heads / kvHeads;
+  int64_t maxCtx = db.cache().getMaxContext();
+  double scale = at.getScale().convertToDouble();
+  bool causal = at.getCausal();
+  FailureOr<Affine> start = db.index(op, at.getStartPos());
+  if (failed(start))
+    return failure();
+  Affine length = db.indexOf(keysRead.getKeys());
+  int64_t feats = heads * hd, row = db.cache().getRowSize();
+  // The K and V rows of positions [0, length), and a score per head and
+  // position, written then read back.
+  Buffer scores = db.scratchView(db.scratchOffset(op), {heads, maxCtx});
+  SmallVector<Buffer> bufs{
+      db.activation(at.getQuery()).reads(rowsBytes(nTokens, feats)),
+      db.kvLayer(keysRead.getLayer()).reads(length * (2 * row * 4)),
+      db.activation(at.getResult()).writes(rowsBytes(nTokens, feats)),
+      scores.reads(length * (heads * 4)).writes(length * (heads * 4))};
+  auto fn = db.kernel(
+      "attention",
+      std::to_string(heads) + "/" + std::to_string(kvHeads) + "/" +
+          std::to_string(hd) + "/" + std::to_string(scale) +
+          (causal ? "c" : ""),
+      bufs, 3, [&](KB &k, ValueRange a) {
+        Value q = a[0], kv = a[1], out = a[2], scores = a[3], n = a[4],
+              startPos = a[5], kvLen = a[6];
+        // Heads are the parallel dimension: each has its own scores row.
+        k.loop(a[7], a[8], 1, [&](Value h) {
+          Value g = k.b.create<arith::DivUIOp>(k.loc, h, k.idx(group));
+          Value qOff = k.imul(h, k.idx(hd));
+          Value kOff = k.imul(g, k.idx(hd));
+          k.loop(k.idx(0), n, 1, [&](Value t) {
+            Value limit =
+                causal ? k.iadd(k.iadd(startPos, t), k.idx(1)) : kvLen;
+            Value mx = k.reduce(k.idx(0), limit, 1, k.f32(-INFINITY),
+                                [&](Value j, Value m) {
+                                  Value s = k.mul(
+                                      k.dot(q, {t, qOff}, kv,
+                                            {k.idx(0), j, kOff}, hd),
+                                      k.f32(scale));
+                                  k.store(s, scores, {h, j});
+                                  return k.max(m, s);
+                                });
+            Value sum = k.reduce(k.idx(0), limit, 1, k.f32(0.0),
+                                 [&](Value j, Value acc) {
+                                   Value e = k.exp(k.sub(k.load(scores, {h, j}), mx));
+                                   k.store(e, scores, {h, j});
+                                   return k.add(acc, e);
+                                 });
+            Value invSum = k.div(k.f32(1.0), sum);
+            k.loop(k.idx(0), k.idx(hd), 1, [&](Value d) {
+              Value kd = k.iadd(kOff, d);
+              Value acc = k.reduce(k.idx(0), limit, 1, k.f32(0.0),
+                                   [&](Value j, Value acc) {
+                                     Value v = k.load(kv, {k.idx(1), j, kd});
+                                     return k.add(acc, k.mul(k.load(scores, {h, j}), v));
+                                   });
+              k.store(k.mul(acc, invSum), out, {t, k.iadd(qOff, d)});
+            });
+          });
+        });
+      });
+  db.dispatch(fn, "attention", constant(heads), bufs, {nTokens, *start, length});
+  return success();
+}
+
+
+/// Elementwise ops: one kernel shape, a scalar function of the operands.
+LogicalResult lowerElementwise(Operation *op, DispatchBuilder &db,
+                               StringRef kind,
+                               function_ref<Value(KB &, ValueRange)> fnBody) {
+  Value result = op->getResult(0);
+  int64_t d = cast<RankedTensorType>(result.getType()).getDimSize(1);
+  SmallVector<Buffer> bufs;
+  for (Value in : op->getOperands())
+    bufs.push_back(db.activation(in).reads(rowsBytes(nTokens, d)));
+  bufs.push_back(db.activation(result).writes(rowsBytes(nTokens, d)));
+  unsigned nIn = op->getNumOperands();
+  auto fn = db.kernel(kind, std::to_string(d), bufs, 0, [&](KB &k, ValueRange a) {
+    k.loop(a[nIn + 1], a[nIn + 2], 1, [&](Value t) {
+      k.loop(k.idx(0), k.idx(d), 1, [&](Value i) {
+        SmallVector<Value> xs;
+        for (unsigned j = 0; j < nIn; ++j)
+          xs.push_back(k.load(a[j], {t, i}));
+        k.store(fnBody(k, xs), a[nIn], {t, i});
+      });
+    });
+  });
+  db.dispatch(fn, kind, nTokens, bufs, {});
+  return success();
+}
+
+Value silu(KB &k, Value x) {
+  // x * sigmoid(x) = x / (1 + exp(-x)), as torch computes it.
+  Value negX = k.b.create<arith::NegFOp>(k.loc, x);
+  return k.div(x, k.add(k.f32(1.0), k.exp(negX)));
+}
+
+} // namespace
+
+void llmc::lowering::populateKernelPatterns(KernelPatterns &p) {
+  p["arith.constant"] = lowerIndexConstant;
+  for (StringRef name : {"arith.addi", "arith.subi", "arith.muli"})
+    p[name] = lowerIndexArith;
+  p["tensor.dim"] = lowerDim;
+  p[EmbeddingOp::getOperationName()] = lowerEmbedding;
+  p[QuantizedLinearOp::getOperationName()] = lowerQuantizedLinear;
+  p[RMSNormOp::getOperationName()] = lowerRMSNorm;
+  p[LinearOp::getOperationName()] = lowerLinear;
+  p[RopeOp::getOperationName()] = lowerRope;
+  p[KVWriteOp::getOperationName()] = lowerKVWrite;
+  p[KVReadOp::getOperationName()] = lowerKVRead;
+  p[AttentionOp::getOperationName()] = lowerAttention;
+  p[SwiGLUOp::getOperationName()] = [](Operation *op, DispatchBuilder &db) {
+    return lowerElementwise(op, db, "swiglu", [](KB &k, ValueRange x) {
+      return k.mul(silu(k, x[0]), x[1]);
+    });
+  };
+  p[SiluOp::getOperationName()] = [](Operation *op, DispatchBuilder &db) {
+    return lowerElementwise(op, db, "silu",
+                            [](KB &k, ValueRange x) { return silu(k, x[0]); });
+  };
+  p[AddOp::getOperationName()] = [](Operation *op, DispatchBuilder &db) {
+    return lowerElementwise(op, db, "add", [](KB &k, ValueRange x) {
+      return k.add(x[0], x[1]);
+    });
+  };
+  p[MulOp::getOperationName()] = [](Operation *op, DispatchBuilder &db) {
+    return lowerElementwise(op, db, "mul", [](KB &k, ValueRange x) {
+      return k.mul(x[0], x[1]);
+    });
+  };
+}
