@@ -300,7 +300,7 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
     return false;
   }
 
-  // 2. Lower to the kernel level.
+  // 2. Plan weights and memory, lower to the dispatch level.
   t0 = Clock::now();
   if (log)
     *log << "llmc: [2/4] quantizing (" << preset
@@ -441,6 +441,10 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
     desc.schedule.push_back(std::move(dispatch));
   }
   desc.arenaSize = plan.getArenaSize();
+  // The KV cache is what the plan sized for max_context positions; the
+  // runtime checks it against the config's layout.
+  desc.kvCacheBytesPerToken =
+      uint64_t(plan.getKvCacheSize()) / uint64_t(config.getMaxContext());
   auto &c = desc.config;
   c.hiddenSize = config.getHiddenSize();
   c.intermediateSize = config.getIntermediateSize();

@@ -42,7 +42,7 @@ struct BuildOptions {
   std::vector<std::string> quantOverrides;
   /// 0: min(max_position_embeddings, kDefaultMaxContext).
   int64_t maxContext = 0;
-  /// Write the kernel-level module / optimized LLVM IR next to the output.
+  /// Write the dispatch-level module / optimized LLVM IR next to the output.
   std::string dumpKernelIR;
   std::string dumpLLVMIR;
   /// Progress lines go here (stderr in the CLI); null for silence.

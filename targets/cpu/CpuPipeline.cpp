@@ -1,4 +1,4 @@
-//===- CpuPipeline.cpp - kernel level -> LLVM dialect ----------------------===//
+//===- CpuPipeline.cpp - dispatch level -> LLVM dialect -------------------===//
 //
 // The MLIR half of the CPU back end: the pass pipeline that lowers the kernel
 // level (func/scf/arith/math/memref/vector/cf on memrefs) to the LLVM dialect,
@@ -207,7 +207,7 @@ void llmc::cpu::buildKernelToLLVMPipeline(OpPassManager &pm) {
 void llmc::cpu::registerCpuTargetPipelines() {
   static PassPipelineRegistration<> pipeline(
       "llmc-kernel-to-llvm",
-      "Lower the kernel level (func/scf/arith/math/memref/vector/cf) to the "
+      "Lower the dispatch level (kernels in func/scf/arith/math/memref/vector) to the "
       "LLVM dialect with the bare-pointer calling convention",
       [](OpPassManager &pm) { buildKernelToLLVMPipeline(pm); });
   (void)pipeline;

@@ -184,7 +184,7 @@ llvm::Error lowerToLLVMDialect(mlir::ModuleOp module) {
   mlir::PassManager pm(context, mlir::ModuleOp::getOperationName());
   buildKernelToLLVMPipeline(pm);
   if (mlir::failed(pm.run(module)))
-    return makeError("lowering the kernel level to the LLVM dialect failed:" +
+    return makeError("lowering the dispatch level to the LLVM dialect failed:" +
                      diagnostics.text());
 
   // The conversions are partial: an op no pattern knows survives them.
@@ -433,7 +433,7 @@ llvm::Error checkExports(const std::vector<uint8_t> &bytes,
   return llvm::Error::success();
 }
 
-/// The kernel level lowered to optimized LLVM IR for a target machine: the
+/// The dispatch level lowered to optimized LLVM IR for a target machine: the
 /// common first half of every entry point below.
 struct Lowered {
   std::unique_ptr<llvm::TargetMachine> machine;

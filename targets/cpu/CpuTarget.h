@@ -1,4 +1,4 @@
-//===- CpuTarget.h - host CPU back end: kernel level -> ELF .so -*- C++ -*-===//
+//===- CpuTarget.h - host CPU back end: dispatch level -> ELF .so -*- C++ -*-===//
 //
 // The CPU back end takes the dispatch level (kernels written in func/scf/
 // arith/math/memref/vector on memrefs with static signature shapes, plus
@@ -67,14 +67,14 @@ std::unique_ptr<targets::Target> createCpuTarget(const targets::TargetPreset &pr
 /// "+avx2,+fma,..." of every feature this machine's CPU has.
 std::string hostFeatureString();
 
-/// Adds the passes that take the kernel level to the LLVM dialect (anchored
+/// Adds the passes that take the dispatch level to the LLVM dialect (anchored
 /// on builtin.module). Also registered as the `llmc-kernel-to-llvm` pipeline.
 void buildKernelToLLVMPipeline(mlir::OpPassManager &pm);
 
 /// Registers `--llmc-kernel-to-llvm` for mlir-opt style drivers.
 void registerCpuTargetPipelines();
 
-/// Dialects of the kernel level plus the LLVM dialect and the translation
+/// Dialects of the dispatch level plus the LLVM dialect and the translation
 /// interfaces to LLVM IR.
 void registerCpuTargetDialects(mlir::DialectRegistry &registry);
 

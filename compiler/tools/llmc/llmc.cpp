@@ -90,7 +90,7 @@ cl::list<std::string> buildQuantOverride(
              "(classes: embed, lm_head, attn_qkv, attn_o, mlp)"),
     cl::CommaSeparated, cl::sub(buildCmd));
 cl::opt<std::string> buildDumpKernels(
-    "dump-kernel-ir", cl::desc("Also write the kernel-level MLIR to <file>"),
+    "dump-kernel-ir", cl::desc("Also write the dispatch-level MLIR (kernels + llm.schedule) to <file>"),
     cl::value_desc("file"), cl::sub(buildCmd));
 cl::opt<std::string> buildDumpLLVM(
     "dump-llvm-ir", cl::desc("Also write the optimized LLVM IR to <file>"),
