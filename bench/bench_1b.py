@@ -47,6 +47,8 @@ def main():
     ap.add_argument("--max-context", type=int, default=2048)
     ap.add_argument("--quantization", default="f32",
                     help="preset passed to llmc build (docs/quantization.md)")
+    ap.add_argument("--no-build", action="store_true",
+                    help="reuse --artifact (or the default one) instead of building it")
     ap.add_argument("--threads", default=f"1,{os.cpu_count()}",
                     help="comma-separated thread counts to run with (llmc run "
                          "--threads); the decode speedup over the first is printed")
@@ -59,12 +61,13 @@ def main():
     artifact = args.artifact or os.path.join(args.checkpoint,
                                              f"model.{args.quantization}.llmc")
 
-    secs, rss, _, err = run_measured([args.llmc, "build", args.checkpoint, "-o", artifact,
-                                      "--prefill-chunk", str(args.prefill_chunk),
-                                      "--max-context", str(args.max_context),
-                                      "--quantization", args.quantization])
-    print(f"llmc build: {secs:.1f} s, peak RSS {rss:.0f} MB, artifact "
-          f"{os.path.getsize(artifact) / 1e9:.2f} GB")
+    if not args.no_build:
+        secs, rss, _, err = run_measured([args.llmc, "build", args.checkpoint, "-o", artifact,
+                                          "--prefill-chunk", str(args.prefill_chunk),
+                                          "--max-context", str(args.max_context),
+                                          "--quantization", args.quantization])
+        print(f"llmc build: {secs:.1f} s, peak RSS {rss:.0f} MB, artifact "
+              f"{os.path.getsize(artifact) / 1e9:.2f} GB")
     info = subprocess.run([args.llmc, "inspect", artifact], capture_output=True, text=True,
                           check=True).stdout
     print(info, end="")
