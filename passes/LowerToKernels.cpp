@@ -86,10 +86,9 @@ Buffer DispatchBuilder::scratchView(int64_t offset, ArrayRef<int64_t> shape) {
 }
 
 Buffer DispatchBuilder::kvLayer(int64_t layer) {
-  auto type = MemRefType::get(
-      {2, cacheType.getMaxContext(), cacheType.getRowSize()},
-      Float32Type::get(ctx()));
-  return buffer(BufferSpace::kv_cache, layer * type.getNumElements() * 4, type);
+  // f32 only: run() refuses other cache dtypes before any pattern runs.
+  auto type = MemRefType::get(cacheType.getLayerShape(), Float32Type::get(ctx()));
+  return buffer(BufferSpace::kv_cache, layer * cacheType.getLayerBytes(), type);
 }
 
 Buffer DispatchBuilder::logits() {

@@ -169,10 +169,9 @@ struct PlanMemoryPass : public llmc::impl::LLMPlanMemoryBase<PlanMemoryPass> {
         }
     }
     int64_t arenaSize = std::max<int64_t>(alignUp(arena.size()), 64);
-    int64_t kvBytes = cache.getNumLayers() * 2 * cache.getMaxContext() *
-                      cache.getRowSize() * 4;
-    module->setAttr("llm.plan", PlanAttr::get(module.getContext(), chunk,
-                                              arenaSize, weightsSize, kvBytes));
+    module->setAttr("llm.plan",
+                    PlanAttr::get(module.getContext(), chunk, arenaSize,
+                                  weightsSize, cache.getBytes()));
   }
 };
 

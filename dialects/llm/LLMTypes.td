@@ -15,6 +15,12 @@ def LLM_KVCacheType : TypeDef<LLM_Dialect, "KVCache"> {
     by `llm.kv_read` / `llm.kv_write`, which makes cache traffic explicit for
     the passes that tile and place it.
 
+    Its memory layout is defined here once (`getLayerShape`,
+    `getLayerBytes`, `getBytes`): `[num_layers][K, V][max_context][row]`,
+    row = `num_kv_heads * head_dim`; the memory plan sizes the buffer with
+    it, the kernels bind one layer of it, and the runtime checks the
+    artifact's `kv_cache_bytes_per_token` against the same formula.
+
     Example:
 
     ```mlir
@@ -33,6 +39,18 @@ def LLM_KVCacheType : TypeDef<LLM_Dialect, "KVCache"> {
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{
     int64_t getRowSize() const { return getNumKvHeads() * getHeadDim(); }
+    /// One layer: [K, V][max_context][row] elements.
+    ::llvm::SmallVector<int64_t, 3> getLayerShape() const {
+      return {2, getMaxContext(), getRowSize()};
+    }
+    int64_t getElementBytes() const {
+      return getDtype() == DType::f32 ? 4 : 2;
+    }
+    int64_t getLayerBytes() const {
+      return 2 * getMaxContext() * getRowSize() * getElementBytes();
+    }
+    /// The whole cache; layer l starts at l * getLayerBytes().
+    int64_t getBytes() const { return getNumLayers() * getLayerBytes(); }
   }];
 }
 
