@@ -159,13 +159,6 @@ extern "C" void llmc_fb_dispatch_scalar(const llmc_fb_model *mm, uint32_t i,
   *out = scalar(*m->schedule()->Get(i)->scalars()->Get(j));
 }
 
-extern "C" const char *llmc_fb_dispatch_kernel(const llmc_fb_model *mm, uint32_t i) {
-  const auto *m = static_cast<const llmc::fb::Model *>(mm->root);
-  if (!m->schedule() || i >= m->schedule()->size()) return "";
-  const llmc::fb::Dispatch *d = m->schedule()->Get(i);
-  return str(d ? d->kernel() : nullptr);
-}
-
 extern "C" void llmc_fb_weight_at(const llmc_fb_model *mm, uint32_t i,
                                   llmc_fb_weight *out) {
   const auto *m = static_cast<const llmc::fb::Model *>(mm->root);

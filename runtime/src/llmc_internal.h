@@ -86,7 +86,6 @@ typedef struct llmc_fb_weight {
 int llmc_fb_read(const uint8_t *buf, size_t size, llmc_fb_model *out);
 void llmc_fb_payload_at(const llmc_fb_model *m, uint32_t i, llmc_fb_payload *out);
 void llmc_fb_weight_at(const llmc_fb_model *m, uint32_t i, llmc_fb_weight *out);
-const char *llmc_fb_dispatch_kernel(const llmc_fb_model *m, uint32_t i);
 void llmc_fb_kernel_at(const llmc_fb_model *m, uint32_t payload, uint32_t k,
                        llmc_fb_kernel *out);
 void llmc_fb_dispatch_at(const llmc_fb_model *m, uint32_t i, llmc_fb_dispatch *out);

@@ -1,5 +1,6 @@
-/* llmc runtime core: open + verify an artifact, load its native code, run it.
- * C11; depends on libc, libdl (dlopen) and nothing else. See llmc.h. */
+/* llmc runtime core: open + verify an artifact, load its native code through
+ * a HAL (runtime/hal), run its schedule. C11; depends on libc, libdl and
+ * pthreads (in the CPU HAL) and nothing else. See llmc.h. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -14,9 +15,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#if defined(__linux__)
-#include <sys/syscall.h>
-#endif
 #if defined(__aarch64__) && defined(__linux__)
 #include <sys/auxv.h>
 #endif
