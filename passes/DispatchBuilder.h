@@ -192,8 +192,7 @@ protected:
       : module(module), vec(vec), accs(accs) {}
   struct WeightInfo {
     WeightOp op;
-    int64_t offset = 0;
-    int64_t size = 0;
+    int64_t offset = 0; ///< in the weights segment (`at`)
     quant::Layout layout;
   };
   Buffer buffer(BufferSpace space, int64_t offset, MemRefType type);
@@ -211,8 +210,6 @@ protected:
   llvm::MapVector<StringRef, WeightInfo> weights;
   DenseMap<Value, std::pair<int64_t, int64_t>> slots; // value -> (off, feats)
   DenseMap<Operation *, int64_t> scratch;             // op -> arena offset
-  int64_t arenaSize = 0;
-  int64_t kvBytes = 0;
 
   // Emission state.
   Location loc = UnknownLoc::get(module.getContext());

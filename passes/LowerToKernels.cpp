@@ -44,8 +44,6 @@ LogicalResult Lowering::readPlan(func::FuncOp forward) {
     return module.emitError() << "no llm.plan: run --llm-plan-weights and "
                                  "--llm-plan-memory first";
   chunk = plan.getPrefillChunk();
-  arenaSize = plan.getArenaSize();
-  kvBytes = plan.getKvCacheSize();
   for (auto w : module.getOps<WeightOp>()) {
     std::optional<int64_t> at = w.getSegmentOffset();
     if (!at)
@@ -54,7 +52,7 @@ LogicalResult Lowering::readPlan(func::FuncOp forward) {
     if (l.bits == 8 && l.group % vec)
       return w.emitOpError() << "int8 groups of " << l.group
                              << " do not fill vectors of " << vec;
-    weights[w.getSymName()] = {w, *at, l.totalBytes(), l};
+    weights[w.getSymName()] = {w, *at, l};
   }
   for (Operation &op : forward.getBody().front()) {
     if (auto slot = op.getAttrOfType<IntegerAttr>("llm.slot"))
