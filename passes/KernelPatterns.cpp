@@ -21,7 +21,7 @@ using namespace llmc::lowering;
 namespace quant = llmc::quant;
 
 Value KB::dot(Value a, ValueRange aIdx, Value c, ValueRange cIdx,
-              int64_t len) {
+              int64_t len, Value scaleA) {
   // Indices: the last index of each is the start along the contiguous dim.
   auto at = [&](ValueRange base, Value k) {
     SmallVector<Value> ivs(base.begin(), base.end());
@@ -47,6 +47,8 @@ Value KB::dot(Value a, ValueRange aIdx, Value c, ValueRange cIdx,
           for (int64_t u = 0; u < unroll; ++u) {
             Value ku = iadd(k, idx(u * vec));
             Value va = loadVec(a, at(aIdx, ku));
+            if (scaleA)
+              va = mul(va, loadVec(scaleA, {iadd(aIdx.back(), ku)}));
             Value vc = loadVec(c, at(cIdx, ku));
             next.push_back(b.create<vector::FMAOp>(loc, va, vc, accs[u]));
           }
@@ -59,7 +61,10 @@ Value KB::dot(Value a, ValueRange aIdx, Value c, ValueRange cIdx,
   }
   if (vecLen < len)
     sum = reduce(idx(vecLen), idx(len), 1, sum, [&](Value k, Value s) {
-      return add(s, mul(loadF32(a, at(aIdx, k)), loadF32(c, at(cIdx, k))));
+      Value va = loadF32(a, at(aIdx, k));
+      if (scaleA)
+        va = mul(va, loadF32(scaleA, {iadd(aIdx.back(), k)}));
+      return add(s, mul(va, loadF32(c, at(cIdx, k))));
     });
   return sum;
 }
@@ -68,7 +73,8 @@ Value KB::dot(Value a, ValueRange aIdx, Value c, ValueRange cIdx,
 /// the group's integer products accumulate in 8-lane vectors, then one FMA
 /// with the group's scale (and, asymmetric, the group's min times sum(x)).
 Value llmc::lowering::dequantDot(KB &k, const quant::Layout &l, Value x, Value t,
-                           Value qs, Value scales, Value mins, Value j) {
+                           Value qs, Value scales, Value mins, Value j,
+                           Value gamma) {
   OpBuilder &b = k.b;
   Location loc = k.loc;
   Type f32 = b.getF32Type();
@@ -89,6 +95,11 @@ Value llmc::lowering::dequantDot(KB &k, const quant::Layout &l, Value x, Value t
     return b.create<arith::UIToFPOp>(loc, vf, ints);
   };
   auto scalarF32 = [&](Value mem, ValueRange ivs) { return k.loadF32(mem, ivs); };
+  // x[t, at ...], times gamma[at ...] when the norm's weight is applied here.
+  auto loadX = [&](Value at) {
+    Value xv = k.loadVec(x, {t, at});
+    return gamma ? k.mul(xv, k.loadVec(gamma, {at})) : xv;
+  };
   Value offset8 = l.bits == 4 && !l.asymmetric
                       ? Value(b.create<arith::ConstantOp>(
                             loc, vf, DenseElementsAttr::get(vf, b.getF32FloatAttr(8))))
@@ -112,7 +123,7 @@ Value llmc::lowering::dequantDot(KB &k, const quant::Layout &l, Value x, Value t
               Value qx = gaccs[0], sx = gaccs[1];
               if (l.bits == 8) {
                 Value q = b.create<vector::LoadOp>(loc, vi8, qs, ValueRange{j, kabs});
-                Value xv = k.loadVec(x, {t, kabs});
+                Value xv = loadX(kabs);
                 qx = b.create<vector::FMAOp>(loc, toF32(q, !l.asymmetric), xv, qx);
                 if (l.asymmetric)
                   sx = k.add(sx, xv);
@@ -131,9 +142,8 @@ Value llmc::lowering::dequantDot(KB &k, const quant::Layout &l, Value x, Value t
                     lof = b.create<arith::SubFOp>(loc, lof, offset8);
                     hif = b.create<arith::SubFOp>(loc, hif, offset8);
                   }
-                  Value xlo = k.loadVec(x, {t, k.iadd(kabs, k.idx(h * vec))});
-                  Value xhi = k.loadVec(
-                      x, {t, k.iadd(kabs, k.idx(quant::kInt4Half + h * vec))});
+                  Value xlo = loadX(k.iadd(kabs, k.idx(h * vec)));
+                  Value xhi = loadX(k.iadd(kabs, k.idx(quant::kInt4Half + h * vec)));
                   qx = b.create<vector::FMAOp>(loc, lof, xlo, qx);
                   qx = b.create<vector::FMAOp>(loc, hif, xhi, qx);
                   if (l.asymmetric)
@@ -166,6 +176,37 @@ Affine constant(int64_t c) { return Affine{c, 0, 0, 0}; }
 Affine rowsBytes(Affine rows, int64_t d) { return rows * (d * 4); }
 /// Bytes of one row of a 2-D binding.
 int64_t perRow(const Buffer &b) { return b.size / b.type.getDimSize(0); }
+
+Value silu(KB &k, Value x) {
+  // x * sigmoid(x) = x / (1 + exp(-x)), as torch computes it.
+  Value negX = k.b.create<arith::NegFOp>(k.loc, x);
+  return k.div(x, k.add(k.f32(1.0), k.exp(negX)));
+}
+
+/// A position as f32: Hugging Face multiplies in f32, angle = f32(pos) *
+/// inv_freq.
+Value positionF32(KB &k, Value pos) {
+  Value posI = k.b.create<arith::IndexCastOp>(k.loc, k.b.getI64Type(), pos);
+  return k.b.create<arith::SIToFPOp>(k.loc, k.b.getF32Type(), posI);
+}
+
+/// (cos, sin) of posF * invFreq, scaled by YaRN's attention factor.
+std::pair<Value, Value> rotation(KB &k, Value posF, Value invFreq,
+                                 float attentionFactor) {
+  Value angle = k.mul(posF, invFreq);
+  Value c = k.b.create<math::CosOp>(k.loc, angle);
+  Value s = k.b.create<math::SinOp>(k.loc, angle);
+  if (attentionFactor != 1.0f) {
+    c = k.mul(c, k.f32(attentionFactor));
+    s = k.mul(s, k.f32(attentionFactor));
+  }
+  return {c, s};
+}
+
+/// An index minus a constant.
+Value subIndex(KB &k, Value a, int64_t c) {
+  return k.b.create<arith::SubIOp>(k.loc, a, k.idx(c));
+}
 
 /// out[t, j] = dot(t, j) for output features j in [begin, end) (the
 /// parallel dimension) and rows t < rows: features outer, so a weight row is
@@ -401,19 +442,10 @@ LogicalResult lowerRope(Operation *op, DispatchBuilder &db) {
       bufs, 1, [&](KB &k, ValueRange a) {
         Value freqs = k.b.create<memref::GetGlobalOp>(k.loc, tableTy, tableName);
         k.loop(a[3], a[4], 1, [&](Value t) {
-          // Hugging Face multiplies in f32: angle = f32(pos) * inv_freq.
-          Value pos = k.iadd(a[2], t);
-          Value posI = k.b.create<arith::IndexCastOp>(k.loc, k.b.getI64Type(), pos);
-          Value posF = k.b.create<arith::SIToFPOp>(k.loc, k.b.getF32Type(), posI);
+          Value posF = positionF32(k, k.iadd(a[2], t));
           k.loop(k.idx(0), k.idx(half), 1, [&](Value i) {
-            Value angle = k.mul(posF, k.load(freqs, {i}));
-            Value c = k.b.create<math::CosOp>(k.loc, angle);
-            Value s = k.b.create<math::SinOp>(k.loc, angle);
-            if (rope.attentionFactor != 1.0f) { // YaRN
-              Value m = k.f32(rope.attentionFactor);
-              c = k.mul(c, m);
-              s = k.mul(s, m);
-            }
+            auto [c, s] = rotation(k, posF, k.load(freqs, {i}),
+                                   rope.attentionFactor);
             k.loop(k.idx(0), k.idx(heads), 1, [&](Value h) {
               Value base = k.imul(h, k.idx(hd));
               Value i0 = k.iadd(base, i);
@@ -537,6 +569,222 @@ LogicalResult lowerAttention(Operation *op, DispatchBuilder &db) {
 }
 
 
+//===----------------------------------------------------------------------===//
+// Fused ops (llm-fuse)
+//===----------------------------------------------------------------------===//
+
+/// A fused kernel's weight, float or integer groups, and the dot product of
+/// an input row with one of its rows.
+struct WeightOperand {
+  quant::Layout l;
+  SmallVector<Buffer> bufs;
+
+  WeightOperand(DispatchBuilder &db, FlatSymbolRefAttr sym)
+      : l(db.layout(sym.getValue())) {
+    if (l.isInteger()) {
+      DispatchBuilder::QuantViews v = db.quantViews(sym);
+      bufs = {v.qs.readsAll(), v.scales.readsAll()};
+      if (v.mins)
+        bufs.push_back(v.mins->readsAll());
+    } else {
+      bufs = {db.weightView(sym).readsAll()};
+    }
+  }
+  std::string key() const {
+    std::string k = std::to_string(l.cols) + "x" + std::to_string(l.rows);
+    if (l.isInteger())
+      return k + "/q" + std::to_string(l.bits) + "g" + std::to_string(l.group) +
+             (l.asymmetric ? "a" : "s") + std::to_string(l.scaleBytes);
+    return k + "/f" + std::to_string(l.bits);
+  }
+  /// x[t] . W[j] (x times gamma first when given); `w` are the kernel
+  /// arguments of `bufs`.
+  Value dot(KB &k, ValueRange w, Value x, Value t, Value j, Value gamma) const {
+    if (l.isInteger())
+      return dequantDot(k, l, x, t, w[0], w[1], l.asymmetric ? w[2] : Value(), j,
+                        gamma);
+    return k.dot(x, {t, k.idx(0)}, w[0], {j, k.idx(0)}, l.cols, gamma);
+  }
+};
+
+/// The norm prologue: 1 / rms of each of the first `rows` rows of x, in a
+/// buffer of the kernel's own (each call computes the rows it needs: a
+/// sum of squares per row is nothing beside the weight rows it then reads).
+Value rmsPrologue(KB &k, Value x, Value rows, int64_t chunk, int64_t d,
+                  double eps) {
+  auto type = MemRefType::get({chunk}, k.b.getF32Type());
+  Value inv = k.b.create<memref::AllocaOp>(k.loc, type);
+  k.loop(k.idx(0), rows, 1, [&](Value t) {
+    Value ss = k.dot(x, {t, k.idx(0)}, x, {t, k.idx(0)}, d);
+    Value mean = k.div(ss, k.f32(double(d)));
+    k.store(k.b.create<math::RsqrtOp>(k.loc, k.add(mean, k.f32(eps))), inv, {t});
+  });
+  return inv;
+}
+
+std::string normKey(std::optional<APFloat> eps, bool gamma) {
+  if (!eps)
+    return "";
+  return "/norm" + std::to_string(eps->convertToDouble()) + (gamma ? "g" : "");
+}
+
+LogicalResult lowerFusedLinear(Operation *op, DispatchBuilder &db) {
+  auto f = cast<FusedLinearOp>(op);
+  WeightOperand w(db, f.getWeightAttr());
+  int64_t kIn = w.l.cols, nOut = f.getType().getDimSize(1);
+  std::optional<APFloat> eps = f.getNormEpsilon();
+  bool swiglu = f.getSwiglu();
+  Affine rows = db.rowsOf(op);
+  SmallVector<Buffer> bufs{db.activation(f.getInput()).reads(rowsBytes(rows, kIn))};
+  bufs.append(w.bufs);
+  int gammaAt = -1, resAt = -1;
+  if (f.getGammaAttr()) {
+    gammaAt = bufs.size();
+    bufs.push_back(db.weightView(f.getGammaAttr()).readsAll());
+  }
+  if (f.getResidual()) {
+    resAt = bufs.size();
+    bufs.push_back(db.activation(f.getResidual()).reads(rowsBytes(rows, nOut)));
+  }
+  int outAt = bufs.size();
+  bufs.push_back((db.isLmHead(op) ? db.logits() : db.activation(f.getResult()))
+                     .writes(rowsBytes(rows, nOut)));
+  std::string key = w.key() + normKey(eps, gammaAt >= 0) +
+                    (swiglu ? "/swiglu" : "") + (resAt >= 0 ? "/residual" : "");
+  int64_t chunk = bufs[0].type.getDimSize(0);
+  auto fn = db.kernel("fused_linear", key, bufs, 1, [&](KB &k, ValueRange a) {
+    unsigned s = bufs.size();
+    Value x = a[0], n = a[s];
+    ValueRange wArgs = a.slice(1, w.bufs.size());
+    Value gamma = gammaAt >= 0 ? a[gammaAt] : Value();
+    Value inv = eps ? rmsPrologue(k, x, n, chunk, kIn, eps->convertToDouble())
+                    : Value();
+    auto row = [&](Value t, Value j) {
+      Value y = w.dot(k, wArgs, x, t, j, gamma);
+      return inv ? k.mul(y, k.load(inv, {t})) : y;
+    };
+    featuresOuter(k, a[s + 1], a[s + 2], n, a[outAt], [&](Value t, Value j) {
+      Value y = row(t, j);
+      if (swiglu)
+        y = k.mul(silu(k, y), row(t, k.iadd(j, k.idx(nOut))));
+      if (resAt >= 0)
+        y = k.add(y, k.load(a[resAt], {t, j}));
+      return y;
+    });
+  });
+  std::string label = std::string(eps ? "norm+" : "") +
+                      (w.l.isInteger() ? "qlinear" : "linear") +
+                      (swiglu ? "+swiglu" : "") + (resAt >= 0 ? "+add" : "");
+  db.dispatch(fn, db.isLmHead(op) ? "lm_head" : StringRef(label),
+              constant(nOut), bufs, {rows});
+  return success();
+}
+
+LogicalResult lowerQKVRope(Operation *op, DispatchBuilder &db) {
+  auto f = cast<QKVRopeOp>(op);
+  WeightOperand w(db, f.getWeightAttr());
+  int64_t heads = f.getNumHeads(), kvHeads = f.getNumKvHeads(),
+          hd = f.getHeadDim(), half = hd / 2, kIn = w.l.cols;
+  int64_t qDim = heads * hd, kvDim = kvHeads * hd;
+  std::optional<APFloat> eps = f.getNormEpsilon();
+  FailureOr<Affine> start = db.index(op, f.getStartPos());
+  if (failed(start))
+    return failure();
+  RopeFrequencies rope =
+      computeRope(hd, f.getTheta().convertToDouble(), f.getScalingAttr());
+  auto tableTy = MemRefType::get({half}, Float32Type::get(op->getContext()));
+  std::string tableName = db.constantTable("rope_inv_freq", rope.invFreq).str();
+
+  SmallVector<Buffer> bufs{db.activation(f.getInput()).reads(rowsBytes(nTokens, kIn))};
+  bufs.append(w.bufs);
+  int gammaAt = -1;
+  if (f.getGammaAttr()) {
+    gammaAt = bufs.size();
+    bufs.push_back(db.weightView(f.getGammaAttr()).readsAll());
+  }
+  int outAt = bufs.size(), kvAt = outAt + 1;
+  bufs.push_back(db.activation(f.getResult()).writes(rowsBytes(nTokens, qDim)));
+  bufs.push_back(db.kvLayer(f.getLayer()).writes(rowsBytes(nTokens, 2 * kvDim)));
+  std::string key = w.key() + normKey(eps, gammaAt >= 0) + "/" +
+                    std::to_string(heads) + "+" + std::to_string(kvHeads) + "x" +
+                    std::to_string(hd) + "/" + tableName + "*" +
+                    std::to_string(rope.attentionFactor);
+  int64_t chunk = bufs[0].type.getDimSize(0);
+  auto fn = db.kernel("qkv_rope", key, bufs, 2, [&](KB &k, ValueRange a) {
+    unsigned s = bufs.size();
+    Value x = a[0], n = a[s], startPos = a[s + 1], begin = a[s + 2],
+          end = a[s + 3], out = a[outAt], kv = a[kvAt];
+    ValueRange wArgs = a.slice(1, w.bufs.size());
+    Value gamma = gammaAt >= 0 ? a[gammaAt] : Value();
+    Value inv = eps ? rmsPrologue(k, x, n, chunk, kIn, eps->convertToDouble())
+                    : Value();
+    // cos / sin of every (row, frequency) of the call, once.
+    auto csTy = MemRefType::get({chunk, half}, k.b.getF32Type());
+    Value cosT = k.b.create<memref::AllocaOp>(k.loc, csTy);
+    Value sinT = k.b.create<memref::AllocaOp>(k.loc, csTy);
+    Value freqs = k.b.create<memref::GetGlobalOp>(k.loc, tableTy, tableName);
+    k.loop(k.idx(0), n, 1, [&](Value t) {
+      Value posF = positionF32(k, k.iadd(startPos, t));
+      k.loop(k.idx(0), k.idx(half), 1, [&](Value i) {
+        auto [c, sn] = rotation(k, posF, k.load(freqs, {i}), rope.attentionFactor);
+        k.store(c, cosT, {t, i});
+        k.store(sn, sinT, {t, i});
+      });
+    });
+    auto row = [&](Value t, Value j) {
+      Value y = w.dot(k, wArgs, x, t, j, gamma);
+      return inv ? k.mul(y, k.load(inv, {t})) : y;
+    };
+    auto minI = [&](Value p, int64_t c) {
+      return k.b.create<arith::MinUIOp>(k.loc, p, k.idx(c)).getResult();
+    };
+    auto maxI = [&](Value p, int64_t c) {
+      return k.b.create<arith::MaxUIOp>(k.loc, p, k.idx(c)).getResult();
+    };
+    // The grid is q heads, then k heads, then v heads; each iteration
+    // computes one head's rows. Q and K pair row i with i + head_dim/2 for
+    // the rotation.
+    auto rotated = [&](Value head, int64_t firstRow, int64_t firstHead,
+                       function_ref<void(Value, Value, Value)> store) {
+      Value h = subIndex(k, head, firstHead);
+      Value base = k.iadd(k.imul(h, k.idx(hd)), k.idx(firstRow));
+      Value col = k.imul(h, k.idx(hd));
+      k.loop(k.idx(0), k.idx(half), 1, [&](Value i) {
+        k.loop(k.idx(0), n, 1, [&](Value t) {
+          Value x0 = row(t, k.iadd(base, i));
+          Value x1 = row(t, k.iadd(k.iadd(base, i), k.idx(half)));
+          Value c = k.load(cosT, {t, i}), sn = k.load(sinT, {t, i});
+          Value c0 = k.iadd(col, i);
+          store(t, c0, k.sub(k.mul(x0, c), k.mul(x1, sn)));
+          store(t, k.iadd(c0, k.idx(half)), k.add(k.mul(x1, c), k.mul(x0, sn)));
+        });
+      });
+    };
+    k.loop(begin, minI(end, heads), 1, [&](Value head) {
+      rotated(head, 0, 0, [&](Value t, Value c, Value y) { k.store(y, out, {t, c}); });
+    });
+    k.loop(maxI(begin, heads), minI(end, heads + kvHeads), 1, [&](Value head) {
+      rotated(head, qDim, heads, [&](Value t, Value c, Value y) {
+        k.store(y, kv, {k.idx(0), k.iadd(startPos, t), c});
+      });
+    });
+    k.loop(maxI(begin, heads + kvHeads), end, 1, [&](Value head) {
+      Value h = subIndex(k, head, heads + kvHeads);
+      Value base = k.iadd(k.imul(h, k.idx(hd)), k.idx(qDim + kvDim));
+      Value col = k.imul(h, k.idx(hd));
+      k.loop(k.idx(0), k.idx(hd), 1, [&](Value i) {
+        k.loop(k.idx(0), n, 1, [&](Value t) {
+          k.store(row(t, k.iadd(base, i)), kv,
+                  {k.idx(1), k.iadd(startPos, t), k.iadd(col, i)});
+        });
+      });
+    });
+  });
+  db.dispatch(fn, eps ? "norm+qkv_rope" : "qkv_rope", constant(heads + 2 * kvHeads), bufs,
+              {nTokens, *start});
+  return success();
+}
+
 /// Elementwise ops: one kernel shape, a scalar function of the operands.
 LogicalResult lowerElementwise(Operation *op, DispatchBuilder &db,
                                StringRef kind,
@@ -562,12 +810,6 @@ LogicalResult lowerElementwise(Operation *op, DispatchBuilder &db,
   return success();
 }
 
-Value silu(KB &k, Value x) {
-  // x * sigmoid(x) = x / (1 + exp(-x)), as torch computes it.
-  Value negX = k.b.create<arith::NegFOp>(k.loc, x);
-  return k.div(x, k.add(k.f32(1.0), k.exp(negX)));
-}
-
 } // namespace
 
 void llmc::lowering::populateKernelPatterns(KernelPatterns &p) {
@@ -583,6 +825,8 @@ void llmc::lowering::populateKernelPatterns(KernelPatterns &p) {
   p[KVWriteOp::getOperationName()] = lowerKVWrite;
   p[KVReadOp::getOperationName()] = lowerKVRead;
   p[AttentionOp::getOperationName()] = lowerAttention;
+  p[FusedLinearOp::getOperationName()] = lowerFusedLinear;
+  p[QKVRopeOp::getOperationName()] = lowerQKVRope;
   p[SwiGLUOp::getOperationName()] = [](Operation *op, DispatchBuilder &db) {
     return lowerElementwise(op, db, "swiglu", [](KB &k, ValueRange x) {
       return k.mul(silu(k, x[0]), x[1]);

@@ -213,9 +213,12 @@ LogicalResult Lowering::run() {
   // wants only the last position, that linear runs on one row.
   auto ret = cast<func::ReturnOp>(forward.getBody().front().getTerminator());
   lmHead = ret.getOperand(0).getDefiningOp();
-  if (!isa_and_nonnull<LinearOp, QuantizedLinearOp>(lmHead))
+  auto fused = dyn_cast_or_null<FusedLinearOp>(lmHead);
+  if (!isa_and_nonnull<LinearOp, QuantizedLinearOp>(lmHead) &&
+      !(fused && !fused.getResidual() && !fused.getSwiglu()))
     return ret.emitOpError() << "@forward must return the result of an "
-                                "llm.linear (the lm_head)";
+                                "llm.linear (the lm_head), possibly with a "
+                                "norm prologue";
 
   MLIRContext *c = ctx();
   OpBuilder b(c);

@@ -58,6 +58,32 @@ def LLMQuantize : Pass<"llm-quantize", "mlir::ModuleOp"> {
   let dependentDialects = ["llmc::llm::LLMDialect"];
 }
 
+def LLMFuse : Pass<"llm-fuse", "mlir::ModuleOp"> {
+  let summary = "Fuse each step of a Llama layer into one op: qkv_rope, "
+                "norm prologues, SwiGLU and residual epilogues";
+  let description = [{
+    Rewrites `@forward` so that a layer is five kernels instead of sixteen:
+
+    1. three linears of one input, two `llm.rope` and the `llm.kv_write`
+       of k and v become one `llm.qkv_rope` over a merged [q; k; v] weight;
+    2. `llm.swiglu` of two linears of one input becomes an
+       `llm.fused_linear ... swiglu` over a merged [gate; up] weight;
+    3. `llm.add` of a value and a linear used only there becomes an
+       `llm.fused_linear ... residual(%value)`;
+    4. an `llm.rms_norm` whose users are all linears (plain, fused or
+       qkv_rope, as their input) is removed: each user gets `norm eps = E`
+       and the norm's vector is folded into its weight's columns
+       (`scaled_by` on the `llm.weight`), or kept as `gamma` when the
+       weight is shared (tied embeddings) or copied from ggml blocks.
+
+    Merged weights (`then` on `llm.weight`) need one format: run after
+    `llm-quantize`. A pattern that does not match exactly (another user of
+    an intermediate value, weights in different formats) leaves the ops
+    unfused; the result is the same either way.
+  }];
+  let dependentDialects = ["llmc::llm::LLMDialect"];
+}
+
 def LLMPlanWeights : Pass<"llm-plan-weights", "mlir::ModuleOp"> {
   let summary = "Place every weight in the artifact's weights segment";
   let description = [{

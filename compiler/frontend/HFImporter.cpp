@@ -169,8 +169,8 @@ void Importer::emitWeights(const LlamaConfig &c, const Checkpoint &ckpt) {
         &ctx, b.getStringAttr(llvm::sys::path::filename(t->file)),
         b.getStringAttr(t->name), t->offset, dtype, ArrayRef<int64_t>(t->shape));
     auto type = RankedTensorType::get(t->shape, b.getF32Type());
-    b.create<llm::WeightOp>(tensorLoc(*t), t->name, type, storage,
-                            llm::QuantAttr(), IntegerAttr(),
+    b.create<llm::WeightOp>(tensorLoc(*t), t->name, type, storage, ArrayAttr(),
+                            llm::WeightStorageAttr(), llm::QuantAttr(), IntegerAttr(),
                             llm::WeightRoleAttr::get(&ctx, e.role));
   }
 }

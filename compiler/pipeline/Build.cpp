@@ -28,6 +28,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <vector>
 
 using namespace mlir;
@@ -41,13 +42,24 @@ double secondsSince(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-struct WeightPlan {
+/// One stored tensor (#llm.storage).
+struct SourceTensor {
   std::string file;   // absolute path of the source file
   uint64_t sourceOffset = 0;
   std::string sourceDtype; // f32, f16, bf16, or (GGUF) q8_0, q4_0
+  int64_t rows = 1;
   /// GGUF q / k projections: rows stored in llama.cpp's rope order for this
   /// many heads (#llm.storage rope_permute_heads); 0: in order.
   int64_t permuteHeads = 0;
+};
+
+struct WeightPlan {
+  /// Their rows, in order, are the weight's (llm-fuse merges projections).
+  std::vector<SourceTensor> parts;
+  /// A vector every row is multiplied by, element by element (a norm's
+  /// weight folded in by llm-fuse).
+  std::optional<SourceTensor> scaledBy;
+  bool copyBlocks = false; // ggml blocks copied unchanged (WeightOp)
   quant::Layout layout; // destination format (f32, f16, int8, int4)
 };
 
@@ -62,7 +74,7 @@ constexpr int64_t kQ4_0BlockBytes = 2 + 16;
 /// rope-permuted source (GGUF q / k) is read in its stored order.
 class RowReader {
 public:
-  explicit RowReader(const WeightPlan &w) : w(w) {}
+  explicit RowReader(const SourceTensor &w) : w(w) {}
   std::string open() {
     f.reset(std::fopen(w.file.c_str(), "rb"));
     if (!f)
@@ -90,7 +102,7 @@ public:
   int64_t sourceRow(int64_t r) const {
     if (w.permuteHeads <= 0)
       return r;
-    int64_t hd = w.layout.rows / w.permuteHeads, half = hd / 2;
+    int64_t hd = w.rows / w.permuteHeads, half = hd / 2;
     int64_t h = r / hd, rem = r % hd;
     int64_t j = rem / half, i = rem % half;
     return h * hd + 2 * i + j;
@@ -148,56 +160,70 @@ public:
   }
 
 private:
-  const WeightPlan &w;
+  const SourceTensor &w;
   std::unique_ptr<FILE, int (*)(FILE *)> f{nullptr, &std::fclose};
   std::vector<uint8_t> raw;
 };
 
-/// Streams one weight from its source file into the artifact in its
+/// Streams one weight from its source files into the artifact in its
 /// destination format, a row at a time: memory holds one row plus the
 /// weight's scales (1/16 of an int4 weight's size at most), never the
 /// tensor.
 std::string streamWeight(const WeightPlan &w, packager::WeightSink &sink) {
-  RowReader reader(w);
-  if (std::string err = reader.open(); !err.empty())
-    return err;
   const quant::Layout &l = w.layout;
-  std::vector<float> row(l.cols);
+  std::vector<float> row(l.cols), scale;
+  if (w.scaledBy) {
+    RowReader reader(*w.scaledBy);
+    scale.resize(l.cols);
+    if (std::string err = reader.open(); !err.empty())
+      return err;
+    if (std::string err = reader.read(0, scale.data(), l.cols); !err.empty())
+      return err;
+  }
   std::vector<uint8_t> bytes;
   std::vector<uint8_t> scales, mins;
-  // ggml Q8_0 / Q4_0 blocks are our q8 / q4_g32 symmetric groups of 32 with
-  // f16 scales, nibbles in the same order: split each block into its codes
-  // and its scale, bytes unchanged.
-  bool repack = reader.isBlocks() && l.group == kGGMLBlock && !l.asymmetric &&
-                l.scaleBytes == 2 &&
-                ((w.sourceDtype == "q8_0" && l.bits == 8) ||
-                 (w.sourceDtype == "q4_0" && l.bits == 4));
-  if (reader.isBlocks() && (l.cols % kGGMLBlock != 0 || l.cols < kGGMLBlock))
-    return w.file + ": internal error: a ggml block tensor whose rows are "
-                    "not whole blocks";
-  for (int64_t r = 0; r < l.rows; ++r) {
-    if (repack) {
-      if (std::string err = reader.readRaw(r, l.cols); !err.empty())
-        return err;
-      const std::vector<uint8_t> &raw = reader.rawRow();
-      int64_t codeBytes = l.bits == 8 ? kGGMLBlock : kGGMLBlock / 2;
-      int64_t blockBytes = 2 + codeBytes;
-      bytes.resize(l.cols / kGGMLBlock * codeBytes);
-      for (int64_t b = 0; b < l.cols / kGGMLBlock; ++b) {
-        const uint8_t *blk = &raw[b * blockBytes];
-        scales.push_back(blk[0]);
-        scales.push_back(blk[1]);
-        std::memcpy(&bytes[b * codeBytes], blk + 2, codeBytes);
+  for (const SourceTensor &part : w.parts) {
+    RowReader reader(part);
+    if (std::string err = reader.open(); !err.empty())
+      return err;
+    // ggml Q8_0 / Q4_0 blocks are our q8 / q4_g32 symmetric groups of 32
+    // with f16 scales, nibbles in the same order: split each block into its
+    // codes and its scale, bytes unchanged.
+    bool repack = w.copyBlocks && reader.isBlocks() &&
+                  (part.sourceDtype == "q8_0") == (l.bits == 8);
+    if (reader.isBlocks() && (l.cols % kGGMLBlock != 0 || l.cols < kGGMLBlock))
+      return part.file + ": internal error: a ggml block tensor whose rows "
+                         "are not whole blocks";
+    if (repack && w.scaledBy)
+      return part.file + ": internal error: ggml blocks copied unchanged "
+                         "cannot be scaled";
+    for (int64_t r = 0; r < part.rows; ++r) {
+      if (repack) {
+        if (std::string err = reader.readRaw(r, l.cols); !err.empty())
+          return err;
+        const std::vector<uint8_t> &raw = reader.rawRow();
+        int64_t codeBytes = l.bits == 8 ? kGGMLBlock : kGGMLBlock / 2;
+        int64_t blockBytes = 2 + codeBytes;
+        bytes.resize(l.cols / kGGMLBlock * codeBytes);
+        for (int64_t b = 0; b < l.cols / kGGMLBlock; ++b) {
+          const uint8_t *blk = &raw[b * blockBytes];
+          scales.push_back(blk[0]);
+          scales.push_back(blk[1]);
+          std::memcpy(&bytes[b * codeBytes], blk + 2, codeBytes);
+        }
+        if (std::string err = sink.write(bytes.data(), bytes.size()); !err.empty())
+          return err;
+        continue;
       }
+      if (std::string err = reader.read(r, row.data(), l.cols); !err.empty())
+        return err;
+      // The fold happens before quantization: the codes encode W * g.
+      for (size_t i = 0; i < scale.size(); ++i)
+        row[i] *= scale[i];
+      quant::encodeRow(row.data(), l, bytes, scales, mins);
       if (std::string err = sink.write(bytes.data(), bytes.size()); !err.empty())
         return err;
-      continue;
     }
-    if (std::string err = reader.read(r, row.data(), l.cols); !err.empty())
-      return err;
-    quant::encodeRow(row.data(), l, bytes, scales, mins);
-    if (std::string err = sink.write(bytes.data(), bytes.size()); !err.empty())
-      return err;
   }
   if (!l.isInteger())
     return "";
@@ -315,6 +341,8 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
       quantOpts.overrides = opts.quantOverrides;
       pm.addPass(createLLMQuantize(quantOpts));
     }
+    if (opts.fuse)
+      pm.addPass(createLLMFuse());
     pm.addPass(createLLMPlanWeights());
     LLMPlanMemoryOptions memoryOpts;
     memoryOpts.prefillChunk = chunk;
@@ -377,15 +405,24 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
     desc.weights.push_back(w);
     // Storage files are relative to the checkpoint directory, or to the
     // GGUF file's directory.
-    llm::WeightStorageAttr st = op.getStorage();
-    SmallString<256> path(gguf ? llvm::sys::path::parent_path(opts.modelDir)
-                               : StringRef(opts.modelDir));
-    llvm::sys::path::append(path, st.getFile().getValue());
+    auto source = [&](llm::WeightStorageAttr st) {
+      SmallString<256> path(gguf ? llvm::sys::path::parent_path(opts.modelDir)
+                                 : StringRef(opts.modelDir));
+      llvm::sys::path::append(path, st.getFile().getValue());
+      SourceTensor t;
+      t.file = path.str().str();
+      t.permuteHeads = st.getRopePermuteHeads();
+      t.sourceOffset = st.getOffset();
+      t.sourceDtype = llm::stringifyDType(st.getDtype()).str();
+      t.rows = st.getShape()[0]; // a vector is n rows of 1 (layoutFor)
+      return t;
+    };
     WeightPlan plan;
-    plan.file = path.str().str();
-    plan.permuteHeads = st.getRopePermuteHeads();
-    plan.sourceOffset = st.getOffset();
-    plan.sourceDtype = llm::stringifyDType(st.getDtype()).str();
+    for (llm::WeightStorageAttr st : op.getParts())
+      plan.parts.push_back(source(st));
+    if (llm::WeightStorageAttr st = op.getScaledByAttr())
+      plan.scaledBy = source(st);
+    plan.copyBlocks = op.copiesSourceBlocks();
     plan.layout = layout;
     sources.push_back(plan);
   }

@@ -40,6 +40,9 @@ struct BuildOptions {
   /// from the dequantized values.
   std::string quantization;
   std::vector<std::string> quantOverrides;
+  /// Run llm-fuse (five kernels a layer); off only to compare against the
+  /// unfused graph.
+  bool fuse = true;
   /// 0: min(max_position_embeddings, kDefaultMaxContext).
   int64_t maxContext = 0;
   /// Write the dispatch-level module / optimized LLVM IR next to the output.

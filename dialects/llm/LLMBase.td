@@ -124,7 +124,10 @@ def LLM_WeightRole : I32EnumAttr<"WeightRole", "what a weight is in the model", 
     I32EnumAttrCase<"mlp_up", 8>,
     I32EnumAttrCase<"mlp_down", 9>,
     I32EnumAttrCase<"final_norm", 10>,
-    I32EnumAttrCase<"lm_head", 11>
+    I32EnumAttrCase<"lm_head", 11>,
+    // Made by llm-fuse: q, k and v rows in one; gate then up rows in one.
+    I32EnumAttrCase<"attn_qkv", 12>,
+    I32EnumAttrCase<"mlp_gate_up", 13>
   ]> {
   let cppNamespace = "::llmc::llm";
 }

@@ -40,6 +40,15 @@ FailureOr<WeightOp> lookupWeight(Operation *op, FlatSymbolRefAttr ref,
   return weight;
 }
 
+/// Checks that an op maps each input row to one result row.
+LogicalResult verifySameRows(Operation *op, Value input, Value result) {
+  if (!compatible(dim(input, 0), dim(result, 0)))
+    return op->emitOpError() << "input has " << dimStr(dim(input, 0))
+                             << " rows but the result has "
+                             << dimStr(dim(result, 0));
+  return success();
+}
+
 /// Checks that a feature dimension equals heads * head_dim.
 LogicalResult verifyHeads(Operation *op, StringRef what, int64_t featureDim,
                           int64_t heads, int64_t headDim) {
@@ -64,19 +73,44 @@ LogicalResult WeightOp::verify() {
                          << elt;
   if (!type.hasStaticShape())
     return emitOpError() << "weight must have a static shape, got " << type;
-  ArrayRef<int64_t> stored = getStorage().getShape();
-  if (stored != type.getShape()) {
-    auto diag = emitOpError() << "storage shape [";
-    llvm::interleaveComma(stored, diag);
-    diag << "] differs from the weight type " << type;
-    return diag;
+  auto isFloat = [](DType dt) {
+    return dt == DType::f32 || dt == DType::f16 || dt == DType::bf16;
+  };
+  // The parts' rows stack into the weight: same row length, rows adding up.
+  SmallVector<WeightStorageAttr> parts = getParts();
+  int64_t rows = 0;
+  for (WeightStorageAttr part : parts) {
+    ArrayRef<int64_t> stored = part.getShape();
+    bool fits = parts.size() == 1
+                    ? stored == type.getShape()
+                    : stored.size() == 2 && type.getRank() == 2 &&
+                          stored[1] == type.getDimSize(1);
+    if (!fits) {
+      auto diag = emitOpError() << "storage shape [";
+      llvm::interleaveComma(stored, diag);
+      diag << "] of " << part.getTensor() << " differs from the weight type "
+           << type;
+      return diag;
+    }
+    rows += stored[0];
+    DType dt = part.getDtype();
+    if (!isFloat(dt) && dt != DType::q8_0 && dt != DType::q4_0)
+      return emitOpError() << "source storage must be f32, f16 or bf16, got "
+                           << stringifyDType(dt)
+                           << " (or the ggml block formats q8_0 and q4_0)";
   }
-  DType dt = getStorage().getDtype();
-  if (dt != DType::f32 && dt != DType::f16 && dt != DType::bf16 &&
-      dt != DType::q8_0 && dt != DType::q4_0)
-    return emitOpError() << "source storage must be f32, f16 or bf16, got "
-                         << stringifyDType(dt)
-                         << " (or the ggml block formats q8_0 and q4_0)";
+  if (rows != type.getDimSize(0))
+    return emitOpError() << "its parts hold " << rows << " rows, the weight type "
+                         << type << " has " << type.getDimSize(0);
+  if (WeightStorageAttr scale = getScaledByAttr()) {
+    int64_t cols = type.getRank() == 2 ? type.getDimSize(1) : -1;
+    if (scale.getShape().size() != 1 || scale.getShape()[0] != cols)
+      return emitOpError() << "scaled_by " << scale.getTensor()
+                           << " must be a vector of the " << cols
+                           << " columns of a 2-D weight";
+    if (!isFloat(scale.getDtype()))
+      return emitOpError() << "scaled_by must be stored as f32, f16 or bf16";
+  }
   if (std::optional<int64_t> at = getSegmentOffset())
     if (*at < 0 || *at % llmc::quant::kAlign)
       return emitOpError() << "segment offset " << *at
@@ -87,6 +121,28 @@ LogicalResult WeightOp::verify() {
 
 llmc::quant::Layout WeightOp::getLayout() {
   return layoutFor(getTensorType(), getQuantAttr());
+}
+
+SmallVector<WeightStorageAttr> WeightOp::getParts() {
+  SmallVector<WeightStorageAttr> parts{getStorage()};
+  if (ArrayAttr more = getThenAttr())
+    for (Attribute a : more)
+      parts.push_back(cast<WeightStorageAttr>(a));
+  return parts;
+}
+
+bool WeightOp::copiesSourceBlocks() {
+  // ggml Q8_0 / Q4_0 blocks are int8 / int4 symmetric groups of 32 with f16
+  // scales, nibbles in our order.
+  llmc::quant::Layout l = getLayout();
+  if (!l.isInteger() || l.group != 32 || l.asymmetric || l.scaleBytes != 2)
+    return false;
+  for (WeightStorageAttr part : getParts()) {
+    DType dt = part.getDtype();
+    if ((dt == DType::q8_0 && l.bits == 8) || (dt == DType::q4_0 && l.bits == 4))
+      return true;
+  }
+  return false;
 }
 
 llmc::quant::Layout llmc::llm::layoutFor(RankedTensorType t, QuantAttr q) {
@@ -152,10 +208,8 @@ LogicalResult RMSNormOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
 //===----------------------------------------------------------------------===//
 
 LogicalResult LinearOp::verify() {
-  if (!compatible(dim(getInput(), 0), dim(getResult(), 0)))
-    return emitOpError() << "input has " << dimStr(dim(getInput(), 0))
-                         << " rows but the result has "
-                         << dimStr(dim(getResult(), 0));
+  if (failed(verifySameRows(*this, getInput(), getResult())))
+    return failure();
   if (getInput().getType().getElementType() !=
       getResult().getType().getElementType())
     return emitOpError() << "input and result element types differ";
@@ -190,10 +244,8 @@ LogicalResult LinearOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
 //===----------------------------------------------------------------------===//
 
 LogicalResult QuantizedLinearOp::verify() {
-  if (!compatible(dim(getInput(), 0), dim(getResult(), 0)))
-    return emitOpError() << "input has " << dimStr(dim(getInput(), 0))
-                         << " rows but the result has "
-                         << dimStr(dim(getResult(), 0));
+  if (failed(verifySameRows(*this, getInput(), getResult())))
+    return failure();
   return success();
 }
 
@@ -282,6 +334,84 @@ LogicalResult AttentionOp::verify() {
   if (!(getScale().convertToDouble() > 0.0))
     return emitOpError() << "scale must be positive";
   return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Fused ops
+//===----------------------------------------------------------------------===//
+
+/// The weight of a fused op maps `in` features to `rows` rows; `gamma`, if
+/// any, is a norm vector over the input features.
+static LogicalResult verifyFusedWeight(Operation *op, FlatSymbolRefAttr ref,
+                                       FlatSymbolRefAttr gamma, int64_t in,
+                                       int64_t rows,
+                                       SymbolTableCollection &symbolTable) {
+  auto weight = lookupWeight(op, ref, symbolTable);
+  if (failed(weight))
+    return failure();
+  RankedTensorType wt = weight->getTensorType();
+  if (wt.getRank() != 2 || wt.getDimSize(1) != in || wt.getDimSize(0) != rows)
+    return op->emitOpError() << "weight " << wt << " must be [" << rows << ", "
+                             << in << "]";
+  if (!gamma)
+    return success();
+  auto g = lookupWeight(op, gamma, symbolTable);
+  if (failed(g))
+    return failure();
+  RankedTensorType gt = g->getTensorType();
+  if (gt.getRank() != 1 || gt.getDimSize(0) != in)
+    return op->emitOpError() << "gamma " << gt << " does not match " << in
+                             << " input features";
+  return success();
+}
+
+LogicalResult FusedLinearOp::verify() {
+  if (failed(verifySameRows(*this, getInput(), getResult())))
+    return failure();
+  if (getGammaAttr() && !getNormEpsilon())
+    return emitOpError() << "has a gamma but no norm";
+  if (Value r = getResidual(); r && r.getType() != getResult().getType())
+    return emitOpError() << "residual " << r.getType()
+                         << " differs from the result " << getResult().getType();
+  return success();
+}
+
+LogicalResult
+FusedLinearOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  int64_t rows = dim(getResult(), 1) * (getSwiglu() ? 2 : 1);
+  return verifyFusedWeight(*this, getWeightAttr(), getGammaAttr(),
+                           dim(getInput(), 1), rows, symbolTable);
+}
+
+LogicalResult QKVRopeOp::verify() {
+  int64_t heads = getNumHeads(), kvHeads = getNumKvHeads(), hd = getHeadDim();
+  KVCacheType cache = getCache().getType();
+  if (hd % 2 != 0)
+    return emitOpError() << "head_dim must be even, got " << hd;
+  if (heads % kvHeads != 0)
+    return emitOpError() << "num_heads (" << heads
+                         << ") must be a multiple of num_kv_heads (" << kvHeads
+                         << ")";
+  if (!(getTheta().convertToDouble() > 0.0))
+    return emitOpError() << "theta must be positive";
+  if (getGammaAttr() && !getNormEpsilon())
+    return emitOpError() << "has a gamma but no norm";
+  if (getLayer() >= uint64_t(cache.getNumLayers()))
+    return emitOpError() << "layer " << getLayer() << " is out of range: the "
+                         << "cache has " << cache.getNumLayers() << " layers";
+  if (cache.getNumKvHeads() != kvHeads || cache.getHeadDim() != hd)
+    return emitOpError() << "the cache holds " << cache.getNumKvHeads()
+                         << " kv heads x " << cache.getHeadDim() << ", not "
+                         << kvHeads << " x " << hd;
+  if (failed(verifySameRows(*this, getInput(), getResult())))
+    return failure();
+  return verifyHeads(*this, "result", dim(getResult(), 1), heads, hd);
+}
+
+LogicalResult QKVRopeOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  int64_t rows = (getNumHeads() + 2 * getNumKvHeads()) * getHeadDim();
+  return verifyFusedWeight(*this, getWeightAttr(), getGammaAttr(),
+                           dim(getInput(), 1), rows, symbolTable);
 }
 
 //===----------------------------------------------------------------------===//

@@ -46,6 +46,14 @@ def LLM_WeightOp : LLM_Op<"weight", [Symbol, IsolatedFromAbove]> {
     Shapes follow Hugging Face: a linear weight is [out_features,
     in_features].
 
+    Fusion (llm-fuse) makes weights the checkpoint does not hold, from
+    weights it does: `then [...]` appends the rows of more stored tensors
+    after those of `storage` (q, k and v projections merged into one), and
+    `scaled_by` multiplies every column `k` by element `k` of a stored
+    vector (an RMSNorm's weight folded into the linear it feeds). The
+    packager applies both while it reads the rows, before it quantizes
+    them, so the artifact holds only the fused weight.
+
     Example:
 
     ```mlir
@@ -56,18 +64,29 @@ def LLM_WeightOp : LLM_Op<"weight", [Symbol, IsolatedFromAbove]> {
     llm.weight @q : tensor<64x64xf32> = #llm.storage<...>
         quant #llm.quant<scheme = int_group, bits = 8, group_size = 32,
                          zero_point = symmetric, scale_dtype = f16> at 1024
+    // after llm-fuse: [q; k; v] with input_layernorm's weight folded in
+    llm.weight @model.layers.0.qkv : tensor<128x64xf32> = #llm.storage<
+        ... tensor = "model.layers.0.self_attn.q_proj.weight" ...>
+        then [#llm.storage<... k_proj ...>, #llm.storage<... v_proj ...>]
+        scaled_by #llm.storage<... input_layernorm.weight ...>
+        role attn_qkv
     ```
   }];
   let arguments = (ins
     SymbolNameAttr:$sym_name,
     TypeAttrOf<AnyRankedTensor>:$type,
     LLM_WeightStorageAttr:$storage,
+    OptionalAttr<TypedArrayAttrBase<LLM_WeightStorageAttr,
+                                    "more row blocks">>:$then,
+    OptionalAttr<LLM_WeightStorageAttr>:$scaled_by,
     OptionalAttr<LLM_QuantAttr>:$quant,
     OptionalAttr<I64Attr>:$segment_offset,
     OptionalAttr<LLM_WeightRole>:$role
   );
   let assemblyFormat = [{
-    $sym_name `:` $type `=` qualified($storage) (`quant` qualified($quant)^)?
+    $sym_name `:` $type `=` qualified($storage)
+    (`then` $then^)? (`scaled_by` qualified($scaled_by)^)?
+    (`quant` qualified($quant)^)?
     (`at` $segment_offset^)? (`role` $role^)? attr-dict
   }];
   let hasVerifier = 1;
@@ -79,6 +98,12 @@ def LLM_WeightOp : LLM_Op<"weight", [Symbol, IsolatedFromAbove]> {
     /// integer schemes, group, zero point and scale width. The one place a
     /// #llm.quant becomes a byte layout (check `invalidReason()`).
     ::llmc::quant::Layout getLayout();
+    /// The stored tensors whose rows make this weight, in order.
+    ::llvm::SmallVector<WeightStorageAttr> getParts();
+    /// True when the artifact takes the source's ggml blocks unchanged
+    /// (q8_0 / q4_0 into the same int8 / int4 groups of 32): a transform
+    /// of the values (`scaled_by`) would re-quantize them instead.
+    bool copiesSourceBlocks();
   }];
 }
 
@@ -351,6 +376,105 @@ def LLM_MulOp : LLM_Op<"mul", [Pure, SameOperandsAndResultType, Commutative]> {
   let arguments = (ins LLM_Activation:$lhs, LLM_Activation:$rhs);
   let results = (outs LLM_Activation:$result);
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
+}
+
+//===----------------------------------------------------------------------===//
+// Fused ops (made by llm-fuse)
+//
+// Each is one kernel on every target: what the unfused graph computes with
+// four to six ops, each writing its activation to memory for the next to
+// read back, these compute in one pass over the weight.
+//===----------------------------------------------------------------------===//
+
+def LLM_FusedLinearOp : LLM_Op<"fused_linear",
+    [Pure, DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "A linear with an RMSNorm prologue and a SwiGLU or residual "
+                "epilogue";
+  let description = [{
+    `y = x' . weight^T` over any weight format (float or integer groups,
+    dequantized inside the dot product), where:
+
+    - with `norm eps = E`, `x'[t] = x[t] * rsqrt(mean(x[t]^2) + E)`, times
+      `gamma`'s vector when given. llm-fuse folds the norm's vector into
+      the weight's columns (`scaled_by` on the `llm.weight`) wherever it
+      can, so the prologue is one sum of squares per row, applied to the
+      finished dot product: `(x * r) . w = r * (x . w)`. It keeps `gamma`
+      when the weight is shared (tied embeddings) or stored as the
+      source's ggml blocks, which a fold would re-quantize;
+    - with `swiglu`, the weight holds gate rows then up rows and the result
+      is `silu(y[:, :N]) * y[:, N:]` (N result features, 2N weight rows);
+    - with `residual(%r)`, `%r` is added to the result.
+
+    The unfused forms are `llm.rms_norm`, `llm.linear` /
+    `llm.quantized_linear`, `llm.swiglu` and `llm.add`.
+
+    Example:
+
+    ```mlir
+    // post_attention_layernorm + gate_proj + up_proj + SwiGLU
+    %a = llm.fused_linear %h, @model.layers.0.gate_up norm eps = 1.0e-05 swiglu
+        : (tensor<?x64xf32>) -> tensor<?x128xf32>
+    // down_proj + the residual add
+    %h2 = llm.fused_linear %a, @model.layers.0.mlp.down_proj.weight
+        residual(%h) : (tensor<?x128xf32>, tensor<?x64xf32>) -> tensor<?x64xf32>
+    ```
+  }];
+  let arguments = (ins
+    LLM_Activation:$input, Optional<LLM_Activation>:$residual,
+    FlatSymbolRefAttr:$weight, OptionalAttr<F64Attr>:$norm_epsilon,
+    OptionalAttr<FlatSymbolRefAttr>:$gamma, UnitAttr:$swiglu
+  );
+  let results = (outs LLM_Activation:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`norm` `eps` `=` $norm_epsilon^)?
+    (`gamma` $gamma^)? (`swiglu` $swiglu^)? (`residual` `(` $residual^ `)`)?
+    attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def LLM_QKVRopeOp : LLM_Op<"qkv_rope",
+    [MemoryEffects<[MemWrite]>, DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "The attention block's input: norm, q/k/v projections, RoPE "
+                "and the KV-cache write in one";
+  let description = [{
+    `weight` holds the q, k and v projections' rows one after the other
+    (`num_heads`, `num_kv_heads` and `num_kv_heads` heads of `head_dim`).
+    With `norm eps` (and `gamma`) the input is RMS-normalised first, as in
+    `llm.fused_linear`. Q and K are rotated as `llm.rope` does at positions
+    `start_pos + t`; K and V are written into layer `layer` of the cache at
+    those positions, as `llm.kv_write` does; the result is the rotated Q.
+    It replaces `llm.rms_norm`, three linears, two `llm.rope` and an
+    `llm.kv_write`.
+
+    Example:
+
+    ```mlir
+    %q = llm.qkv_rope %h, @model.layers.0.qkv norm eps = 1.0e-05
+        into %cache[0] at %pos {num_heads = 4 : i64, num_kv_heads = 2 : i64,
+        head_dim = 16 : i64, theta = 5.000000e+05 : f64}
+        : tensor<?x64xf32>, !llm.kv_cache<num_layers = 2, num_kv_heads = 2,
+          head_dim = 16, max_context = 256, dtype = f32> -> tensor<?x64xf32>
+    ```
+  }];
+  let arguments = (ins
+    LLM_Activation:$input, LLM_KVCacheType:$cache, Index:$start_pos,
+    FlatSymbolRefAttr:$weight, OptionalAttr<F64Attr>:$norm_epsilon,
+    OptionalAttr<FlatSymbolRefAttr>:$gamma,
+    ConfinedAttr<I64Attr, [IntNonNegative]>:$layer,
+    ConfinedAttr<I64Attr, [IntPositive]>:$num_heads,
+    ConfinedAttr<I64Attr, [IntPositive]>:$num_kv_heads,
+    ConfinedAttr<I64Attr, [IntPositive]>:$head_dim,
+    F64Attr:$theta,
+    OptionalAttr<LLM_RopeScalingAttr>:$scaling
+  );
+  let results = (outs LLM_Activation:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`norm` `eps` `=` $norm_epsilon^)? (`gamma` $gamma^)?
+    `into` $cache `[` $layer `]` `at` $start_pos attr-dict `:` type($input)
+    `,` qualified(type($cache)) `->` type($result)
+  }];
+  let hasVerifier = 1;
 }
 
 //===----------------------------------------------------------------------===//

@@ -28,6 +28,8 @@ def main():
     ap.add_argument("--prefill-chunk", type=int, default=8)
     ap.add_argument("--tol", type=float, default=1e-4)
     ap.add_argument("--quantization", default="f32")
+    ap.add_argument("--no-fuse", action="store_true",
+                    help="build with llmc build --no-fuse")
     args = ap.parse_args()
 
     g = golden.load(args.golden)
@@ -35,7 +37,8 @@ def main():
     logits_path = args.work + ".logits"
     subprocess.run([args.llmc, "build", args.fixture, "-o", artifact,
                     "--prefill-chunk", str(args.prefill_chunk),
-                    "--quantization", args.quantization],
+                    "--quantization", args.quantization] +
+                   (["--no-fuse"] if args.no_fuse else []),
                    check=True, stderr=subprocess.DEVNULL)
     out = subprocess.run([args.llmc, "run", artifact, "--tokens",
                           ",".join(str(int(t)) for t in g.prompt),

@@ -13,8 +13,16 @@ policy as llmc's presets:
   preset q4_g32:  linears in Q4_0, the embedding and the lm_head in Q8_0
   norms stay f32 in both.
 
-Writes test/goldens/<fixture>.<preset>.short.bin (same layout as
-make_goldens.py). Needs torch, transformers, gguf.
+llmc's fused builds (the default; `llmc build --no-fuse` turns it off) fold
+each RMSNorm's weight into the columns of the linears it feeds before
+quantizing them (llm-fuse): q/k/v get input_layernorm's, gate/up
+post_attention_layernorm's and an untied lm_head the final norm's. The
+reference for those is the same model with the fold done in numpy (W * g,
+float32, then the ggml quantization) and the norm weights set to 1.
+
+Writes test/goldens/<fixture>.<preset>.short.bin (unfused) and
+<fixture>.<preset>.folded.short.bin (fused), same layout as make_goldens.py.
+Needs torch, transformers, gguf.
 
     python3 test/goldens/make_quant_goldens.py [--check]
 """
@@ -61,6 +69,28 @@ def quantize_model(model, preset):
             p.copy_(torch.from_numpy(deq))
 
 
+def fold_norms(model):
+    """Moves every RMSNorm weight into the linears it feeds, as llm-fuse
+    does; a tied lm_head keeps the final norm (the embedding is shared)."""
+    import torch
+    tied = model.lm_head.weight is model.model.embed_tokens.weight
+    pairs = []
+    for layer in model.model.layers:
+        a = layer.self_attn
+        pairs.append((layer.input_layernorm, [a.q_proj, a.k_proj, a.v_proj]))
+        m = layer.mlp
+        pairs.append((layer.post_attention_layernorm, [m.gate_proj, m.up_proj]))
+    if not tied:
+        pairs.append((model.model.norm, [model.lm_head]))
+    with torch.no_grad():
+        for norm, linears in pairs:
+            g = norm.weight.detach().numpy().astype(np.float32)
+            for lin in linears:
+                w = lin.weight.detach().numpy().astype(np.float32)
+                lin.weight.copy_(torch.from_numpy(w * g[None, :]))
+            norm.weight.fill_(1.0)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -75,15 +105,19 @@ def main():
         gen_fixtures.main(["gen_fixtures.py", tmp, "--only"] + FIXTURES)
         bad = 0
         for fixture in FIXTURES:
-            for preset in ("q8", "q4_g32"):
+            for preset, folded in [(p, f) for p in ("q8", "q4_g32")
+                                   for f in (False, True)]:
                 model = LlamaForCausalLM.from_pretrained(
                     os.path.join(tmp, fixture), torch_dtype=torch.float32,
                     attn_implementation="eager")
                 model.eval()
+                if folded:
+                    fold_norms(model)
                 quantize_model(model, preset)
                 prompt = PROMPTS["short"]
                 tokens, logits = greedy(model, prompt, N_STEPS)
-                path = os.path.join(args.out, f"{fixture}.{preset}.short.bin")
+                name = f"{fixture}.{preset}{'.folded' if folded else ''}.short.bin"
+                path = os.path.join(args.out, name)
                 if args.check:
                     g = golden.load(path)
                     same = (list(g.tokens) == tokens and

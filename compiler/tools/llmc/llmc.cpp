@@ -89,6 +89,11 @@ cl::list<std::string> buildQuantOverride(
     cl::desc("Per-class scheme, e.g. attn_o=f16 or lm_head=q8_ch "
              "(classes: embed, lm_head, attn_qkv, attn_o, mlp)"),
     cl::CommaSeparated, cl::sub(buildCmd));
+cl::opt<bool> buildNoFuse(
+    "no-fuse",
+    cl::desc("Skip llm-fuse: one kernel per op (16 a layer instead of 5); "
+             "for comparisons, same results"),
+    cl::init(false), cl::sub(buildCmd));
 cl::opt<std::string> buildDumpKernels(
     "dump-kernel-ir", cl::desc("Also write the dispatch-level MLIR (kernels + llm.schedule) to <file>"),
     cl::value_desc("file"), cl::sub(buildCmd));
@@ -325,6 +330,7 @@ int runBuild() {
   opts.maxContext = buildMaxContext;
   opts.quantization = buildQuant;
   opts.quantOverrides.assign(buildQuantOverride.begin(), buildQuantOverride.end());
+  opts.fuse = !buildNoFuse;
   opts.dumpKernelIR = buildDumpKernels;
   opts.dumpLLVMIR = buildDumpLLVM;
   opts.progress = &errs();

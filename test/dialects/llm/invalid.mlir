@@ -30,7 +30,7 @@ func.func @f() attributes {q = #llm.quant<scheme = int_group, bits = 3, group_si
 
 // -----
 
-// expected-error @+1 {{storage shape [64, 32] differs from the weight type 'tensor<64x64xf32>'}}
+// expected-error @+1 {{storage shape [64, 32] of "w" differs from the weight type 'tensor<64x64xf32>'}}
 llm.weight @w : tensor<64x64xf32> = #llm.storage<file = "m.safetensors", tensor = "w", offset = 0, dtype = f32, shape = [64, 32]>
 
 // -----
