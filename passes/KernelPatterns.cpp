@@ -197,8 +197,9 @@ std::pair<Value, Value> rotation(KB &k, Value posF, Value invFreq,
   Value c = k.b.create<math::CosOp>(k.loc, angle);
   Value s = k.b.create<math::SinOp>(k.loc, angle);
   if (attentionFactor != 1.0f) {
-    c = k.mul(c, k.f32(attentionFactor));
-    s = k.mul(s, k.f32(attentionFactor));
+    Value m = k.f32(attentionFactor);
+    c = k.mul(c, m);
+    s = k.mul(s, m);
   }
   return {c, s};
 }
