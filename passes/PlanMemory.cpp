@@ -149,6 +149,20 @@ struct PlanMemoryPass : public llmc::impl::LLMPlanMemoryBase<PlanMemoryPass> {
           return signalPassFailure();
         }
         int64_t bytes = chunk * type.getDimSize(1) * 4;
+        // A residual epilogue reads r[t, j] and writes out[t, j], nothing
+        // else of r: when r dies here the result takes its slot, so the
+        // hidden state stays in one buffer through the layers.
+        if (auto f = dyn_cast<FusedLinearOp>(op); f && f.getResidual() &&
+                                                  lastUse.lookup(f.getResidual()) == &op &&
+                                                  f.getResidual() != f.getInput()) {
+          auto it = slots.find(f.getResidual());
+          if (it != slots.end() && it->second.second == bytes) {
+            slots[result] = it->second;
+            op.setAttr("llm.slot", b.getI64IntegerAttr(it->second.first));
+            slots.erase(f.getResidual());
+            continue;
+          }
+        }
         int64_t off = arena.allocate(bytes);
         slots[result] = {off, bytes};
         op.setAttr("llm.slot", b.getI64IntegerAttr(off));

@@ -142,6 +142,13 @@ struct QuantizePass : public llmc::impl::LLMQuantizeBase<QuantizePass> {
       auto add = [&](FlatSymbolRefAttr sym, WeightClass c) {
         classes[sym.getValue()].push_back(c);
       };
+      // Fused weights mix classes (q/k/v with their norm): the policy is
+      // applied per original weight, before fusion merges them.
+      if (isa<FusedLinearOp, QKVRopeOp>(op)) {
+        op->emitOpError() << "is already fused: run llm-quantize before "
+                             "llm-fuse";
+        return WalkResult::interrupt();
+      }
       if (auto e = dyn_cast<EmbeddingOp>(op))
         add(e.getWeightAttr(), WeightClass::Embed);
       else if (auto n = dyn_cast<RMSNormOp>(op))
