@@ -47,6 +47,9 @@ def main():
     ap.add_argument("--max-context", type=int, default=2048)
     ap.add_argument("--quantization", default="f32",
                     help="preset passed to llmc build (docs/quantization.md)")
+    ap.add_argument("--no-fuse", action="store_true",
+                    help="build with llmc build --no-fuse (one kernel per op) "
+                         "to compare against the fused default")
     ap.add_argument("--no-build", action="store_true",
                     help="reuse --artifact (or the default one) instead of building it")
     ap.add_argument("--threads", default=f"1,{os.cpu_count()}",
@@ -58,14 +61,16 @@ def main():
         print(f"making the Llama-3.2-1B-shaped checkpoint in {args.checkpoint} ...", flush=True)
         subprocess.run([sys.executable, os.path.join(HERE, "make_llama32_1b_checkpoint.py"),
                         args.checkpoint], check=True)
-    artifact = args.artifact or os.path.join(args.checkpoint,
-                                             f"model.{args.quantization}.llmc")
+    suffix = ".nofuse" if args.no_fuse else ""
+    artifact = args.artifact or os.path.join(
+        args.checkpoint, f"model.{args.quantization}{suffix}.llmc")
 
     if not args.no_build:
         secs, rss, _, err = run_measured([args.llmc, "build", args.checkpoint, "-o", artifact,
                                           "--prefill-chunk", str(args.prefill_chunk),
                                           "--max-context", str(args.max_context),
-                                          "--quantization", args.quantization])
+                                          "--quantization", args.quantization] +
+                                         (["--no-fuse"] if args.no_fuse else []))
         print(f"llmc build: {secs:.1f} s, peak RSS {rss:.0f} MB, artifact "
               f"{os.path.getsize(artifact) / 1e9:.2f} GB")
     info = subprocess.run([args.llmc, "inspect", artifact], capture_output=True, text=True,

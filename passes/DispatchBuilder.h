@@ -102,11 +102,8 @@ struct KB {
       return v;
     return b.create<arith::ExtFOp>(loc, VectorType::get({vec}, b.getF32Type()), v);
   }
-  /// sum_k a[ka + k] * c[kc + k] for k < len, vectorised when len allows;
-  /// with `scaleA` (a vector), a's elements are multiplied by
-  /// scaleA[ka + k] first (an RMSNorm's weight applied on the fly).
-  Value dot(Value a, ValueRange aIdx, Value c, ValueRange cIdx, int64_t len,
-            Value scaleA = {});
+  /// sum_k a[ka + k] * c[kc + k] for k < len, vectorised when len allows.
+  Value dot(Value a, ValueRange aIdx, Value c, ValueRange cIdx, int64_t len);
 };
 
 
@@ -226,10 +223,9 @@ protected:
 };
 
 /// sum_k x[t, k] * dequant(W[j, k]) for an integer weight of layout `l`
-/// (codes `qs`, `scales`, `mins` or null), accumulated group by group;
-/// with `gamma`, x[t, k] is multiplied by gamma[k] first.
+/// (codes `qs`, `scales`, `mins` or null), accumulated group by group.
 Value dequantDot(KB &k, const quant::Layout &l, Value x, Value t, Value qs,
-                 Value scales, Value mins, Value j, Value gamma = {});
+                 Value scales, Value mins, Value j);
 
 } // namespace llmc::lowering
 

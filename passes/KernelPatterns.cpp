@@ -21,7 +21,7 @@ using namespace llmc::lowering;
 namespace quant = llmc::quant;
 
 Value KB::dot(Value a, ValueRange aIdx, Value c, ValueRange cIdx,
-              int64_t len, Value scaleA) {
+              int64_t len) {
   // Indices: the last index of each is the start along the contiguous dim.
   auto at = [&](ValueRange base, Value k) {
     SmallVector<Value> ivs(base.begin(), base.end());
@@ -47,8 +47,6 @@ Value KB::dot(Value a, ValueRange aIdx, Value c, ValueRange cIdx,
           for (int64_t u = 0; u < unroll; ++u) {
             Value ku = iadd(k, idx(u * vec));
             Value va = loadVec(a, at(aIdx, ku));
-            if (scaleA)
-              va = mul(va, loadVec(scaleA, {iadd(aIdx.back(), ku)}));
             Value vc = loadVec(c, at(cIdx, ku));
             next.push_back(b.create<vector::FMAOp>(loc, va, vc, accs[u]));
           }
@@ -61,10 +59,7 @@ Value KB::dot(Value a, ValueRange aIdx, Value c, ValueRange cIdx,
   }
   if (vecLen < len)
     sum = reduce(idx(vecLen), idx(len), 1, sum, [&](Value k, Value s) {
-      Value va = loadF32(a, at(aIdx, k));
-      if (scaleA)
-        va = mul(va, loadF32(scaleA, {iadd(aIdx.back(), k)}));
-      return add(s, mul(va, loadF32(c, at(cIdx, k))));
+      return add(s, mul(loadF32(a, at(aIdx, k)), loadF32(c, at(cIdx, k))));
     });
   return sum;
 }
@@ -73,8 +68,7 @@ Value KB::dot(Value a, ValueRange aIdx, Value c, ValueRange cIdx,
 /// the group's integer products accumulate in 8-lane vectors, then one FMA
 /// with the group's scale (and, asymmetric, the group's min times sum(x)).
 Value llmc::lowering::dequantDot(KB &k, const quant::Layout &l, Value x, Value t,
-                           Value qs, Value scales, Value mins, Value j,
-                           Value gamma) {
+                           Value qs, Value scales, Value mins, Value j) {
   OpBuilder &b = k.b;
   Location loc = k.loc;
   Type f32 = b.getF32Type();
@@ -95,11 +89,7 @@ Value llmc::lowering::dequantDot(KB &k, const quant::Layout &l, Value x, Value t
     return b.create<arith::UIToFPOp>(loc, vf, ints);
   };
   auto scalarF32 = [&](Value mem, ValueRange ivs) { return k.loadF32(mem, ivs); };
-  // x[t, at ...], times gamma[at ...] when the norm's weight is applied here.
-  auto loadX = [&](Value at) {
-    Value xv = k.loadVec(x, {t, at});
-    return gamma ? k.mul(xv, k.loadVec(gamma, {at})) : xv;
-  };
+  auto loadX = [&](Value at) { return k.loadVec(x, {t, at}); };
   Value offset8 = l.bits == 4 && !l.asymmetric
                       ? Value(b.create<arith::ConstantOp>(
                             loc, vf, DenseElementsAttr::get(vf, b.getF32FloatAttr(8))))
@@ -375,14 +365,13 @@ LogicalResult lowerQuantizedLinear(Operation *op, DispatchBuilder &db) {
   return dispatchLinear(op, db, fn, "qlinear", nOut, bufs);
 }
 
-LogicalResult lowerRMSNorm(Operation *op, DispatchBuilder &db) {
-  auto n = cast<RMSNormOp>(op);
-  int64_t d = n.getType().getDimSize(1);
-  double eps = n.getEpsilon().convertToDouble();
-  SmallVector<Buffer> bufs{
-      db.activation(n.getInput()).reads(rowsBytes(nTokens, d)),
-      db.weightView(n.getWeightAttr()).readsAll(),
-      db.activation(n.getResult()).writes(rowsBytes(nTokens, d))};
+/// y = x / rms(x) * gamma over `rows` rows of [chunk, d] buffers, one
+/// dispatch parallel over the rows.
+void emitRMSNorm(DispatchBuilder &db, Buffer in, Buffer gamma, Buffer out,
+                 double eps, Affine rows) {
+  int64_t d = in.type.getDimSize(1);
+  SmallVector<Buffer> bufs{in.reads(rowsBytes(rows, d)), gamma.readsAll(),
+                           out.writes(rowsBytes(rows, d))};
   auto fn = db.kernel(
       "rms_norm", std::to_string(d) + "/" + std::to_string(eps), bufs, 0,
       [&](KB &k, ValueRange a) {
@@ -396,7 +385,14 @@ LogicalResult lowerRMSNorm(Operation *op, DispatchBuilder &db) {
           });
         });
       });
-  db.dispatch(fn, "rms_norm", nTokens, bufs, {});
+  db.dispatch(fn, "rms_norm", rows, bufs, {});
+}
+
+LogicalResult lowerRMSNorm(Operation *op, DispatchBuilder &db) {
+  auto n = cast<RMSNormOp>(op);
+  emitRMSNorm(db, db.activation(n.getInput()), db.weightView(n.getWeightAttr()),
+              db.activation(n.getResult()), n.getEpsilon().convertToDouble(),
+              nTokens);
   return success();
 }
 
@@ -598,13 +594,11 @@ struct WeightOperand {
              (l.asymmetric ? "a" : "s") + std::to_string(l.scaleBytes);
     return k + "/f" + std::to_string(l.bits);
   }
-  /// x[t] . W[j] (x times gamma first when given); `w` are the kernel
-  /// arguments of `bufs`.
-  Value dot(KB &k, ValueRange w, Value x, Value t, Value j, Value gamma) const {
+  /// x[t] . W[j]; `w` are the kernel arguments of `bufs`.
+  Value dot(KB &k, ValueRange w, Value x, Value t, Value j) const {
     if (l.isInteger())
-      return dequantDot(k, l, x, t, w[0], w[1], l.asymmetric ? w[2] : Value(), j,
-                        gamma);
-    return k.dot(x, {t, k.idx(0)}, w[0], {j, k.idx(0)}, l.cols, gamma);
+      return dequantDot(k, l, x, t, w[0], w[1], l.asymmetric ? w[2] : Value(), j);
+    return k.dot(x, {t, k.idx(0)}, w[0], {j, k.idx(0)}, l.cols);
   }
 };
 
@@ -623,26 +617,48 @@ Value rmsPrologue(KB &k, Value x, Value rows, int64_t chunk, int64_t d,
   return inv;
 }
 
-std::string normKey(std::optional<APFloat> eps, bool gamma) {
+/// The input of a fused op with a norm prologue. A norm whose vector is
+/// folded into the weight needs only 1 / rms per row, applied to the
+/// finished dot products (the kernel's prologue). One that keeps its vector
+/// (`gamma`) runs as its own dispatch into the op's scratch, which the
+/// kernel then reads: multiplying by gamma inside the dot products costs
+/// 40% on a q8 lm_head, and a normalised copy per kernel call would need
+/// chunk x hidden floats of stack on every thread.
+struct NormedInput {
+  Buffer x;
+  std::optional<double> eps; // the prologue's, if any
+};
+
+NormedInput normedInput(DispatchBuilder &db, Operation *op, Value input,
+                        std::optional<APFloat> eps, FlatSymbolRefAttr gamma,
+                        Affine rows) {
+  Buffer x = db.activation(input);
   if (!eps)
-    return "";
-  return "/norm" + std::to_string(eps->convertToDouble()) + (gamma ? "g" : "");
+    return {x, std::nullopt};
+  if (!gamma)
+    return {x, eps->convertToDouble()};
+  Buffer normed = db.scratchView(db.scratchOffset(op),
+                                 {x.type.getDimSize(0), x.type.getDimSize(1)});
+  emitRMSNorm(db, x, db.weightView(gamma), normed, eps->convertToDouble(), rows);
+  return {normed, std::nullopt};
+}
+
+std::string normKey(std::optional<double> eps) {
+  return eps ? "/norm" + std::to_string(*eps) : "";
 }
 
 LogicalResult lowerFusedLinear(Operation *op, DispatchBuilder &db) {
   auto f = cast<FusedLinearOp>(op);
   WeightOperand w(db, f.getWeightAttr());
   int64_t kIn = w.l.cols, nOut = f.getType().getDimSize(1);
-  std::optional<APFloat> eps = f.getNormEpsilon();
   bool swiglu = f.getSwiglu();
   Affine rows = db.rowsOf(op);
-  SmallVector<Buffer> bufs{db.activation(f.getInput()).reads(rowsBytes(rows, kIn))};
+  NormedInput in = normedInput(db, op, f.getInput(), f.getNormEpsilon(),
+                               f.getGammaAttr(), rows);
+  std::optional<double> eps = in.eps;
+  SmallVector<Buffer> bufs{in.x.reads(rowsBytes(rows, kIn))};
   bufs.append(w.bufs);
-  int gammaAt = -1, resAt = -1;
-  if (f.getGammaAttr()) {
-    gammaAt = bufs.size();
-    bufs.push_back(db.weightView(f.getGammaAttr()).readsAll());
-  }
+  int resAt = -1;
   if (f.getResidual()) {
     resAt = bufs.size();
     bufs.push_back(db.activation(f.getResidual()).reads(rowsBytes(rows, nOut)));
@@ -650,18 +666,16 @@ LogicalResult lowerFusedLinear(Operation *op, DispatchBuilder &db) {
   int outAt = bufs.size();
   bufs.push_back((db.isLmHead(op) ? db.logits() : db.activation(f.getResult()))
                      .writes(rowsBytes(rows, nOut)));
-  std::string key = w.key() + normKey(eps, gammaAt >= 0) +
-                    (swiglu ? "/swiglu" : "") + (resAt >= 0 ? "/residual" : "");
+  std::string key = w.key() + normKey(eps) + (swiglu ? "/swiglu" : "") +
+                    (resAt >= 0 ? "/residual" : "");
   int64_t chunk = bufs[0].type.getDimSize(0);
   auto fn = db.kernel("fused_linear", key, bufs, 1, [&](KB &k, ValueRange a) {
     unsigned s = bufs.size();
     Value x = a[0], n = a[s];
     ValueRange wArgs = a.slice(1, w.bufs.size());
-    Value gamma = gammaAt >= 0 ? a[gammaAt] : Value();
-    Value inv = eps ? rmsPrologue(k, x, n, chunk, kIn, eps->convertToDouble())
-                    : Value();
+    Value inv = eps ? rmsPrologue(k, x, n, chunk, kIn, *eps) : Value();
     auto row = [&](Value t, Value j) {
-      Value y = w.dot(k, wArgs, x, t, j, gamma);
+      Value y = w.dot(k, wArgs, x, t, j);
       return inv ? k.mul(y, k.load(inv, {t})) : y;
     };
     featuresOuter(k, a[s + 1], a[s + 2], n, a[outAt], [&](Value t, Value j) {
@@ -687,7 +701,6 @@ LogicalResult lowerQKVRope(Operation *op, DispatchBuilder &db) {
   int64_t heads = f.getNumHeads(), kvHeads = f.getNumKvHeads(),
           hd = f.getHeadDim(), half = hd / 2, kIn = w.l.cols;
   int64_t qDim = heads * hd, kvDim = kvHeads * hd;
-  std::optional<APFloat> eps = f.getNormEpsilon();
   FailureOr<Affine> start = db.index(op, f.getStartPos());
   if (failed(start))
     return failure();
@@ -696,17 +709,15 @@ LogicalResult lowerQKVRope(Operation *op, DispatchBuilder &db) {
   auto tableTy = MemRefType::get({half}, Float32Type::get(op->getContext()));
   std::string tableName = db.constantTable("rope_inv_freq", rope.invFreq).str();
 
-  SmallVector<Buffer> bufs{db.activation(f.getInput()).reads(rowsBytes(nTokens, kIn))};
+  NormedInput in = normedInput(db, op, f.getInput(), f.getNormEpsilon(),
+                               f.getGammaAttr(), nTokens);
+  std::optional<double> eps = in.eps;
+  SmallVector<Buffer> bufs{in.x.reads(rowsBytes(nTokens, kIn))};
   bufs.append(w.bufs);
-  int gammaAt = -1;
-  if (f.getGammaAttr()) {
-    gammaAt = bufs.size();
-    bufs.push_back(db.weightView(f.getGammaAttr()).readsAll());
-  }
   int outAt = bufs.size(), kvAt = outAt + 1;
   bufs.push_back(db.activation(f.getResult()).writes(rowsBytes(nTokens, qDim)));
   bufs.push_back(db.kvLayer(f.getLayer()).writes(rowsBytes(nTokens, 2 * kvDim)));
-  std::string key = w.key() + normKey(eps, gammaAt >= 0) + "/" +
+  std::string key = w.key() + normKey(eps) + "/" +
                     std::to_string(heads) + "+" + std::to_string(kvHeads) + "x" +
                     std::to_string(hd) + "/" + tableName + "*" +
                     std::to_string(rope.attentionFactor);
@@ -716,9 +727,7 @@ LogicalResult lowerQKVRope(Operation *op, DispatchBuilder &db) {
     Value x = a[0], n = a[s], startPos = a[s + 1], begin = a[s + 2],
           end = a[s + 3], out = a[outAt], kv = a[kvAt];
     ValueRange wArgs = a.slice(1, w.bufs.size());
-    Value gamma = gammaAt >= 0 ? a[gammaAt] : Value();
-    Value inv = eps ? rmsPrologue(k, x, n, chunk, kIn, eps->convertToDouble())
-                    : Value();
+    Value inv = eps ? rmsPrologue(k, x, n, chunk, kIn, *eps) : Value();
     // cos / sin of every (row, frequency) of the call, once.
     auto csTy = MemRefType::get({chunk, half}, k.b.getF32Type());
     Value cosT = k.b.create<memref::AllocaOp>(k.loc, csTy);
@@ -733,7 +742,7 @@ LogicalResult lowerQKVRope(Operation *op, DispatchBuilder &db) {
       });
     });
     auto row = [&](Value t, Value j) {
-      Value y = w.dot(k, wArgs, x, t, j, gamma);
+      Value y = w.dot(k, wArgs, x, t, j);
       return inv ? k.mul(y, k.load(inv, {t})) : y;
     };
     auto minI = [&](Value p, int64_t c) {
@@ -781,7 +790,8 @@ LogicalResult lowerQKVRope(Operation *op, DispatchBuilder &db) {
       });
     });
   });
-  db.dispatch(fn, eps ? "norm+qkv_rope" : "qkv_rope", constant(heads + 2 * kvHeads), bufs,
+  db.dispatch(fn, eps ? "norm+qkv_rope" : "qkv_rope",
+              constant(heads + 2 * kvHeads), bufs,
               {nTokens, *start});
   return success();
 }

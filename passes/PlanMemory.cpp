@@ -167,6 +167,20 @@ struct PlanMemoryPass : public llmc::impl::LLMPlanMemoryBase<PlanMemoryPass> {
         slots[result] = {off, bytes};
         op.setAttr("llm.slot", b.getI64IntegerAttr(off));
       }
+      // A fused op whose norm keeps its vector (gamma) normalises its input
+      // into scratch first (KernelPatterns.cpp, normedInput).
+      FlatSymbolRefAttr gamma;
+      if (auto f = dyn_cast<FusedLinearOp>(op))
+        gamma = f.getGammaAttr();
+      else if (auto q = dyn_cast<QKVRopeOp>(op))
+        gamma = q.getGammaAttr();
+      if (gamma) {
+        int64_t bytes =
+            chunk * cast<RankedTensorType>(op.getOperand(0).getType()).getDimSize(1) * 4;
+        int64_t off = arena.allocate(bytes);
+        op.setAttr("llm.scratch", b.getI64IntegerAttr(off));
+        arena.release(off, bytes);
+      }
       if (auto attn = dyn_cast<AttentionOp>(op)) {
         // Softmax scores, one row of max_context floats per head: the heads
         // are the kernel's parallel dimension, so each needs its own row.

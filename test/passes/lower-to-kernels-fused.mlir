@@ -1,4 +1,4 @@
-// RUN: llmc-opt %s --llm-fuse --llm-plan-weights --llm-plan-memory=prefill-chunk=4 --llm-lower-to-kernels | FileCheck %s
+// RUN: llmc-opt %s -split-input-file --llm-fuse --llm-plan-weights --llm-plan-memory=prefill-chunk=4 --llm-lower-to-kernels | FileCheck %s
 
 // The fused layer at the dispatch level (the model of fuse.mlir's first
 // case, chunk 4: a [4, 16] activation is 256 bytes, [4, 32] 512).
@@ -103,6 +103,53 @@ module attributes {llm.config = #llm.config<hidden_size = 16, intermediate_size 
     %h2 = llm.add %h1, %d : tensor<?x16xf32>
     %f = llm.rms_norm %h2, @model.norm.weight eps = 1.0e-05 : tensor<?x16xf32>
     %l = llm.linear %f, @lm_head.weight : tensor<?x16xf32> -> tensor<?x32xf32>
+    return %l : tensor<?x32xf32>
+  }
+}
+
+// -----
+
+// Norms that keep their vector (q/k/v copied from Q8_0 blocks, a tied
+// lm_head): each runs as an rms_norm dispatch into the fused op's scratch,
+// which the fused kernel reads with no prologue. Slots: h 0 (32 features,
+// 512 bytes), q 512, qkv_rope's scratch 1024; attention's result reuses 0
+// (h died at qkv_rope) and its scores 1024; the final norm's scratch is 512.
+// CHECK-LABEL: module attributes
+// CHECK-SAME: arena_size = 3072
+// CHECK-LABEL: func.func private @k_qkv_rope_0(
+// CHECK-NOT: math.rsqrt
+// CHECK: func.func private @k_attention_0(
+// CHECK-LABEL: llm.schedule {
+// CHECK-NEXT: llm.dispatch @k_embedding_0 "embedding"
+// CHECK-NEXT: llm.dispatch @k_rms_norm_0 "rms_norm" grid <n_tokens = 1> bindings [#llm.binding<space = arena, offset = 0, size = 512, read = <n_tokens = 128>>, #llm.binding<space = weights, offset = 1088, size = 128, read = <c = 128>>, #llm.binding<space = arena, offset = 1024, size = 512, write = <n_tokens = 128>>] scalars []
+// CHECK-NEXT: llm.dispatch @k_qkv_rope_0 "qkv_rope" grid <c = 8> bindings [#llm.binding<space = arena, offset = 1024, size = 512, read = <n_tokens = 128>>, #llm.binding<space = weights, offset = 1216, size = 2048, read = <c = 2048>>, #llm.binding<space = weights, offset = 3264, size = 128, read = <c = 128>>, #llm.binding<space = arena, offset = 512, size = 512, write = <n_tokens = 128>>, #llm.binding<space = kv_cache,
+// CHECK-NEXT: llm.dispatch @k_attention_0 "attention"
+// CHECK-NEXT: llm.dispatch @k_select_last_row_0 "select_last_row"
+// CHECK-NEXT: llm.dispatch @k_rms_norm_0 "rms_norm" grid <logit_rows = 1> bindings [#llm.binding<space = arena, offset = 0, size = 512, read = <logit_rows = 128>>, #llm.binding<space = weights, offset = 3392, size = 128, read = <c = 128>>, #llm.binding<space = arena, offset = 512, size = 512, write = <logit_rows = 128>>] scalars []
+// CHECK-NEXT: llm.dispatch @k_fused_linear_0 "lm_head" grid <c = 32> bindings [#llm.binding<space = arena, offset = 512, size = 512, read = <logit_rows = 128>>, #llm.binding<space = weights, offset = 0, size = 1024, read = <c = 1024>>
+module attributes {llm.config = #llm.config<hidden_size = 32, intermediate_size = 32, num_layers = 1, num_heads = 4, num_kv_heads = 2, head_dim = 8, vocab_size = 32, max_context = 128, rms_norm_eps = 1.0e-05, rope_theta = 5.0e+05, tie_word_embeddings = true, bos_token_id = 1, eos_token_ids = [2]>} {
+  llm.weight @emb : tensor<32x32xf32> = #llm.storage<file = "m.gguf", tensor = "token_embd.weight", offset = 0, dtype = q8_0, shape = [32, 32]> quant #llm.quant<scheme = int_group, bits = 8, group_size = 32, zero_point = symmetric, scale_dtype = f16> role embed
+  llm.weight @attn_norm : tensor<32xf32> = #llm.storage<file = "m.gguf", tensor = "blk.0.attn_norm.weight", offset = 1088, dtype = f32, shape = [32]> role attn_norm
+  llm.weight @wq : tensor<32x32xf32> = #llm.storage<file = "m.gguf", tensor = "blk.0.attn_q.weight", offset = 1216, dtype = q8_0, shape = [32, 32], rope_permute_heads = 4> quant #llm.quant<scheme = int_group, bits = 8, group_size = 32, zero_point = symmetric, scale_dtype = f16> role attn_q
+  llm.weight @wk : tensor<16x32xf32> = #llm.storage<file = "m.gguf", tensor = "blk.0.attn_k.weight", offset = 2304, dtype = q8_0, shape = [16, 32], rope_permute_heads = 2> quant #llm.quant<scheme = int_group, bits = 8, group_size = 32, zero_point = symmetric, scale_dtype = f16> role attn_k
+  llm.weight @wv : tensor<16x32xf32> = #llm.storage<file = "m.gguf", tensor = "blk.0.attn_v.weight", offset = 2848, dtype = q8_0, shape = [16, 32]> quant #llm.quant<scheme = int_group, bits = 8, group_size = 32, zero_point = symmetric, scale_dtype = f16> role attn_v
+  llm.weight @final_norm : tensor<32xf32> = #llm.storage<file = "m.gguf", tensor = "output_norm.weight", offset = 3392, dtype = f32, shape = [32]> role final_norm
+  func.func @forward(%t: tensor<?xi32>, %p: index, %c: !llm.kv_cache<num_layers = 1, num_kv_heads = 2, head_dim = 8, max_context = 128, dtype = f32>) -> tensor<?x32xf32> {
+    %h = llm.embedding %t, @emb : tensor<?xi32> -> tensor<?x32xf32>
+    %c0 = arith.constant 0 : index
+    %n = tensor.dim %t, %c0 : tensor<?xi32>
+    %len = arith.addi %p, %n : index
+    %x = llm.rms_norm %h, @attn_norm eps = 1.0e-05 : tensor<?x32xf32>
+    %q = llm.quantized_linear %x, @wq : tensor<?x32xf32> -> tensor<?x32xf32>
+    %k = llm.quantized_linear %x, @wk : tensor<?x32xf32> -> tensor<?x16xf32>
+    %v = llm.quantized_linear %x, @wv : tensor<?x32xf32> -> tensor<?x16xf32>
+    %qr = llm.rope %q at %p {num_heads = 4 : i64, head_dim = 8 : i64, theta = 5.0e+05 : f64} : tensor<?x32xf32>
+    %kr = llm.rope %k at %p {num_heads = 2 : i64, head_dim = 8 : i64, theta = 5.0e+05 : f64} : tensor<?x16xf32>
+    llm.kv_write %kr, %v into %c[0] at %p : tensor<?x16xf32>, tensor<?x16xf32>, !llm.kv_cache<num_layers = 1, num_kv_heads = 2, head_dim = 8, max_context = 128, dtype = f32>
+    %ks, %vs = llm.kv_read %c[0] upto %len : !llm.kv_cache<num_layers = 1, num_kv_heads = 2, head_dim = 8, max_context = 128, dtype = f32> -> tensor<?x16xf32>, tensor<?x16xf32>
+    %a = llm.attention %qr, %ks, %vs at %p {num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 8 : i64, scale = 0.35355339059327379 : f64, causal} : tensor<?x32xf32>, tensor<?x16xf32>, tensor<?x16xf32> -> tensor<?x32xf32>
+    %f = llm.rms_norm %a, @final_norm eps = 1.0e-05 : tensor<?x32xf32>
+    %l = llm.quantized_linear %f, @emb : tensor<?x32xf32> -> tensor<?x32xf32>
     return %l : tensor<?x32xf32>
   }
 }
