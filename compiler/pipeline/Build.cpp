@@ -333,19 +333,34 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
          << ") and lowering to kernels (prefill chunk " << chunk
          << ")\n";
   {
-    PassManager pm(&ctx);
+    LLMPlanMemoryOptions memoryOpts;
+    memoryOpts.prefillChunk = chunk;
     // keep: the importer already annotated every weight.
     if (!keep) {
+      PassManager qpm(&ctx);
       LLMQuantizeOptions quantOpts;
       quantOpts.preset = preset;
       quantOpts.overrides = opts.quantOverrides;
-      pm.addPass(createLLMQuantize(quantOpts));
+      qpm.addPass(createLLMQuantize(quantOpts));
+      if (failed(qpm.run(*module)))
+        return false;
     }
+    // The memory pool's peak before fusion, for the log: the plan of an
+    // unfused copy.
+    std::optional<int64_t> unfusedArena;
+    if (opts.fuse && log) {
+      OwningOpRef<ModuleOp> copy = module->clone();
+      PassManager ppm(&ctx);
+      ppm.addPass(createLLMPlanWeights());
+      ppm.addPass(createLLMPlanMemory(memoryOpts));
+      if (succeeded(ppm.run(*copy)))
+        if (auto p = (*copy)->getAttrOfType<llm::PlanAttr>("llm.plan"))
+          unfusedArena = p.getArenaSize();
+    }
+    PassManager pm(&ctx);
     if (opts.fuse)
       pm.addPass(createLLMFuse());
     pm.addPass(createLLMPlanWeights());
-    LLMPlanMemoryOptions memoryOpts;
-    memoryOpts.prefillChunk = chunk;
     pm.addPass(createLLMPlanMemory(memoryOpts));
     LLMLowerToKernelsOptions lowerOpts;
     targets::KernelStrategy strategy = (*backend)->kernelStrategy();
@@ -356,6 +371,19 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
     pm.addPass(createLLMLowerToKernels(lowerOpts, std::move(microkernels)));
     if (failed(pm.run(*module)))
       return false;
+    auto plan = (*module)->getAttrOfType<llm::PlanAttr>("llm.plan");
+    if (log && plan) {
+      *log << llvm::format("llmc:       %zu dispatches per call, arena %.3f MB",
+                           size_t(llvm::range_size(
+                               (*module->getOps<llm::ScheduleOp>().begin())
+                                   .getOps<llm::DispatchOp>())),
+                           plan.getArenaSize() / 1e6);
+      if (unfusedArena)
+        *log << llvm::format(" (%.3f MB unfused, %+.0f%%)", *unfusedArena / 1e6,
+                             100.0 * (plan.getArenaSize() - *unfusedArena) /
+                                 double(*unfusedArena));
+      *log << llvm::format(" (%.2f s)\n", secondsSince(t0));
+    }
   }
   if (!opts.dumpKernelIR.empty()) {
     std::string err;
