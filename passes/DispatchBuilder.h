@@ -94,13 +94,17 @@ struct KB {
     Value v = load(mem, ivs);
     return v.getType().isF32() ? v : b.create<arith::ExtFOp>(loc, b.getF32Type(), v);
   }
-  /// `vec` consecutive elements widened to f32.
-  Value loadVec(Value mem, ValueRange ivs) {
+  /// `vec` consecutive elements widened to f32 (integers as signed).
+  Value loadVec(Value mem, ValueRange ivs) { return loadLanes(mem, ivs, vec); }
+  Value loadLanes(Value mem, ValueRange ivs, int64_t lanes) {
     Type elt = cast<MemRefType>(mem.getType()).getElementType();
-    Value v = b.create<vector::LoadOp>(loc, VectorType::get({vec}, elt), mem, ivs);
+    Value v = b.create<vector::LoadOp>(loc, VectorType::get({lanes}, elt), mem, ivs);
+    auto f32Ty = VectorType::get({lanes}, b.getF32Type());
     if (elt.isF32())
       return v;
-    return b.create<arith::ExtFOp>(loc, VectorType::get({vec}, b.getF32Type()), v);
+    if (isa<IntegerType>(elt))
+      return b.create<arith::SIToFPOp>(loc, f32Ty, v);
+    return b.create<arith::ExtFOp>(loc, f32Ty, v);
   }
   /// sum_k a[ka + k] * c[kc + k] for k < len, vectorised when len allows.
   Value dot(Value a, ValueRange aIdx, Value c, ValueRange cIdx, int64_t len);
@@ -155,7 +159,16 @@ public:
   Buffer weightView(FlatSymbolRefAttr sym);
   QuantViews quantViews(FlatSymbolRefAttr sym);
   Buffer scratchView(int64_t offset, ArrayRef<int64_t> shape);
-  Buffer kvLayer(int64_t layer);
+  /// One layer of the KV cache: its elements ([K, V][max_context][row], of
+  /// the cache's dtype) and, for an i8 cache, its scales.
+  struct KVViews {
+    Buffer data;
+    std::optional<Buffer> scales;
+    /// Both, reading / writing `bytes` of elements (and the scales' share).
+    SmallVector<Buffer, 2> reads(Affine positions) const;
+    SmallVector<Buffer, 2> writes(Affine positions) const;
+  };
+  KVViews kvLayer(int64_t layer);
   Buffer logits();
   Buffer tokens();
 

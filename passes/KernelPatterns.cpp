@@ -459,26 +459,89 @@ LogicalResult lowerRope(Operation *op, DispatchBuilder &db) {
   return success();
 }
 
+/// A layer of the KV cache as a kernel sees it: element views of its dtype
+/// and, for i8, the scales (one per position and head).
+struct KVArgs {
+  KVCacheType type;
+  Value data, scales;
+  int64_t hd() const { return type.getHeadDim(); }
+
+  /// Stores head `g` of K (`which` 0) or V (1) at position `pos` from
+  /// src[row, col0 + i], i < head_dim: as f32, narrowed to f16, or
+  /// quantized to int8 with the head's absmax / 127 as its scale.
+  void storeHead(KB &k, int which, Value pos, Value g, Value src, Value row,
+                 Value col0) const {
+    OpBuilder &b = k.b;
+    Value w = k.idx(which);
+    Value base = k.imul(g, k.idx(hd()));
+    auto srcAt = [&](Value i) { return k.load(src, {row, k.iadd(col0, i)}); };
+    if (type.getDtype() != DType::i8) {
+      k.loop(k.idx(0), k.idx(hd()), 1, [&](Value i) {
+        Value x = srcAt(i);
+        if (type.getDtype() == DType::f16)
+          x = b.create<arith::TruncFOp>(k.loc, b.getF16Type(), x);
+        k.store(x, data, {w, pos, k.iadd(base, i)});
+      });
+      return;
+    }
+    Value amax = k.reduce(k.idx(0), k.idx(hd()), 1, k.f32(0.0), [&](Value i, Value m) {
+      return k.max(m, b.create<math::AbsFOp>(k.loc, srcAt(i)));
+    });
+    Value positive = b.create<arith::CmpFOp>(k.loc, arith::CmpFPredicate::OGT,
+                                             amax, k.f32(0.0));
+    Value inv = b.create<arith::SelectOp>(k.loc, positive,
+                                          k.div(k.f32(127.0), amax), k.f32(0.0));
+    k.store(k.div(amax, k.f32(127.0)), scales, {w, pos, g});
+    k.loop(k.idx(0), k.idx(hd()), 1, [&](Value i) {
+      Value q = b.create<math::RoundEvenOp>(k.loc, k.mul(srcAt(i), inv));
+      Value code = b.create<arith::FPToSIOp>(k.loc, b.getI8Type(), q);
+      k.store(code, data, {w, pos, k.iadd(base, i)});
+    });
+  }
+  /// The scale of head g of K / V at `pos` (1 for a float cache).
+  Value scale(KB &k, int which, Value pos, Value g) const {
+    if (type.getDtype() != DType::i8)
+      return k.f32(1.0);
+    return k.load(scales, {k.idx(which), pos, g});
+  }
+};
+
+/// The cache bindings' kernel arguments, from `at`: the elements, then the
+/// scales for i8.
+KVArgs kvArgs(DispatchBuilder &db, ValueRange a, unsigned at) {
+  KVCacheType t = db.cache();
+  return {t, a[at], t.getDtype() == DType::i8 ? a[at + 1] : Value()};
+}
+
+std::string kvKey(KVCacheType t) {
+  return "/kv" + stringifyDType(t.getDtype()).str();
+}
+
 LogicalResult lowerKVWrite(Operation *op, DispatchBuilder &db) {
   auto w = cast<KVWriteOp>(op);
-  int64_t row = db.cache().getRowSize();
+  KVCacheType cache = db.cache();
+  int64_t row = cache.getRowSize(), hd = cache.getHeadDim();
   FailureOr<Affine> start = db.index(op, w.getStartPos());
   if (failed(start))
     return failure();
   SmallVector<Buffer> bufs{
       db.activation(w.getKeys()).reads(rowsBytes(nTokens, row)),
-      db.activation(w.getValues()).reads(rowsBytes(nTokens, row)),
-      db.kvLayer(w.getLayer()).writes(rowsBytes(nTokens, 2 * row))};
-  auto fn = db.kernel("kv_write", std::to_string(row), bufs, 1,
-                   [&](KB &k, ValueRange a) {
-                     k.loop(a[4], a[5], 1, [&](Value t) {
-                       Value p = k.iadd(a[3], t);
-                       k.loop(k.idx(0), k.idx(row), 1, [&](Value i) {
-                         k.store(k.load(a[0], {t, i}), a[2], {k.idx(0), p, i});
-                         k.store(k.load(a[1], {t, i}), a[2], {k.idx(1), p, i});
-                       });
-                     });
-                   });
+      db.activation(w.getValues()).reads(rowsBytes(nTokens, row))};
+  bufs.append(db.kvLayer(w.getLayer()).writes(nTokens));
+  auto fn = db.kernel(
+      "kv_write", std::to_string(row) + kvKey(cache), bufs, 1,
+      [&](KB &k, ValueRange a) {
+        unsigned s = bufs.size();
+        KVArgs kv = kvArgs(db, a, 2);
+        k.loop(a[s + 1], a[s + 2], 1, [&](Value t) {
+          Value p = k.iadd(a[s], t);
+          k.loop(k.idx(0), k.idx(cache.getNumKvHeads()), 1, [&](Value g) {
+            Value col = k.imul(g, k.idx(hd));
+            kv.storeHead(k, 0, p, g, a[0], t, col);
+            kv.storeHead(k, 1, p, g, a[1], t, col);
+          });
+        });
+      });
   db.dispatch(fn, "kv_write", nTokens, bufs, {*start});
   return success();
 }
@@ -493,6 +556,13 @@ LogicalResult lowerKVRead(Operation *op, DispatchBuilder &db) {
   return success();
 }
 
+/// Attention in one pass over the cache per KV head (flash attention's
+/// online softmax): positions in tiles of `kv_tile`; per tile and query head
+/// the scores go to a tile-sized buffer, the running max, sum and output
+/// are rescaled once, then the tile's values are accumulated. The parallel
+/// dimension is the KV heads, so a K / V tile read from memory serves every
+/// query head of its group from cache (grouped-query attention), and no
+/// max_context-sized scores exist.
 LogicalResult lowerAttention(Operation *op, DispatchBuilder &db) {
   auto at = cast<AttentionOp>(op);
   auto keysRead = at.getKeys().getDefiningOp<KVReadOp>();
@@ -501,70 +571,114 @@ LogicalResult lowerAttention(Operation *op, DispatchBuilder &db) {
            << "keys and values must come from one llm.kv_read";
   int64_t heads = at.getNumHeads(), kvHeads = at.getNumKvHeads(),
           hd = at.getHeadDim(), group = heads / kvHeads;
-  int64_t maxCtx = db.cache().getMaxContext();
+  int64_t tile = at.getKvTile().value_or(kDefaultKVTile);
   double scale = at.getScale().convertToDouble();
   bool causal = at.getCausal();
   FailureOr<Affine> start = db.index(op, at.getStartPos());
   if (failed(start))
     return failure();
   Affine length = db.indexOf(keysRead.getKeys());
-  int64_t feats = heads * hd, row = db.cache().getRowSize();
-  // The K and V rows of positions [0, length), and a score per head and
-  // position, written then read back.
-  Buffer scores = db.scratchView(db.scratchOffset(op), {heads, maxCtx});
-  SmallVector<Buffer> bufs{
-      db.activation(at.getQuery()).reads(rowsBytes(nTokens, feats)),
-      db.kvLayer(keysRead.getLayer()).reads(length * (2 * row * 4)),
-      db.activation(at.getResult()).writes(rowsBytes(nTokens, feats)),
-      scores.reads(length * (heads * 4)).writes(length * (heads * 4))};
+  int64_t feats = heads * hd;
+  KVCacheType cache = db.cache();
+  SmallVector<Buffer> bufs{db.activation(at.getQuery()).reads(rowsBytes(nTokens, feats))};
+  bufs.append(db.kvLayer(keysRead.getLayer()).reads(length));
+  unsigned outAt = bufs.size();
+  bufs.push_back(db.activation(at.getResult()).writes(rowsBytes(nTokens, feats)));
   auto fn = db.kernel(
       "attention",
       std::to_string(heads) + "/" + std::to_string(kvHeads) + "/" +
           std::to_string(hd) + "/" + std::to_string(scale) +
-          (causal ? "c" : ""),
+          (causal ? "c" : "") + "/t" + std::to_string(tile) + kvKey(cache),
       bufs, 3, [&](KB &k, ValueRange a) {
-        Value q = a[0], kv = a[1], out = a[2], scores = a[3], n = a[4],
-              startPos = a[5], kvLen = a[6];
-        // Heads are the parallel dimension: each has its own scores row.
-        k.loop(a[7], a[8], 1, [&](Value h) {
-          Value g = k.b.create<arith::DivUIOp>(k.loc, h, k.idx(group));
-          Value qOff = k.imul(h, k.idx(hd));
+        OpBuilder &b = k.b;
+        unsigned s = bufs.size();
+        Value q = a[0], out = a[outAt], n = a[s], startPos = a[s + 1],
+              kvLen = a[s + 2];
+        KVArgs kv = kvArgs(db, a, 1);
+        // Head vectors in `lanes`-wide pieces.
+        int64_t lanes = hd % k.vec == 0 ? k.vec : 1;
+        Type f32 = b.getF32Type();
+        auto vt = VectorType::get({lanes}, f32);
+        auto buf = [&](ArrayRef<int64_t> shape) {
+          return b.create<memref::AllocaOp>(k.loc, MemRefType::get(shape, f32))
+              .getResult();
+        };
+        auto splat = [&](Value x) {
+          return b.create<vector::SplatOp>(k.loc, vt, x).getResult();
+        };
+        auto loadV = [&](Value mem, ValueRange ivs) {
+          return b.create<vector::LoadOp>(k.loc, vt, mem, ivs).getResult();
+        };
+        auto storeV = [&](Value v, Value mem, ValueRange ivs) {
+          b.create<vector::StoreOp>(k.loc, v, mem, ivs);
+        };
+        auto minus = [&](Value x, Value y) {
+          return b.create<arith::SubIOp>(k.loc, x, y).getResult();
+        };
+        // Per query head of the group: running max, sum and output; and
+        // one tile of scores.
+        Value m = buf({group}), l = buf({group}), acc = buf({group, hd}),
+              sc = buf({tile});
+        k.loop(a[s + 3], a[s + 4], 1, [&](Value g) {
           Value kOff = k.imul(g, k.idx(hd));
+          auto qOffOf = [&](Value h) {
+            return k.imul(k.iadd(k.imul(g, k.idx(group)), h), k.idx(hd));
+          };
           k.loop(k.idx(0), n, 1, [&](Value t) {
-            Value limit =
-                causal ? k.iadd(k.iadd(startPos, t), k.idx(1)) : kvLen;
-            Value mx = k.reduce(k.idx(0), limit, 1, k.f32(-INFINITY),
-                                [&](Value j, Value m) {
-                                  Value s = k.mul(
-                                      k.dot(q, {t, qOff}, kv,
-                                            {k.idx(0), j, kOff}, hd),
-                                      k.f32(scale));
-                                  k.store(s, scores, {h, j});
-                                  return k.max(m, s);
-                                });
-            Value sum = k.reduce(k.idx(0), limit, 1, k.f32(0.0),
-                                 [&](Value j, Value acc) {
-                                   Value e = k.exp(k.sub(k.load(scores, {h, j}), mx));
-                                   k.store(e, scores, {h, j});
-                                   return k.add(acc, e);
-                                 });
-            Value invSum = k.div(k.f32(1.0), sum);
-            k.loop(k.idx(0), k.idx(hd), 1, [&](Value d) {
-              Value kd = k.iadd(kOff, d);
-              Value acc = k.reduce(k.idx(0), limit, 1, k.f32(0.0),
-                                   [&](Value j, Value acc) {
-                                     Value v = k.load(kv, {k.idx(1), j, kd});
-                                     return k.add(acc, k.mul(k.load(scores, {h, j}), v));
-                                   });
-              k.store(k.mul(acc, invSum), out, {t, k.iadd(qOff, d)});
+            Value limit = causal ? k.iadd(k.iadd(startPos, t), k.idx(1)) : kvLen;
+            k.loop(k.idx(0), k.idx(group), 1, [&](Value h) {
+              k.store(k.f32(-INFINITY), m, {h});
+              k.store(k.f32(0.0), l, {h});
+              k.loop(k.idx(0), k.idx(hd), lanes,
+                     [&](Value d) { storeV(splat(k.f32(0.0)), acc, {h, d}); });
+            });
+            k.loop(k.idx(0), limit, tile, [&](Value j0) {
+              Value jEnd = b.create<arith::MinUIOp>(
+                  k.loc, k.iadd(j0, k.idx(tile)), limit);
+              k.loop(k.idx(0), k.idx(group), 1, [&](Value h) {
+                Value qOff = qOffOf(h);
+                Value tmax = k.reduce(j0, jEnd, 1, k.f32(-INFINITY), [&](Value j, Value mx) {
+                  Value dot = k.dot(q, {t, qOff}, kv.data, {k.idx(0), j, kOff}, hd);
+                  Value sj = k.mul(k.mul(dot, kv.scale(k, 0, j, g)), k.f32(scale));
+                  k.store(sj, sc, {minus(j, j0)});
+                  return k.max(mx, sj);
+                });
+                Value mOld = k.load(m, {h});
+                Value mNew = k.max(mOld, tmax);
+                Value c = k.exp(k.sub(mOld, mNew));
+                Value lNew = k.reduce(j0, jEnd, 1, k.mul(k.load(l, {h}), c),
+                                      [&](Value j, Value sum) {
+                                        Value p = k.exp(k.sub(k.load(sc, {minus(j, j0)}), mNew));
+                                        k.store(p, sc, {minus(j, j0)});
+                                        return k.add(sum, p);
+                                      });
+                k.store(mNew, m, {h});
+                k.store(lNew, l, {h});
+                // acc = acc * c + sum_j p_j v_j, a vector of the head at a time.
+                k.loop(k.idx(0), k.idx(hd), lanes, [&](Value d) {
+                  Value init = k.mul(loadV(acc, {h, d}), splat(c));
+                  Value sum = k.reduce(j0, jEnd, 1, init, [&](Value j, Value av) {
+                    Value p = k.mul(k.load(sc, {minus(j, j0)}), kv.scale(k, 1, j, g));
+                    Value v = k.loadLanes(kv.data, {k.idx(1), j, k.iadd(kOff, d)}, lanes);
+                    return b.create<vector::FMAOp>(k.loc, splat(p), v, av).getResult();
+                  });
+                  storeV(sum, acc, {h, d});
+                });
+              });
+            });
+            k.loop(k.idx(0), k.idx(group), 1, [&](Value h) {
+              Value qOff = qOffOf(h);
+              Value inv = splat(k.div(k.f32(1.0), k.load(l, {h})));
+              k.loop(k.idx(0), k.idx(hd), lanes, [&](Value d) {
+                storeV(k.mul(loadV(acc, {h, d}), inv), out, {t, k.iadd(qOff, d)});
+              });
             });
           });
         });
       });
-  db.dispatch(fn, "attention", constant(heads), bufs, {nTokens, *start, length});
+  db.dispatch(fn, "attention", constant(kvHeads), bufs, {nTokens, *start, length});
   return success();
 }
-
 
 //===----------------------------------------------------------------------===//
 // Fused ops (llm-fuse)
@@ -716,16 +830,26 @@ LogicalResult lowerQKVRope(Operation *op, DispatchBuilder &db) {
   bufs.append(w.bufs);
   int outAt = bufs.size(), kvAt = outAt + 1;
   bufs.push_back(db.activation(f.getResult()).writes(rowsBytes(nTokens, qDim)));
-  bufs.push_back(db.kvLayer(f.getLayer()).writes(rowsBytes(nTokens, 2 * kvDim)));
+  bufs.append(db.kvLayer(f.getLayer()).writes(nTokens));
   std::string key = w.key() + normKey(eps) + "/" +
                     std::to_string(heads) + "+" + std::to_string(kvHeads) + "x" +
                     std::to_string(hd) + "/" + tableName + "*" +
-                    std::to_string(rope.attentionFactor);
+                    std::to_string(rope.attentionFactor) + kvKey(db.cache());
   int64_t chunk = bufs[0].type.getDimSize(0);
   auto fn = db.kernel("qkv_rope", key, bufs, 2, [&](KB &k, ValueRange a) {
     unsigned s = bufs.size();
     Value x = a[0], n = a[s], startPos = a[s + 1], begin = a[s + 2],
-          end = a[s + 3], out = a[outAt], kv = a[kvAt];
+          end = a[s + 3], out = a[outAt];
+    KVArgs kv = kvArgs(db, a, kvAt);
+    // A K or V head's rows, computed for every token before the cache
+    // takes them (an i8 cache quantizes a head at a time).
+    Value head = k.b.create<memref::AllocaOp>(
+        k.loc, MemRefType::get({chunk, hd}, k.b.getF32Type()));
+    auto storeHeads = [&](int which, Value h) {
+      k.loop(k.idx(0), n, 1, [&](Value t) {
+        kv.storeHead(k, which, k.iadd(startPos, t), h, head, t, k.idx(0));
+      });
+    };
     ValueRange wArgs = a.slice(1, w.bufs.size());
     Value inv = eps ? rmsPrologue(k, x, n, chunk, kIn, *eps) : Value();
     // cos / sin of every (row, frequency) of the call, once.
@@ -773,21 +897,25 @@ LogicalResult lowerQKVRope(Operation *op, DispatchBuilder &db) {
     k.loop(begin, minI(end, heads), 1, [&](Value head) {
       rotated(head, 0, 0, [&](Value t, Value c, Value y) { k.store(y, out, {t, c}); });
     });
-    k.loop(maxI(begin, heads), minI(end, heads + kvHeads), 1, [&](Value head) {
-      rotated(head, qDim, heads, [&](Value t, Value c, Value y) {
-        k.store(y, kv, {k.idx(0), k.iadd(startPos, t), c});
+    k.loop(maxI(begin, heads), minI(end, heads + kvHeads), 1, [&](Value g) {
+      Value kh = subIndex(k, g, heads);
+      // rotated() addresses head kh's columns of the row; the head buffer
+      // holds that head alone.
+      Value shift = k.imul(kh, k.idx(hd));
+      rotated(g, qDim, heads, [&](Value t, Value c, Value y) {
+        k.store(y, head, {t, k.b.create<arith::SubIOp>(k.loc, c, shift)});
       });
+      storeHeads(0, kh);
     });
-    k.loop(maxI(begin, heads + kvHeads), end, 1, [&](Value head) {
-      Value h = subIndex(k, head, heads + kvHeads);
-      Value base = k.iadd(k.imul(h, k.idx(hd)), k.idx(qDim + kvDim));
-      Value col = k.imul(h, k.idx(hd));
+    k.loop(maxI(begin, heads + kvHeads), end, 1, [&](Value g) {
+      Value vh = subIndex(k, g, heads + kvHeads);
+      Value base = k.iadd(k.imul(vh, k.idx(hd)), k.idx(qDim + kvDim));
       k.loop(k.idx(0), k.idx(hd), 1, [&](Value i) {
         k.loop(k.idx(0), n, 1, [&](Value t) {
-          k.store(row(t, k.iadd(base, i)), kv,
-                  {k.idx(1), k.iadd(startPos, t), k.iadd(col, i)});
+          k.store(row(t, k.iadd(base, i)), head, {t, i});
         });
       });
+      storeHeads(1, vh);
     });
   });
   db.dispatch(fn, eps ? "norm+qkv_rope" : "qkv_rope",

@@ -61,8 +61,6 @@ LogicalResult Lowering::readPlan(func::FuncOp forward) {
           cast<RankedTensorType>(op.getResult(0).getType()).getDimSize(1)};
     if (auto off = op.getAttrOfType<IntegerAttr>("llm.scratch"))
       scratch[&op] = off.getInt();
-    else if (isa<AttentionOp>(op))
-      return op.emitOpError() << "has no llm.scratch (run --llm-plan-memory)";
   }
   return success();
 }
@@ -83,10 +81,42 @@ Buffer DispatchBuilder::scratchView(int64_t offset, ArrayRef<int64_t> shape) {
                 MemRefType::get(shape, Float32Type::get(ctx())));
 }
 
-Buffer DispatchBuilder::kvLayer(int64_t layer) {
-  // f32 only: run() refuses other cache dtypes before any pattern runs.
-  auto type = MemRefType::get(cacheType.getLayerShape(), Float32Type::get(ctx()));
-  return buffer(BufferSpace::kv_cache, layer * cacheType.getLayerBytes(), type);
+DispatchBuilder::KVViews DispatchBuilder::kvLayer(int64_t layer) {
+  Type elt = cacheType.getDtype() == DType::f16  ? Type(Float16Type::get(ctx()))
+             : cacheType.getDtype() == DType::i8 ? Type(IntegerType::get(ctx(), 8))
+                                                 : Type(Float32Type::get(ctx()));
+  int64_t base = layer * cacheType.getLayerBytes();
+  KVViews v;
+  v.data = buffer(BufferSpace::kv_cache, base,
+                  MemRefType::get(cacheType.getLayerShape(), elt));
+  if (cacheType.getDtype() == DType::i8)
+    v.scales = buffer(BufferSpace::kv_cache, base + cacheType.getScalesOffset(),
+                      MemRefType::get(cacheType.getScalesShape(),
+                                      Float32Type::get(ctx())));
+  return v;
+}
+
+/// Per position: a K and a V row, and for i8 a K and a V scale per head.
+static SmallVector<Buffer, 2> kvTraffic(const DispatchBuilder::KVViews &v,
+                                        Affine positions, bool write) {
+  auto perPosition = [](const Buffer &b) {
+    return 2 * b.size / (b.type.getDimSize(0) * b.type.getDimSize(1));
+  };
+  SmallVector<Buffer, 2> out;
+  for (const Buffer *b : {&v.data, v.scales ? &*v.scales : nullptr}) {
+    if (!b)
+      continue;
+    Affine bytes = positions * perPosition(*b);
+    out.push_back(write ? b->writes(bytes) : b->reads(bytes));
+  }
+  return out;
+}
+
+SmallVector<Buffer, 2> DispatchBuilder::KVViews::reads(Affine positions) const {
+  return kvTraffic(*this, positions, /*write=*/false);
+}
+SmallVector<Buffer, 2> DispatchBuilder::KVViews::writes(Affine positions) const {
+  return kvTraffic(*this, positions, /*write=*/true);
 }
 
 Buffer DispatchBuilder::logits() {
@@ -204,8 +234,6 @@ LogicalResult Lowering::run() {
   if (accs < 1 || accs > 8)
     return module.emitError() << "accumulators must be in [1, 8], got " << accs;
   cacheType = cast<KVCacheType>(forward.getArgument(2).getType());
-  if (cacheType.getDtype() != DType::f32)
-    return module.emitError() << "only an f32 KV cache is lowered for now";
   if (failed(readPlan(forward)))
     return failure();
 

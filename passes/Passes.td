@@ -84,6 +84,26 @@ def LLMFuse : Pass<"llm-fuse", "mlir::ModuleOp"> {
   let dependentDialects = ["llmc::llm::LLMDialect"];
 }
 
+def LLMTileKV : Pass<"llm-tile-kv", "mlir::ModuleOp"> {
+  let summary = "Choose the KV cache's storage type and attention's tile";
+  let description = [{
+    Sets the element type of the KV cache (`@forward`'s `!llm.kv_cache`
+    argument): `f32`, `f16`, or `q8` (int8 with one f32 scale per position
+    and KV head, quantized as the cache is written). Sets `kv_tile` on every
+    `llm.attention`: the positions its online softmax takes at a time, so
+    that a tile of one KV head's keys and values stays in the L1 cache
+    while each query head of the group reads it (the build derives it from
+    the target preset's L1 size; `tile = 0` keeps what is there).
+  }];
+  let options = [
+    Option<"dtype", "dtype", "std::string", "\"f32\"",
+           "KV cache element type: f32, f16 or q8">,
+    Option<"tile", "tile", "int64_t", "0",
+           "Positions per attention tile (0: leave kv_tile as it is)">
+  ];
+  let dependentDialects = ["llmc::llm::LLMDialect"];
+}
+
 def LLMPlanWeights : Pass<"llm-plan-weights", "mlir::ModuleOp"> {
   let summary = "Place every weight in the artifact's weights segment";
   let description = [{
@@ -102,8 +122,11 @@ def LLMPlanMemory : Pass<"llm-plan-memory", "mlir::ModuleOp"> {
     Activations are `[prefill_chunk, features]` f32 buffers. A linear scan
     over `@forward` in schedule order gives each value an arena slot
     (`llm.slot = offset` on the op that produces it) and frees the slot
-    after the value's last use (first fit, merged free list); attention
-    gets `heads x max_context` floats of softmax scratch (`llm.scratch`).
+    after the value's last use (first fit, merged free list). A residual
+    epilogue (`llm.fused_linear ... residual`) takes its residual's slot
+    when the residual dies there; a fused op whose norm keeps `gamma` gets
+    `prefill_chunk x hidden` floats of scratch for its normalised input
+    (`llm.scratch`). Attention needs none: its softmax runs over tiles.
     The logits are not in the arena (the caller's buffer). Records
     `llm.plan = #llm.plan<prefill_chunk, arena_size, weights_size,
     kv_cache_size>`; needs the weights placed (`--llm-plan-weights`).

@@ -4,8 +4,9 @@
 // activation of @forward is a [prefill_chunk, features] f32 buffer, so a
 // linear scan over the ops in schedule order can give each one an arena
 // slot and hand the slot back after its last use (first fit over a merged
-// free list); attention also gets heads x max_context floats of softmax
-// scratch for the length of its own op. The slots go on the ops that
+// free list); a fused op whose norm keeps its vector gets a normalised
+// copy of its input as scratch for the length of its own op, and a
+// residual epilogue writes over its residual. The slots go on the ops that
 // produce the values (`llm.slot`, `llm.scratch`), the sizes into
 // `llm.plan`; llm-lower-to-kernels turns them into bindings.
 //
@@ -177,14 +178,6 @@ struct PlanMemoryPass : public llmc::impl::LLMPlanMemoryBase<PlanMemoryPass> {
       if (gamma) {
         int64_t bytes =
             chunk * cast<RankedTensorType>(op.getOperand(0).getType()).getDimSize(1) * 4;
-        int64_t off = arena.allocate(bytes);
-        op.setAttr("llm.scratch", b.getI64IntegerAttr(off));
-        arena.release(off, bytes);
-      }
-      if (auto attn = dyn_cast<AttentionOp>(op)) {
-        // Softmax scores, one row of max_context floats per head: the heads
-        // are the kernel's parallel dimension, so each needs its own row.
-        int64_t bytes = attn.getNumHeads() * cache.getMaxContext() * 4;
         int64_t off = arena.allocate(bytes);
         op.setAttr("llm.scratch", b.getI64IntegerAttr(off));
         arena.release(off, bytes);

@@ -114,6 +114,9 @@ std::vector<ExpectedTensor> expectedTensors(const Hyper &c) {
     case R::mlp_down: e.gguf = g + "ffn_down.weight"; break;
     case R::final_norm: e.gguf = "output_norm.weight"; break;
     case R::lm_head: e.gguf = "output.weight"; break;
+    case R::attn_qkv:
+    case R::mlp_gate_up:
+      break; // made by llm-fuse, never in a file
     }
     e.isNorm = w.role == R::attn_norm || w.role == R::mlp_norm ||
                w.role == R::final_norm;

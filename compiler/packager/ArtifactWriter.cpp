@@ -248,7 +248,8 @@ std::string buildFlatBuffer(const ArtifactDesc &d, std::vector<uint8_t> &out) {
     tokenizer = fb::CreateTokenizer(b, b.CreateString("bpe-byte-level"), blob);
   }
   auto model = fb::CreateModelDirect(b, manifest, config, &payloads, &schedule, &weights,
-                                     segment, d.arenaSize, kvPerToken, fb::DType::F32,
+                                     segment, d.arenaSize, kvPerToken,
+                                     static_cast<fb::DType>(d.kvCacheDType),
                                      tokenizer);
   fb::FinishModelBuffer(b, model);
   if (b.GetSize() >= (1u << 31)) return "metadata flatbuffer exceeds 2 GB";

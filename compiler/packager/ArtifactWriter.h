@@ -123,6 +123,7 @@ struct ArtifactDesc {
   std::vector<WeightDesc> weights;
   uint64_t arenaSize = 0;
   uint64_t kvCacheBytesPerToken = 0;   // 0: computed as layers*2*kv_heads*head_dim*4
+  DType kvCacheDType = DType::F32;     // F32, F16, or I8 (+ f32 scales)
   uint64_t weightsSize = 0;            // set by layoutWeights
   /// Tokenizer blob (runtime/include/llmc_tokenizer_format.h); empty: none.
   std::vector<uint8_t> tokenizerBlob;

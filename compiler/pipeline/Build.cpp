@@ -326,11 +326,35 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
     return false;
   }
 
+  if (opts.kvCache != "f32" && opts.kvCache != "f16" && opts.kvCache != "q8") {
+    emitError(loc) << "--kv-cache must be f32, f16 or q8, got '" << opts.kvCache
+                   << "'";
+    return false;
+  }
+  if (opts.kvTile < 0 || opts.kvTile > maxContext) {
+    emitError(loc) << "--kv-tile must be in [1, " << maxContext << "], got "
+                   << opts.kvTile;
+    return false;
+  }
+  // Attention's tile: one KV head's keys and values of a tile in half the
+  // preset's L1 (32 KB when the preset leaves it to the machine), a power
+  // of two in [8, 256], no longer than the context.
+  int64_t kvTile = opts.kvTile;
+  if (!kvTile) {
+    int64_t l1 = target->l1Bytes ? target->l1Bytes : 32 * 1024;
+    int64_t elt = opts.kvCache == "f32" ? 4 : opts.kvCache == "f16" ? 2 : 1;
+    int64_t fit = l1 / 2 / (2 * config.getHeadDim() * elt);
+    kvTile = 8;
+    while (kvTile * 2 <= std::min<int64_t>({fit, 256, maxContext}))
+      kvTile *= 2;
+  }
+
   // 2. Plan weights and memory, lower to the dispatch level.
   t0 = Clock::now();
   if (log)
     *log << "llmc: [2/4] quantizing (" << preset
-         << ") and lowering to kernels (prefill chunk " << chunk
+         << ") and lowering to kernels (prefill chunk " << chunk << ", "
+         << opts.kvCache << " KV cache, attention tiles of " << kvTile
          << ")\n";
   {
     LLMPlanMemoryOptions memoryOpts;
@@ -360,6 +384,10 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
     PassManager pm(&ctx);
     if (opts.fuse)
       pm.addPass(createLLMFuse());
+    LLMTileKVOptions kvOpts;
+    kvOpts.dtype = opts.kvCache;
+    kvOpts.tile = kvTile;
+    pm.addPass(createLLMTileKV(kvOpts));
     pm.addPass(createLLMPlanWeights());
     pm.addPass(createLLMPlanMemory(memoryOpts));
     LLMLowerToKernelsOptions lowerOpts;
@@ -510,6 +538,9 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
   // runtime checks it against the config's layout.
   desc.kvCacheBytesPerToken =
       uint64_t(plan.getKvCacheSize()) / uint64_t(config.getMaxContext());
+  desc.kvCacheDType = opts.kvCache == "f16"  ? packager::DType::F16
+                      : opts.kvCache == "q8" ? packager::DType::I8
+                                             : packager::DType::F32;
   auto &c = desc.config;
   c.hiddenSize = config.getHiddenSize();
   c.intermediateSize = config.getIntermediateSize();

@@ -40,6 +40,10 @@ struct BuildOptions {
   /// from the dequantized values.
   std::string quantization;
   std::vector<std::string> quantOverrides;
+  /// KV cache element type: "f32", "f16" or "q8" (llm-tile-kv).
+  std::string kvCache = "f32";
+  /// Positions per attention tile; 0: from the target preset's L1 size.
+  int64_t kvTile = 0;
   /// Run llm-fuse (five kernels a layer); off only to compare against the
   /// unfused graph.
   bool fuse = true;

@@ -274,8 +274,8 @@ LogicalResult KVCacheType::verify(function_ref<InFlightDiagnostic()> emitError,
                                   DType dtype) {
   if (numLayers <= 0 || numKvHeads <= 0 || headDim <= 0 || maxContext <= 0)
     return emitError() << "kv_cache dimensions must be positive";
-  if (dtype != DType::f32 && dtype != DType::f16 && dtype != DType::bf16)
-    return emitError() << "kv_cache dtype must be f32, f16 or bf16";
+  if (dtype != DType::f32 && dtype != DType::f16 && dtype != DType::i8)
+    return emitError() << "kv_cache dtype must be f32, f16 or i8";
   return success();
 }
 

@@ -52,6 +52,9 @@ ModelConfigAttr getModelConfig(mlir::Operation *op);
 quant::Layout layoutFor(mlir::RankedTensorType type, QuantAttr quant);
 /// Bytes per element of a stored dtype (i4/u4: 0, they are packed).
 unsigned getDTypeBits(DType dtype);
+/// Positions per online-softmax tile of an `llm.attention` without
+/// `kv_tile`.
+constexpr int64_t kDefaultKVTile = 32;
 
 /// What a rotary embedding computes with: position p of frequency i turns by
 /// angle p * invFreq[i], and cos/sin are multiplied by attentionFactor.

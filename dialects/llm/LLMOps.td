@@ -295,7 +295,10 @@ def LLM_AttentionOp : LLM_Op<"attention", [Pure]> {
     key/value rows `j` of KV head `h / (num_heads / num_kv_heads)`:
     `softmax_j(scale * q[t,h] . k[j,g]) * v[j,g]`, with the causal mask
     `j <= start_pos + t` when `causal` is set. Keys and values hold every
-    position from 0, as `llm.kv_read` returns them.
+    position from 0, as `llm.kv_read` returns them. `kv_tile` (set by
+    llm-tile-kv; 32 when absent) is how many positions the kernel's online
+    softmax takes at a time: a tile of keys and values of one KV head should
+    stay in the L1 cache while every query head of its group reads it.
 
     Example:
 
@@ -312,7 +315,8 @@ def LLM_AttentionOp : LLM_Op<"attention", [Pure]> {
     ConfinedAttr<I64Attr, [IntPositive]>:$num_heads,
     ConfinedAttr<I64Attr, [IntPositive]>:$num_kv_heads,
     ConfinedAttr<I64Attr, [IntPositive]>:$head_dim,
-    F64Attr:$scale, UnitAttr:$causal
+    F64Attr:$scale, UnitAttr:$causal,
+    OptionalAttr<ConfinedAttr<I64Attr, [IntPositive]>>:$kv_tile
   );
   let results = (outs LLM_Activation:$result);
   let assemblyFormat = [{

@@ -21,6 +21,13 @@ def LLM_KVCacheType : TypeDef<LLM_Dialect, "KVCache"> {
     it, the kernels bind one layer of it, and the runtime checks the
     artifact's `kv_cache_bytes_per_token` against the same formula.
 
+    `dtype` is `f32`, `f16` or `i8` (llm-tile-kv chooses it). An `i8` cache
+    is symmetric int8 with one f32 scale per position and KV head: a layer
+    holds the codes `[K, V][max_context][row]`, then the scales
+    `[K, V][max_context][num_kv_heads]` (`getScalesOffset`). Positions are
+    contiguous, so a cache allocated lazily (the CPU HAL maps it) holds
+    pages only for the positions written.
+
     Example:
 
     ```mlir
@@ -44,10 +51,20 @@ def LLM_KVCacheType : TypeDef<LLM_Dialect, "KVCache"> {
       return {2, getMaxContext(), getRowSize()};
     }
     int64_t getElementBytes() const {
-      return getDtype() == DType::f32 ? 4 : 2;
+      return getDtype() == DType::f32 ? 4 : getDtype() == DType::i8 ? 1 : 2;
+    }
+    /// i8: where a layer's scales start, after its codes.
+    int64_t getScalesOffset() const {
+      return 2 * getMaxContext() * getRowSize() * getElementBytes();
+    }
+    /// i8: [K, V][max_context][num_kv_heads] f32 scales.
+    ::llvm::SmallVector<int64_t, 3> getScalesShape() const {
+      return {2, getMaxContext(), getNumKvHeads()};
     }
     int64_t getLayerBytes() const {
-      return 2 * getMaxContext() * getRowSize() * getElementBytes();
+      int64_t scales = getDtype() == DType::i8
+                           ? 2 * getMaxContext() * getNumKvHeads() * 4 : 0;
+      return getScalesOffset() + scales;
     }
     /// The whole cache; layer l starts at l * getLayerBytes().
     int64_t getBytes() const { return getNumLayers() * getLayerBytes(); }

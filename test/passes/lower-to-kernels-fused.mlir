@@ -3,13 +3,12 @@
 // The fused layer at the dispatch level (the model of fuse.mlir's first
 // case, chunk 4: a [4, 16] activation is 256 bytes, [4, 32] 512).
 //
-// Memory plan by hand: h 0; q 256; attention's result 512 and its scores
-// (2 heads x 128 positions x 4 = 1024 bytes) at 768, so the arena reaches
-// 1792. The residual epilogues write in place: o_proj's result takes h's
-// slot (h dies there), down_proj's takes h1's; gate_up's 512 bytes fit in
-// the range q and the attention result freed (256..768).
+// Memory plan by hand: h 0; q 256; attention's result 512, so the arena
+// reaches 768. The residual epilogues write in place: o_proj's result takes
+// h's slot (h dies there), down_proj's takes h1's; gate_up's 512 bytes fit
+// in the range q and the attention result freed (256..768).
 // CHECK-LABEL: module attributes
-// CHECK-SAME: llm.plan = #llm.plan<prefill_chunk = 4, arena_size = 1792, weights_size = 13312, kv_cache_size = 8192>
+// CHECK-SAME: llm.plan = #llm.plan<prefill_chunk = 4, arena_size = 768, weights_size = 13312, kv_cache_size = 8192>
 //
 // qkv_rope: bindings x, [q; k; v] (32 rows), q out, the layer's cache; then
 // n_tokens, start_pos, begin, end. A norm prologue (1 / rms per row in a
@@ -59,7 +58,7 @@
 // CHECK-LABEL: llm.schedule {
 // CHECK-NEXT: llm.dispatch @k_embedding_0 "embedding" {{.*}} #llm.binding<space = arena, offset = 0, size = 256, write = <n_tokens = 64>>] scalars []
 // CHECK-NEXT: llm.dispatch @k_qkv_rope_0 "norm+qkv_rope" grid <c = 4> bindings [#llm.binding<space = arena, offset = 0, size = 256, read = <n_tokens = 64>>, #llm.binding<space = weights, offset = 2048, size = 2048, read = <c = 2048>>, #llm.binding<space = arena, offset = 256, size = 256, write = <n_tokens = 64>>, #llm.binding<space = kv_cache, offset = 0, size = 8192, write = <n_tokens = 64>>] scalars [#llm.scalar<n_tokens = 1>, #llm.scalar<start_pos = 1>]
-// CHECK-NEXT: llm.dispatch @k_attention_0 "attention" grid <c = 2> bindings [#llm.binding<space = arena, offset = 256, {{.*}}, #llm.binding<space = arena, offset = 512, size = 256, write = <n_tokens = 64>>, #llm.binding<space = arena, offset = 768, size = 1024,
+// CHECK-NEXT: llm.dispatch @k_attention_0 "attention" grid <c = 1> bindings [#llm.binding<space = arena, offset = 256, {{.*}}, #llm.binding<space = arena, offset = 512, size = 256, write = <n_tokens = 64>>]
 // CHECK-NEXT: llm.dispatch @k_fused_linear_0 "linear+add" grid <c = 16> bindings [#llm.binding<space = arena, offset = 512, size = 256, read = <n_tokens = 64>>, #llm.binding<space = weights, offset = 4096, size = 1024, read = <c = 1024>>, #llm.binding<space = arena, offset = 0, size = 256, read = <n_tokens = 64>>, #llm.binding<space = arena, offset = 0, size = 256, write = <n_tokens = 64>>] scalars [#llm.scalar<n_tokens = 1>]
 // CHECK-NEXT: llm.dispatch @k_fused_linear_1 "norm+linear+swiglu" grid <c = 32> bindings [#llm.binding<space = arena, offset = 0, size = 256, read = <n_tokens = 64>>, #llm.binding<space = weights, offset = 5120, size = 4096, read = <c = 4096>>, #llm.binding<space = arena, offset = 256, size = 512, write = <n_tokens = 128>>] scalars [#llm.scalar<n_tokens = 1>]
 // CHECK-NEXT: llm.dispatch @k_fused_linear_2 "linear+add" grid <c = 16> bindings [#llm.binding<space = arena, offset = 256, size = 512, read = <n_tokens = 128>>, #llm.binding<space = weights, offset = 9216, size = 2048, read = <c = 2048>>, #llm.binding<space = arena, offset = 0, size = 256, read = <n_tokens = 64>>, #llm.binding<space = arena, offset = 0, size = 256, write = <n_tokens = 64>>] scalars [#llm.scalar<n_tokens = 1>]
@@ -112,10 +111,10 @@ module attributes {llm.config = #llm.config<hidden_size = 16, intermediate_size 
 // Norms that keep their vector (q/k/v copied from Q8_0 blocks, a tied
 // lm_head): each runs as an rms_norm dispatch into the fused op's scratch,
 // which the fused kernel reads with no prologue. Slots: h 0 (32 features,
-// 512 bytes), q 512, qkv_rope's scratch 1024; attention's result reuses 0
-// (h died at qkv_rope) and its scores 1024; the final norm's scratch is 512.
+// 512 bytes), q 512, qkv_rope's scratch 1024 (so 1536 bytes); attention's
+// result reuses 0 (h died at qkv_rope); the final norm's scratch is 512.
 // CHECK-LABEL: module attributes
-// CHECK-SAME: arena_size = 3072
+// CHECK-SAME: arena_size = 1536
 // CHECK-LABEL: func.func private @k_qkv_rope_0(
 // CHECK-NOT: math.rsqrt
 // CHECK: func.func private @k_attention_0(

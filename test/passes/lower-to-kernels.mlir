@@ -53,16 +53,18 @@ module attributes {llm.config = #llm.config<hidden_size = 16, intermediate_size 
 
 // -----
 
-// Attention block (slots by hand: h 0, q 256, k 512, v 640, k roped 768;
-// k, v and k roped die at the kv_write, so attention writes 512 and its
-// scores extend the end block from 768 to 1792; kv_read takes no arena):
-// rope tables become a constant global; kv_write and
-// attention bind their layer of the KV cache ([K|V, max_context, kv_heads *
-// head_dim]); kv_read folds into the attention dispatch, whose length scalar
-// is start_pos + n_tokens; heads are attention's parallel dimension, each
-// with a row of max_context softmax scores in the arena.
+// Attention block (slots by hand: h 0, q 256, k 512, v 640, k roped 768,
+// so the arena reaches 896; k, v and k roped die at the kv_write, so
+// attention writes 512; kv_read takes no arena): rope tables become a
+// constant global; kv_write and attention bind their layer of the KV cache
+// ([K|V, max_context, kv_heads * head_dim]); kv_read folds into the
+// attention dispatch, whose length scalar is start_pos + n_tokens. KV heads
+// are attention's parallel dimension: each walks the cache once, in tiles
+// of 32 positions (kv_tile's default) with an online softmax, for all the
+// query heads of its group; the running max, sum and output of each query
+// head and one tile of scores are buffers of the kernel's own, not arena.
 // CHECK-LABEL: module attributes
-// CHECK-SAME: llm.plan = #llm.plan<prefill_chunk = 4, arena_size = 1792, weights_size = 2560, kv_cache_size = 8192>
+// CHECK-SAME: llm.plan = #llm.plan<prefill_chunk = 4, arena_size = 896, weights_size = 2560, kv_cache_size = 8192>
 // CHECK: memref.global "private" constant @rope_inv_freq_0 : memref<4xf32> = dense<[1.000000e+00, 1.000000e-01, 0.00999999977, 1.000000e-03]>
 // CHECK-LABEL: func.func private @k_rope_0(
 // CHECK-SAME: %{{.*}}: memref<4x16xf32>, %{{.*}}: memref<4x16xf32>, %[[START:.*]]: index, %{{.*}}: index, %{{.*}}: index)
@@ -72,10 +74,22 @@ module attributes {llm.config = #llm.config<hidden_size = 16, intermediate_size 
 // CHECK: math.sin
 // CHECK-LABEL: func.func private @k_kv_write_0(%{{.*}}: memref<4x8xf32>, %{{.*}}: memref<4x8xf32>, %{{.*}}: memref<2x128x8xf32>, %{{.*}}: index, %{{.*}}: index, %{{.*}}: index)
 // CHECK-LABEL: func.func private @k_attention_0(
-// CHECK-SAME: %{{.*}}: memref<4x16xf32>, %{{.*}}: memref<2x128x8xf32>, %{{.*}}: memref<4x16xf32>, %{{.*}}: memref<2x128xf32>, %{{.*}}: index, %{{.*}}: index, %{{.*}}: index, %[[HB:.*]]: index, %[[HE:.*]]: index)
-// CHECK: scf.for %[[H:.*]] = %[[HB]] to %[[HE]]
-// CHECK: arith.divui %[[H]]
+// CHECK-SAME: %[[Q:[^:]*]]: memref<4x16xf32>, %[[KV:[^:]*]]: memref<2x128x8xf32>, %[[O:[^:]*]]: memref<4x16xf32>, %[[N:[^:]*]]: index, %{{[^:]*}}: index, %{{[^:]*}}: index, %[[GB:[^:]*]]: index, %[[GE:[^:]*]]: index)
+// CHECK: %[[M:.*]] = memref.alloca() : memref<2xf32>
+// CHECK: %[[L:.*]] = memref.alloca() : memref<2xf32>
+// CHECK: %[[ACC:.*]] = memref.alloca() : memref<2x8xf32>
+// CHECK: %[[SC:.*]] = memref.alloca() : memref<32xf32>
+// CHECK: scf.for %[[G:.*]] = %[[GB]] to %[[GE]]
+// CHECK: scf.for %[[T:.*]] = %{{.*}} to %[[N]]
+// CHECK: scf.for %[[J0:.*]] = %{{.*}} to %[[LIM:.*]] step %c32
+// CHECK: arith.minui %{{.*}}, %[[LIM]]
+// CHECK: vector.load %[[KV]][%c0
+// CHECK: memref.store %{{.*}}, %[[SC]]
 // CHECK: math.exp
+// CHECK: vector.load %[[KV]][%c1
+// CHECK: vector.fma
+// CHECK: vector.store %{{.*}}, %[[ACC]]
+// CHECK: vector.store %{{.*}}, %[[O]][%[[T]], %{{.*}}]
 // CHECK-LABEL: llm.schedule {
 // CHECK-NEXT: llm.dispatch @k_embedding_0 "embedding"
 // CHECK-NEXT: llm.dispatch @k_rope_0 "rope" grid <n_tokens = 1> bindings [#llm.binding<space = arena, offset = 0, size = 256, read = <n_tokens = 64>>, #llm.binding<space = arena, offset = 256, size = 256, write = <n_tokens = 64>>] scalars [#llm.scalar<start_pos = 1>]
@@ -83,7 +97,7 @@ module attributes {llm.config = #llm.config<hidden_size = 16, intermediate_size 
 // CHECK-NEXT: llm.dispatch @k_linear_0 "linear" grid <c = 8>
 // CHECK-NEXT: llm.dispatch @k_rope_1 "rope"
 // CHECK-NEXT: llm.dispatch @k_kv_write_0 "kv_write" grid <n_tokens = 1> bindings [#llm.binding<space = arena, offset = 768, size = 128, read = <n_tokens = 32>>, #llm.binding<space = arena, offset = 640, size = 128, read = <n_tokens = 32>>, #llm.binding<space = kv_cache, offset = 0, size = 8192, write = <n_tokens = 64>>] scalars [#llm.scalar<start_pos = 1>]
-// CHECK-NEXT: llm.dispatch @k_attention_0 "attention" grid <c = 2> bindings [#llm.binding<space = arena, offset = 256, size = 256, read = <n_tokens = 64>>, #llm.binding<space = kv_cache, offset = 0, size = 8192, read = <n_tokens = 64, start_pos = 64>>, #llm.binding<space = arena, offset = 512, size = 256, write = <n_tokens = 64>>, #llm.binding<space = arena, offset = 768, size = 1024, read = <n_tokens = 8, start_pos = 8>, write = <n_tokens = 8, start_pos = 8>>] scalars [#llm.scalar<n_tokens = 1>, #llm.scalar<start_pos = 1>, #llm.scalar<n_tokens = 1, start_pos = 1>]
+// CHECK-NEXT: llm.dispatch @k_attention_0 "attention" grid <c = 1> bindings [#llm.binding<space = arena, offset = 256, size = 256, read = <n_tokens = 64>>, #llm.binding<space = kv_cache, offset = 0, size = 8192, read = <n_tokens = 64, start_pos = 64>>, #llm.binding<space = arena, offset = 512, size = 256, write = <n_tokens = 64>>] scalars [#llm.scalar<n_tokens = 1>, #llm.scalar<start_pos = 1>, #llm.scalar<n_tokens = 1, start_pos = 1>]
 // CHECK-NEXT: llm.dispatch @k_add_0 "add"
 // CHECK-NEXT: llm.dispatch @k_select_last_row_0 "select_last_row"
 // CHECK-NEXT: llm.dispatch @k_linear_1 "lm_head"

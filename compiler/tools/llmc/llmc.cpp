@@ -89,6 +89,16 @@ cl::list<std::string> buildQuantOverride(
     cl::desc("Per-class scheme, e.g. attn_o=f16 or lm_head=q8_ch "
              "(classes: embed, lm_head, attn_qkv, attn_o, mlp)"),
     cl::CommaSeparated, cl::sub(buildCmd));
+cl::opt<std::string> buildKVCache(
+    "kv-cache",
+    cl::desc("KV cache element type: f32, f16 or q8 (int8 with a scale per "
+             "position and head); default f32"),
+    cl::init("f32"), cl::sub(buildCmd));
+cl::opt<int64_t> buildKVTile(
+    "kv-tile",
+    cl::desc("Positions per attention tile (default: from the target's L1 "
+             "cache size)"),
+    cl::init(0), cl::sub(buildCmd));
 cl::opt<bool> buildNoFuse(
     "no-fuse",
     cl::desc("Skip llm-fuse: one kernel per op (16 a layer instead of 5); "
@@ -331,6 +341,8 @@ int runBuild() {
   opts.quantization = buildQuant;
   opts.quantOverrides.assign(buildQuantOverride.begin(), buildQuantOverride.end());
   opts.fuse = !buildNoFuse;
+  opts.kvCache = buildKVCache;
+  opts.kvTile = buildKVTile;
   opts.dumpKernelIR = buildDumpKernels;
   opts.dumpLLVMIR = buildDumpLLVM;
   opts.progress = &errs();

@@ -153,8 +153,8 @@ func.func @kv_read_types(%p: index, %c: !llm.kv_cache<num_layers = 2, num_kv_hea
 
 // -----
 
-// expected-error @+1 {{kv_cache dtype must be f32, f16 or bf16}}
-func.func @kv_type(%c: !llm.kv_cache<num_layers = 2, num_kv_heads = 2, head_dim = 16, max_context = 64, dtype = i8>) {
+// expected-error @+1 {{kv_cache dtype must be f32, f16 or i8}}
+func.func @kv_type(%c: !llm.kv_cache<num_layers = 2, num_kv_heads = 2, head_dim = 16, max_context = 64, dtype = bf16>) {
   return
 }
 
