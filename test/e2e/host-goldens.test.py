@@ -30,6 +30,8 @@ def main():
     ap.add_argument("--quantization", default="f32")
     ap.add_argument("--no-fuse", action="store_true",
                     help="build with llmc build --no-fuse")
+    ap.add_argument("--kv-cache", default="f32",
+                    help="llmc build --kv-cache (f32, f16, q8)")
     args = ap.parse_args()
 
     g = golden.load(args.golden)
@@ -38,7 +40,8 @@ def main():
     subprocess.run([args.llmc, "build", args.fixture, "-o", artifact,
                     "--prefill-chunk", str(args.prefill_chunk),
                     "--quantization", args.quantization] +
-                   (["--no-fuse"] if args.no_fuse else []),
+                   (["--no-fuse"] if args.no_fuse else []) +
+                   ["--kv-cache", args.kv_cache],
                    check=True, stderr=subprocess.DEVNULL)
     out = subprocess.run([args.llmc, "run", artifact, "--tokens",
                           ",".join(str(int(t)) for t in g.prompt),
