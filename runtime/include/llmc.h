@@ -177,13 +177,19 @@ typedef struct llmc_context_params {
   uint32_t flags;    /* LLMC_CONTEXT_* */
   int32_t n_threads; /* CPU threads running the kernels, the caller's
                         included; 0 = all online cores */
+  uint64_t kv_cache_max_bytes; /* cap on the KV cache's memory; 0 = none. The
+                                  context then holds at most
+                                  cap / kv_cache_bytes_per_token positions
+                                  (LLMC_ERR_CONTEXT_FULL past them) */
 } llmc_context_params;
 
-/* Creates a context: allocates the KV cache (always sized for the compiled
- * max_context, since the code's strides are baked in; n_ctx only limits
- * positions), the arena (arena_size, 64-byte aligned) and the logits buffer,
- * once. params may be NULL (defaults). n_ctx > max_context or < 0 gives
- * LLMC_ERR_INVALID_ARGUMENT. */
+/* Creates a context: reserves the KV cache (address space for the compiled
+ * max_context, since the code's strides are baked in; on the CPU its pages
+ * are committed as positions are written, so memory follows the positions
+ * used, never more than n_ctx or the cap allow), the arena (arena_size,
+ * 64-byte aligned) and the logits buffer, once. params may be NULL
+ * (defaults). n_ctx > max_context or < 0, or a cap below one position,
+ * gives LLMC_ERR_INVALID_ARGUMENT. */
 LLMC_API llmc_status llmc_context_create(llmc_model *model,
                                          const llmc_context_params *params,
                                          llmc_context **out_ctx);

@@ -681,6 +681,16 @@ LLMC_API llmc_status llmc_context_create(llmc_model *m, const llmc_context_param
   if (n_ctx < 0 || n_ctx > f->max_context)
     return fail(LLMC_ERR_INVALID_ARGUMENT, "n_ctx %lld outside [1, max_context %d]",
                 (long long)n_ctx, (int)f->max_context);
+  uint64_t kv_cap = params ? params->kv_cache_max_bytes : 0;
+  if (kv_cap) {
+    uint64_t fits = kv_cap / f->kv_cache_bytes_per_token;
+    if (fits < 1)
+      return fail(LLMC_ERR_INVALID_ARGUMENT,
+                  "KV cache cap of %llu bytes holds no position (%llu bytes each)",
+                  (unsigned long long)kv_cap,
+                  (unsigned long long)f->kv_cache_bytes_per_token);
+    if ((uint64_t)n_ctx > fits) n_ctx = (int64_t)fits;
+  }
   if (flags & ~(uint32_t)LLMC_CONTEXT_ALL_LOGITS)
     return fail(LLMC_ERR_INVALID_ARGUMENT, "unknown context flags 0x%x", flags);
   llmc_context *c = calloc(1, sizeof *c);

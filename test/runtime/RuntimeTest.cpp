@@ -190,7 +190,7 @@ protected:
     llmc_model_close(model_);
   }
   void makeContext(int32_t n_ctx = 0, uint32_t flags = 0, int32_t n_threads = 0) {
-    llmc_context_params p{n_ctx, flags, n_threads};
+    llmc_context_params p{n_ctx, flags, n_threads, 0};
     ASSERT_EQ(llmc_context_create(model_, &p, &ctx_), LLMC_OK) << llmc_last_error();
   }
   const float *logits() {
@@ -466,24 +466,42 @@ TEST_F(RuntimeTest, BadTokenIds) {
 
 TEST_F(RuntimeTest, ContextParams) {
   llmc_context *c = nullptr;
-  llmc_context_params p{FAKE_MAX_CONTEXT + 1, 0, 0};
+  llmc_context_params p{FAKE_MAX_CONTEXT + 1, 0, 0, 0};
   EXPECT_EQ(llmc_context_create(model_, &p, &c), LLMC_ERR_INVALID_ARGUMENT);
   EXPECT_EQ(c, nullptr);
   EXPECT_STRNE(llmc_last_error(), "");
-  p = {-1, 0, 0};
+  p = {-1, 0, 0, 0};
   EXPECT_EQ(llmc_context_create(model_, &p, &c), LLMC_ERR_INVALID_ARGUMENT);
-  p = {4, 0x80, 0};
+  p = {4, 0x80, 0, 0};
   EXPECT_EQ(llmc_context_create(model_, &p, &c), LLMC_ERR_INVALID_ARGUMENT);
-  p = {4, 0, -1};
+  p = {4, 0, -1, 0};
   EXPECT_EQ(llmc_context_create(model_, &p, &c), LLMC_ERR_INVALID_ARGUMENT);
-  p = {4, 0, 100000};
+  p = {4, 0, 100000, 0};
   EXPECT_EQ(llmc_context_create(model_, &p, &c), LLMC_ERR_INVALID_ARGUMENT);
-  p = {FAKE_MAX_CONTEXT, 0, 0};
+  p = {FAKE_MAX_CONTEXT, 0, 0, 0};
   ASSERT_EQ(llmc_context_create(model_, &p, &c), LLMC_OK);
   const float *l;
   int64_t rows, first;
   ASSERT_EQ(llmc_decode(c, 3), LLMC_OK);
   EXPECT_EQ(llmc_get_all_logits(c, &l, &rows, &first), LLMC_ERR_INVALID_STATE);
+  llmc_context_free(c);
+}
+
+// A KV memory cap limits the positions a context holds: 3 positions' worth
+// of bytes (of the model's kv_cache_bytes_per_token) gives a context of 3,
+// full at the fourth token; a cap below one position is refused.
+TEST_F(RuntimeTest, KVCacheCap) {
+  const uint64_t perToken = uint64_t(FAKE_LAYERS) * 2 * FAKE_KV_DIM * 4;
+  llmc_context *c = nullptr;
+  llmc_context_params p{0, 0, 1, perToken - 1};
+  EXPECT_EQ(llmc_context_create(model_, &p, &c), LLMC_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(llmc_last_error()).find("holds no position"), std::string::npos);
+  p = {0, 0, 1, 3 * perToken + perToken / 2};
+  ASSERT_EQ(llmc_context_create(model_, &p, &c), LLMC_OK) << llmc_last_error();
+  std::vector<int32_t> toks = {1, 2, 3, 4};
+  EXPECT_EQ(llmc_prefill(c, toks.data(), 4), LLMC_ERR_CONTEXT_FULL);
+  EXPECT_EQ(llmc_prefill(c, toks.data(), 3), LLMC_OK);
+  EXPECT_EQ(llmc_decode(c, 5), LLMC_ERR_CONTEXT_FULL);
   llmc_context_free(c);
 }
 

@@ -186,6 +186,12 @@ cl::opt<int> sThreads("threads",
                       cl::desc("CPU threads running the kernels (0 = all cores)"),
                       cl::init(0), cl::sub(runCmd), cl::sub(chatCmd),
                       cl::sub(pplCmd));
+cl::opt<double> sKVMaxMB(
+    "kv-max-mb",
+    cl::desc("Cap on the KV cache's memory in MB (0 = none): the context "
+             "holds at most that many MB of positions, then reports it is "
+             "full"),
+    cl::init(0), cl::sub(runCmd), cl::sub(chatCmd), cl::sub(pplCmd));
 cl::opt<std::string> pplArtifact(cl::Positional, cl::Required,
                                  cl::desc("<model.llmc>"), cl::sub(pplCmd));
 cl::opt<std::string> pplFile("file", cl::desc("UTF-8 text to score"),
@@ -349,6 +355,11 @@ int runBuild() {
   return llmc::buildArtifact(ctx, opts) ? 0 : 1;
 }
 
+/// --kv-max-mb in bytes (0: no cap).
+uint64_t kvCapBytes() {
+  return sKVMaxMB > 0 ? uint64_t(sKVMaxMB * 1e6) : 0;
+}
+
 /// Prints a runtime failure and returns the exit code.
 int runtimeError(const char *what, llmc_status st) {
   WithColor::error(errs(), "llmc")
@@ -382,7 +393,7 @@ struct Session {
           << "with tokenizer.json, or use --tokens)\n";
       return false;
     }
-    llmc_context_params params = {nCtx, 0, sThreads};
+    llmc_context_params params = {nCtx, 0, sThreads, kvCapBytes()};
     if (llmc_status st = llmc_context_create(model, &params, &ctx)) {
       runtimeError("creating a context", st);
       return false;
@@ -626,7 +637,8 @@ int runPerplexity() {
     return 1;
   llmc_context_free(s.ctx);
   s.ctx = nullptr;
-  llmc_context_params params = {0, LLMC_CONTEXT_ALL_LOGITS, sThreads};
+  llmc_context_params params = {0, LLMC_CONTEXT_ALL_LOGITS, sThreads,
+                                kvCapBytes()};
   if (llmc_status st = llmc_context_create(s.model, &params, &s.ctx))
     return runtimeError("creating a context", st);
   std::unique_ptr<Session> ref;

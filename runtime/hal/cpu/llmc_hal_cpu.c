@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #if defined(__linux__)
 #include <sys/syscall.h>
@@ -143,22 +144,38 @@ static llmc_status executable_load(const char *name, const uint8_t *code, uint64
 struct llmc_hal_buffer {
   uint8_t *data;
   int owned;
+  size_t mapped; /* bytes of an anonymous mapping, 0 if malloc'd */
 };
+
+/* Buffers from this size up are mapped, not allocated: the OS commits a
+ * page when it is first written. The KV cache is position-major within each
+ * layer, so a context compiled for 8192 positions that holds 100 uses
+ * memory for about 100. */
+#define LAZY_BYTES ((uint64_t)1 << 20)
 
 static llmc_status buffer_alloc(llmc_hal_device *dev, uint64_t size, llmc_hal_buffer **out) {
   (void)dev;
   *out = NULL;
   void *p = NULL;
+  size_t mapped = 0;
   if (size > SIZE_MAX / 2) return LLMC_ERR_OUT_OF_MEMORY;
   size = (size + 63) & ~(uint64_t)63;
-  if (posix_memalign(&p, 64, size ? (size_t)size : 64)) return LLMC_ERR_OUT_OF_MEMORY;
+  if (size >= LAZY_BYTES) {
+    p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return LLMC_ERR_OUT_OF_MEMORY;
+    mapped = (size_t)size;
+  } else if (posix_memalign(&p, 64, size ? (size_t)size : 64)) {
+    return LLMC_ERR_OUT_OF_MEMORY;
+  }
   llmc_hal_buffer *b = malloc(sizeof *b);
   if (!b) {
-    free(p);
+    if (mapped) munmap(p, mapped);
+    else free(p);
     return LLMC_ERR_OUT_OF_MEMORY;
   }
   b->data = p;
   b->owned = 1;
+  b->mapped = mapped;
   *out = b;
   return LLMC_OK;
 }
@@ -172,12 +189,14 @@ static llmc_status buffer_import(llmc_hal_device *dev, const void *host, uint64_
   /* Kernels never write the weights; the cast only fits the one ABI. */
   memcpy(&b->data, &host, sizeof host);
   b->owned = 0;
+  b->mapped = 0;
   return LLMC_OK;
 }
 
 static void buffer_free(llmc_hal_buffer *b) {
   if (!b) return;
-  if (b->owned) free(b->data);
+  if (b->owned && b->mapped) munmap(b->data, b->mapped);
+  else if (b->owned) free(b->data);
   free(b);
 }
 
