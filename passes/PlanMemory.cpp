@@ -158,9 +158,11 @@ struct PlanMemoryPass : public llmc::impl::LLMPlanMemoryBase<PlanMemoryPass> {
                                                   f.getResidual() != f.getInput()) {
           auto it = slots.find(f.getResidual());
           if (it != slots.end() && it->second.second == bytes) {
-            slots[result] = it->second;
-            op.setAttr("llm.slot", b.getI64IntegerAttr(it->second.first));
-            slots.erase(f.getResidual());
+            // Copy before inserting: an insertion may move the map's entries.
+            std::pair<int64_t, int64_t> slot = it->second;
+            slots.erase(it);
+            slots[result] = slot;
+            op.setAttr("llm.slot", b.getI64IntegerAttr(slot.first));
             continue;
           }
         }
