@@ -194,6 +194,10 @@ LLMC_API llmc_status llmc_context_create(llmc_model *model,
                                          const llmc_context_params *params,
                                          llmc_context **out_ctx);
 
+/* Positions the context holds: n_ctx, or fewer under kv_cache_max_bytes. */
+LLMC_API llmc_status llmc_context_get_n_ctx(const llmc_context *ctx,
+                                            int64_t *out_n_ctx);
+
 /* Threads the context's kernels run on (n_threads, or the cores found). */
 LLMC_API llmc_status llmc_context_get_threads(const llmc_context *ctx,
                                               int32_t *out_threads);

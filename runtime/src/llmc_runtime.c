@@ -729,6 +729,12 @@ LLMC_API llmc_status llmc_context_create(llmc_model *m, const llmc_context_param
   return LLMC_OK;
 }
 
+LLMC_API llmc_status llmc_context_get_n_ctx(const llmc_context *c, int64_t *out) {
+  if (!c || !out) return fail(LLMC_ERR_INVALID_ARGUMENT, "llmc_context_get_n_ctx: NULL argument");
+  *out = c->n_ctx;
+  return LLMC_OK;
+}
+
 LLMC_API llmc_status llmc_context_get_threads(const llmc_context *c, int32_t *out) {
   if (!c || !out) return fail(LLMC_ERR_INVALID_ARGUMENT, "llmc_context_get_threads: NULL argument");
   *out = c->m->hal->device_threads(c->dev);

@@ -498,6 +498,9 @@ TEST_F(RuntimeTest, KVCacheCap) {
   EXPECT_NE(std::string(llmc_last_error()).find("holds no position"), std::string::npos);
   p = {0, 0, 1, 3 * perToken + perToken / 2};
   ASSERT_EQ(llmc_context_create(model_, &p, &c), LLMC_OK) << llmc_last_error();
+  int64_t nCtx = 0;
+  EXPECT_EQ(llmc_context_get_n_ctx(c, &nCtx), LLMC_OK);
+  EXPECT_EQ(nCtx, 3);
   std::vector<int32_t> toks = {1, 2, 3, 4};
   EXPECT_EQ(llmc_prefill(c, toks.data(), 4), LLMC_ERR_CONTEXT_FULL);
   EXPECT_EQ(llmc_prefill(c, toks.data(), 3), LLMC_OK);

@@ -378,6 +378,13 @@ struct Session {
     llmc_context_free(ctx);
     llmc_model_close(model);
   }
+  /// Positions the context holds (--ctx, --kv-max-mb, or the compiled max).
+  int64_t nCtx() const {
+    int64_t n = info.max_context;
+    if (ctx)
+      llmc_context_get_n_ctx(ctx, &n);
+    return n;
+  }
   /// Opens `path` and a context of `nCtx` positions; prints the error.
   bool open(const std::string &path, int nCtx, bool needTokenizer) {
     if (llmc_status st = llmc_model_open(path.c_str(), 0, &model)) {
@@ -575,7 +582,7 @@ int runRun() {
     return 1;
   if (r.reason == StopReason::ContextFull)
     WithColor::warning(errs(), "llmc")
-        << "context full (" << s.info.max_context << " positions) after "
+        << "context full (" << s.nCtx() << " positions) after "
         << r.generated << " generated tokens\n";
   int decoded = std::max(0, r.generated - 1);
   int32_t threads = 0;
@@ -663,10 +670,11 @@ int runPerplexity() {
   }
   std::vector<int32_t> tokens =
       encode(s.tok, (*text)->getBuffer(), /*parseSpecial=*/false, false);
-  int ctx = pplCtx ? (int)pplCtx : std::min(512, s.info.max_context);
-  if (ctx < 4 || ctx > s.info.max_context) {
-    WithColor::error(errs(), "llmc") << "--ctx must be in [4, "
-                                     << s.info.max_context << "]\n";
+  int64_t nCtx = s.nCtx();
+  int ctx = pplCtx ? (int)pplCtx : (int)std::min<int64_t>(512, nCtx);
+  if (ctx < 4 || ctx > nCtx) {
+    WithColor::error(errs(), "llmc") << "--ctx must be in [4, " << nCtx
+                                     << "] (the context's positions)\n";
     return 1;
   }
   int windows = tokens.size() / ctx;
@@ -791,7 +799,7 @@ int runChat() {
   if (!chatSystem.empty())
     pending += header("system") + chatSystem + "<|eot_id|>";
   std::vector<int32_t> history;
-  errs() << "llmc chat: " << s.info.max_context
+  errs() << "llmc chat: " << s.nCtx()
          << " positions of context; an empty line or Ctrl-D ends\n";
   std::string line;
   while (true) {
@@ -803,9 +811,9 @@ int runChat() {
     pending.clear();
     int64_t pos = 0;
     llmc_get_position(s.ctx, &pos);
-    if (pos + (int64_t)ids.size() >= s.info.max_context) {
+    if (pos + (int64_t)ids.size() >= s.nCtx()) {
       WithColor::warning(errs(), "llmc")
-          << "the context is full (" << pos << " of " << s.info.max_context
+          << "the context is full (" << pos << " of " << s.nCtx()
           << " positions used); start a new chat\n";
       break;
     }
@@ -819,7 +827,7 @@ int runChat() {
       return 1;
     if (r.reason == StopReason::ContextFull) {
       WithColor::warning(errs(), "llmc")
-          << "the context is full (" << s.info.max_context
+          << "the context is full (" << s.nCtx()
           << " positions); start a new chat\n";
       break;
     }
