@@ -250,7 +250,7 @@ std::string buildFlatBuffer(const ArtifactDesc &d, std::vector<uint8_t> &out) {
   auto model = fb::CreateModelDirect(b, manifest, config, &payloads, &schedule, &weights,
                                      segment, d.arenaSize, kvPerToken,
                                      static_cast<fb::DType>(d.kvCacheDType),
-                                     tokenizer);
+                                     tokenizer, d.arenaSizeUnfused);
   fb::FinishModelBuffer(b, model);
   if (b.GetSize() >= (1u << 31)) return "metadata flatbuffer exceeds 2 GB";
   out.assign(b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize());

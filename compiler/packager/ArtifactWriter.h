@@ -122,6 +122,7 @@ struct ArtifactDesc {
   std::vector<DispatchDesc> schedule;
   std::vector<WeightDesc> weights;
   uint64_t arenaSize = 0;
+  uint64_t arenaSizeUnfused = 0; // the plan without llm-fuse; 0: not known
   uint64_t kvCacheBytesPerToken = 0;   // 0: computed as layers*2*kv_heads*head_dim*4
   DType kvCacheDType = DType::F32;     // F32, F16, or I8 (+ f32 scales)
   uint64_t weightsSize = 0;            // set by layoutWeights

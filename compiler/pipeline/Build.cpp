@@ -356,6 +356,9 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
          << ") and lowering to kernels (prefill chunk " << chunk << ", "
          << opts.kvCache << " KV cache, attention tiles of " << kvTile
          << ")\n";
+  // The memory pool's peak without fusion (the plan of an unfused copy),
+  // for the log and `llmc inspect`.
+  std::optional<int64_t> unfusedArena;
   {
     LLMPlanMemoryOptions memoryOpts;
     memoryOpts.prefillChunk = chunk;
@@ -369,10 +372,7 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
       if (failed(qpm.run(*module)))
         return false;
     }
-    // The memory pool's peak before fusion, for the log: the plan of an
-    // unfused copy.
-    std::optional<int64_t> unfusedArena;
-    if (opts.fuse && log) {
+    if (opts.fuse) {
       OwningOpRef<ModuleOp> copy = module->clone();
       PassManager ppm(&ctx);
       ppm.addPass(createLLMPlanWeights());
@@ -534,6 +534,7 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
     desc.schedule.push_back(std::move(dispatch));
   }
   desc.arenaSize = plan.getArenaSize();
+  desc.arenaSizeUnfused = unfusedArena.value_or(0);
   // The KV cache is what the plan sized for max_context positions; the
   // runtime checks it against the config's layout.
   desc.kvCacheBytesPerToken =

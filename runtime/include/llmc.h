@@ -118,6 +118,7 @@ typedef struct llmc_model_info {
   uint64_t arena_size;               /* bytes of scratch per context */
   uint64_t kv_cache_bytes_per_token; /* all layers, K and V */
   uint64_t kv_cache_bytes;           /* per context: per_token * max_context */
+  uint64_t arena_size_unfused;       /* the plan's arena without fusion; 0: unknown */
   uint64_t weights_size;             /* bytes of the weights segment */
   uint64_t file_size;                /* bytes of the whole artifact */
   uint32_t num_weights;

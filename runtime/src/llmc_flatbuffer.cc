@@ -64,6 +64,7 @@ extern "C" int llmc_fb_read(const uint8_t *buf, size_t size,
     }
   }
   out->arena_size = m->arena_size();
+  out->arena_size_unfused = m->arena_size_unfused();
   out->kv_cache_bytes_per_token = m->kv_cache_bytes_per_token();
   out->kv_cache_dtype = static_cast<uint32_t>(m->kv_cache_dtype());
   if (const auto *seg = m->weights_segment()) {

@@ -35,7 +35,7 @@ typedef struct llmc_fb_model {
   uint32_t num_eos;
   const uint8_t *eos_le; /* num_eos little-endian int32 */
   /* Plan */
-  uint64_t arena_size, kv_cache_bytes_per_token;
+  uint64_t arena_size, kv_cache_bytes_per_token, arena_size_unfused;
   uint32_t kv_cache_dtype;
   uint32_t seg_alignment, seg_file_alignment;
   uint64_t seg_size;

@@ -642,6 +642,7 @@ LLMC_API llmc_status llmc_model_get_info(const llmc_model *m, llmc_model_info *o
   for (int32_t i = 0; i < o->num_eos_tokens; ++i)
     o->eos_token_ids[i] = (int32_t)llmc_rd32(f->eos_le + 4 * i);
   o->arena_size = f->arena_size;
+  o->arena_size_unfused = f->arena_size_unfused;
   o->kv_cache_bytes_per_token = f->kv_cache_bytes_per_token;
   o->kv_cache_bytes = f->kv_cache_bytes_per_token * (uint64_t)f->max_context;
   o->weights_size = f->seg_size;

@@ -960,7 +960,13 @@ int runInspect() {
                i.prefill_chunk);
   os << format("weights:       %u tensors, %.2f MB\n", i.num_weights,
                i.weights_size / 1e6);
-  os << format("arena:         %.3f MB\n", i.arena_size / 1e6);
+  os << format("arena:         %.3f MB", i.arena_size / 1e6);
+  if (i.arena_size_unfused)
+    os << format(" (%.3f MB without fusion, %+.0f%%)",
+                 i.arena_size_unfused / 1e6,
+                 100.0 * (double(i.arena_size) - double(i.arena_size_unfused)) /
+                     double(i.arena_size_unfused));
+  os << "\n";
   os << format("kv cache:      %.3f MB (%llu bytes per token)\n",
                i.kv_cache_bytes / 1e6,
                (unsigned long long)i.kv_cache_bytes_per_token);
