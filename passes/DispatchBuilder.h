@@ -233,6 +233,9 @@ protected:
   llvm::StringMap<unsigned> kindCounts;
   llvm::StringMap<memref::GlobalOp> tables;
   Operation *lmHead = nullptr;
+  /// The layer of the op being lowered (from its `layer N` location, which
+  /// the importer puts on each layer's ops), stamped on its dispatches.
+  std::optional<int64_t> currentLayer;
 };
 
 /// sum_k x[t, k] * dequant(W[j, k]) for an integer weight of layout `l`

@@ -441,8 +441,9 @@ LogicalResult lowerRope(Operation *op, DispatchBuilder &db) {
         k.loop(a[3], a[4], 1, [&](Value t) {
           Value posF = positionF32(k, k.iadd(a[2], t));
           k.loop(k.idx(0), k.idx(half), 1, [&](Value i) {
-            auto [c, s] = rotation(k, posF, k.load(freqs, {i}),
-                                   rope.attentionFactor);
+            std::pair<Value, Value> cs =
+                rotation(k, posF, k.load(freqs, {i}), rope.attentionFactor);
+            Value c = cs.first, s = cs.second;
             k.loop(k.idx(0), k.idx(heads), 1, [&](Value h) {
               Value base = k.imul(h, k.idx(hd));
               Value i0 = k.iadd(base, i);
@@ -860,7 +861,9 @@ LogicalResult lowerQKVRope(Operation *op, DispatchBuilder &db) {
     k.loop(k.idx(0), n, 1, [&](Value t) {
       Value posF = positionF32(k, k.iadd(startPos, t));
       k.loop(k.idx(0), k.idx(half), 1, [&](Value i) {
-        auto [c, sn] = rotation(k, posF, k.load(freqs, {i}), rope.attentionFactor);
+        std::pair<Value, Value> cs =
+            rotation(k, posF, k.load(freqs, {i}), rope.attentionFactor);
+        Value c = cs.first, sn = cs.second;
         k.store(c, cosT, {t, i});
         k.store(sn, sinT, {t, i});
       });

@@ -38,6 +38,24 @@ private:
 
 } // namespace
 
+/// N of a `layer N` name location inside `loc` (fused ops carry the fused
+/// locations of the ops they replace).
+static std::optional<int64_t> layerOf(Location loc) {
+  std::optional<int64_t> layer;
+  loc->walk([&](Location l) {
+    if (auto name = dyn_cast<NameLoc>(l)) {
+      StringRef s = name.getName().getValue();
+      int64_t n;
+      if (s.consume_front("layer ") && !s.getAsInteger(10, n)) {
+        layer = n;
+        return WalkResult::interrupt();
+      }
+    }
+    return WalkResult::advance();
+  });
+  return layer;
+}
+
 LogicalResult Lowering::readPlan(func::FuncOp forward) {
   auto plan = module->getAttrOfType<PlanAttr>("llm.plan");
   if (!plan)
@@ -198,9 +216,10 @@ void DispatchBuilder::dispatch(func::FuncOp fn, StringRef label, Affine grid,
                                         bytes(buf.read), bytes(buf.write)));
   for (const Affine &s : scalars)
     values.push_back(s.attr(ctx()));
-  builder->create<DispatchOp>(loc, fn.getSymName(), label, grid.attr(ctx()),
-                              builder->getArrayAttr(bindings),
-                              builder->getArrayAttr(values));
+  builder->create<DispatchOp>(
+      loc, fn.getSymName(), label, grid.attr(ctx()),
+      builder->getArrayAttr(bindings), builder->getArrayAttr(values),
+      currentLayer ? builder->getI64IntegerAttr(*currentLayer) : IntegerAttr());
 }
 
 
@@ -260,6 +279,7 @@ LogicalResult Lowering::run() {
   indices[forward.getArgument(1)] = Affine{0, 0, 1, 0};
 
   for (Operation &op : forward.getBody().front()) {
+    currentLayer = layerOf(op.getLoc());
     if (&op == lmHead) {
       // Move the row the logits come from to row 0: the last one (at
       // n - logit_rows = n - 1), or row 0 itself when all rows are wanted.

@@ -221,7 +221,7 @@ std::string buildFlatBuffer(const ArtifactDesc &d, std::vector<uint8_t> &out) {
       writes.push_back(scalar(x));
     schedule.push_back(fb::CreateDispatchDirect(
         b, s.kernel.c_str(), &ops, s.flops, s.bytes, s.kernelIndex, s.label.c_str(),
-        &scalars, &grid, &reads, &writes));
+        &scalars, &grid, &reads, &writes, s.layer));
   }
   std::vector<flatbuffers::Offset<fb::Weight>> weights;
   for (const WeightDesc &w : d.weights) {

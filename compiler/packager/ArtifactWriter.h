@@ -96,6 +96,7 @@ struct DispatchDesc {
   ScalarDesc grid;
   std::vector<ScalarDesc> reads, writes; // bytes per binding and call
   uint64_t flops = 0, bytes = 0;
+  int32_t layer = -1;                  // model layer; -1: none
 };
 
 struct QuantDescDesc {

@@ -517,6 +517,7 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
     packager::DispatchDesc dispatch;
     dispatch.kernel = name.str();
     dispatch.label = op.getLabel().str();
+    dispatch.layer = op.getLayer() ? int32_t(*op.getLayer()) : -1;
     dispatch.kernelIndex = it->second;
     auto bytes = [&](llm::ScalarAttr s) {
       return s ? scalarDesc(s) : packager::ScalarDesc{};

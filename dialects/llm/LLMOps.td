@@ -522,7 +522,8 @@ def LLM_DispatchOp : LLM_Op<"dispatch",
     independent of the others. Bindings are byte ranges of the runtime's
     buffers (`#llm.binding`); scalars and the grid are `#llm.scalar`s, which
     the runtime evaluates for each call. `label` names the `llm` op the
-    dispatch computes (for `llmc inspect` and profiles).
+    dispatch computes and `layer` the model layer it belongs to, if any (for
+    `llmc inspect` and profiles).
 
     The verifier checks the kernel's signature against the bindings and
     scalars, and that every binding covers its memref: the same checks the
@@ -548,11 +549,12 @@ def LLM_DispatchOp : LLM_Op<"dispatch",
     StrAttr:$label,
     LLM_ScalarAttr:$grid,
     TypedArrayAttrBase<LLM_BindingAttr, "bindings">:$bindings,
-    TypedArrayAttrBase<LLM_ScalarAttr, "scalars">:$scalars
+    TypedArrayAttrBase<LLM_ScalarAttr, "scalars">:$scalars,
+    OptionalAttr<ConfinedAttr<I64Attr, [IntNonNegative]>>:$layer
   );
   let assemblyFormat = [{
-    $kernel $label `grid` $grid `bindings` $bindings `scalars` $scalars
-    attr-dict
+    $kernel $label (`layer` $layer^)? `grid` $grid `bindings` $bindings
+    `scalars` $scalars attr-dict
   }];
 }
 

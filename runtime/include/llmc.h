@@ -144,6 +144,7 @@ typedef struct llmc_dispatch_info {
   uint32_t kernel_index; /* into the payload's kernel table */
   uint32_t num_bindings, num_scalars;
   int64_t grid;          /* parallel iterations of that call */
+  int32_t layer;         /* the model layer it belongs to; -1: none */
   /* Bytes that call reads and writes through the dispatch's bindings (the
    * compiler's count: each byte once, nothing cached; 0 if not recorded),
    * and of those, bytes of weights read. */

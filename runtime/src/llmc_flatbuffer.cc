@@ -123,7 +123,9 @@ extern "C" void llmc_fb_dispatch_at(const llmc_fb_model *mm, uint32_t i,
   *out = llmc_fb_dispatch();
   out->kernel = str(d ? d->kernel() : nullptr);
   out->label = str(d ? d->label() : nullptr);
+  out->layer = -1;
   if (!d) return;
+  out->layer = d->layer();
   out->kernel_index = d->kernel_index();
   out->num_operands = d->operands() ? d->operands()->size() : 0;
   out->num_scalars = d->scalars() ? d->scalars()->size() : 0;

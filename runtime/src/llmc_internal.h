@@ -69,6 +69,7 @@ typedef struct llmc_fb_dispatch {
   int has_grid;
   llmc_fb_scalar grid;
   uint32_t num_reads, num_writes; /* 0 or num_operands */
+  int32_t layer;                  /* -1: none */
 } llmc_fb_dispatch;
 
 typedef struct llmc_fb_weight {

@@ -230,6 +230,9 @@ static llmc_status check_schedule(const char *name, llmc_model *m, uint32_t payl
                   name, i, d.label, d.num_operands, d.num_scalars,
                   d.has_grid ? "" : " and no grid", k.name, k.num_bindings,
                   k.num_scalars);
+    if (d.layer < -1 || d.layer >= f->num_layers)
+      return fail(LLMC_ERR_BAD_FORMAT, "%s: dispatch %u (%s) names layer %d of %d", name, i,
+                  d.label, (int)d.layer, (int)f->num_layers);
     r->kernel = d.kernel_index;
     r->num_bindings = d.num_operands;
     r->num_scalars = d.num_scalars;
@@ -521,6 +524,7 @@ LLMC_API llmc_status llmc_model_get_dispatch_info(const llmc_model *m, uint32_t 
   const rt_dispatch *r = &m->schedule[index];
   out->kernel = d.kernel;
   out->label = d.label;
+  out->layer = d.layer;
   out->kernel_index = r->kernel;
   out->num_bindings = r->num_bindings;
   out->num_scalars = r->num_scalars;

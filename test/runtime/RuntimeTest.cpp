@@ -107,6 +107,7 @@ ArtifactDesc fakeDesc() {
   fwd.kernel = "fake_forward";
   fwd.label = "forward";
   fwd.kernelIndex = 1;
+  fwd.layer = FAKE_LAYERS - 1;
   fwd.operands = {{BufferSpace::Weights, 0, FAKE_WEIGHTS_BOUND},
                   {BufferSpace::Arena, 0, FAKE_ARENA},
                   {BufferSpace::KVCache, 0, kvBytes},
@@ -386,6 +387,15 @@ TEST_F(RuntimeTest, Info) {
   EXPECT_STREQ(i.quantization, "f32");
   EXPECT_STREQ(i.compiler_version, "0.1.0-test");
   EXPECT_STREQ(i.created_by, "RuntimeTest");
+}
+
+// Each dispatch says which layer it belongs to (-1: none), for inspect.
+TEST_F(RuntimeTest, DispatchLayers) {
+  llmc_dispatch_info d;
+  ASSERT_EQ(llmc_model_get_dispatch_info(model_, 0, 1, 0, &d), LLMC_OK);
+  EXPECT_EQ(d.layer, -1);
+  ASSERT_EQ(llmc_model_get_dispatch_info(model_, 1, 1, 0, &d), LLMC_OK);
+  EXPECT_EQ(d.layer, FAKE_LAYERS - 1);
 }
 
 TEST_F(RuntimeTest, PrefillIsChunked) {
@@ -865,6 +875,8 @@ TEST(RuntimeHostile, ScheduleDisagreesWithKernels) {
       [](ArtifactDesc &d) { d.schedule[1].reads = std::vector<ScalarDesc>(5, {0, 0, INT64_MIN, 0}); },
       [](ArtifactDesc &d) { d.schedule[1].writes = {{1, 0, 0, 0}}; },  // not one per binding
       [](ArtifactDesc &d) { d.schedule.clear(); },
+      [](ArtifactDesc &d) { d.schedule[1].layer = FAKE_LAYERS; },  // no such layer
+      [](ArtifactDesc &d) { d.schedule[0].layer = -2; },
   };
   for (size_t i = 0; i < edits.size(); ++i) {
     ArtifactDesc d = fakeDesc();

@@ -29,6 +29,7 @@
 #include <chrono>
 #include <cmath>
 #include <iostream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -970,8 +971,31 @@ int runInspect() {
   os << format("kv cache:      %.3f MB (%llu bytes per token)\n",
                i.kv_cache_bytes / 1e6,
                (unsigned long long)i.kv_cache_bytes_per_token);
-  os << format("kernels:       %u dispatches per call of the model\n",
+  // Dispatches per layer (most and fewest), from the layer each records.
+  std::map<int32_t, int> perLayer;
+  int outside = 0;
+  for (uint32_t d = 0; d < i.num_dispatches; ++d) {
+    llmc_dispatch_info di;
+    if (llmc_model_get_dispatch_info(model, d, 1, 0, &di) == LLMC_OK &&
+        di.layer >= 0)
+      ++perLayer[di.layer];
+    else
+      ++outside;
+  }
+  os << format("kernels:       %u dispatches per call of the model",
                i.num_dispatches);
+  if (!perLayer.empty()) {
+    auto [lo, hi] = std::minmax_element(
+        perLayer.begin(), perLayer.end(),
+        [](auto &a, auto &b) { return a.second < b.second; });
+    if (lo->second == hi->second)
+      os << format(" (%d a layer x %zu layers, %d outside them)", hi->second,
+                   perLayer.size(), outside);
+    else
+      os << format(" (%d to %d a layer, %d outside them)", lo->second,
+                   hi->second, outside);
+  }
+  os << "\n";
   int rc = printDecodeTraffic(model, i, os);
   llmc_model_close(model);
   return rc;
