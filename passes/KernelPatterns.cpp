@@ -564,6 +564,12 @@ LogicalResult lowerKVRead(Operation *op, DispatchBuilder &db) {
 /// dimension is the KV heads, so a K / V tile read from memory serves every
 /// query head of its group from cache (grouped-query attention), and no
 /// max_context-sized scores exist.
+///
+/// With `kv_splits` S > 1 (flash decoding, for long contexts on devices
+/// with more parallel units than KV heads) the positions are cut into S
+/// ranges, each a unit of the grid writing its partial (max, sum, output)
+/// to scratch, and a second dispatch combines the S partials of each query
+/// head.
 LogicalResult lowerAttention(Operation *op, DispatchBuilder &db) {
   auto at = cast<AttentionOp>(op);
   auto keysRead = at.getKeys().getDefiningOp<KVReadOp>();
@@ -573,6 +579,7 @@ LogicalResult lowerAttention(Operation *op, DispatchBuilder &db) {
   int64_t heads = at.getNumHeads(), kvHeads = at.getNumKvHeads(),
           hd = at.getHeadDim(), group = heads / kvHeads;
   int64_t tile = at.getKvTile().value_or(kDefaultKVTile);
+  int64_t splits = at.getKvSplits().value_or(1);
   double scale = at.getScale().convertToDouble();
   bool causal = at.getCausal();
   FailureOr<Affine> start = db.index(op, at.getStartPos());
@@ -581,15 +588,25 @@ LogicalResult lowerAttention(Operation *op, DispatchBuilder &db) {
   Affine length = db.indexOf(keysRead.getKeys());
   int64_t feats = heads * hd;
   KVCacheType cache = db.cache();
-  SmallVector<Buffer> bufs{db.activation(at.getQuery()).reads(rowsBytes(nTokens, feats))};
+  Buffer query = db.activation(at.getQuery()).reads(rowsBytes(nTokens, feats));
+  Buffer result = db.activation(at.getResult());
+  int64_t chunk = query.type.getDimSize(0);
+  // Partials: [split][row][query head][max, sum, output...].
+  std::optional<Buffer> partial;
+  if (splits > 1)
+    partial = db.scratchView(db.scratchOffset(op), {splits, chunk, heads, hd + 2});
+  SmallVector<Buffer> bufs{query};
   bufs.append(db.kvLayer(keysRead.getLayer()).reads(length));
   unsigned outAt = bufs.size();
-  bufs.push_back(db.activation(at.getResult()).writes(rowsBytes(nTokens, feats)));
+  Affine partialBytes = nTokens * (splits * heads * (hd + 2) * 4);
+  bufs.push_back(partial ? partial->writes(partialBytes)
+                         : result.writes(rowsBytes(nTokens, feats)));
   auto fn = db.kernel(
       "attention",
       std::to_string(heads) + "/" + std::to_string(kvHeads) + "/" +
           std::to_string(hd) + "/" + std::to_string(scale) +
-          (causal ? "c" : "") + "/t" + std::to_string(tile) + kvKey(cache),
+          (causal ? "c" : "") + "/t" + std::to_string(tile) + "/s" +
+          std::to_string(splits) + kvKey(cache),
       bufs, 3, [&](KB &k, ValueRange a) {
         OpBuilder &b = k.b;
         unsigned s = bufs.size();
@@ -616,28 +633,37 @@ LogicalResult lowerAttention(Operation *op, DispatchBuilder &db) {
         auto minus = [&](Value x, Value y) {
           return b.create<arith::SubIOp>(k.loc, x, y).getResult();
         };
+        auto minU = [&](Value x, Value y) {
+          return b.create<arith::MinUIOp>(k.loc, x, y).getResult();
+        };
         // Per query head of the group: running max, sum and output; and
         // one tile of scores.
         Value m = buf({group}), l = buf({group}), acc = buf({group, hd}),
               sc = buf({tile});
-        k.loop(a[s + 3], a[s + 4], 1, [&](Value g) {
+        // Positions per split: ceil(length / splits).
+        Value perSplit = b.create<arith::DivUIOp>(
+            k.loc, k.iadd(kvLen, k.idx(splits - 1)), k.idx(splits));
+        k.loop(a[s + 3], a[s + 4], 1, [&](Value unit) {
+          Value g = splits > 1 ? b.create<arith::DivUIOp>(k.loc, unit, k.idx(splits)).getResult()
+                               : unit;
+          Value split = splits > 1 ? b.create<arith::RemUIOp>(k.loc, unit, k.idx(splits)).getResult()
+                                   : k.idx(0);
           Value kOff = k.imul(g, k.idx(hd));
-          auto qOffOf = [&](Value h) {
-            return k.imul(k.iadd(k.imul(g, k.idx(group)), h), k.idx(hd));
-          };
+          auto headOf = [&](Value h) { return k.iadd(k.imul(g, k.idx(group)), h); };
           k.loop(k.idx(0), n, 1, [&](Value t) {
             Value limit = causal ? k.iadd(k.iadd(startPos, t), k.idx(1)) : kvLen;
+            Value first = minU(k.imul(split, perSplit), limit);
+            Value last = splits > 1 ? minU(k.iadd(first, perSplit), limit) : limit;
             k.loop(k.idx(0), k.idx(group), 1, [&](Value h) {
               k.store(k.f32(-INFINITY), m, {h});
               k.store(k.f32(0.0), l, {h});
               k.loop(k.idx(0), k.idx(hd), lanes,
                      [&](Value d) { storeV(splat(k.f32(0.0)), acc, {h, d}); });
             });
-            k.loop(k.idx(0), limit, tile, [&](Value j0) {
-              Value jEnd = b.create<arith::MinUIOp>(
-                  k.loc, k.iadd(j0, k.idx(tile)), limit);
+            k.loop(first, last, tile, [&](Value j0) {
+              Value jEnd = minU(k.iadd(j0, k.idx(tile)), last);
               k.loop(k.idx(0), k.idx(group), 1, [&](Value h) {
-                Value qOff = qOffOf(h);
+                Value qOff = k.imul(headOf(h), k.idx(hd));
                 Value tmax = k.reduce(j0, jEnd, 1, k.f32(-INFINITY), [&](Value j, Value mx) {
                   Value dot = k.dot(q, {t, qOff}, kv.data, {k.idx(0), j, kOff}, hd);
                   Value sj = k.mul(k.mul(dot, kv.scale(k, 0, j, g)), k.f32(scale));
@@ -668,7 +694,17 @@ LogicalResult lowerAttention(Operation *op, DispatchBuilder &db) {
               });
             });
             k.loop(k.idx(0), k.idx(group), 1, [&](Value h) {
-              Value qOff = qOffOf(h);
+              Value qh = headOf(h);
+              if (splits > 1) {
+                // This split's partial, unnormalised.
+                k.store(k.load(m, {h}), out, {split, t, qh, k.idx(0)});
+                k.store(k.load(l, {h}), out, {split, t, qh, k.idx(1)});
+                k.loop(k.idx(0), k.idx(hd), 1, [&](Value d) {
+                  k.store(k.load(acc, {h, d}), out, {split, t, qh, k.iadd(d, k.idx(2))});
+                });
+                return;
+              }
+              Value qOff = k.imul(qh, k.idx(hd));
               Value inv = splat(k.div(k.f32(1.0), k.load(l, {h})));
               k.loop(k.idx(0), k.idx(hd), lanes, [&](Value d) {
                 storeV(k.mul(loadV(acc, {h, d}), inv), out, {t, k.iadd(qOff, d)});
@@ -677,7 +713,47 @@ LogicalResult lowerAttention(Operation *op, DispatchBuilder &db) {
           });
         });
       });
-  db.dispatch(fn, "attention", constant(kvHeads), bufs, {nTokens, *start, length});
+  db.dispatch(fn, "attention", constant(kvHeads * splits), bufs,
+              {nTokens, *start, length});
+  if (splits == 1)
+    return success();
+
+  // Combine: out = sum_s e^(m_s - M) acc_s / sum_s e^(m_s - M) l_s with
+  // M = max_s m_s. An empty split has m = -inf and adds nothing; split 0
+  // always holds position 0.
+  SmallVector<Buffer> cbufs{partial->reads(partialBytes),
+                            result.writes(rowsBytes(nTokens, feats))};
+  auto combine = db.kernel(
+      "attention_combine",
+      std::to_string(heads) + "x" + std::to_string(hd) + "/s" + std::to_string(splits),
+      cbufs, 1, [&](KB &k, ValueRange a) {
+        Value p = a[0], out = a[1], n = a[2];
+        k.loop(a[3], a[4], 1, [&](Value h) {
+          k.loop(k.idx(0), n, 1, [&](Value t) {
+            Value mx = k.reduce(k.idx(0), k.idx(splits), 1, k.f32(-INFINITY),
+                                [&](Value sp, Value x) {
+                                  return k.max(x, k.load(p, {sp, t, h, k.idx(0)}));
+                                });
+            Value total = k.reduce(k.idx(0), k.idx(splits), 1, k.f32(0.0),
+                                   [&](Value sp, Value x) {
+                                     Value w = k.exp(k.sub(k.load(p, {sp, t, h, k.idx(0)}), mx));
+                                     return k.add(x, k.mul(w, k.load(p, {sp, t, h, k.idx(1)})));
+                                   });
+            Value inv = k.div(k.f32(1.0), total);
+            Value base = k.imul(h, k.idx(hd));
+            k.loop(k.idx(0), k.idx(hd), 1, [&](Value d) {
+              Value sum = k.reduce(k.idx(0), k.idx(splits), 1, k.f32(0.0),
+                                   [&](Value sp, Value x) {
+                                     Value w = k.exp(k.sub(k.load(p, {sp, t, h, k.idx(0)}), mx));
+                                     Value v = k.load(p, {sp, t, h, k.iadd(d, k.idx(2))});
+                                     return k.add(x, k.mul(w, v));
+                                   });
+              k.store(k.mul(sum, inv), out, {t, k.iadd(base, d)});
+            });
+          });
+        });
+      });
+  db.dispatch(combine, "attention_combine", constant(heads), cbufs, {nTokens});
   return success();
 }
 

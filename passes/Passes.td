@@ -93,13 +93,19 @@ def LLMTileKV : Pass<"llm-tile-kv", "mlir::ModuleOp"> {
     `llm.attention`: the positions its online softmax takes at a time, so
     that a tile of one KV head's keys and values stays in the L1 cache
     while each query head of the group reads it (the build derives it from
-    the target preset's L1 size; `tile = 0` keeps what is there).
+    the target preset's L1 size; `tile = 0` keeps what is there). Sets
+    `kv_splits`: position ranges computed in parallel and combined at the
+    end (flash decoding), for devices with more parallel units than KV
+    heads (`splits = 0` keeps what is there).
   }];
   let options = [
     Option<"dtype", "dtype", "std::string", "\"f32\"",
            "KV cache element type: f32, f16 or q8">,
     Option<"tile", "tile", "int64_t", "0",
-           "Positions per attention tile (0: leave kv_tile as it is)">
+           "Positions per attention tile (0: leave kv_tile as it is)">,
+    Option<"splits", "splits", "int64_t", "0",
+           "Position ranges attention computes in parallel and combines "
+           "(flash decoding; 0: leave kv_splits as it is)">
   ];
   let dependentDialects = ["llmc::llm::LLMDialect"];
 }

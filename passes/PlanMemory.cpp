@@ -177,6 +177,15 @@ struct PlanMemoryPass : public llmc::impl::LLMPlanMemoryBase<PlanMemoryPass> {
         gamma = f.getGammaAttr();
       else if (auto q = dyn_cast<QKVRopeOp>(op))
         gamma = q.getGammaAttr();
+      // Attention split in position ranges writes its partials to scratch.
+      if (auto attn = dyn_cast<AttentionOp>(op); attn && attn.getKvSplits() &&
+                                                 *attn.getKvSplits() > 1) {
+        int64_t bytes = *attn.getKvSplits() * chunk * attn.getNumHeads() *
+                        (attn.getHeadDim() + 2) * 4;
+        int64_t off = arena.allocate(bytes);
+        op.setAttr("llm.scratch", b.getI64IntegerAttr(off));
+        arena.release(off, bytes);
+      }
       if (gamma) {
         int64_t bytes =
             chunk * cast<RankedTensorType>(op.getOperand(0).getType()).getDimSize(1) * 4;

@@ -48,8 +48,9 @@ struct TileKVPass : public llmc::impl::LLMTileKVBase<TileKVPass> {
                          << "'; expected f32, f16 or q8";
       return signalPassFailure();
     }
-    if (tile < 0) {
-      module.emitError() << "KV tile must be positive, got " << tile;
+    if (tile < 0 || splits < 0) {
+      module.emitError() << "KV tile and splits must be positive, got "
+                         << tile << " and " << splits;
       return signalPassFailure();
     }
     // The cache is @forward's argument: its uses see the new type.
@@ -63,10 +64,13 @@ struct TileKVPass : public llmc::impl::LLMTileKVBase<TileKVPass> {
     inputs[2] = type;
     forward.setType(FunctionType::get(module.getContext(), inputs,
                                       forward.getResultTypes()));
-    if (tile > 0) {
-      OpBuilder b(module.getContext());
-      forward.walk([&](AttentionOp a) { a.setKvTileAttr(b.getI64IntegerAttr(tile)); });
-    }
+    OpBuilder b(module.getContext());
+    forward.walk([&](AttentionOp a) {
+      if (tile > 0)
+        a.setKvTileAttr(b.getI64IntegerAttr(tile));
+      if (splits > 0)
+        a.setKvSplitsAttr(b.getI64IntegerAttr(splits));
+    });
   }
 };
 

@@ -97,7 +97,7 @@ void emitLlamaForward(OpBuilder &b, ModuleOp module, Location loc,
         b.getI64IntegerAttr(c.heads), b.getI64IntegerAttr(c.kvHeads),
         b.getI64IntegerAttr(c.headDim),
         b.getF64FloatAttr(1.0 / std::sqrt(double(c.headDim))),
-        b.getUnitAttr(), IntegerAttr());
+        b.getUnitAttr(), IntegerAttr(), IntegerAttr());
     o = linear(l, c.hidden, o, p + "self_attn.o_proj.weight");
     h = b.create<llm::AddOp>(l, h, o);
     x = b.create<llm::RMSNormOp>(l, h.getType(), h,

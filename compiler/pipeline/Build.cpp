@@ -331,6 +331,10 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
                    << "'";
     return false;
   }
+  if (opts.kvSplits < 1 || opts.kvSplits > 256) {
+    emitError(loc) << "--kv-splits must be in [1, 256], got " << opts.kvSplits;
+    return false;
+  }
   if (opts.kvTile < 0 || opts.kvTile > maxContext) {
     emitError(loc) << "--kv-tile must be in [1, " << maxContext << "], got "
                    << opts.kvTile;
@@ -387,6 +391,7 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
     LLMTileKVOptions kvOpts;
     kvOpts.dtype = opts.kvCache;
     kvOpts.tile = kvTile;
+    kvOpts.splits = opts.kvSplits;
     pm.addPass(createLLMTileKV(kvOpts));
     pm.addPass(createLLMPlanWeights());
     pm.addPass(createLLMPlanMemory(memoryOpts));

@@ -44,6 +44,9 @@ struct BuildOptions {
   std::string kvCache = "f32";
   /// Positions per attention tile; 0: from the target preset's L1 size.
   int64_t kvTile = 0;
+  /// Position ranges attention computes in parallel and combines (flash
+  /// decoding); 1 on CPUs, whose threads the KV heads already fill.
+  int64_t kvSplits = 1;
   /// Run llm-fuse (five kernels a layer); off only to compare against the
   /// unfused graph.
   bool fuse = true;

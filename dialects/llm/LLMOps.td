@@ -299,6 +299,9 @@ def LLM_AttentionOp : LLM_Op<"attention", [Pure]> {
     llm-tile-kv; 32 when absent) is how many positions the kernel's online
     softmax takes at a time: a tile of keys and values of one KV head should
     stay in the L1 cache while every query head of its group reads it.
+    `kv_splits` (1 when absent) cuts the positions into that many ranges
+    computed in parallel and combined at the end (flash decoding), for
+    devices with more parallel units than KV heads.
 
     Example:
 
@@ -316,7 +319,8 @@ def LLM_AttentionOp : LLM_Op<"attention", [Pure]> {
     ConfinedAttr<I64Attr, [IntPositive]>:$num_kv_heads,
     ConfinedAttr<I64Attr, [IntPositive]>:$head_dim,
     F64Attr:$scale, UnitAttr:$causal,
-    OptionalAttr<ConfinedAttr<I64Attr, [IntPositive]>>:$kv_tile
+    OptionalAttr<ConfinedAttr<I64Attr, [IntPositive]>>:$kv_tile,
+    OptionalAttr<ConfinedAttr<I64Attr, [IntPositive]>>:$kv_splits
   );
   let results = (outs LLM_Activation:$result);
   let assemblyFormat = [{

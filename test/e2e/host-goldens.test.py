@@ -32,6 +32,8 @@ def main():
                     help="build with llmc build --no-fuse")
     ap.add_argument("--kv-cache", default="f32",
                     help="llmc build --kv-cache (f32, f16, q8)")
+    ap.add_argument("--kv-splits", default="1",
+                    help="llmc build --kv-splits")
     args = ap.parse_args()
 
     g = golden.load(args.golden)
@@ -41,7 +43,7 @@ def main():
                     "--prefill-chunk", str(args.prefill_chunk),
                     "--quantization", args.quantization] +
                    (["--no-fuse"] if args.no_fuse else []) +
-                   ["--kv-cache", args.kv_cache],
+                   ["--kv-cache", args.kv_cache, "--kv-splits", args.kv_splits],
                    check=True, stderr=subprocess.DEVNULL)
     out = subprocess.run([args.llmc, "run", artifact, "--tokens",
                           ",".join(str(int(t)) for t in g.prompt),

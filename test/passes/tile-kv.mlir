@@ -1,5 +1,6 @@
 // RUN: llmc-opt %s --llm-tile-kv="dtype=q8 tile=16" | FileCheck %s
 // RUN: llmc-opt %s --llm-tile-kv="dtype=q8 tile=16" --llm-plan-weights --llm-plan-memory=prefill-chunk=4 --llm-lower-to-kernels | FileCheck %s --check-prefix=LOWER
+// RUN: llmc-opt %s --llm-tile-kv="splits=3" --llm-plan-weights --llm-plan-memory=prefill-chunk=4 --llm-lower-to-kernels | FileCheck %s --check-prefix=SPLIT
 // RUN: not llmc-opt %s --llm-tile-kv=dtype=q4 2>&1 | FileCheck %s --check-prefix=BAD
 // BAD: error: unknown KV cache type 'q4'; expected f32, f16 or q8
 
@@ -10,6 +11,26 @@
 // CHECK: llm.kv_write %{{.*}}, %{{.*}} into %[[C]][0] {{.*}} dtype = i8>
 // CHECK: llm.kv_read %[[C]][0]
 // CHECK: llm.attention {{.*}}kv_tile = 16 : i64
+
+// Flash decoding, 3 position ranges: attention's grid is 1 KV head x 3
+// ranges, each writing its partial (max, sum, 8 outputs) per row and query
+// head to scratch: 3 x 4 rows x 2 heads x 10 floats = 960 bytes. Attention's
+// output takes 512 (k and v died at the kv_write); the scratch takes the
+// free block at the end, 768, which grows the arena to 768 + 960 = 1728. A
+// second dispatch, over the 2 query heads, combines the ranges.
+// SPLIT-LABEL: module attributes
+// SPLIT-SAME: arena_size = 1728
+// SPLIT-LABEL: func.func private @k_attention_0(
+// SPLIT-SAME: memref<3x4x2x10xf32>
+// SPLIT: arith.divui
+// SPLIT: arith.remui
+// SPLIT-LABEL: func.func private @k_attention_combine_0(
+// SPLIT-SAME: %[[P:[^:]*]]: memref<3x4x2x10xf32>, %[[O:[^:]*]]: memref<4x16xf32>,
+// SPLIT: math.exp
+// SPLIT: memref.store %{{.*}}, %[[O]]
+// SPLIT-LABEL: llm.schedule
+// SPLIT: llm.dispatch @k_attention_0 "attention" grid <c = 3> {{.*}}#llm.binding<space = arena, offset = 768, size = 960, write = <n_tokens = 240>>]
+// SPLIT-NEXT: llm.dispatch @k_attention_combine_0 "attention_combine" grid <c = 2> bindings [#llm.binding<space = arena, offset = 768, size = 960, read = <n_tokens = 240>>, #llm.binding<space = arena, offset = 512, size = 256, write = <n_tokens = 64>>] scalars [#llm.scalar<n_tokens = 1>]
 
 // Lowered: a layer of the q8 cache is 2 x 128 x 8 int8 codes (2048 bytes)
 // then 2 x 128 x 1 f32 scales (1024 bytes): 3072 bytes. kv_write quantizes

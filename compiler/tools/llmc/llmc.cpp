@@ -100,6 +100,12 @@ cl::opt<int64_t> buildKVTile(
     cl::desc("Positions per attention tile (default: from the target's L1 "
              "cache size)"),
     cl::init(0), cl::sub(buildCmd));
+cl::opt<int64_t> buildKVSplits(
+    "kv-splits",
+    cl::desc("Position ranges attention computes in parallel and then "
+             "combines (flash decoding; default 1: the CPU's threads split "
+             "the KV heads)"),
+    cl::init(1), cl::sub(buildCmd));
 cl::opt<bool> buildNoFuse(
     "no-fuse",
     cl::desc("Skip llm-fuse: one kernel per op (16 a layer instead of 5); "
@@ -350,6 +356,7 @@ int runBuild() {
   opts.fuse = !buildNoFuse;
   opts.kvCache = buildKVCache;
   opts.kvTile = buildKVTile;
+  opts.kvSplits = buildKVSplits;
   opts.dumpKernelIR = buildDumpKernels;
   opts.dumpLLVMIR = buildDumpLLVM;
   opts.progress = &errs();
