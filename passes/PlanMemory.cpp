@@ -83,6 +83,21 @@ private:
   int64_t top = 0;
 };
 
+/// Bytes of scratch `op` needs while it runs (0: none).
+int64_t scratchBytes(Operation &op, int64_t chunk) {
+  FlatSymbolRefAttr gamma;
+  if (auto f = dyn_cast<FusedLinearOp>(op))
+    gamma = f.getGammaAttr();
+  else if (auto q = dyn_cast<QKVRopeOp>(op))
+    gamma = q.getGammaAttr();
+  if (gamma)
+    return chunk * cast<RankedTensorType>(op.getOperand(0).getType()).getDimSize(1) * 4;
+  if (auto attn = dyn_cast<AttentionOp>(op))
+    if (int64_t splits = attn.getKvSplits().value_or(1); splits > 1)
+      return splits * chunk * attn.getNumHeads() * (attn.getHeadDim() + 2) * 4;
+  return 0;
+}
+
 struct PlanMemoryPass : public llmc::impl::LLMPlanMemoryBase<PlanMemoryPass> {
   using LLMPlanMemoryBase::LLMPlanMemoryBase;
 
@@ -170,25 +185,11 @@ struct PlanMemoryPass : public llmc::impl::LLMPlanMemoryBase<PlanMemoryPass> {
         slots[result] = {off, bytes};
         op.setAttr("llm.slot", b.getI64IntegerAttr(off));
       }
-      // A fused op whose norm keeps its vector (gamma) normalises its input
-      // into scratch first (KernelPatterns.cpp, normedInput).
-      FlatSymbolRefAttr gamma;
-      if (auto f = dyn_cast<FusedLinearOp>(op))
-        gamma = f.getGammaAttr();
-      else if (auto q = dyn_cast<QKVRopeOp>(op))
-        gamma = q.getGammaAttr();
-      // Attention split in position ranges writes its partials to scratch.
-      if (auto attn = dyn_cast<AttentionOp>(op); attn && attn.getKvSplits() &&
-                                                 *attn.getKvSplits() > 1) {
-        int64_t bytes = *attn.getKvSplits() * chunk * attn.getNumHeads() *
-                        (attn.getHeadDim() + 2) * 4;
-        int64_t off = arena.allocate(bytes);
-        op.setAttr("llm.scratch", b.getI64IntegerAttr(off));
-        arena.release(off, bytes);
-      }
-      if (gamma) {
-        int64_t bytes =
-            chunk * cast<RankedTensorType>(op.getOperand(0).getType()).getDimSize(1) * 4;
+      // Scratch for the length of the op: a fused op whose norm keeps its
+      // vector (gamma) normalises its input there first (KernelPatterns.cpp,
+      // normedInput); attention split in position ranges writes its
+      // partials there.
+      if (int64_t bytes = scratchBytes(op, chunk)) {
         int64_t off = arena.allocate(bytes);
         op.setAttr("llm.scratch", b.getI64IntegerAttr(off));
         arena.release(off, bytes);
