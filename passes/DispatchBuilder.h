@@ -159,6 +159,8 @@ public:
   Buffer weightView(FlatSymbolRefAttr sym);
   QuantViews quantViews(FlatSymbolRefAttr sym);
   Buffer scratchView(int64_t offset, ArrayRef<int64_t> shape);
+  /// `bytes` of the arena at `offset` as raw bytes (memref<bytes x i8>).
+  Buffer scratchI8(int64_t offset, int64_t bytes);
   /// One layer of the KV cache: its elements ([K, V][max_context][row], of
   /// the cache's dtype) and, for an i8 cache, its scales.
   struct KVViews {
@@ -179,6 +181,9 @@ public:
   func::FuncOp kernel(StringRef kind, StringRef key, ArrayRef<Buffer> buffers,
                       unsigned numScalars,
                       function_ref<void(KB &, ValueRange)> body);
+  /// The declaration of an external function (a target's microkernel,
+  /// linked by its back end), made once.
+  func::FuncOp declareExternal(StringRef name, FunctionType type);
   /// Appends a launch of `fn` over [0, grid) to the schedule.
   void dispatch(func::FuncOp fn, StringRef label, Affine grid,
                 ArrayRef<Buffer> buffers, ArrayRef<Affine> scalars);

@@ -134,7 +134,7 @@ private:
                       llvm::map_to_vector(ws, [](WeightOp w) { return w.getLoc(); })),
         prefix + suffix.str(), type, ws[0].getStorage(), b.getArrayAttr(more),
         WeightStorageAttr(), ws[0].getQuantAttr(), IntegerAttr(),
-        WeightRoleAttr::get(b.getContext(), role));
+        WeightRoleAttr::get(b.getContext(), role), /*packed=*/IntegerAttr());
     symbols.insert(merged); // renames on a clash
     unused.insert(ws.begin(), ws.end());
     return merged;

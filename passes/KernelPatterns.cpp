@@ -261,6 +261,17 @@ LogicalResult lowerDim(Operation *op, DispatchBuilder &db) {
   return success();
 }
 
+bool isPacked(DispatchBuilder &db, FlatSymbolRefAttr weight);
+LogicalResult lowerPackedLinear(Operation *op, DispatchBuilder &db,
+                                FlatSymbolRefAttr weight, Value input,
+                                std::optional<double> eps,
+                                FlatSymbolRefAttr gamma, bool swiglu,
+                                Value residual, Value result);
+void callMicrokernel(DispatchBuilder &db, KB &k, StringRef name,
+                     ValueRange args);
+Value addressOf(KB &k, Value mem);
+Value addressAt(KB &k, Value mem, Value elements);
+
 LogicalResult lowerEmbedding(Operation *op, DispatchBuilder &db) {
   auto e = cast<EmbeddingOp>(op);
   const quant::Layout &l = db.layout(e.getWeight());
@@ -268,6 +279,33 @@ LogicalResult lowerEmbedding(Operation *op, DispatchBuilder &db) {
   // The lookup reads one table row per token.
   Buffer out = db.activation(e.getResult()).writes(rowsBytes(nTokens, d));
   Buffer toks = db.tokens().reads(nTokens * 4);
+  if (l.panel) {
+    // A packed table (shared with a tied lm_head): rows gathered by the
+    // microkernel that knows the panels.
+    DispatchBuilder::QuantViews v = db.quantViews(e.getWeightAttr());
+    int64_t rowBytes = v.qs.size / l.storedRows(),
+            scaleBytes = v.scales.size / l.storedRows();
+    SmallVector<Buffer> bufs{toks, v.qs.reads(nTokens * rowBytes),
+                             v.scales.reads(nTokens * scaleBytes), out};
+    std::string key = std::to_string(vocab) + "x" + std::to_string(d) + "/q" +
+                      std::to_string(l.bits) + "g" + std::to_string(l.group) +
+                      "s" + std::to_string(l.scaleBytes) + "/p" +
+                      std::to_string(l.panel);
+    auto fn = db.kernel("embedding", key, bufs, 0, [&](KB &k, ValueRange a) {
+      OpBuilder &b = k.b;
+      k.loop(a[4], a[5], 1, [&](Value t) {
+        Value row = b.create<arith::IndexCastOp>(k.loc, b.getIndexType(),
+                                                 k.load(a[0], {t}));
+        callMicrokernel(db, k, "llmc_uk_panel_row",
+                        {addressOf(k, a[1]), addressOf(k, a[2]),
+                         k.idx(l.scaleBytes == 4), k.idx(d), k.idx(l.bits),
+                         k.idx(l.group), row,
+                         addressAt(k, a[3], k.imul(t, k.idx(d)))});
+      });
+    });
+    db.dispatch(fn, "embedding", nTokens, bufs, {});
+    return success();
+  }
   if (l.isInteger()) {
     DispatchBuilder::QuantViews v = db.quantViews(e.getWeightAttr());
     SmallVector<Buffer> bufs{toks, v.qs.reads(nTokens * perRow(v.qs)),
@@ -341,6 +379,10 @@ LogicalResult lowerEmbedding(Operation *op, DispatchBuilder &db) {
 
 LogicalResult lowerQuantizedLinear(Operation *op, DispatchBuilder &db) {
   auto ql = cast<QuantizedLinearOp>(op);
+  if (isPacked(db, ql.getWeightAttr()))
+    return lowerPackedLinear(op, db, ql.getWeightAttr(), ql.getInput(),
+                             std::nullopt, FlatSymbolRefAttr(), false, Value(),
+                             ql.getResult());
   const quant::Layout &l = db.layout(ql.getWeight());
   int64_t nOut = l.rows, kIn = l.cols;
   DispatchBuilder::QuantViews v = db.quantViews(ql.getWeightAttr());
@@ -838,8 +880,164 @@ std::string normKey(std::optional<double> eps) {
   return eps ? "/norm" + std::to_string(*eps) : "";
 }
 
+
+//===----------------------------------------------------------------------===//
+// Packed integer weights (llm-pack-weights): int8 activations x panels
+//===----------------------------------------------------------------------===//
+//
+// The inner loops are the target's microkernels (the CPU's are
+// targets/cpu/ukernels/ukernels.c), declared here and linked by the back
+// end; buffer addresses go to them as index values. The loops around them
+// and the epilogues stay generated.
+
+constexpr int64_t kPanel = quant::kPanel;
+
+Value addressOf(KB &k, Value mem) {
+  return k.b.create<memref::ExtractAlignedPointerAsIndexOp>(k.loc, mem);
+}
+
+/// `mem`'s address plus `elements` f32 elements.
+Value addressAt(KB &k, Value mem, Value elements) {
+  return k.iadd(addressOf(k, mem), k.imul(elements, k.idx(4)));
+}
+
+void callMicrokernel(DispatchBuilder &db, KB &k, StringRef name,
+                     ValueRange args) {
+  SmallVector<Type> types;
+  for (Value a : args)
+    types.push_back(a.getType());
+  func::FuncOp fn =
+      db.declareExternal(name, k.b.getFunctionType(types, TypeRange{}));
+  k.b.create<func::CallOp>(k.loc, fn, args);
+}
+
+/// The dispatch that quantizes the first `rows` rows of x to int8 blocks
+/// (optionally RMS-normalized first, times gamma if given) into `op`'s
+/// scratch, once for every thread of the panels' dispatch that follows.
+Buffer quantizeRows(DispatchBuilder &db, Operation *op, Buffer x,
+                    std::optional<double> eps, FlatSymbolRefAttr gamma,
+                    Affine rows) {
+  int64_t chunk = x.type.getDimSize(0), kIn = x.type.getDimSize(1);
+  int64_t stride = quant::int8RowBytes(kIn);
+  Buffer xq = db.scratchI8(db.scratchOffset(op), chunk * stride);
+  SmallVector<Buffer> bufs{x.reads(rowsBytes(rows, kIn))};
+  if (gamma)
+    bufs.push_back(db.weightView(gamma).readsAll());
+  bufs.push_back(xq.writes(rows * stride));
+  std::string key = std::to_string(kIn) + normKey(eps) + (gamma ? "/gamma" : "");
+  auto fn = db.kernel("quantize_rows", key, bufs, 0, [&](KB &k, ValueRange a) {
+    unsigned s = bufs.size();
+    callMicrokernel(
+        db, k, "llmc_uk_quantize_rows",
+        {addressOf(k, a[0]), k.idx(kIn), k.idx(kIn), a[s], a[s + 1],
+         k.f32(eps ? *eps : -1.0), gamma ? addressOf(k, a[1]) : k.idx(0),
+         addressOf(k, a[s - 1]), k.idx(stride)});
+  });
+  db.dispatch(fn, eps ? "norm+quantize" : "quantize", rows, bufs, {});
+  return xq;
+}
+
+/// A packed weight's bindings and the call that multiplies one of its
+/// panels by the quantized rows.
+struct Panels {
+  quant::Layout l;
+  Buffer qs, scales;
+
+  Panels(DispatchBuilder &db, FlatSymbolRefAttr sym) : l(db.layout(sym.getValue())) {
+    DispatchBuilder::QuantViews v = db.quantViews(sym);
+    qs = v.qs.readsAll();
+    scales = v.scales.readsAll();
+  }
+  std::string key() const {
+    return std::to_string(l.cols) + "x" + std::to_string(l.rows) + "/q" +
+           std::to_string(l.bits) + "g" + std::to_string(l.group) + "s" +
+           std::to_string(l.scaleBytes) + "/p" + std::to_string(l.panel);
+  }
+  /// tile[t][col .. col+16) for t < n = panel `p` . xq[t] (tile rows `ldo`
+  /// floats apart).
+  void dot(DispatchBuilder &db, KB &k, Value xq, Value n, Value qsArg,
+           Value scalesArg, Value p, Value tile, int64_t col, int64_t ldo) const {
+    callMicrokernel(
+        db, k, "llmc_uk_panel_dot",
+        {addressOf(k, xq), k.idx(quant::int8RowBytes(l.cols)), n, k.idx(l.cols),
+         k.idx(l.bits), addressOf(k, qsArg), addressOf(k, scalesArg),
+         k.idx(l.scaleBytes == 4), k.idx(l.group), p,
+         addressAt(k, tile, k.idx(col)), k.idx(ldo)});
+  }
+};
+
+/// A linear over a packed weight, with the fused ops' epilogues: one
+/// dispatch quantizes the input (and applies the norm), a second walks the
+/// output panels (the grid), each panel's products landing in a tile on
+/// the stack that the epilogue (SwiGLU, residual) then stores.
+LogicalResult lowerPackedLinear(Operation *op, DispatchBuilder &db,
+                                FlatSymbolRefAttr weight, Value input,
+                                std::optional<double> eps,
+                                FlatSymbolRefAttr gamma, bool swiglu,
+                                Value residual, Value result) {
+  Panels w(db, weight);
+  int64_t kIn = w.l.cols, nOut = cast<RankedTensorType>(result.getType()).getDimSize(1);
+  Affine rows = db.rowsOf(op);
+  Buffer xq = quantizeRows(db, op, db.activation(input), eps, gamma, rows);
+  SmallVector<Buffer> bufs{xq.reads(rows * quant::int8RowBytes(kIn)), w.qs,
+                           w.scales};
+  int resAt = -1;
+  if (residual) {
+    resAt = bufs.size();
+    bufs.push_back(db.activation(residual).reads(rowsBytes(rows, nOut)));
+  }
+  int outAt = bufs.size();
+  bufs.push_back((db.isLmHead(op) ? db.logits() : db.activation(result))
+                     .writes(rowsBytes(rows, nOut)));
+  int64_t chunk = bufs[outAt].type.getDimSize(0);
+  int64_t width = swiglu ? 2 * kPanel : kPanel;
+  std::string key = w.key() + (swiglu ? "/swiglu" : "") +
+                    (resAt >= 0 ? "/residual" : "") + "/" + std::to_string(nOut);
+  auto fn = db.kernel("panel_linear", key, bufs, 1, [&](KB &k, ValueRange a) {
+    unsigned s = bufs.size();
+    Value n = a[s], out = a[outAt];
+    Value tile = k.b.create<memref::AllocaOp>(
+        k.loc, MemRefType::get({chunk, width}, k.b.getF32Type()));
+    k.loop(a[s + 1], a[s + 2], 1, [&](Value p) {
+      w.dot(db, k, a[0], n, a[1], a[2], p, tile, 0, width);
+      if (swiglu)
+        w.dot(db, k, a[0], n, a[1], a[2], k.iadd(p, k.idx(nOut / kPanel)), tile,
+              kPanel, width);
+      Value j0 = k.imul(p, k.idx(kPanel));
+      Value count = k.b.create<arith::MinUIOp>(
+          k.loc, k.idx(kPanel), k.b.create<arith::SubIOp>(k.loc, k.idx(nOut), j0));
+      k.loop(k.idx(0), n, 1, [&](Value t) {
+        k.loop(k.idx(0), count, 1, [&](Value i) {
+          Value y = k.load(tile, {t, i});
+          if (swiglu)
+            y = k.mul(silu(k, y), k.load(tile, {t, k.iadd(i, k.idx(kPanel))}));
+          Value j = k.iadd(j0, i);
+          if (resAt >= 0)
+            y = k.add(y, k.load(a[resAt], {t, j}));
+          k.store(y, out, {t, j});
+        });
+      });
+    });
+  });
+  std::string label = std::string("i8.linear") +
+                      (swiglu ? "+swiglu" : "") + (resAt >= 0 ? "+add" : "");
+  db.dispatch(fn, db.isLmHead(op) ? "i8.lm_head" : StringRef(label),
+              constant((nOut + kPanel - 1) / kPanel), bufs, {rows});
+  return success();
+}
+
+bool isPacked(DispatchBuilder &db, FlatSymbolRefAttr weight) {
+  return db.layout(weight.getValue()).panel != 0;
+}
+
 LogicalResult lowerFusedLinear(Operation *op, DispatchBuilder &db) {
   auto f = cast<FusedLinearOp>(op);
+  if (isPacked(db, f.getWeightAttr()))
+    return lowerPackedLinear(
+        op, db, f.getWeightAttr(), f.getInput(),
+        f.getNormEpsilon() ? std::optional(f.getNormEpsilon()->convertToDouble())
+                           : std::nullopt,
+        f.getGammaAttr(), f.getSwiglu(), f.getResidual(), f.getResult());
   WeightOperand w(db, f.getWeightAttr());
   int64_t kIn = w.l.cols, nOut = f.getType().getDimSize(1);
   bool swiglu = f.getSwiglu();
@@ -900,19 +1098,35 @@ LogicalResult lowerQKVRope(Operation *op, DispatchBuilder &db) {
   auto tableTy = MemRefType::get({half}, Float32Type::get(op->getContext()));
   std::string tableName = db.constantTable("rope_inv_freq", rope.invFreq).str();
 
-  NormedInput in = normedInput(db, op, f.getInput(), f.getNormEpsilon(),
-                               f.getGammaAttr(), nTokens);
-  std::optional<double> eps = in.eps;
-  SmallVector<Buffer> bufs{in.x.reads(rowsBytes(nTokens, kIn))};
+  // Packed weights: the input quantized (and normalized) by a dispatch of
+  // its own; each head's rows then come from its panels into a tile.
+  bool packed = isPacked(db, f.getWeightAttr());
+  std::optional<double> eps;
+  SmallVector<Buffer> bufs;
+  if (packed) {
+    std::optional<APFloat> e = f.getNormEpsilon();
+    Buffer xq = quantizeRows(db, op, db.activation(f.getInput()),
+                             e ? std::optional(e->convertToDouble()) : std::nullopt,
+                             f.getGammaAttr(), nTokens);
+    bufs.push_back(xq.reads(nTokens * quant::int8RowBytes(kIn)));
+  } else {
+    NormedInput in = normedInput(db, op, f.getInput(), f.getNormEpsilon(),
+                                 f.getGammaAttr(), nTokens);
+    eps = in.eps;
+    bufs.push_back(in.x.reads(rowsBytes(nTokens, kIn)));
+  }
   bufs.append(w.bufs);
   int outAt = bufs.size(), kvAt = outAt + 1;
   bufs.push_back(db.activation(f.getResult()).writes(rowsBytes(nTokens, qDim)));
   bufs.append(db.kvLayer(f.getLayer()).writes(nTokens));
-  std::string key = w.key() + normKey(eps) + "/" +
+  std::string key = w.key() + normKey(eps) + (packed ? "/p16" : "") + "/" +
                     std::to_string(heads) + "+" + std::to_string(kvHeads) + "x" +
                     std::to_string(hd) + "/" + tableName + "*" +
                     std::to_string(rope.attentionFactor) + kvKey(db.cache());
-  int64_t chunk = bufs[0].type.getDimSize(0);
+  int64_t chunk = bufs[outAt].type.getDimSize(0);
+  std::optional<Panels> panels;
+  if (packed)
+    panels.emplace(db, f.getWeightAttr());
   auto fn = db.kernel("qkv_rope", key, bufs, 2, [&](KB &k, ValueRange a) {
     unsigned s = bufs.size();
     Value x = a[0], n = a[s], startPos = a[s + 1], begin = a[s + 2],
@@ -944,7 +1158,24 @@ LogicalResult lowerQKVRope(Operation *op, DispatchBuilder &db) {
         k.store(sn, sinT, {t, i});
       });
     });
+    // Packed: the rows [base, base + head_dim) of the head being computed,
+    // from its panels (fill(base) before the head's loops).
+    Value headRows, headBase;
+    if (packed)
+      headRows = k.b.create<memref::AllocaOp>(
+          k.loc, MemRefType::get({chunk, hd}, k.b.getF32Type()));
+    auto fill = [&](Value base) {
+      if (!packed)
+        return;
+      headBase = base;
+      Value p0 = k.b.create<arith::DivUIOp>(k.loc, base, k.idx(kPanel));
+      for (int64_t i = 0; i < hd / kPanel; ++i)
+        panels->dot(db, k, x, n, wArgs[0], wArgs[1], k.iadd(p0, k.idx(i)),
+                    headRows, i * kPanel, hd);
+    };
     auto row = [&](Value t, Value j) {
+      if (packed)
+        return k.load(headRows, {t, k.b.create<arith::SubIOp>(k.loc, j, headBase)});
       Value y = w.dot(k, wArgs, x, t, j);
       return inv ? k.mul(y, k.load(inv, {t})) : y;
     };
@@ -962,6 +1193,7 @@ LogicalResult lowerQKVRope(Operation *op, DispatchBuilder &db) {
       Value h = subIndex(k, head, firstHead);
       Value base = k.iadd(k.imul(h, k.idx(hd)), k.idx(firstRow));
       Value col = k.imul(h, k.idx(hd));
+      fill(base);
       k.loop(k.idx(0), k.idx(half), 1, [&](Value i) {
         k.loop(k.idx(0), n, 1, [&](Value t) {
           Value x0 = row(t, k.iadd(base, i));
@@ -989,6 +1221,7 @@ LogicalResult lowerQKVRope(Operation *op, DispatchBuilder &db) {
     k.loop(maxI(begin, heads + kvHeads), end, 1, [&](Value g) {
       Value vh = subIndex(k, g, heads + kvHeads);
       Value base = k.iadd(k.imul(vh, k.idx(hd)), k.idx(qDim + kvDim));
+      fill(base);
       k.loop(k.idx(0), k.idx(hd), 1, [&](Value i) {
         k.loop(k.idx(0), n, 1, [&](Value t) {
           k.store(row(t, k.iadd(base, i)), head, {t, i});
@@ -997,7 +1230,7 @@ LogicalResult lowerQKVRope(Operation *op, DispatchBuilder &db) {
       storeHeads(1, vh);
     });
   });
-  db.dispatch(fn, eps ? "norm+qkv_rope" : "qkv_rope",
+  db.dispatch(fn, packed ? "i8.qkv_rope" : eps ? "norm+qkv_rope" : "qkv_rope",
               constant(heads + 2 * kvHeads), bufs,
               {nTokens, *start});
   return success();

@@ -99,6 +99,21 @@ Buffer DispatchBuilder::scratchView(int64_t offset, ArrayRef<int64_t> shape) {
                 MemRefType::get(shape, Float32Type::get(ctx())));
 }
 
+Buffer DispatchBuilder::scratchI8(int64_t offset, int64_t bytes) {
+  return buffer(BufferSpace::arena, offset,
+                MemRefType::get({bytes}, IntegerType::get(ctx(), 8)));
+}
+
+func::FuncOp DispatchBuilder::declareExternal(StringRef name, FunctionType type) {
+  if (auto fn = module.lookupSymbol<func::FuncOp>(name))
+    return fn;
+  OpBuilder b(ctx());
+  b.restoreInsertionPoint(kernelsAt);
+  auto fn = b.create<func::FuncOp>(loc, name, type);
+  fn.setPrivate();
+  return fn;
+}
+
 DispatchBuilder::KVViews DispatchBuilder::kvLayer(int64_t layer) {
   Type elt = cacheType.getDtype() == DType::f16  ? Type(Float16Type::get(ctx()))
              : cacheType.getDtype() == DType::i8 ? Type(IntegerType::get(ctx(), 8))
@@ -164,8 +179,8 @@ DispatchBuilder::QuantViews DispatchBuilder::quantViews(FlatSymbolRefAttr sym) {
                                    : Type(Float16Type::get(ctx()));
   QuantViews v;
   v.qs = buffer(BufferSpace::weights, w.offset,
-                MemRefType::get({l.rows, l.bits == 8 ? l.cols : l.cols / 2}, i8));
-  auto scalesTy = MemRefType::get({l.rows, l.groups()}, scaleTy);
+                MemRefType::get({l.storedRows(), l.bits == 8 ? l.cols : l.cols / 2}, i8));
+  auto scalesTy = MemRefType::get({l.storedRows(), l.groups()}, scaleTy);
   v.scales = buffer(BufferSpace::weights, w.offset + l.scalesOffset(), scalesTy);
   if (l.asymmetric)
     v.mins = buffer(BufferSpace::weights, w.offset + l.minsOffset(), scalesTy);

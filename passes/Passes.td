@@ -110,6 +110,28 @@ def LLMTileKV : Pass<"llm-tile-kv", "mlir::ModuleOp"> {
   let dependentDialects = ["llmc::llm::LLMDialect"];
 }
 
+def LLMPackWeights : Pass<"llm-pack-weights", "mlir::ModuleOp"> {
+  let summary = "Store integer weights in panels for integer dot products";
+  let description = [{
+    Marks each integer-quantized matrix `packed 16` when every op that
+    reads it has a kernel over the packed layout: its rows grouped by 16
+    so that one 64-byte vector holds 4 consecutive codes of each of 16
+    rows, what x86's `vpdpbusd` (and ARM's `sdot`) consume without any
+    shuffle (dialects/llm/QuantLayout.h). The packager writes that layout
+    and the lowering gives those ops the CPU's integer-dot kernels: each
+    activation row is quantized once to int8 blocks of 32 (a dispatch of
+    its own, with the op's RMSNorm), then multiplied by the panels.
+
+    Weights stay row-major (and their ops on the float-activation kernels)
+    when their scheme cannot pack (asymmetric, groups not a multiple of
+    32) or an op needs rows the panels cannot give whole: a q/k/v head
+    whose `head_dim` is not a multiple of 16, a SwiGLU whose half is not.
+    Run by the build for targets whose KernelStrategy asks for it (the
+    CPU), before llm-plan-weights.
+  }];
+  let dependentDialects = ["llmc::llm::LLMDialect"];
+}
+
 def LLMPlanWeights : Pass<"llm-plan-weights", "mlir::ModuleOp"> {
   let summary = "Place every weight in the artifact's weights segment";
   let description = [{

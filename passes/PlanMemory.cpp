@@ -85,11 +85,22 @@ private:
 
 /// Bytes of scratch `op` needs while it runs (0: none).
 int64_t scratchBytes(Operation &op, int64_t chunk) {
-  FlatSymbolRefAttr gamma;
-  if (auto f = dyn_cast<FusedLinearOp>(op))
+  FlatSymbolRefAttr gamma, weight;
+  if (auto f = dyn_cast<FusedLinearOp>(op)) {
     gamma = f.getGammaAttr();
-  else if (auto q = dyn_cast<QKVRopeOp>(op))
+    weight = f.getWeightAttr();
+  } else if (auto q = dyn_cast<QKVRopeOp>(op)) {
     gamma = q.getGammaAttr();
+    weight = q.getWeightAttr();
+  } else if (auto ql = dyn_cast<QuantizedLinearOp>(op)) {
+    weight = ql.getWeightAttr();
+  }
+  // Packed weights: the input's rows quantized to int8 (with the norm,
+  // gamma included) by a dispatch of their own, read by the panels' kernel.
+  if (weight)
+    if (auto w = SymbolTable::lookupNearestSymbolFrom<WeightOp>(&op, weight))
+      if (w.getPacked())
+        return chunk * llmc::quant::int8RowBytes(w.getTensorType().getDimSize(1));
   if (gamma)
     return chunk * cast<RankedTensorType>(op.getOperand(0).getType()).getDimSize(1) * 4;
   if (auto attn = dyn_cast<AttentionOp>(op))

@@ -35,6 +35,9 @@ namespace llmc::targets {
 struct KernelStrategy {
   int64_t vectorWidth = 8;  ///< f32 lanes per vector op
   int64_t accumulators = 4; ///< independent FMA chains in dot products
+  /// Integer weights packed in panels (llm-pack-weights) and multiplied by
+  /// int8-quantized activations with the target's integer dot products.
+  bool int8Dot = false;
 };
 
 /// Compiled code for the artifact's KernelPayload.

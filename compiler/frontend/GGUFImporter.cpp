@@ -575,7 +575,8 @@ void Importer::emitWeights() {
     auto type = RankedTensorType::get(e.shape, b.getF32Type());
     b.create<llm::WeightOp>(tensorLoc(e.gguf), e.hf, type, storage, ArrayAttr(),
                             llm::WeightStorageAttr(), quant,
-                            IntegerAttr(), llm::WeightRoleAttr::get(&ctx, e.role));
+                            IntegerAttr(), llm::WeightRoleAttr::get(&ctx, e.role),
+                            /*packed=*/IntegerAttr());
   }
 }
 

@@ -171,7 +171,8 @@ void Importer::emitWeights(const LlamaConfig &c, const Checkpoint &ckpt) {
     auto type = RankedTensorType::get(t->shape, b.getF32Type());
     b.create<llm::WeightOp>(tensorLoc(*t), t->name, type, storage, ArrayAttr(),
                             llm::WeightStorageAttr(), llm::QuantAttr(), IntegerAttr(),
-                            llm::WeightRoleAttr::get(&ctx, e.role));
+                            llm::WeightRoleAttr::get(&ctx, e.role),
+                            /*packed=*/IntegerAttr());
   }
 }
 

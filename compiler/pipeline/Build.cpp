@@ -182,6 +182,26 @@ std::string streamWeight(const WeightPlan &w, packager::WeightSink &sink) {
   }
   std::vector<uint8_t> bytes;
   std::vector<uint8_t> scales, mins;
+  // Packed weights (QuantLayout.h): rows gather a panel at a time.
+  const int64_t rowBytes = l.isInteger() ? l.qsBytes() / l.storedRows() : 0;
+  std::vector<uint8_t> panelRows, packed;
+  int64_t inPanel = 0;
+  auto flushPanel = [&]() -> std::string {
+    std::fill(panelRows.begin() + inPanel * rowBytes, panelRows.end(), 0);
+    quant::packPanel(l, panelRows.data(), packed.data());
+    inPanel = 0;
+    return sink.write(packed.data(), packed.size());
+  };
+  if (l.panel) {
+    panelRows.resize(size_t(l.panel * rowBytes));
+    packed.resize(panelRows.size());
+  }
+  auto emitRow = [&]() -> std::string {
+    if (!l.panel)
+      return sink.write(bytes.data(), bytes.size());
+    std::memcpy(&panelRows[inPanel * rowBytes], bytes.data(), size_t(rowBytes));
+    return ++inPanel == l.panel ? flushPanel() : "";
+  };
   for (const SourceTensor &part : w.parts) {
     RowReader reader(part);
     if (std::string err = reader.open(); !err.empty())
@@ -211,7 +231,7 @@ std::string streamWeight(const WeightPlan &w, packager::WeightSink &sink) {
           scales.push_back(blk[1]);
           std::memcpy(&bytes[b * codeBytes], blk + 2, codeBytes);
         }
-        if (std::string err = sink.write(bytes.data(), bytes.size()); !err.empty())
+        if (std::string err = emitRow(); !err.empty())
           return err;
         continue;
       }
@@ -221,12 +241,19 @@ std::string streamWeight(const WeightPlan &w, packager::WeightSink &sink) {
       for (size_t i = 0; i < scale.size(); ++i)
         row[i] *= scale[i];
       quant::encodeRow(row.data(), l, bytes, scales, mins);
-      if (std::string err = sink.write(bytes.data(), bytes.size()); !err.empty())
+      if (std::string err = emitRow(); !err.empty())
         return err;
     }
   }
   if (!l.isInteger())
     return "";
+  if (l.panel) {
+    if (inPanel)
+      if (std::string err = flushPanel(); !err.empty())
+        return err;
+    scales.resize(size_t(l.storedRows() * l.groups() * l.scaleBytes), 0);
+    scales = quant::packPanelScales(l, scales);
+  }
   auto pad = [&](int64_t from, int64_t to) -> std::string {
     std::vector<uint8_t> zeros(size_t(to - from), 0);
     return zeros.empty() ? "" : sink.write(zeros.data(), zeros.size());
@@ -376,9 +403,12 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
       if (failed(qpm.run(*module)))
         return false;
     }
+    targets::KernelStrategy strategy = (*backend)->kernelStrategy();
     if (opts.fuse) {
       OwningOpRef<ModuleOp> copy = module->clone();
       PassManager ppm(&ctx);
+      if (strategy.int8Dot)
+        ppm.addPass(createLLMPackWeights());
       ppm.addPass(createLLMPlanWeights());
       ppm.addPass(createLLMPlanMemory(memoryOpts));
       if (succeeded(ppm.run(*copy)))
@@ -393,10 +423,11 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
     kvOpts.tile = kvTile;
     kvOpts.splits = opts.kvSplits;
     pm.addPass(createLLMTileKV(kvOpts));
+    if (strategy.int8Dot)
+      pm.addPass(createLLMPackWeights());
     pm.addPass(createLLMPlanWeights());
     pm.addPass(createLLMPlanMemory(memoryOpts));
     LLMLowerToKernelsOptions lowerOpts;
-    targets::KernelStrategy strategy = (*backend)->kernelStrategy();
     lowerOpts.vectorWidth = strategy.vectorWidth;
     lowerOpts.accumulators = strategy.accumulators;
     lowering::KernelPatterns microkernels;

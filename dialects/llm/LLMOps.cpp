@@ -111,6 +111,13 @@ LogicalResult WeightOp::verify() {
     if (!isFloat(scale.getDtype()))
       return emitOpError() << "scaled_by must be stored as f32, f16 or bf16";
   }
+  if (std::optional<int64_t> panel = getPacked()) {
+    llmc::quant::Layout l = getLayout();
+    if (!l.isInteger() || type.getRank() != 2)
+      return emitOpError() << "only integer-quantized matrices pack in panels";
+    if (const char *why = l.invalidReason())
+      return emitOpError() << "cannot pack in panels of " << *panel << ": " << why;
+  }
   if (std::optional<int64_t> at = getSegmentOffset())
     if (*at < 0 || *at % llmc::quant::kAlign)
       return emitOpError() << "segment offset " << *at
@@ -120,7 +127,9 @@ LogicalResult WeightOp::verify() {
 }
 
 llmc::quant::Layout WeightOp::getLayout() {
-  return layoutFor(getTensorType(), getQuantAttr());
+  llmc::quant::Layout l = layoutFor(getTensorType(), getQuantAttr());
+  l.panel = getPacked().value_or(0);
+  return l;
 }
 
 SmallVector<WeightStorageAttr> WeightOp::getParts() {

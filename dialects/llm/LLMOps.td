@@ -64,6 +64,11 @@ def LLM_WeightOp : LLM_Op<"weight", [Symbol, IsolatedFromAbove]> {
     llm.weight @q : tensor<64x64xf32> = #llm.storage<...>
         quant #llm.quant<scheme = int_group, bits = 8, group_size = 32,
                          zero_point = symmetric, scale_dtype = f16> at 1024
+    // after llm-pack-weights (the CPU): rows in panels of 16 for its
+    // integer dot-product instructions (QuantLayout.h)
+    llm.weight @o : tensor<64x64xf32> = #llm.storage<...>
+        quant #llm.quant<scheme = int_group, bits = 4, group_size = 32,
+                         zero_point = symmetric, scale_dtype = f16> packed 16
     // after llm-fuse: [q; k; v] with input_layernorm's weight folded in
     llm.weight @model.layers.0.qkv : tensor<128x64xf32> = #llm.storage<
         ... tensor = "model.layers.0.self_attn.q_proj.weight" ...>
@@ -81,12 +86,14 @@ def LLM_WeightOp : LLM_Op<"weight", [Symbol, IsolatedFromAbove]> {
     OptionalAttr<LLM_WeightStorageAttr>:$scaled_by,
     OptionalAttr<LLM_QuantAttr>:$quant,
     OptionalAttr<I64Attr>:$segment_offset,
-    OptionalAttr<LLM_WeightRole>:$role
+    OptionalAttr<LLM_WeightRole>:$role,
+    OptionalAttr<I64Attr>:$packed
   );
   let assemblyFormat = [{
     $sym_name `:` $type `=` qualified($storage)
     (`then` $then^)? (`scaled_by` qualified($scaled_by)^)?
     (`quant` qualified($quant)^)?
+    (`packed` $packed^)?
     (`at` $segment_offset^)? (`role` $role^)? attr-dict
   }];
   let hasVerifier = 1;

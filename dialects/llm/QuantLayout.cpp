@@ -222,3 +222,40 @@ void llmc::quant::encodeRow(const float *row, const Layout &l,
   for (int64_t i = 0; i < l.cols; ++i)
     codes[int4Byte(i)] |= uint8_t(q[i] << (int4IsHigh(i) ? 4 : 0));
 }
+
+void llmc::quant::packPanel(const Layout &l, const uint8_t *rowCodes,
+                            uint8_t *out) {
+  const int64_t P = l.panel;
+  if (l.bits == 8) {
+    // Per 4 consecutive k: byte 4r + i = q[r][k + i].
+    for (int64_t k = 0; k < l.cols; k += 4)
+      for (int64_t r = 0; r < P; ++r)
+        for (int64_t i = 0; i < 4; ++i)
+          *out++ = rowCodes[r * l.cols + k + i];
+    return;
+  }
+  // int4 rows hold ggml's nibble order (int4Byte); per 8 consecutive k:
+  // byte 4r + i = q[r][k + i] | q[r][k + 4 + i] << 4.
+  const int64_t rowBytes = l.cols / 2;
+  auto code = [&](int64_t r, int64_t k) -> uint8_t {
+    uint8_t byte = rowCodes[r * rowBytes + int4Byte(k)];
+    return int4IsHigh(k) ? byte >> 4 : byte & 15;
+  };
+  for (int64_t k = 0; k < l.cols; k += 8)
+    for (int64_t r = 0; r < P; ++r)
+      for (int64_t i = 0; i < 4; ++i)
+        *out++ = uint8_t(code(r, k + i) | code(r, k + 4 + i) << 4);
+}
+
+std::vector<uint8_t>
+llmc::quant::packPanelScales(const Layout &l,
+                             const std::vector<uint8_t> &rowScales) {
+  const int64_t P = l.panel, G = l.groups(), S = l.scaleBytes;
+  std::vector<uint8_t> out(rowScales.size());
+  for (int64_t r = 0; r < l.storedRows(); ++r)
+    for (int64_t g = 0; g < G; ++g) {
+      int64_t to = ((r / P) * G * P + g * P + r % P) * S;
+      std::memcpy(&out[to], &rowScales[(r * G + g) * S], S);
+    }
+  return out;
+}

@@ -21,6 +21,18 @@
 // Dequantization: symmetric int8 x = q * d; symmetric int4 x = (q - 8) * d;
 // asymmetric (int4 or int8 stored unsigned) x = q * d + m.
 //
+// Packed in panels (`panel` = 16, a target's choice, `packed 16` on
+// llm.weight): the layout the CPU's integer dot-product instructions want,
+// rows grouped by 16 so one 64-byte vector holds 4 bytes of each of 16
+// rows (x86 vpdpbusd sums 4 byte products per 32-bit lane). The rows are
+// padded to a multiple of 16 with zero codes and zero scales.
+//   qs      per panel, int8: per 4 consecutive k, 64 bytes, byte 4r+i =
+//           q[r][k+i]; int4: per 8 consecutive k, 64 bytes, byte 4r+i =
+//           q[r][k+i] | q[r][k+4+i] << 4
+//   scales  per panel, per group, 16 values (row r of the panel at r)
+// Only symmetric groups that are a multiple of 32 elements pack
+// (targets/cpu/ukernels/ukernels.c reads this layout).
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef LLMC_DIALECTS_LLM_QUANTLAYOUT_H
@@ -42,6 +54,9 @@ inline int64_t int4Byte(int64_t i) {
 }
 inline bool int4IsHigh(int64_t i) { return i % kInt4Block >= kInt4Half; }
 
+/// Rows per panel of a packed weight.
+constexpr int64_t kPanel = 16;
+
 inline int64_t alignUp(int64_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
 
 struct Layout {
@@ -50,16 +65,21 @@ struct Layout {
   int64_t group = 0;      // elements per scale (integer schemes)
   bool asymmetric = false;
   int scaleBytes = 4;     // 4: f32 scales, 2: f16 scales
+  int64_t panel = 0;      // 0: row-major; 16: packed in panels of 16 rows
 
   bool isInteger() const { return bits == 8 || bits == 4; }
   int64_t groups() const { return isInteger() ? cols / group : 0; }
+  /// Rows as stored: padded to whole panels when packed.
+  int64_t storedRows() const {
+    return panel ? (rows + panel - 1) / panel * panel : rows;
+  }
   int64_t qsBytes() const {
     if (bits == 32 || bits == 16)
       return rows * cols * (bits / 8);
-    return bits == 8 ? rows * cols : rows * cols / 2;
+    return bits == 8 ? storedRows() * cols : storedRows() * cols / 2;
   }
   int64_t scalesOffset() const { return alignUp(qsBytes()); }
-  int64_t scalesBytes() const { return rows * groups() * scaleBytes; }
+  int64_t scalesBytes() const { return storedRows() * groups() * scaleBytes; }
   int64_t minsOffset() const { return alignUp(scalesOffset() + scalesBytes()); }
   int64_t totalBytes() const {
     if (!isInteger())
@@ -77,6 +97,10 @@ struct Layout {
       return "int4 groups must be a multiple of 32 elements";
     if (bits == 8 && group % 8 != 0)
       return "int8 groups must be a multiple of 8 elements";
+    if (panel && panel != kPanel)
+      return "panels hold 16 rows";
+    if (panel && (asymmetric || group % kInt4Block != 0))
+      return "only symmetric groups of a multiple of 32 elements pack in panels";
     return nullptr;
   }
 };
@@ -94,6 +118,22 @@ uint16_t floatToHalf(float f);
 /// code range.
 void encodeRow(const float *row, const Layout &l, std::vector<uint8_t> &codes,
                std::vector<uint8_t> &scales, std::vector<uint8_t> &mins);
+
+/// Bytes of one activation row of `k` elements quantized for the packed
+/// kernels (ggml's Q8 blocks, kept apart): k int8 codes, k/32 f32 scales,
+/// k/32 int32 block sums, rounded up to 64 bytes
+/// (targets/cpu/ukernels/ukernels.c, llmc_uk_xq_stride).
+inline int64_t int8RowBytes(int64_t k) { return alignUp(k + k / kInt4Block * 8); }
+
+/// Packs one panel: `rowCodes` holds l.panel rows of row-major codes as
+/// encodeRow writes them (rows past the weight's end zero); `out` gets the
+/// panel's qsBytes() / (storedRows() / panel) bytes.
+void packPanel(const Layout &l, const uint8_t *rowCodes, uint8_t *out);
+
+/// Reorders row-major scales (storedRows() x groups() values of
+/// scaleBytes) into the packed order: per panel, per group, 16 rows.
+std::vector<uint8_t> packPanelScales(const Layout &l,
+                                     const std::vector<uint8_t> &rowScales);
 
 } // namespace llmc::quant
 

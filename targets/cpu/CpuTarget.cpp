@@ -235,6 +235,8 @@ lowerAndOptimize(mlir::ModuleOp module, llvm::LLVMContext &llvmContext,
 
   llvmModule->setTargetTriple(machine.getTargetTriple().str());
   llvmModule->setDataLayout(machine.createDataLayout());
+  if (llvm::Error error = linkUkernels(*llvmModule, machine))
+    return std::move(error);
   std::string cpu = machine.getTargetCPU().str();
   std::string features = machine.getTargetFeatureString().str();
   for (llvm::Function &function : *llvmModule) {
@@ -529,7 +531,10 @@ public:
   // 8 lanes with 4 accumulators: one AVX2 register or two NEON ones, enough
   // chains to hide the FMA latency. Wider vectors for AVX-512 and per-core
   // choices belong to the CPU speed work, measured, not assumed.
-  llmc::targets::KernelStrategy kernelStrategy() const override { return {8, 4}; }
+  // Integer weights go through the int8 microkernels (ukernels/ukernels.c).
+  llmc::targets::KernelStrategy kernelStrategy() const override {
+    return {8, 4, /*int8Dot=*/true};
+  }
   std::string kernelEntry(llvm::StringRef kernel) const override {
     return kernelEntrySymbol(kernel);
   }

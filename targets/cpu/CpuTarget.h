@@ -31,6 +31,12 @@ class Target;
 struct TargetPreset;
 } // namespace llmc::targets
 
+namespace llvm {
+class Module;
+class TargetMachine;
+class Triple;
+} // namespace llvm
+
 namespace mlir {
 class DialectRegistry;
 class ModuleOp;
@@ -66,6 +72,15 @@ std::unique_ptr<targets::Target> createCpuTarget(const targets::TargetPreset &pr
 
 /// "+avx2,+fma,..." of every feature this machine's CPU has.
 std::string hostFeatureString();
+
+/// The integer-dot microkernels' variant (ukernels/ukernels.c) for a triple
+/// and feature string: "x86_64-avx512vnni", "x86_64-avx2", "x86_64-generic",
+/// "aarch64-generic", or "" for an architecture without one.
+std::string ukernelVariant(const llvm::Triple &triple, llvm::StringRef features);
+
+/// Links that variant into `module` when it calls any `llmc_uk_*` function
+/// (internal linkage, the module's CPU and features, so they inline).
+llvm::Error linkUkernels(llvm::Module &module, llvm::TargetMachine &machine);
 
 /// Adds the passes that take the dispatch level to the LLVM dialect (anchored
 /// on builtin.module). Also registered as the `llmc-kernel-to-llvm` pipeline.

@@ -24,6 +24,19 @@ const std::vector<TargetPreset> kPresets = {
     {"host", "this machine (CPU and features detected at build time)", "cpu",
      "", "", "", 0, 0, 0, 0, 0, 0, 0.0, 0.0, ""},
 
+    // Portable x86-64 artifacts, for machines other than the build's: the
+    // psABI levels (x86-64-v3: AVX2, FMA, F16C, BMI; Haswell and Zen 1 on).
+    // The features are spelled out because the runtime checks them at load
+    // time. No memory figures: these name an instruction set, not a machine.
+    {"linux/x86-64-v3", "any x86-64 with AVX2, FMA and F16C (x86-64-v3)",
+     "cpu", "x86_64-unknown-linux-gnu", "x86-64-v3",
+     "+avx,+avx2,+bmi,+bmi2,+cx16,+f16c,+fma,+lzcnt,+movbe,+popcnt,+sse3,"
+     "+sse4.1,+sse4.2,+ssse3,+xsave",
+     0, 0, 0, 0, 0, 0, 0.0, 0.0, ""},
+    {"linux/x86-64", "any x86-64 (SSE2 baseline)", "cpu",
+     "x86_64-unknown-linux-gnu", "x86-64", "+sse2", 0, 0, 0, 0, 0, 0, 0.0, 0.0,
+     ""},
+
     // Raspberry Pi 5: BCM2712, 4x Cortex-A76 at 2.4 GHz, 2 MB shared L3,
     // LPDDR4X-4267 on a 32-bit bus (Raspberry Pi 5 product brief) ->
     // 4267 MT/s x 4 B = 17.1 GB/s. Cortex-A76: 64 KB L1D, 512 KB L2 per

@@ -20,8 +20,15 @@ post_attention_layernorm's and an untied lm_head the final norm's. The
 reference for those is the same model with the fold done in numpy (W * g,
 float32, then the ggml quantization) and the norm weights set to 1.
 
-Writes test/goldens/<fixture>.<preset>.short.bin (unfused) and
-<fixture>.<preset>.folded.short.bin (fused), same layout as make_goldens.py.
+The CPU target multiplies integer weights by activations quantized to int8
+on the fly, as llama.cpp does (each linear's input row in blocks of 32,
+scale d = amax / 127 in float32, codes round-half-even(x / d) via x * (1/d),
+products summed exactly). Its reference (`.a8` goldens) is the same model
+with every nn.Linear's input replaced by that quantize-dequantize, written
+here from the scheme in torch, not from llmc's code.
+
+Writes test/goldens/<fixture>.<preset>[.folded][.a8].short.bin (unfused /
+fused; float / int8 activations), same layout as make_goldens.py.
 Needs torch, transformers, gguf.
 
     python3 test/goldens/make_quant_goldens.py [--check]
@@ -91,6 +98,25 @@ def fold_norms(model):
             norm.weight.fill_(1.0)
 
 
+def quantize_activations(model):
+    """Every linear's input through int8 blocks of 32 (see the docstring)."""
+    import torch
+
+    def hook(module, args):
+        x = args[0]
+        shape = x.shape
+        blocks = x.reshape(*shape[:-1], shape[-1] // 32, 32).to(torch.float32)
+        amax = blocks.abs().amax(dim=-1, keepdim=True)
+        d = amax / torch.tensor(127.0, dtype=torch.float32)
+        inv = torch.where(d != 0, torch.tensor(1.0) / d, torch.zeros_like(d))
+        q = torch.round(blocks * inv)  # torch.round: half to even
+        return ((q * d).reshape(shape),) + tuple(args[1:])
+
+    for module in model.modules():
+        if isinstance(module, torch.nn.Linear):
+            module.register_forward_pre_hook(hook)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -105,8 +131,9 @@ def main():
         gen_fixtures.main(["gen_fixtures.py", tmp, "--only"] + FIXTURES)
         bad = 0
         for fixture in FIXTURES:
-            for preset, folded in [(p, f) for p in ("q8", "q4_g32")
-                                   for f in (False, True)]:
+            for preset, folded, a8 in [(p, f, a) for p in ("q8", "q4_g32")
+                                       for f in (False, True)
+                                       for a in (False, True)]:
                 model = LlamaForCausalLM.from_pretrained(
                     os.path.join(tmp, fixture), torch_dtype=torch.float32,
                     attn_implementation="eager")
@@ -114,9 +141,12 @@ def main():
                 if folded:
                     fold_norms(model)
                 quantize_model(model, preset)
+                if a8:
+                    quantize_activations(model)
                 prompt = PROMPTS["short"]
                 tokens, logits = greedy(model, prompt, N_STEPS)
-                name = f"{fixture}.{preset}{'.folded' if folded else ''}.short.bin"
+                name = (f"{fixture}.{preset}{'.folded' if folded else ''}"
+                        f"{'.a8' if a8 else ''}.short.bin")
                 path = os.path.join(args.out, name)
                 if args.check:
                     g = golden.load(path)

@@ -237,3 +237,20 @@ func.func @qlinear_shape(%x: tensor<?x32xf32>) -> tensor<?x64xf32> {
 
 // expected-error @+1 {{segment offset 100 is not a non-negative multiple of 64}}
 llm.weight @w : tensor<4xf32> = #llm.storage<file = "a.safetensors", tensor = "w", offset = 0, dtype = f32, shape = [4]> at 100
+
+// -----
+
+// Only integer-quantized matrices pack in panels (QuantLayout.h).
+// expected-error @+1 {{only integer-quantized matrices pack in panels}}
+llm.weight @w : tensor<32x32xf32> = #llm.storage<file = "a.safetensors", tensor = "w", offset = 0, dtype = f32, shape = [32, 32]> packed 16
+
+// -----
+
+// Asymmetric groups (scale and min) have no panel kernel.
+// expected-error @+1 {{cannot pack in panels of 16: only symmetric groups of a multiple of 32 elements pack in panels}}
+llm.weight @w : tensor<32x32xf32> = #llm.storage<file = "a.safetensors", tensor = "w", offset = 0, dtype = f32, shape = [32, 32]> quant #llm.quant<scheme = int_group, bits = 4, group_size = 32, zero_point = asymmetric, scale_dtype = f16> packed 16
+
+// -----
+
+// expected-error @+1 {{cannot pack in panels of 8: panels hold 16 rows}}
+llm.weight @w : tensor<32x32xf32> = #llm.storage<file = "a.safetensors", tensor = "w", offset = 0, dtype = f32, shape = [32, 32]> quant #llm.quant<scheme = int_group, bits = 8, group_size = 32, zero_point = symmetric, scale_dtype = f16> packed 8

@@ -10,6 +10,9 @@ module attributes {llm.config = #llm.config<hidden_size = 64, intermediate_size 
   llm.weight @norm : tensor<64xf32> = #llm.storage<file = "model.safetensors", tensor = "model.norm.weight", offset = 32896, dtype = f32, shape = [64]>
   // CHECK: llm.weight @q : tensor<64x64xf32> = #llm.storage<{{.*}}> quant #llm.quant<scheme = int_group, bits = 4, group_size = 32, zero_point = symmetric, scale_dtype = f16>
   llm.weight @q : tensor<64x64xf32> = #llm.storage<file = "a.safetensors", tensor = "q", offset = 0, dtype = f32, shape = [64, 64]> quant #llm.quant<scheme = int_group, bits = 4, group_size = 32, zero_point = symmetric, scale_dtype = f16>
+  // Packed in panels of 16 rows for the CPU's integer dot products.
+  // CHECK: llm.weight @qp : tensor<64x64xf32> = #llm.storage<{{.*}}> quant #llm.quant<{{.*}}> packed 16 at 4096
+  llm.weight @qp : tensor<64x64xf32> = #llm.storage<file = "a.safetensors", tensor = "q", offset = 0, dtype = f32, shape = [64, 64]> quant #llm.quant<scheme = int_group, bits = 4, group_size = 32, zero_point = symmetric, scale_dtype = f16> packed 16 at 4096
   // A weight placed in the artifact's weights segment by the lowering.
   // CHECK: llm.weight @k : tensor<32x64xf32> = #llm.storage<{{.*}}> at 8192
   llm.weight @k : tensor<32x64xf32> = #llm.storage<file = "a.safetensors", tensor = "k", offset = 0, dtype = f32, shape = [32, 64]> at 8192

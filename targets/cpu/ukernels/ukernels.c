@@ -1,0 +1,396 @@
+//===- ukernels.c - integer-dot microkernels of the CPU back end ----------===//
+//
+// The quantized linears' inner loops, written once in C and compiled by
+// clang into LLVM bitcode for each instruction set (x86-64 AVX-512 VNNI,
+// x86-64 AVX2, and plain C for the rest); the CPU back end links the
+// variant its target's features allow into the generated kernels' module
+// and inlines it, as IREE does with its C ukernels. The generated code
+// around them (loops over output panels, the epilogues: residual, SwiGLU,
+// RoPE and the KV cache writes) stays compiled from the dispatch level.
+//
+// The scheme is ggml's: each activation row is quantized on the fly to
+// int8 in blocks of 32 (scale amax / 127), and the products of int8 (or
+// int4) weights with int8 activations are summed exactly in int32 by the
+// CPU's integer dot-product instructions, one float multiply-add per block.
+//
+// Freestanding: no libc, no libm; pointers come in as integers (the
+// dispatch level passes buffer addresses as index values).
+//
+//===----------------------------------------------------------------------===//
+//
+// Quantized activations (`xq`), one record per row, `ldq` bytes apart
+// (llmc_uk_xq_stride): int8 q[K], then f32 d[K/32] (the blocks' scales),
+// then int32 s[K/32] (each block's sum of q, for the weights' zero offset).
+//
+// Packed weights ("panels", QuantLayout.h): output rows in panels of 16.
+// int8: per panel, per 4 consecutive k ("quad"), 64 bytes, byte 4r+i =
+// q[row r][k+i] (two's complement). int4: per panel, per 8 consecutive k,
+// 64 bytes, byte 4r+i = q[r][k+i] | q[r][k+4+i] << 4 (codes 0..15, value
+// code - 8). Scales: per panel, per group, 16 values (f16 or f32). Rows
+// past the weight's end are zero.
+//
+//===----------------------------------------------------------------------===//
+
+#include <stdint.h>
+
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+#define LLMC_UK_AVX512VNNI 1
+#include <immintrin.h>
+#elif defined(__AVX2__) && defined(__F16C__) && defined(__FMA__)
+#define LLMC_UK_AVX2 1
+#include <immintrin.h>
+#endif
+
+#define INLINE static inline __attribute__((always_inline))
+// The entry points inline into each generated kernel, where the weight's
+// bits, group and scale type and the row length are constants.
+#define ENTRY __attribute__((always_inline))
+#define PANEL 16
+#define QBLOCK 32
+
+typedef int64_t idx_t;
+
+INLINE float half_to_float(uint16_t h) {
+  uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+  uint32_t exp = (h >> 10) & 0x1fu, mant = h & 0x3ffu;
+  uint32_t bits;
+  if (exp == 0x1f) {
+    bits = sign | 0x7f800000u | (mant << 13);
+  } else if (exp != 0) {
+    bits = sign | ((exp + 112) << 23) | (mant << 13);
+  } else if (mant == 0) {
+    bits = sign;
+  } else { // subnormal: renormalize
+    int e = -1;
+    do {
+      ++e;
+      mant <<= 1;
+    } while (!(mant & 0x400u));
+    bits = sign | ((uint32_t)(112 - e) << 23) | ((mant & 0x3ffu) << 13);
+  }
+  float f;
+  __builtin_memcpy(&f, &bits, 4);
+  return f;
+}
+
+INLINE int32_t load_i32(const void *p) {
+  int32_t v;
+  __builtin_memcpy(&v, p, 4);
+  return v;
+}
+
+INLINE float scale_at(const void *scales, idx_t scale_f32, idx_t i) {
+  if (scale_f32)
+    return ((const float *)scales)[i];
+  return half_to_float(((const uint16_t *)scales)[i]);
+}
+
+/// Bytes of one quantized activation row of K elements (64-byte multiple).
+INLINE idx_t xq_stride(idx_t K) { return (K + K / QBLOCK * 8 + 63) / 64 * 64; }
+
+idx_t llmc_uk_xq_stride(idx_t K) { return xq_stride(K); }
+
+//===----------------------------------------------------------------------===//
+// Activations: (optionally) RMS-normalize, then quantize rows [t0, t1)
+//===----------------------------------------------------------------------===//
+
+/// Rows t0..t1-1 of x (f32, `ldx` floats apart) to xq. `eps` >= 0 first
+/// divides each row by its RMS (x / sqrt(mean(x^2) + eps), as transformers'
+/// LlamaRMSNorm in float32); a non-zero `gamma` then multiplies by the norm's
+/// vector.
+ENTRY void llmc_uk_quantize_rows(idx_t x_addr, idx_t ldx, idx_t K, idx_t t0,
+                           idx_t t1, float eps, idx_t gamma_addr,
+                           idx_t xq_addr, idx_t ldq) {
+  const float *gamma = (const float *)gamma_addr;
+  for (idx_t t = t0; t < t1; ++t) {
+    const float *x = (const float *)x_addr + t * ldx;
+    int8_t *q = (int8_t *)xq_addr + t * ldq;
+    float *d = (float *)(q + K);
+    int32_t *s = (int32_t *)(d + K / QBLOCK);
+    float inv = 1.0f;
+    if (eps >= 0) {
+      // 16 partial sums: a vector reduction without reassociating floats
+      // behind the compiler's back.
+      float part[16] = {0};
+      idx_t k = 0;
+      for (; k + 16 <= K; k += 16)
+        for (int i = 0; i < 16; ++i)
+          part[i] += x[k + i] * x[k + i];
+      for (; k < K; ++k)
+        part[0] += x[k] * x[k];
+      float ss = 0;
+      for (int i = 0; i < 16; ++i)
+        ss += part[i];
+      inv = 1.0f / __builtin_sqrtf(ss / (float)K + eps);
+    }
+    for (idx_t b = 0; b < K / QBLOCK; ++b) {
+      float v[QBLOCK], amax = 0;
+      for (int i = 0; i < QBLOCK; ++i) {
+        float y = x[b * QBLOCK + i] * inv;
+        if (gamma)
+          y = gamma[b * QBLOCK + i] * y;
+        v[i] = y;
+        float a = __builtin_fabsf(y);
+        amax = a > amax ? a : amax;
+      }
+      float scale = amax / 127.0f;
+      float id = scale != 0.0f ? 1.0f / scale : 0.0f;
+      int32_t sum = 0;
+      for (int i = 0; i < QBLOCK; ++i) {
+        int32_t c = (int32_t)__builtin_rintf(v[i] * id);
+        q[b * QBLOCK + i] = (int8_t)c;
+        sum += c;
+      }
+      d[b] = scale;
+      s[b] = sum;
+    }
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// One panel of 16 output rows against n activation rows
+//===----------------------------------------------------------------------===//
+
+#if LLMC_UK_AVX512VNNI
+
+/// T rows of xq (starting at `xq`) times one panel: out[t][0..15].
+INLINE void panel_tile_avx512(const uint8_t *xq, idx_t ldq, int T, idx_t K,
+                              int bits, const uint8_t *w,
+                              const void *scales, idx_t scale_f32,
+                              idx_t group, float *out, idx_t ldo) {
+  __m512 accf[8];
+  for (int t = 0; t < T; ++t)
+    accf[t] = _mm512_setzero_ps();
+  const idx_t nb = K / QBLOCK;
+  const __m512i low4 = _mm512_set1_epi8(0x0f);
+  const __m512i flip = _mm512_set1_epi8((char)0x80);
+  // int8 weights go in as unsigned (q + 128), int4 codes are 0..15: the
+  // instruction wants one unsigned operand; the offset comes back out
+  // through the block sums of the activations.
+  const int32_t offset = bits == 8 ? 128 : 8;
+  for (idx_t b = 0; b < nb; ++b) {
+    __m512i acci[8];
+    for (int t = 0; t < T; ++t) {
+      const int32_t *s = (const int32_t *)(xq + t * ldq + K + nb * 4);
+      acci[t] = _mm512_set1_epi32(-offset * s[b]);
+    }
+    const uint8_t *xb = xq + b * QBLOCK;
+    if (bits == 8) {
+      const uint8_t *wb = w + b * (QBLOCK * PANEL);
+      for (int u = 0; u < QBLOCK / 4; ++u) {
+        __m512i wv = _mm512_xor_si512(_mm512_loadu_si512(wb + u * 64), flip);
+        for (int t = 0; t < T; ++t)
+          acci[t] = _mm512_dpbusd_epi32(
+              acci[t], wv, _mm512_set1_epi32(load_i32(xb + t * ldq + u * 4)));
+      }
+    } else {
+      const uint8_t *wb = w + b * (QBLOCK * PANEL / 2);
+      for (int u = 0; u < QBLOCK / 8; ++u) {
+        __m512i raw = _mm512_loadu_si512(wb + u * 64);
+        __m512i lo = _mm512_and_si512(raw, low4);
+        __m512i hi = _mm512_and_si512(_mm512_srli_epi16(raw, 4), low4);
+        for (int t = 0; t < T; ++t) {
+          const uint8_t *xt = xb + t * ldq + u * 8;
+          acci[t] = _mm512_dpbusd_epi32(acci[t], lo,
+                                        _mm512_set1_epi32(load_i32(xt)));
+          acci[t] = _mm512_dpbusd_epi32(acci[t], hi,
+                                        _mm512_set1_epi32(load_i32(xt + 4)));
+        }
+      }
+    }
+    idx_t g = b * QBLOCK / group;
+    __m512 ws = scale_f32
+                    ? _mm512_loadu_ps((const float *)scales + g * PANEL)
+                    : _mm512_cvtph_ps(_mm256_loadu_si256(
+                          (const __m256i *)((const uint16_t *)scales + g * PANEL)));
+    for (int t = 0; t < T; ++t) {
+      const float *d = (const float *)(xq + t * ldq + K);
+      accf[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acci[t]),
+                                _mm512_mul_ps(ws, _mm512_set1_ps(d[b])), accf[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t)
+    _mm512_storeu_ps(out + t * ldo, accf[t]);
+}
+#define PANEL_TILE panel_tile_avx512
+#define TILE_MAX 8
+
+#elif LLMC_UK_AVX2
+
+/// As the AVX-512 tile, in two 8-row halves. No VNNI: vpmaddubsw (unsigned
+/// x signed bytes to saturating int16 pairs) then vpmaddwd. Its int16
+/// cannot hold 255 x 127 x 2, so int8 weights stay signed and go in as
+/// |w| against the activation with w's sign (ggml's trick); int4 codes
+/// (0..15) go in as they are.
+INLINE void panel_tile_avx2(const uint8_t *xq, idx_t ldq, int T, idx_t K,
+                            int bits, const uint8_t *w, const void *scales,
+                            idx_t scale_f32, idx_t group, float *out,
+                            idx_t ldo) {
+  __m256 accf[2][2];
+  for (int t = 0; t < T; ++t)
+    accf[t][0] = accf[t][1] = _mm256_setzero_ps();
+  const idx_t nb = K / QBLOCK;
+  const __m256i low4 = _mm256_set1_epi8(0x0f);
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (idx_t b = 0; b < nb; ++b) {
+    __m256i acci[2][2];
+    for (int t = 0; t < T; ++t) {
+      const int32_t *s = (const int32_t *)(xq + t * ldq + K + nb * 4);
+      acci[t][0] = acci[t][1] = _mm256_set1_epi32(bits == 8 ? 0 : -8 * s[b]);
+    }
+    const uint8_t *xb = xq + b * QBLOCK;
+    if (bits == 8) {
+      const uint8_t *wb = w + b * (QBLOCK * PANEL);
+      for (int u = 0; u < QBLOCK / 4; ++u) {
+        for (int h = 0; h < 2; ++h) {
+          __m256i wv = _mm256_loadu_si256((const __m256i *)(wb + u * 64 + h * 32));
+          __m256i aw = _mm256_abs_epi8(wv);
+          for (int t = 0; t < T; ++t) {
+            __m256i xv = _mm256_set1_epi32(load_i32(xb + t * ldq + u * 4));
+            __m256i p = _mm256_maddubs_epi16(aw, _mm256_sign_epi8(xv, wv));
+            acci[t][h] = _mm256_add_epi32(acci[t][h], _mm256_madd_epi16(p, ones));
+          }
+        }
+      }
+    } else {
+      const uint8_t *wb = w + b * (QBLOCK * PANEL / 2);
+      for (int u = 0; u < QBLOCK / 8; ++u) {
+        for (int h = 0; h < 2; ++h) {
+          __m256i raw = _mm256_loadu_si256((const __m256i *)(wb + u * 64 + h * 32));
+          __m256i lo = _mm256_and_si256(raw, low4);
+          __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4);
+          for (int t = 0; t < T; ++t) {
+            const uint8_t *xt = xb + t * ldq + u * 8;
+            __m256i p = _mm256_add_epi16(
+                _mm256_maddubs_epi16(lo, _mm256_set1_epi32(load_i32(xt))),
+                _mm256_maddubs_epi16(hi, _mm256_set1_epi32(load_i32(xt + 4))));
+            acci[t][h] = _mm256_add_epi32(acci[t][h], _mm256_madd_epi16(p, ones));
+          }
+        }
+      }
+    }
+    idx_t g = b * QBLOCK / group;
+    for (int h = 0; h < 2; ++h) {
+      __m256 ws = scale_f32
+                      ? _mm256_loadu_ps((const float *)scales + g * PANEL + h * 8)
+                      : _mm256_cvtph_ps(_mm_loadu_si128(
+                            (const __m128i *)((const uint16_t *)scales + g * PANEL +
+                                              h * 8)));
+      for (int t = 0; t < T; ++t) {
+        const float *d = (const float *)(xq + t * ldq + K);
+        accf[t][h] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acci[t][h]),
+                                     _mm256_mul_ps(ws, _mm256_set1_ps(d[b])),
+                                     accf[t][h]);
+      }
+    }
+  }
+  for (int t = 0; t < T; ++t) {
+    _mm256_storeu_ps(out + t * ldo, accf[t][0]);
+    _mm256_storeu_ps(out + t * ldo + 8, accf[t][1]);
+  }
+}
+#define PANEL_TILE panel_tile_avx2
+#define TILE_MAX 2
+
+#else
+
+/// Plain C over the same layout (other targets, until their own variant).
+INLINE void panel_tile_c(const uint8_t *xq, idx_t ldq, int T, idx_t K,
+                         int bits, const uint8_t *w, const void *scales,
+                         idx_t scale_f32, idx_t group, float *out, idx_t ldo) {
+  const idx_t nb = K / QBLOCK;
+  for (int t = 0; t < T; ++t) {
+    const uint8_t *xr = xq + t * ldq;
+    const float *d = (const float *)(xr + K);
+    const int32_t *s = (const int32_t *)(d + nb);
+    float acc[PANEL] = {0};
+    for (idx_t b = 0; b < nb; ++b) {
+      int32_t dot[PANEL];
+      for (int r = 0; r < PANEL; ++r)
+        dot[r] = bits == 8 ? 0 : -8 * s[b];
+      const int8_t *xb = (const int8_t *)xr + b * QBLOCK;
+      if (bits == 8) {
+        const int8_t *wb = (const int8_t *)w + b * (QBLOCK * PANEL);
+        for (int u = 0; u < QBLOCK / 4; ++u)
+          for (int r = 0; r < PANEL; ++r)
+            for (int i = 0; i < 4; ++i)
+              dot[r] += wb[u * 64 + r * 4 + i] * xb[u * 4 + i];
+      } else {
+        const uint8_t *wb = w + b * (QBLOCK * PANEL / 2);
+        for (int u = 0; u < QBLOCK / 8; ++u)
+          for (int r = 0; r < PANEL; ++r)
+            for (int i = 0; i < 4; ++i) {
+              uint8_t byte = wb[u * 64 + r * 4 + i];
+              dot[r] += (byte & 15) * xb[u * 8 + i] + (byte >> 4) * xb[u * 8 + 4 + i];
+            }
+      }
+      idx_t g = b * QBLOCK / group;
+      for (int r = 0; r < PANEL; ++r)
+        acc[r] += (float)dot[r] * (scale_at(scales, scale_f32, g * PANEL + r) * d[b]);
+    }
+    for (int r = 0; r < PANEL; ++r)
+      out[t * ldo + r] = acc[r];
+  }
+}
+#define PANEL_TILE panel_tile_c
+#define TILE_MAX 1
+
+#endif
+
+/// out[t][0..15] (rows `ldo` floats apart) = panel `panel` of the packed
+/// weight at `w_addr` times the n quantized activation rows at `xq_addr`.
+/// Tokens go in tiles (8 on AVX-512) that share each loaded weight vector;
+/// the panel (16 x K bytes or half that) stays in cache across the tiles.
+ENTRY void llmc_uk_panel_dot(idx_t xq_addr, idx_t ldq, idx_t n, idx_t K, idx_t bits,
+                       idx_t w_addr, idx_t scales_addr, idx_t scale_f32,
+                       idx_t group, idx_t panel, idx_t out_addr, idx_t ldo) {
+  const uint8_t *xq = (const uint8_t *)xq_addr;
+  const uint8_t *w = (const uint8_t *)w_addr + panel * PANEL * K * bits / 8;
+  const uint8_t *scales = (const uint8_t *)scales_addr +
+                          panel * (K / group) * PANEL * (scale_f32 ? 4 : 2);
+  float *out = (float *)out_addr;
+  idx_t t = 0;
+#if TILE_MAX >= 8
+  for (; t + 8 <= n; t += 8)
+    PANEL_TILE(xq + t * ldq, ldq, 8, K, (int)bits, w, scales, scale_f32, group,
+               out + t * ldo, ldo);
+  if (t + 4 <= n) {
+    PANEL_TILE(xq + t * ldq, ldq, 4, K, (int)bits, w, scales, scale_f32, group,
+               out + t * ldo, ldo);
+    t += 4;
+  }
+#endif
+#if TILE_MAX >= 2
+  for (; t + 2 <= n; t += 2)
+    PANEL_TILE(xq + t * ldq, ldq, 2, K, (int)bits, w, scales, scale_f32, group,
+               out + t * ldo, ldo);
+#endif
+  for (; t < n; ++t)
+    PANEL_TILE(xq + t * ldq, ldq, 1, K, (int)bits, w, scales, scale_f32, group,
+               out + t * ldo, ldo);
+}
+
+//===----------------------------------------------------------------------===//
+// Embedding rows out of a packed weight (a tied lm_head shares it)
+//===----------------------------------------------------------------------===//
+
+/// out[0..K) = row `row` of the packed weight, dequantized.
+ENTRY void llmc_uk_panel_row(idx_t w_addr, idx_t scales_addr, idx_t scale_f32,
+                       idx_t K, idx_t bits, idx_t group, idx_t row,
+                       idx_t out_addr) {
+  idx_t panel = row / PANEL, r = row % PANEL;
+  const uint8_t *w = (const uint8_t *)w_addr + panel * PANEL * K * bits / 8;
+  const uint8_t *scales = (const uint8_t *)scales_addr +
+                          panel * (K / group) * PANEL * (scale_f32 ? 4 : 2);
+  float *out = (float *)out_addr;
+  for (idx_t k = 0; k < K; ++k) {
+    float q;
+    if (bits == 8) {
+      q = (float)((const int8_t *)w)[(k / 4) * 64 + r * 4 + k % 4];
+    } else {
+      uint8_t byte = w[(k / 8) * 64 + r * 4 + k % 4];
+      q = (float)((k % 8 < 4 ? byte & 15 : byte >> 4) - 8);
+    }
+    out[k] = q * scale_at(scales, scale_f32, (k / group) * PANEL + r);
+  }
+}
