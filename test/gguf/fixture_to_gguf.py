@@ -19,8 +19,9 @@ checkpoint, with the PyPI `gguf` package's GGUFWriter:
   * the tokenizer as tokenizer.ggml.* (model "gpt2", pre "llama-bpe", tokens,
     token types: normal / control (special added tokens) / user-defined /
     unused holes, merges, special ids and chat template via gguf.SpecialVocab),
-    when the fixture has a tokenizer.json; otherwise only the bos / eos ids of
-    config.json (SpecialVocab's fallback).
+    when the fixture has a tokenizer.json; otherwise tokenizer.ggml.model
+    "none" (what llama.cpp expects of a vocabulary-less file) and the bos /
+    eos ids of config.json (SpecialVocab's fallback).
 --type: 2-D weights in F32, F16, BF16, Q8_0 or Q4_0 (gguf.quants.quantize);
 norms and rope_freqs stay F32 as llama.cpp keeps them. In q4_0 mode
 token_embd and output are Q8_0, mirroring llmc's q4_g32 preset (embeddings
@@ -184,6 +185,10 @@ def write(model_dir, out, qtype, bad, rope_scaling=None):
         w.add_token_types(types)
         sv = gguf.SpecialVocab(model_dir, load_merges=True, n_vocab=len(tokens))
     else:
+        # No vocabulary: llama.cpp then wants the model named "none" (it
+        # refuses a file without the key); llmc takes a file without tokens
+        # as tokenizer-less either way.
+        w.add_tokenizer_model("none")
         sv = gguf.SpecialVocab(model_dir, load_merges=False, n_vocab=vocab)
     sv.add_to_gguf(w, quiet=True)
 
