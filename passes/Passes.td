@@ -47,7 +47,9 @@ def LLMQuantize : Pass<"llm-quantize", "mlir::ModuleOp"> {
     embeddings) takes the more precise scheme. Norm weights stay f32.
 
     Linears over integer weights become `llm.quantized_linear`, whose kernel
-    dequantizes group by group inside the dot product.
+    dequantizes group by group inside the dot product (or, once
+    llm-pack-weights has packed the weight for the CPU, multiplies it by
+    int8-quantized activations with integer dot products).
   }];
   let options = [
     Option<"preset", "preset", "std::string", "\"f32\"",

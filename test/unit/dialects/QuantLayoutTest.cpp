@@ -134,3 +134,51 @@ TEST(QuantLayout, FloatLayoutsCopyOrRound) {
   EXPECT_EQ(codes[4] | codes[5] << 8, 0x7bff); // 65504, the largest half
   EXPECT_TRUE(scales.empty() && mins.empty());
 }
+
+TEST(QuantLayout, PanelsHoldFourCodesOfSixteenRows) {
+  // int8: per 4 consecutive k, byte 4r + i of the 64 is q[r][k + i].
+  Layout l = intLayout(64, 8, 32, 2);
+  l.rows = 20; // a second panel with 4 rows and 12 of padding
+  l.panel = kPanel;
+  EXPECT_EQ(l.storedRows(), 32);
+  EXPECT_EQ(l.qsBytes(), 32 * 64);
+  EXPECT_EQ(l.scalesBytes(), 32 * 2 * 2);
+  std::vector<uint8_t> rows(16 * 64);
+  for (int r = 0; r < 16; ++r)
+    for (int k = 0; k < 64; ++k)
+      rows[r * 64 + k] = uint8_t(r * 64 + k);
+  std::vector<uint8_t> panel(16 * 64);
+  packPanel(l, rows.data(), panel.data());
+  for (int k : {0, 5, 63})
+    for (int r : {0, 7, 15})
+      EXPECT_EQ(panel[(k / 4) * 64 + r * 4 + k % 4], uint8_t(r * 64 + k))
+          << "row " << r << " k " << k;
+
+  // int4: per 8 consecutive k, byte 4r + i = q[r][k+i] | q[r][k+4+i] << 4,
+  // from rows in ggml's nibble order.
+  Layout l4 = intLayout(64, 4, 32, 2);
+  l4.rows = 16;
+  l4.panel = kPanel;
+  std::vector<uint8_t> rows4(16 * 32, 0);
+  auto code = [](int r, int k) { return uint8_t((r + 3 * k) % 16); };
+  for (int r = 0; r < 16; ++r)
+    for (int k = 0; k < 64; ++k)
+      rows4[r * 32 + int4Byte(k)] |= uint8_t(code(r, k) << (int4IsHigh(k) ? 4 : 0));
+  std::vector<uint8_t> panel4(16 * 32);
+  packPanel(l4, rows4.data(), panel4.data());
+  for (int k : {0, 3, 8, 17, 59})
+    for (int r : {0, 9, 15}) {
+      uint8_t byte = panel4[(k / 8) * 64 + r * 4 + k % 4];
+      EXPECT_EQ(k % 8 < 4 ? byte & 15 : byte >> 4, code(r, k))
+          << "row " << r << " k " << k;
+    }
+
+  // Scales: per panel, per group, 16 rows.
+  std::vector<uint8_t> rowScales(32 * 2 * 2);
+  for (int r = 0; r < 32; ++r)
+    for (int g = 0; g < 2; ++g)
+      rowScales[(r * 2 + g) * 2] = uint8_t(r * 2 + g);
+  std::vector<uint8_t> packed = packPanelScales(l, rowScales);
+  EXPECT_EQ(packed[((1 * 2 + 1) * 16 + 3) * 2], uint8_t(19 * 2 + 1)); // row 19, group 1
+  EXPECT_EQ(packed[((0 * 2 + 0) * 16 + 15) * 2], uint8_t(15 * 2));
+}
