@@ -19,10 +19,11 @@
 4. Rounds, interleaved: for each pair, llama-bench -p P -n GEN -r 1 and
    `llmc run` with a P-token prompt and GEN new tokens (decode timed after
    the first prompt), same thread count. Medians over the rounds.
-5. bench/probe.c (compiled here with -march=native): the machine's read
-   bandwidth and int8 dot-product peak with the same threads; decode is
-   also shown as a fraction of the bandwidth bound (bytes a token reads /
-   bandwidth).
+5. bench/probe.c (compiled here with -march=native), in every round: the
+   machine's read bandwidth (a 1 GB buffer of ordinary 4 KB pages summed by
+   the same number of threads) and int8 dot-product peak; decode is also
+   shown as a fraction of that bound (bytes a token reads, from `llmc
+   inspect`, times tokens/s, over the median bandwidth).
 
 Prints one table; ratios are llmc / llama.cpp.
 """
@@ -164,7 +165,8 @@ def main():
     prompts = [int(p) for p in args.prompts.split(",")]
     bench, quantize = ensure_llamacpp(args.cache, args.llama_bin)
     ggufs = ensure_ggufs(args.checkpoint, args.cache, quantize, [f for _, f in pairs])
-    bandwidth, gmacs, isa = probe(ensure_probe(args.cache), args.threads)
+    probe_exe = ensure_probe(args.cache)
+    probes = []
 
     artifacts, build_s = {}, {}
     for preset, _ in pairs:
@@ -181,6 +183,8 @@ def main():
     results = {}  # (preset, prompt) -> lists
     for r in range(args.rounds):
         log(f"peer: round {r + 1} of {args.rounds}")
+        # This kind of VM's bandwidth drifts: probe it in every round.
+        probes.append(probe(probe_exe, args.threads))
         for preset, fmt in pairs:
             for prompt in prompts:
                 lpp, ltg, size = llama_bench(bench, ggufs[fmt], prompt, args.gen,
@@ -196,7 +200,12 @@ def main():
                 res["size"] = size
 
     med = statistics.median
-    print(f"machine: {args.threads} threads, read bandwidth {bandwidth:.1f} GB/s, "
+    bandwidth = med(p[0] for p in probes)
+    gmacs = med(p[1] for p in probes)
+    isa = probes[0][2]
+    spread = (f" (rounds: {min(p[0] for p in probes):.1f} to "
+              f"{max(p[0] for p in probes):.1f})" if len(probes) > 1 else "")
+    print(f"machine: {args.threads} threads, read bandwidth {bandwidth:.1f} GB/s{spread}, "
           f"int8 dot peak {gmacs:.0f} G multiply-adds/s ({isa}); medians of "
           f"{args.rounds} interleaved rounds; decode {args.gen} tokens")
     print(f"{'llmc':>8} {'llama.cpp':>9} {'prompt':>6} | {'prefill tok/s':>22} | "
