@@ -43,7 +43,7 @@ def main():
     ap.add_argument("--artifact", default=None)
     ap.add_argument("--prompt-tokens", type=int, default=64)
     ap.add_argument("--max-new", type=int, default=16)
-    ap.add_argument("--prefill-chunk", type=int, default=32)
+    ap.add_argument("--prefill-chunk", type=int, default=64)
     ap.add_argument("--max-context", type=int, default=2048)
     ap.add_argument("--quantization", default="f32",
                     help="preset passed to llmc build (docs/quantization.md)")

@@ -59,7 +59,7 @@ struct BuildOptions {
   llvm::raw_ostream *progress = nullptr;
 };
 
-constexpr int64_t kDefaultPrefillChunk = 32;
+constexpr int64_t kDefaultPrefillChunk = 64;
 
 /// Default compiled context when the user gives none: Llama 3.1 advertises
 /// 128K positions, whose f32 KV cache alone would not fit a phone.

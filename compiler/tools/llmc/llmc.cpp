@@ -72,7 +72,7 @@ cl::opt<std::string> buildTarget(
 cl::opt<int64_t> buildChunk(
     "prefill-chunk",
     cl::desc("Tokens per kernel call; longer prompts run as several chunks "
-             "(default: 32, or the context if smaller)"),
+             "(default: 64, or the context if smaller)"),
     cl::init(0), cl::sub(buildCmd));
 cl::opt<int64_t> buildMaxContext(
     "max-context",
