@@ -2,7 +2,7 @@
 """llmc beside llama.cpp on the same checkpoint, threads and machine.
 
     python3 bench/peer_llamacpp.py [--checkpoint /tmp/llama32-1b] [--threads 2]
-        [--pairs q4_g32:Q4_0,q8:Q8_0,f16:F16] [--prompts 64,512] [--gen 32]
+        [--pairs q4_g32:Q4_0,q4_g32:Q4_0+q8_0emb,q8:Q8_0,f16:F16] [--prompts 64,512] [--gen 32]
         [--rounds 3] [--cache ~/.cache/llmc-peer] [--llama-bin DIR]
 
 1. llama.cpp: built once in --cache from the PyPI `llama-cpp-python` 0.3.36
@@ -14,16 +14,18 @@
    test/gguf/fixture_to_gguf.py (the `gguf` package; llama.cpp's converter
    needs torch), then quantized by llama.cpp's own llama-quantize to each
    format asked for.
-3. llmc builds the same checkpoint with the paired preset (--max-context
-   covers the longest prompt).
+3. llmc builds the same checkpoint with the paired preset and an f16 KV
+   cache, llama-bench's default (--max-context covers the longest prompt).
 4. Rounds, interleaved: for each pair, llama-bench -p P -n GEN -r 1 and
-   `llmc run` with a P-token prompt and GEN new tokens (decode timed after
-   the first prompt), same thread count. Medians over the rounds.
+   `llmc run` with a P-token prompt and GEN new tokens, same thread count.
+   Medians over the rounds. Decode: llama-bench's tg test runs from an
+   empty context (all its runs count), llmc's is timed after the shortest
+   prompt.
 5. bench/probe.c (compiled here with -march=native), in every round: the
-   machine's read bandwidth (a 1 GB buffer of ordinary 4 KB pages summed by
-   the same number of threads) and int8 dot-product peak; decode is also
-   shown as a fraction of that bound (bytes a token reads, from `llmc
-   inspect`, times tokens/s, over the median bandwidth).
+   machine's read bandwidth (a 1 GB buffer summed by the same number of
+   threads, the better of 4 KB and huge pages) and int8 dot-product peak;
+   decode is also shown as a fraction of that bound (bytes a token reads,
+   from `llmc inspect`, times tokens/s, over the median bandwidth).
 
 Prints one table; ratios are llmc / llama.cpp.
 """
@@ -89,9 +91,20 @@ def ensure_ggufs(checkpoint, cache, quantize, formats):
     paths = {}
     for fmt in formats:
         path = os.path.join(out, f"model.{fmt}.gguf")
-        if fmt != "F16" and not os.path.exists(path):
+        if fmt == "F16":
+            path = f16
+        elif not os.path.exists(path):
+            # "TYPE+EMBemb": TYPE with the token embedding (and the output
+            # matrix, tied or not) in EMB, e.g. Q4_0+q8_0emb: the tensor
+            # formats of llmc's q4 presets, byte for byte the same model
+            # size; plain Q4_0 puts them in llama.cpp's default (Q6_K).
+            base, _, emb = fmt.partition("+")
+            extra = []
+            if emb:
+                emb = emb[:-3] if emb.endswith("emb") else emb
+                extra = ["--token-embedding-type", emb, "--output-tensor-type", emb]
             log(f"peer: llama-quantize F16 -> {fmt}")
-            run([quantize, f16, path, fmt], stdout=subprocess.DEVNULL,
+            run([quantize] + extra + [f16, path, base], stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL)
         paths[fmt] = path
     return paths
@@ -109,7 +122,9 @@ def ensure_probe(cache):
 def probe(exe, threads):
     out = run([exe, str(threads)], capture_output=True, text=True).stdout.split()
     vals = dict(zip(out[0::2], out[1::2]))
-    return float(vals["bandwidth_gbs"]), float(vals["int8_gmacs"]), vals.get("isa", "?")
+    # The bound: the better of ordinary and huge pages (see probe.c).
+    return (max(float(vals["bandwidth_gbs"]), float(vals["bandwidth_thp_gbs"])),
+            float(vals["int8_gmacs"]), vals.get("isa", "?"))
 
 
 def llama_bench(bench, gguf, prompt, gen, threads):
@@ -146,8 +161,9 @@ def main():
     ap.add_argument("--checkpoint", default="/tmp/llama32-1b")
     ap.add_argument("--llmc", default=os.path.join(ROOT, "build", "bin", "llmc"))
     ap.add_argument("--threads", type=int, default=os.cpu_count())
-    ap.add_argument("--pairs", default="q4_g32:Q4_0,q8:Q8_0",
-                    help="llmc preset:llama.cpp type, comma-separated")
+    ap.add_argument("--pairs", default="q4_g32:Q4_0,q4_g32:Q4_0+q8_0emb,q8:Q8_0",
+                    help="llmc preset:llama.cpp type, comma-separated; TYPE+EMBemb "
+                         "puts llama.cpp's embedding / output matrix in EMB")
     ap.add_argument("--prompts", default="64,512")
     ap.add_argument("--gen", type=int, default=32)
     ap.add_argument("--rounds", type=int, default=3)
@@ -155,6 +171,8 @@ def main():
     ap.add_argument("--llama-bin", default=None,
                     help="directory with llama-bench and llama-quantize (skip building)")
     ap.add_argument("--no-build", action="store_true", help="reuse llmc artifacts")
+    ap.add_argument("--kv-cache", default="f16",
+                    help="llmc's KV cache type (llama-bench's default is f16)")
     args = ap.parse_args()
 
     if not os.path.exists(os.path.join(args.checkpoint, "config.json")):
@@ -170,17 +188,20 @@ def main():
 
     artifacts, build_s = {}, {}
     for preset, _ in pairs:
+        if preset in artifacts:
+            continue
         art = os.path.join(args.checkpoint, f"model.{preset}.peer.llmc")
         if not args.no_build or not os.path.exists(art):
             log(f"peer: llmc build --quantization {preset}")
             t0 = time.time()
             run([args.llmc, "build", args.checkpoint, "-o", art, "--quantization",
-                 preset, "--max-context", str(max(prompts) + args.gen + 64)],
+                 preset, "--kv-cache", args.kv_cache,
+                 "--max-context", str(max(prompts) + args.gen + 64)],
                 stderr=subprocess.DEVNULL)
             build_s[preset] = time.time() - t0
         artifacts[preset] = art
 
-    results = {}  # (preset, prompt) -> lists
+    results = {}  # (preset, format, prompt) -> lists
     for r in range(args.rounds):
         log(f"peer: round {r + 1} of {args.rounds}")
         # This kind of VM's bandwidth drifts: probe it in every round.
@@ -191,7 +212,7 @@ def main():
                                              args.threads)
                 opp, otg = llmc_run(args.llmc, artifacts[preset], prompt, args.gen,
                                     args.threads)
-                key = (preset, prompt)
+                key = (preset, fmt, prompt)
                 res = results.setdefault(key, {"lpp": [], "ltg": [], "opp": [], "otg": []})
                 res["lpp"].append(lpp)
                 res["ltg"].append(ltg)
@@ -208,19 +229,29 @@ def main():
     print(f"machine: {args.threads} threads, read bandwidth {bandwidth:.1f} GB/s{spread}, "
           f"int8 dot peak {gmacs:.0f} G multiply-adds/s ({isa}); medians of "
           f"{args.rounds} interleaved rounds; decode {args.gen} tokens")
-    print(f"{'llmc':>8} {'llama.cpp':>9} {'prompt':>6} | {'prefill tok/s':>22} | "
+    print(f"{'llmc':>8} {'llama.cpp':>14} {'prompt':>6} | {'prefill tok/s':>22} | "
           f"{'decode tok/s (GB/s)':>36} | {'decode / bound':>14}")
-    print(f"{'':>8} {'':>9} {'':>6} | {'llama.cpp':>7} {'llmc':>7} {'ratio':>6} | "
+    print(f"{'':>8} {'':>14} {'':>6} | {'llama.cpp':>7} {'llmc':>7} {'ratio':>6} | "
           f"{'llama.cpp':>13} {'llmc':>13} {'ratio':>6} | {'llmc':>14}")
     for preset, fmt in pairs:
         ours_bytes = llmc_bytes_per_token(args.llmc, artifacts[preset])
-        for prompt in prompts:
-            res = results[(preset, prompt)]
-            lpp, ltg, opp, otg = (med(res[k]) for k in ("lpp", "ltg", "opp", "otg"))
+        # Decode: llama-bench's tg test always starts from an empty context,
+        # so every round's tg counts; llmc's comes after the shortest prompt.
+        ltg = med([t for p in prompts for t in results[(preset, fmt, p)]["ltg"]])
+        otg = med(results[(preset, fmt, prompts[0])]["otg"])
+        for i, prompt in enumerate(prompts):
+            res = results[(preset, fmt, prompt)]
+            lpp, opp = med(res["lpp"]), med(res["opp"])
             lgbs, ogbs = ltg * res["size"] / 1e9, otg * ours_bytes / 1e9
-            print(f"{preset:>8} {fmt:>9} {prompt:6d} | {lpp:7.1f} {opp:7.1f} "
-                  f"{opp / lpp:5.2f}x | {ltg:6.1f} ({lgbs:4.1f}) {otg:6.1f} ({ogbs:4.1f}) "
-                  f"{otg / ltg:5.2f}x | {ogbs / bandwidth:13.0%}")
+            decode = (f"{ltg:6.1f} ({lgbs:4.1f}) {otg:6.1f} ({ogbs:4.1f}) "
+                      f"{otg / ltg:5.2f}x | {ogbs / bandwidth:13.0%}") if i == 0 else \
+                f"{'':>34} | {'':>13}"
+            print(f"{preset:>8} {fmt:>14} {prompt:6d} | {lpp:7.1f} {opp:7.1f} "
+                  f"{opp / lpp:5.2f}x | {decode}")
+    for preset, fmt in pairs:
+        res = results[(preset, fmt, prompts[0])]
+        print(f"bytes a decode token reads: {preset} {llmc_bytes_per_token(args.llmc, artifacts[preset]) / 1e6:.0f} MB "
+              f"(llmc inspect), {fmt} {res['size'] / 1e6:.0f} MB (llama-bench model size)")
     if build_s:
         print("llmc build seconds: " + ", ".join(f"{p} {s:.0f}" for p, s in build_s.items()))
 
