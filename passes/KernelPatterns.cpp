@@ -261,6 +261,8 @@ LogicalResult lowerDim(Operation *op, DispatchBuilder &db) {
   return success();
 }
 
+// Kernels over packed weights (llm-pack-weights), defined with the fused
+// ops' helpers they use, in the "Packed integer weights" section below.
 bool isPacked(DispatchBuilder &db, FlatSymbolRefAttr weight);
 LogicalResult lowerPackedLinear(Operation *op, DispatchBuilder &db,
                                 FlatSymbolRefAttr weight, Value input,
@@ -879,7 +881,6 @@ NormedInput normedInput(DispatchBuilder &db, Operation *op, Value input,
 std::string normKey(std::optional<double> eps) {
   return eps ? "/norm" + std::to_string(*eps) : "";
 }
-
 
 //===----------------------------------------------------------------------===//
 // Packed integer weights (llm-pack-weights): int8 activations x panels
