@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what llmc's build and tests need, only what is missing; safe to
 # run again. Debian 12 packages (LLVM/MLIR 19 toolchain, FlatBuffers, fmt,
-# GoogleTest, Ninja, ccache) and the Python packages the fixtures need.
+# GoogleTest, Ninja, ccache, the aarch64 cross glibc/libstdc++ and qemu-user
+# for the aarch64 suite) and the Python packages the fixtures need.
 set -euo pipefail
 
 APT_PACKAGES=(
@@ -9,6 +10,7 @@ APT_PACKAGES=(
   llvm-19-dev libmlir-19-dev mlir-19-tools llvm-19-tools clang-19 lld-19 liblld-19-dev
   libflatbuffers-dev flatbuffers-compiler libfmt-dev
   libgtest-dev googletest
+  qemu-user-static gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross
 )
 PIP_PACKAGES=(numpy regex gguf)
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs every test suite: the GoogleTest unit tests and
-# the lit suites (via ctest), then the hostile-input parsers' unit tests again
-# under AddressSanitizer + UndefinedBehaviorSanitizer.
+# the lit suites (via ctest; the aarch64 suite under qemu-user, from the
+# cross build in build-aarch64/), then the hostile-input parsers' unit tests
+# again under AddressSanitizer + UndefinedBehaviorSanitizer.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${LLMC_BUILD_DIR:-$ROOT/build}
@@ -23,5 +24,8 @@ done
 
 echo "== build =="
 bash "$ROOT/scripts/build.sh"
+echo "== build: runtime and llmc-run for aarch64 (cross) =="
+bash "$ROOT/scripts/build-aarch64.sh"
 echo "== tests =="
-cd "$BUILD" && ctest --output-on-failure
+# The aarch64 suite must run here, never be skipped (test/lit.cfg.py).
+cd "$BUILD" && LLMC_REQUIRE_AARCH64=1 ctest --output-on-failure

@@ -18,3 +18,23 @@ config.environment["PATH"] = os.pathsep.join(
 config.substitutions.append(("%fixtures", config.llmc_fixtures_dir))
 config.substitutions.append(("%python", config.python_executable))
 config.substitutions.append(("%srcroot", config.llmc_src_root))
+
+# The aarch64 suite: llmc-run cross-built by scripts/build-aarch64.sh, run
+# under qemu-user with every feature the presets use (-cpu max: dotprod,
+# i8mm). scripts/test.sh builds it, so CI always runs the suite; elsewhere a
+# missing cross build makes those tests UNSUPPORTED, and lit says so.
+import shutil  # noqa: E402
+qemu = shutil.which("qemu-aarch64-static")
+if qemu and os.path.exists(config.llmc_aarch64_runner):
+    config.available_features.add("aarch64-runner")
+    config.substitutions.append(
+        ("%aarch64-run", f"{qemu} -cpu max -L /usr/aarch64-linux-gnu {config.llmc_aarch64_runner}"))
+    config.substitutions.append(
+        ("%aarch64-qemu", f"{qemu} -L /usr/aarch64-linux-gnu"))
+    config.substitutions.append(("%aarch64-llmc-run", config.llmc_aarch64_runner))
+elif os.environ.get("LLMC_REQUIRE_AARCH64"):
+    lit_config.fatal("LLMC_REQUIRE_AARCH64 is set but the aarch64 suite cannot "
+                     f"run: no qemu-aarch64-static or no {config.llmc_aarch64_runner}")
+else:
+    lit_config.note("aarch64 suite unsupported: no qemu-aarch64-static or no "
+                    f"{config.llmc_aarch64_runner} (run scripts/build-aarch64.sh)")

@@ -65,7 +65,14 @@ typedef struct llmc_context llmc_context;
 enum {
   /* Skip hashing the weights segment at open (faster open of multi-GB files;
    * the header, flatbuffer checksum, schema and bounds are still checked). */
-  LLMC_OPEN_SKIP_WEIGHTS_CHECKSUM = 1u << 0
+  LLMC_OPEN_SKIP_WEIGHTS_CHECKSUM = 1u << 0,
+  /* Read the artifact without loading its code: every check but the target
+   * architecture and CPU features runs, and the model's information, its
+   * dispatches (llmc_model_get_dispatch_info) and its tokenizer work, so an
+   * artifact for another machine (an android/cpu build on x86-64) can be
+   * inspected or used to tokenize. llmc_context_create refuses such a model
+   * with LLMC_ERR_UNSUPPORTED. */
+  LLMC_OPEN_METADATA_ONLY = 1u << 1
 };
 
 /* Opens an artifact file: mmap'd read-only, weights used in place, nothing

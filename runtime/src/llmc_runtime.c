@@ -284,7 +284,7 @@ static llmc_status check_schedule(const char *name, llmc_model *m, uint32_t payl
 }
 
 static llmc_status load_payload(llmc_model *m, const char *name, uint32_t index,
-                                const llmc_fb_payload *p) {
+                                const llmc_fb_payload *p, int load_code) {
   const llmc_fb_model *f = &m->fb;
   if (p->num_kernels == 0 || p->num_kernels > 4096)
     return fail(LLMC_ERR_BAD_FORMAT, "%s: payload %u has %u kernels", name, index,
@@ -302,7 +302,7 @@ static llmc_status load_payload(llmc_model *m, const char *name, uint32_t index,
     entries[k] = kd.entry;
   }
   llmc_status st = check_schedule(name, m, index, p->num_kernels);
-  if (st == LLMC_OK)
+  if (st == LLMC_OK && load_code)
     st = m->hal->executable_load(name, p->data, p->size, entries, p->num_kernels,
                                  &m->exe);
   free(entries);
@@ -467,8 +467,10 @@ static llmc_status open_impl(const char *name, const uint8_t *base, size_t size,
   st = check_weights(name, f, h.weights_size);
   if (st) return st;
 
-  /* Target: the manifest's triple, then a payload for this architecture. */
-  if (!triple_matches(f->target_triple))
+  /* Target: the manifest's triple, then a payload for this architecture
+   * (for metadata only: the first native payload, whatever its target). */
+  const int meta_only = (flags & LLMC_OPEN_METADATA_ONLY) != 0;
+  if (!meta_only && !triple_matches(f->target_triple))
     return fail(LLMC_ERR_WRONG_TARGET,
                 "%s: built for '%s' (target '%s'), this runtime is " LLMC_RUNTIME_ARCH,
                 name, f->target_triple, f->target);
@@ -476,7 +478,8 @@ static llmc_status open_impl(const char *name, const uint8_t *base, size_t size,
   uint32_t i;
   for (i = 0; i < f->num_payloads; ++i) {
     llmc_fb_payload_at(f, i, &p);
-    if (!strcmp(p.format, "elf-shared-object") && triple_matches(p.target)) break;
+    if (!strcmp(p.format, "elf-shared-object") && (meta_only || triple_matches(p.target)))
+      break;
   }
   if (i == f->num_payloads)
     return fail(LLMC_ERR_WRONG_TARGET,
@@ -486,7 +489,8 @@ static llmc_status open_impl(const char *name, const uint8_t *base, size_t size,
     return fail(LLMC_ERR_BAD_FORMAT, "%s: payload %u has a bad size", name, i);
   const char *bad;
   size_t bad_len;
-  if (check_features(p.cpu_features[0] ? p.cpu_features : f->cpu_features, &bad, &bad_len))
+  if (!meta_only &&
+      check_features(p.cpu_features[0] ? p.cpu_features : f->cpu_features, &bad, &bad_len))
     return fail(LLMC_ERR_CPU_FEATURES, "%s: this CPU lacks '%.*s', required by the code",
                 name, (int)(bad_len > 64 ? 64 : bad_len), bad);
   m->weights = base + h.weights_offset;
@@ -505,7 +509,7 @@ static llmc_status open_impl(const char *name, const uint8_t *base, size_t size,
     m->has_tokenizer = 1;
   }
   m->hal = llmc_hal_cpu();
-  return load_payload(m, name, i, &p);
+  return load_payload(m, name, i, &p, !meta_only);
 }
 
 LLMC_API llmc_status llmc_model_get_dispatch_info(const llmc_model *m, uint32_t index,
@@ -678,6 +682,9 @@ LLMC_API llmc_status llmc_context_free(llmc_context *c) {
 LLMC_API llmc_status llmc_context_create(llmc_model *m, const llmc_context_params *params,
                                          llmc_context **out) {
   if (!m || !out) return fail(LLMC_ERR_INVALID_ARGUMENT, "llmc_context_create: NULL argument");
+  if (!m->exe)
+    return fail(LLMC_ERR_UNSUPPORTED, "the model was opened without its code "
+                                      "(LLMC_OPEN_METADATA_ONLY): no context");
   *out = NULL;
   const llmc_fb_model *f = &m->fb;
   int64_t n_ctx = params && params->n_ctx ? params->n_ctx : f->max_context;

@@ -42,21 +42,26 @@ bool hasFeature(llvm::StringRef features, llvm::StringRef name) {
 
 std::string llmc::cpu::ukernelVariant(const llvm::Triple &triple,
                                       llvm::StringRef features) {
+  auto all = [&](std::initializer_list<const char *> names) {
+    for (const char *n : names)
+      if (!hasFeature(features, n))
+        return false;
+    return true;
+  };
   if (triple.getArch() == llvm::Triple::x86_64) {
-    auto all = [&](std::initializer_list<const char *> names) {
-      for (const char *n : names)
-        if (!hasFeature(features, n))
-          return false;
-      return true;
-    };
     if (all({"avx512f", "avx512bw", "avx512vl", "avx512vnni", "fma", "f16c"}))
       return "x86_64-avx512vnni";
     if (all({"avx2", "fma", "f16c"}))
       return "x86_64-avx2";
     return "x86_64-generic";
   }
-  if (triple.getArch() == llvm::Triple::aarch64)
+  if (triple.getArch() == llvm::Triple::aarch64) {
+    if (all({"dotprod", "i8mm"}))
+      return "aarch64-i8mm";
+    if (all({"dotprod"}))
+      return "aarch64-dotprod";
     return "aarch64-generic";
+  }
   return "";
 }
 

@@ -44,8 +44,7 @@ const std::vector<TargetPreset> kPresets = {
     // -> 4 cores x 2.4 GHz x 16 flop = 153.6 GFLOP/s.
     {"linux/aarch64", "Raspberry Pi 5 (4x Cortex-A76, LPDDR4X-4267)", "cpu",
      "aarch64-unknown-linux-gnu", "cortex-a76", "+neon,+dotprod,+fullfp16", 0,
-     0, 0, 64 * KB, 512 * KB, 2 * MB, 17.1, 153.6,
-     "issue 11 (aarch64 code under qemu-user)"},
+     0, 0, 64 * KB, 512 * KB, 2 * MB, 17.1, 153.6, ""},
 
     // Snapdragon 8 Gen 2 CPU: 1x Cortex-X3 at 3.2 GHz + 4 big cores
     // (2x A715, 2x A710) at 2.8 GHz, 8 MB L3 (Qualcomm product brief);
@@ -56,7 +55,7 @@ const std::vector<TargetPreset> kPresets = {
     {"android/cpu", "Snapdragon 8 Gen 2 CPU (Cortex-X3 + 4 big cores)", "cpu",
      "aarch64-linux-android", "cortex-x3",
      "+v9a,+neon,+dotprod,+i8mm,+bf16,+fullfp16", 0, 0, 0, 64 * KB, 1 * MB,
-     8 * MB, 67.2, 281.6, "issue 11 (aarch64 code under qemu-user)"},
+     8 * MB, 67.2, 281.6, ""},
 
     // Adreno 740 (Snapdragon 8 Gen 2), same LPDDR5X as android/cpu: 67.2
     // GB/s. Qualcomm Adreno OpenCL programming guide: waves of 64 or 128

@@ -44,6 +44,9 @@ def main():
     ap.add_argument("--kv-splits", default="1",
                     help="llmc build --kv-splits")
     ap.add_argument("--target", default="host", help="llmc build --target")
+    ap.add_argument("--runner", default=None,
+                    help="command that runs the artifact (default: LLMC run), "
+                         "e.g. qemu-aarch64-static ... llmc-run; split on spaces")
     ap.add_argument("--a8", action="store_true",
                     help="int8-activation goldens: allow code flips (see above)")
     ap.add_argument("--flip-tol", type=float, default=5e-2)
@@ -60,7 +63,8 @@ def main():
                    ["--kv-cache", args.kv_cache, "--kv-splits", args.kv_splits,
                     "--target", args.target],
                    check=True, stderr=subprocess.DEVNULL)
-    out = subprocess.run([args.llmc, "run", artifact, "--tokens",
+    runner = args.runner.split() if args.runner else [args.llmc]
+    out = subprocess.run(runner + ["run", artifact, "--tokens",
                           ",".join(str(int(t)) for t in g.prompt),
                           "--max-new", str(len(g.tokens)), "--ignore-eos",
                           "--dump-logits", logits_path],
@@ -107,7 +111,7 @@ def main():
               f"{compared} steps compared")
     print(f"{name}: OK: {compared} greedy tokens equal, worst relative "
           f"logit error {worst:.2e} (bound {args.tol:g}), prefill chunk "
-          f"{args.prefill_chunk}, {args.quantization}")
+          f"{args.prefill_chunk}, {args.quantization}, {args.target}")
     return 0
 
 

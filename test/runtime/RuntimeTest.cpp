@@ -807,6 +807,39 @@ TEST(RuntimeHostile, WrongTarget) {
 #endif
 }
 
+// An artifact for another machine opens for its metadata (llmc inspect,
+// llmc tokenize of an android/cpu build on x86-64), never for running.
+TEST(Runtime, MetadataOnlyOpensForeignArtifacts) {
+  ArtifactDesc d = fakeDesc();
+#if defined(__x86_64__)
+  d.manifest.targetTriple = "aarch64-linux-android";
+  d.payloads[0].target = "aarch64-linux-android";
+#else
+  d.manifest.targetTriple = "x86_64-unknown-linux-gnu";
+  d.payloads[0].target = "x86_64-unknown-linux-gnu";
+#endif
+  d.manifest.cpuFeatures = "+neon,+dotprod,+i8mm,+avx512f";
+  std::string path = tempPath("foreign.llmc");
+  ASSERT_EQ(writeDesc(d, path, WriteOptions()), "");
+  llmc_model *m = nullptr;
+  EXPECT_EQ(llmc_model_open(path.c_str(), 0, &m), LLMC_ERR_WRONG_TARGET);
+  ASSERT_EQ(llmc_model_open(path.c_str(), LLMC_OPEN_METADATA_ONLY, &m), LLMC_OK)
+      << llmc_last_error();
+  llmc_model_info info;
+  ASSERT_EQ(llmc_model_get_info(m, &info), LLMC_OK);
+  EXPECT_EQ(std::string(info.target_triple), d.manifest.targetTriple);
+  ASSERT_GT(info.num_dispatches, 0u);
+  llmc_dispatch_info di;
+  EXPECT_EQ(llmc_model_get_dispatch_info(m, 0, 1, 0, &di), LLMC_OK);
+  llmc_context *c = nullptr;
+  llmc_context_params params = {0, 0, 1, 0};
+  EXPECT_EQ(llmc_context_create(m, &params, &c), LLMC_ERR_UNSUPPORTED);
+  EXPECT_EQ(c, nullptr);
+  EXPECT_NE(std::string(llmc_last_error()).find("METADATA_ONLY"), std::string::npos);
+  llmc_model_close(m);
+  std::remove(path.c_str());
+}
+
 TEST(RuntimeHostile, BadPayload) {
   ArtifactDesc d = fakeDesc();
   d.payloads[0].data.assign(4096, 0x90);  // not an ELF file

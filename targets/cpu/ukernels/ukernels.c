@@ -2,7 +2,8 @@
 //
 // The quantized linears' inner loops, written once in C and compiled by
 // clang into LLVM bitcode for each instruction set (x86-64 AVX-512 VNNI,
-// x86-64 AVX2, and plain C for the rest); the CPU back end links the
+// x86-64 AVX2, AArch64 dotprod, AArch64 dotprod + i8mm, and plain C for the
+// rest); the CPU back end links the
 // variant its target's features allow into the generated kernels' module
 // and inlines it, as IREE does with its C ukernels. The generated code
 // around them (loops over output panels, the epilogues: residual, SwiGLU,
@@ -39,6 +40,12 @@
 #elif defined(__AVX2__) && defined(__F16C__) && defined(__FMA__)
 #define LLMC_UK_AVX2 1
 #include <immintrin.h>
+#elif defined(__aarch64__) && defined(__ARM_FEATURE_DOTPROD)
+#define LLMC_UK_NEON_DOT 1
+#include <arm_neon.h>
+#if defined(__ARM_FEATURE_MATMUL_INT8)
+#define LLMC_UK_NEON_I8MM 1
+#endif
 #endif
 
 #define INLINE static inline __attribute__((always_inline))
@@ -292,6 +299,154 @@ INLINE void panel_tile_avx2(const uint8_t *xq, idx_t ldq, int T, idx_t K,
 #define PANEL_TILE panel_tile_avx2
 #define TILE_MAX 2
 
+#elif LLMC_UK_NEON_DOT
+
+/// Four rows' scales (f32, or f16 widened exactly).
+INLINE float32x4_t neon_scales(const void *scales, idx_t scale_f32, idx_t i) {
+  if (scale_f32)
+    return vld1q_f32((const float *)scales + i);
+  return vcvt_f32_f16(
+      vreinterpret_f16_u16(vld1_u16((const uint16_t *)scales + i)));
+}
+
+/// T (1 or 2) rows of xq times one panel with `sdot`: the panel's quad
+/// layout is sdot's operand as it is (4 rows x 4 bytes per register), and
+/// both int8 operands are signed, so int8 weights need no offset; int4
+/// codes (0..15) are corrected by -8 x the block's activation sum. Two
+/// tokens are the most that keep their 2 x 16 accumulators (int32 and f32)
+/// in the 32 vector registers beside the weights.
+INLINE void panel_tile_sdot(const uint8_t *xq, idx_t ldq, int T, idx_t K,
+                            int bits, const uint8_t *w, const void *scales,
+                            idx_t scale_f32, idx_t group, float *out,
+                            idx_t ldo) {
+  float32x4_t accf[2][4];
+  for (int t = 0; t < T; ++t)
+    for (int v = 0; v < 4; ++v)
+      accf[t][v] = vdupq_n_f32(0.0f);
+  const idx_t nb = K / QBLOCK;
+  const uint8x16_t low4 = vdupq_n_u8(0x0f);
+  for (idx_t b = 0; b < nb; ++b) {
+    int32x4_t acci[2][4];
+    for (int t = 0; t < T; ++t) {
+      const int32_t *s = (const int32_t *)(xq + t * ldq + K + nb * 4);
+      int32x4_t init = vdupq_n_s32(bits == 8 ? 0 : -8 * s[b]);
+      for (int v = 0; v < 4; ++v)
+        acci[t][v] = init;
+    }
+    const uint8_t *xb = xq + b * QBLOCK;
+    if (bits == 8) {
+      const int8_t *wb = (const int8_t *)w + b * (QBLOCK * PANEL);
+      for (int u = 0; u < QBLOCK / 4; ++u) {
+        int8x16_t wv[4];
+        for (int v = 0; v < 4; ++v)
+          wv[v] = vld1q_s8(wb + u * 64 + v * 16);
+        for (int t = 0; t < T; ++t) {
+          int8x16_t xv = vreinterpretq_s8_s32(
+              vdupq_n_s32(load_i32(xb + t * ldq + u * 4)));
+          for (int v = 0; v < 4; ++v)
+            acci[t][v] = vdotq_s32(acci[t][v], wv[v], xv);
+        }
+      }
+    } else {
+      const uint8_t *wb = w + b * (QBLOCK * PANEL / 2);
+      for (int u = 0; u < QBLOCK / 8; ++u) {
+        int8x16_t lo[4], hi[4];
+        for (int v = 0; v < 4; ++v) {
+          uint8x16_t raw = vld1q_u8(wb + u * 64 + v * 16);
+          lo[v] = vreinterpretq_s8_u8(vandq_u8(raw, low4));
+          hi[v] = vreinterpretq_s8_u8(vshrq_n_u8(raw, 4));
+        }
+        for (int t = 0; t < T; ++t) {
+          const uint8_t *xt = xb + t * ldq + u * 8;
+          int8x16_t xlo = vreinterpretq_s8_s32(vdupq_n_s32(load_i32(xt)));
+          int8x16_t xhi = vreinterpretq_s8_s32(vdupq_n_s32(load_i32(xt + 4)));
+          for (int v = 0; v < 4; ++v)
+            acci[t][v] = vdotq_s32(vdotq_s32(acci[t][v], lo[v], xlo), hi[v], xhi);
+        }
+      }
+    }
+    idx_t g = b * QBLOCK / group;
+    for (int v = 0; v < 4; ++v) {
+      float32x4_t ws = neon_scales(scales, scale_f32, g * PANEL + v * 4);
+      for (int t = 0; t < T; ++t) {
+        const float *d = (const float *)(xq + t * ldq + K);
+        accf[t][v] = vfmaq_f32(accf[t][v], vcvtq_f32_s32(acci[t][v]),
+                               vmulq_n_f32(ws, d[b]));
+      }
+    }
+  }
+  for (int t = 0; t < T; ++t)
+    for (int v = 0; v < 4; ++v)
+      vst1q_f32(out + t * ldo + v * 4, accf[t][v]);
+}
+#define PANEL_TILE panel_tile_sdot
+#define TILE_MAX 2
+
+#if LLMC_UK_NEON_I8MM
+/// Two rows of xq times one panel with `smmla` (a 2x8 by 8x2 int8 product
+/// into a 2x2 int32 tile per instruction: twice sdot's multiplies). smmla
+/// wants 8 consecutive k of two weight rows; the quad layout has 4, so one
+/// zip of two quads makes them (the layout stays sdot's, which decode uses).
+/// Accumulator p holds rows 2p, 2p+1 of both tokens: [t0r0 t0r1 t1r0 t1r1].
+/// Same products and roundings as panel_tile_sdot, so the same numbers.
+INLINE void panel_pair_mmla(const uint8_t *xq, idx_t ldq, idx_t K, int bits,
+                            const uint8_t *w, const void *scales,
+                            idx_t scale_f32, idx_t group, float *out,
+                            idx_t ldo) {
+  float32x4_t accf[8];
+  for (int p = 0; p < 8; ++p)
+    accf[p] = vdupq_n_f32(0.0f);
+  const idx_t nb = K / QBLOCK;
+  const uint8x16_t low4 = vdupq_n_u8(0x0f);
+  const int8_t *x0 = (const int8_t *)xq, *x1 = (const int8_t *)(xq + ldq);
+  const float *d0 = (const float *)(xq + K), *d1 = (const float *)(xq + ldq + K);
+  const int32_t *s0 = (const int32_t *)(d0 + nb), *s1 = (const int32_t *)(d1 + nb);
+  for (idx_t b = 0; b < nb; ++b) {
+    int32x4_t acci[8];
+    int32x4_t init = bits == 8 ? vdupq_n_s32(0)
+                               : vcombine_s32(vdup_n_s32(-8 * s0[b]),
+                                              vdup_n_s32(-8 * s1[b]));
+    for (int p = 0; p < 8; ++p)
+      acci[p] = init;
+    for (int u = 0; u < QBLOCK / 8; ++u) {
+      int8x16_t a = vcombine_s8(vld1_s8(x0 + b * QBLOCK + u * 8),
+                                vld1_s8(x1 + b * QBLOCK + u * 8));
+      for (int v = 0; v < 4; ++v) {
+        int32x4_t k03, k47; // rows 4v..4v+3: k 0..3 and k 4..7
+        if (bits == 8) {
+          const int8_t *wb = (const int8_t *)w + b * (QBLOCK * PANEL) + u * 128;
+          k03 = vreinterpretq_s32_s8(vld1q_s8(wb + v * 16));
+          k47 = vreinterpretq_s32_s8(vld1q_s8(wb + 64 + v * 16));
+        } else {
+          uint8x16_t raw = vld1q_u8(w + b * (QBLOCK * PANEL / 2) + u * 64 + v * 16);
+          k03 = vreinterpretq_s32_u8(vandq_u8(raw, low4));
+          k47 = vreinterpretq_s32_u8(vshrq_n_u8(raw, 4));
+        }
+        acci[2 * v] = vmmlaq_s32(acci[2 * v], a,
+                                 vreinterpretq_s8_s32(vzip1q_s32(k03, k47)));
+        acci[2 * v + 1] = vmmlaq_s32(acci[2 * v + 1], a,
+                                     vreinterpretq_s8_s32(vzip2q_s32(k03, k47)));
+      }
+    }
+    idx_t g = b * QBLOCK / group;
+    float32x4_t dd = vcombine_f32(vdup_n_f32(d0[b]), vdup_n_f32(d1[b]));
+    for (int v = 0; v < 4; ++v) {
+      float32x4_t ws = neon_scales(scales, scale_f32, g * PANEL + v * 4);
+      float32x2_t lo = vget_low_f32(ws), hi = vget_high_f32(ws);
+      accf[2 * v] = vfmaq_f32(accf[2 * v], vcvtq_f32_s32(acci[2 * v]),
+                              vmulq_f32(vcombine_f32(lo, lo), dd));
+      accf[2 * v + 1] = vfmaq_f32(accf[2 * v + 1], vcvtq_f32_s32(acci[2 * v + 1]),
+                                  vmulq_f32(vcombine_f32(hi, hi), dd));
+    }
+  }
+  for (int p = 0; p < 8; ++p) {
+    vst1_f32(out + 2 * p, vget_low_f32(accf[p]));
+    vst1_f32(out + ldo + 2 * p, vget_high_f32(accf[p]));
+  }
+}
+#define PANEL_PAIR panel_pair_mmla
+#endif
+
 #else
 
 /// Plain C over the same layout (other targets, until their own variant).
@@ -360,7 +515,11 @@ ENTRY void llmc_uk_panel_dot(idx_t xq_addr, idx_t ldq, idx_t n, idx_t K, idx_t b
     t += 4;
   }
 #endif
-#if TILE_MAX >= 2
+#if defined(PANEL_PAIR)
+  for (; t + 2 <= n; t += 2)
+    PANEL_PAIR(xq + t * ldq, ldq, K, (int)bits, w, scales, scale_f32, group,
+               out + t * ldo, ldo);
+#elif TILE_MAX >= 2
   for (; t + 2 <= n; t += 2)
     PANEL_TILE(xq + t * ldq, ldq, 2, K, (int)bits, w, scales, scale_f32, group,
                out + t * ldo, ldo);

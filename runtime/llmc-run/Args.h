@@ -1,0 +1,59 @@
+//===- Args.h - the runner's command-line options, declared in a table ---===//
+//
+// llmc-run has no LLVM in it, so no llvm::cl: a subcommand declares its
+// options in a table (name, type, default, range, help) and this parser
+// fills them, refuses what the table does not allow with a message naming
+// the option, and prints each subcommand's --help with its defaults. It
+// accepts the spellings llvm::cl accepted (`--flag value`, `--flag=value`,
+// `-flag`, comma-separated or repeated lists), so scripts written against
+// `llmc run` keep working.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLMC_RUNTIME_LLMC_RUN_ARGS_H
+#define LLMC_RUNTIME_LLMC_RUN_ARGS_H
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace llmc::run {
+
+struct Option {
+  enum Kind { Flag, Int, Float, Text, IntList, TextList };
+  const char *name;  ///< "max-new": given as --max-new or -max-new
+  Kind kind;
+  void *value;       ///< bool / int64_t / double / std::string / vectors
+  const char *meta;  ///< value placeholder in --help ("N", "file")
+  const char *help;
+  double min = -1e300, max = 1e300; ///< accepted range of Int / Float
+  bool required = false;
+  bool given = false;
+};
+
+struct Positional {
+  const char *meta;  ///< "<model.llmc>"
+  std::string *value;
+  bool required;
+};
+
+struct Command {
+  const char *name;     ///< "run"
+  const char *summary;  ///< one line
+  std::vector<Positional> positionals;
+  std::vector<Option> options;
+};
+
+enum class ParseResult { Ok, Help, Error };
+
+/// Parses argv[first..argc) into `cmd`'s options; prints errors (prefixed
+/// with `tool`) and --help itself.
+ParseResult parse(Command &cmd, int argc, char **argv, int first,
+                  const char *tool);
+
+/// The --help text of `cmd`.
+std::string help(const Command &cmd, const char *tool);
+
+} // namespace llmc::run
+
+#endif // LLMC_RUNTIME_LLMC_RUN_ARGS_H
