@@ -11,6 +11,9 @@
 #include "runtime/hal/llmc_hal.h"
 
 #include <dlfcn.h>
+#if defined(__ANDROID__)
+#include <android/dlext.h>
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -105,7 +108,19 @@ static llmc_status executable_load(const char *name, const uint8_t *code, uint64
     }
     fds[nfds++] = fd;
   }
+#if defined(__ANDROID__)
+  /* An app's linker namespace refuses paths outside its own (a memfd's is
+   * "/memfd:..."); handing the linker the fd itself is bionic's way, and
+   * FORCE_LOAD keeps it from matching an earlier payload. Not compiled on
+   * the machines llmc is developed on (no NDK there): runtime/README.md. */
+  android_dlextinfo ext;
+  memset(&ext, 0, sizeof ext);
+  ext.flags = ANDROID_DLEXT_USE_LIBRARY_FD | ANDROID_DLEXT_FORCE_LOAD;
+  ext.library_fd = fd;
+  exe->dl = android_dlopen_ext(path, RTLD_NOW | RTLD_LOCAL, &ext);
+#else
   exe->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+#endif
   while (nfds) close(fds[--nfds]);
   if (!exe->dl) {
     const char *e = dlerror();
