@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes a random checkpoint with the exact shapes of Llama-3.2-1B (Hugging Face layout).
 
-Usage:  python3 bench/make_llama32_1b_checkpoint.py OUT_DIR [--dtype bf16|f32] [--seed N]
+Usage:  python3 bench/make_llama32_1b_checkpoint.py OUT_DIR [--dtype bf16|f32] [--seed N] [--layers N] [--vocab N]
 
 OUT_DIR gets config.json and generation_config.json (those of
 meta-llama/Llama-3.2-1B-Instruct) and one model.safetensors holding the 146 tensors of a
@@ -141,20 +141,32 @@ def main():
     ap.add_argument("--dtype", choices=sorted(DTYPES), default="bf16",
                     help="storage dtype of every tensor (default bf16, as published)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--layers", type=int, default=CONFIG["num_hidden_layers"],
+                    help="decoder layers (default 16; fewer: a slice of the "
+                         "1B shape, e.g. for counting instructions under an "
+                         "emulator, bench/insn_count.py)")
+    ap.add_argument("--vocab", type=int, default=CONFIG["vocab_size"],
+                    help="vocabulary (default 128256; a smaller one makes "
+                         "bos 1 and eos 2)")
     args = ap.parse_args()
     st_dtype, esize = DTYPES[args.dtype]
     t0 = time.time()
 
     os.makedirs(args.out_dir, exist_ok=True)
-    config = dict(CONFIG, torch_dtype="bfloat16" if args.dtype == "bf16" else "float32")
+    config = dict(CONFIG, torch_dtype="bfloat16" if args.dtype == "bf16" else "float32",
+                  num_hidden_layers=args.layers, vocab_size=args.vocab)
+    generation = dict(GENERATION_CONFIG)
+    if args.vocab <= CONFIG["bos_token_id"]:
+        for c in (config, generation):
+            c.update(bos_token_id=1, eos_token_id=[2])
     for fname, obj in (("config.json", config),
-                       ("generation_config.json", GENERATION_CONFIG)):
+                       ("generation_config.json", generation)):
         with open(os.path.join(args.out_dir, fname), "w") as f:
             json.dump(obj, f, indent=2)
             f.write("\n")
 
     # Header first (offsets follow from the shapes), data in header order.
-    ts = sorted(tensors(CONFIG))
+    ts = sorted(tensors(config))
     header = {"__metadata__": {"format": "pt"}}
     offset = 0
     for name, shape in ts:

@@ -37,13 +37,14 @@ bool parseFloat(const std::string &s, double &out) {
 
 std::string rangeText(const Option &o) {
   char buf[96];
-  bool lo = o.min > -1e300, hi = o.max < 1e300;
+  // Bounds at the int32 limits only keep a count in range: not worth saying.
+  bool lo = o.min > -2147483647.0, hi = o.max < 2147483647.0;
   if (lo && hi)
-    std::snprintf(buf, sizeof buf, "in [%g, %g]", o.min, o.max);
+    std::snprintf(buf, sizeof buf, "in [%.10g, %.10g]", o.min, o.max);
   else if (lo)
-    std::snprintf(buf, sizeof buf, ">= %g", o.min);
+    std::snprintf(buf, sizeof buf, ">= %.10g", o.min);
   else if (hi)
-    std::snprintf(buf, sizeof buf, "<= %g", o.max);
+    std::snprintf(buf, sizeof buf, "<= %.10g", o.max);
   else
     buf[0] = 0;
   return buf;
