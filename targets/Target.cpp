@@ -3,6 +3,7 @@
 #include "targets/Target.h"
 
 #include "targets/cpu/CpuTarget.h"
+#include "targets/opencl/OpenCLTarget.h"
 
 #include <string>
 
@@ -17,6 +18,8 @@ llmc::targets::createTarget(const TargetPreset &preset) {
             ") is not yet supported: its back end comes with " + preset.notYet);
   if (std::string(preset.hal) == "cpu")
     return cpu::createCpuTarget(preset);
+  if (std::string(preset.hal) == "opencl")
+    return opencl::createOpenCLTarget(preset);
   return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                  "no back end for HAL '" + std::string(preset.hal) +
                                      "'");

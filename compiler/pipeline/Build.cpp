@@ -639,7 +639,9 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
   t0 = Clock::now();
   if (log)
     *log << "llmc: [3/4] generating code for " << opts.target << " ("
-         << (target->cpu[0] ? StringRef(target->cpu) : llvm::sys::getHostCPUName())
+         << (std::string(target->hal) != "cpu" ? StringRef(target->device)
+             : target->cpu[0]                 ? StringRef(target->cpu)
+                                              : llvm::sys::getHostCPUName())
          << ")\n";
   if (!opts.dumpLLVMIR.empty()) {
     OwningOpRef<ModuleOp> copy = module->clone();

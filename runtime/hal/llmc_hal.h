@@ -6,8 +6,8 @@
  *
  * The core (llmc_runtime.c) walks the artifact's dispatch list and calls
  * these; it never knows which device it drives. One HAL per device kind:
- * the CPU HAL (runtime/hal/cpu/, a thread pool) now; GPU HALs come with their
- * targets and load their driver with dlopen, so one runtime binary runs with
+ * the CPU HAL (runtime/hal/cpu/, a thread pool) and the OpenCL HAL
+ * (runtime/hal/opencl/); GPU HALs load their driver with dlopen, so one runtime binary runs with
  * or without a GPU driver and reports LLMC_ERR_UNSUPPORTED when the driver
  * is missing.
  *
@@ -48,15 +48,24 @@ typedef struct llmc_hal {
   const char *name; /* "cpu", "opencl", "vulkan", "metal" */
 
   /* An executable from a payload's code and the entry names of its kernels
-   * (index i of `entries` is kernel i of every dispatch). Errors are set
-   * with the runtime's error text and returned as status. */
+   * (index i of `entries` is kernel i of every dispatch), each taking
+   * `num_args[i]` arguments (bindings and scalars, as the artifact's kernel
+   * table says; a HAL that can see its code's signatures checks them).
+   * `cache_dir` (NULL: none) is where a GPU HAL keeps the programs its
+   * driver compiled from source. Errors are set with the runtime's error
+   * text and returned as status. */
   llmc_status (*executable_load)(const char *model_name, const uint8_t *code,
                                  uint64_t size, const char *const *entries,
-                                 uint32_t num_entries, llmc_hal_executable **out);
+                                 const uint32_t *num_args, uint32_t num_entries,
+                                 const char *cache_dir, llmc_hal_executable **out);
   void (*executable_free)(llmc_hal_executable *exe);
+  /* What runs the code, for messages: "cpu", "OpenCL: <device name>". */
+  const char *(*executable_device)(const llmc_hal_executable *exe);
 
-  /* A device: n_threads workers for the CPU (0: all online cores). */
-  llmc_status (*device_create)(int32_t n_threads, llmc_hal_device **out);
+  /* A device for one context, on the executable's processor: n_threads
+   * workers for the CPU (0: all online cores), a queue for a GPU. */
+  llmc_status (*device_create)(llmc_hal_executable *exe, int32_t n_threads,
+                               llmc_hal_device **out);
   void (*device_free)(llmc_hal_device *dev);
   int32_t (*device_threads)(const llmc_hal_device *dev);
 
@@ -80,10 +89,18 @@ typedef struct llmc_hal {
    * barrier). */
   llmc_status (*read)(llmc_hal_device *dev, llmc_hal_buffer *buf,
                       uint64_t offset, void *dst, uint64_t n);
+  /* Copies host memory into bytes [offset, offset + n) of a buffer, ordered
+   * before the dispatches queued after it. */
+  llmc_status (*write)(llmc_hal_device *dev, llmc_hal_buffer *buf,
+                       uint64_t offset, const void *src, uint64_t n);
 } llmc_hal;
 
 /* The CPU HAL: ELF shared-object payloads, run by a pool of pthreads. */
 const llmc_hal *llmc_hal_cpu(void);
+/* The OpenCL HAL: "opencl-c" payloads, built by the driver that
+ * libOpenCL.so (loaded at first use) finds; NULL when the runtime was built
+ * without it (LLMC_WITH_OPENCL=OFF). */
+const llmc_hal *llmc_hal_opencl(void);
 
 /* Reports an error in the runtime's last-error text; returns st. */
 llmc_status llmc_hal_fail(llmc_status st, const char *fmt, ...)

@@ -84,7 +84,22 @@ enum {
 LLMC_API llmc_status llmc_model_open(const char *path, uint32_t flags,
                                      llmc_model **out_model);
 
-/* Same, from an artifact already in memory. The caller keeps [data,
+/* Options of llmc_model_open_with_params. */
+typedef struct llmc_open_params {
+  uint32_t flags;        /* LLMC_OPEN_* */
+  /* GPU targets (OpenCL): an existing directory where the kernels the
+   * driver compiled from the artifact's source are kept, keyed by source,
+   * device and driver version, so the next open skips the compile. NULL: no
+   * cache. The CPU target ignores it. */
+  const char *cache_dir;
+} llmc_open_params;
+
+/* llmc_model_open with options; params must not be NULL. */
+LLMC_API llmc_status llmc_model_open_with_params(const char *path,
+                                                 const llmc_open_params *params,
+                                                 llmc_model **out_model);
+
+/* Same as llmc_model_open, from an artifact already in memory. The caller keeps [data,
  * data+size) alive and unmodified until llmc_model_close. `data` must be
  * 64-byte aligned (so every weight is 64-byte aligned, as the generated code
  * assumes); page alignment is recommended. Otherwise LLMC_ERR_INVALID_ARGUMENT. */
@@ -138,6 +153,9 @@ typedef struct llmc_model_info {
   const char *cpu_features;
   const char *quantization;
   const char *created_by;
+  /* What runs the code ("" for a model opened with LLMC_OPEN_METADATA_ONLY) */
+  const char *hal;    /* "cpu", "opencl" */
+  const char *device; /* "cpu", "OpenCL GPU: <device name>", ... */
 } llmc_model_info;
 
 LLMC_API llmc_status llmc_model_get_info(const llmc_model *model,

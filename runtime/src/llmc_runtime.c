@@ -102,6 +102,7 @@ struct llmc_model {
   void *map; /* our mmap of the file (== base), or NULL for open_memory */
   const llmc_hal *hal;
   llmc_hal_executable *exe;
+  const char *cache_dir; /* during open only */
   rt_dispatch *schedule;
   uint32_t num_dispatches;
   const uint8_t *weights;
@@ -117,8 +118,9 @@ struct llmc_context {
   uint32_t flags;
   llmc_hal_device *dev;
   llmc_hal_buffer *buffers[NUM_SPACES];
-  int32_t *tokens; /* host view of the tokens buffer */
-  float *logits;   /* host view of the logits buffer */
+  int32_t *tokens; /* host view of the tokens buffer, or a host copy */
+  float *logits;   /* host view of the logits buffer, or a host copy */
+  int host_copies; /* tokens / logits are copies (a GPU HAL): write, read */
   int64_t logits_rows, logits_first_pos;
   int has_logits;
 };
@@ -290,22 +292,32 @@ static llmc_status load_payload(llmc_model *m, const char *name, uint32_t index,
     return fail(LLMC_ERR_BAD_FORMAT, "%s: payload %u has %u kernels", name, index,
                 p->num_kernels);
   const char **entries = calloc(p->num_kernels, sizeof *entries);
-  if (!entries) return fail(LLMC_ERR_OUT_OF_MEMORY, "%s: out of memory", name);
+  uint32_t *num_args = calloc(p->num_kernels, sizeof *num_args);
+  if (!entries || !num_args) {
+    free(entries);
+    free(num_args);
+    return fail(LLMC_ERR_OUT_OF_MEMORY, "%s: out of memory", name);
+  }
   for (uint32_t k = 0; k < p->num_kernels; ++k) {
     llmc_fb_kernel kd;
     llmc_fb_kernel_at(f, index, k, &kd);
     size_t len = strlen(kd.entry);
     if (len == 0 || len > 255) {
       free(entries);
+      free(num_args);
       return fail(LLMC_ERR_BAD_FORMAT, "%s: kernel %u has a bad entry name", name, k);
     }
     entries[k] = kd.entry;
+    /* The GPU kernels' ABI: (buffer, byte offset) per binding, the scalars,
+     * the grid (targets/opencl/OpenCLEmitter.h). */
+    num_args[k] = 2 * kd.num_bindings + kd.num_scalars + 1;
   }
   llmc_status st = check_schedule(name, m, index, p->num_kernels);
   if (st == LLMC_OK && load_code)
-    st = m->hal->executable_load(name, p->data, p->size, entries, p->num_kernels,
-                                 &m->exe);
+    st = m->hal->executable_load(name, p->data, p->size, entries, num_args,
+                                 p->num_kernels, m->cache_dir, &m->exe);
   free(entries);
+  free(num_args);
   return st;
 }
 
@@ -467,29 +479,43 @@ static llmc_status open_impl(const char *name, const uint8_t *base, size_t size,
   st = check_weights(name, f, h.weights_size);
   if (st) return st;
 
-  /* Target: the manifest's triple, then a payload for this architecture
-   * (for metadata only: the first native payload, whatever its target). */
+  /* Target: a payload this runtime runs. Native code must be for this
+   * architecture (for metadata only: the first native payload, whatever its
+   * target); OpenCL C is portable and goes to the OpenCL HAL. */
   const int meta_only = (flags & LLMC_OPEN_METADATA_ONLY) != 0;
-  if (!meta_only && !triple_matches(f->target_triple))
-    return fail(LLMC_ERR_WRONG_TARGET,
-                "%s: built for '%s' (target '%s'), this runtime is " LLMC_RUNTIME_ARCH,
-                name, f->target_triple, f->target);
   llmc_fb_payload p;
   uint32_t i;
+  const llmc_hal *hal = NULL;
+  int native = 0;
   for (i = 0; i < f->num_payloads; ++i) {
     llmc_fb_payload_at(f, i, &p);
-    if (!strcmp(p.format, "elf-shared-object") && (meta_only || triple_matches(p.target)))
+    if (!strcmp(p.format, "elf-shared-object")) {
+      native = 1;
+      if (meta_only || triple_matches(p.target)) {
+        hal = llmc_hal_cpu();
+        break;
+      }
+    } else if (!strcmp(p.format, "opencl-c") && (meta_only || llmc_hal_opencl())) {
+      hal = meta_only ? llmc_hal_cpu() : llmc_hal_opencl();
       break;
+    }
   }
-  if (i == f->num_payloads)
+  if (i == f->num_payloads) {
+    if (native)
+      return fail(LLMC_ERR_WRONG_TARGET,
+                  "%s: built for '%s' (target '%s'), this runtime is " LLMC_RUNTIME_ARCH,
+                  name, f->target_triple, f->target);
     return fail(LLMC_ERR_WRONG_TARGET,
-                "%s: no elf-shared-object payload for " LLMC_RUNTIME_ARCH " (%u payloads)",
-                name, f->num_payloads);
+                "%s: no payload this runtime runs (target '%s'; %u payloads, e.g. "
+                "format '%s'%s)",
+                name, f->target, f->num_payloads, f->num_payloads ? p.format : "",
+                llmc_hal_opencl() ? "" : "; this runtime was built without OpenCL");
+  }
   if (p.size == 0 || p.size > LLMC_MAX_PAYLOAD)
     return fail(LLMC_ERR_BAD_FORMAT, "%s: payload %u has a bad size", name, i);
   const char *bad;
   size_t bad_len;
-  if (!meta_only &&
+  if (!meta_only && hal == llmc_hal_cpu() &&
       check_features(p.cpu_features[0] ? p.cpu_features : f->cpu_features, &bad, &bad_len))
     return fail(LLMC_ERR_CPU_FEATURES, "%s: this CPU lacks '%.*s', required by the code",
                 name, (int)(bad_len > 64 ? 64 : bad_len), bad);
@@ -508,7 +534,7 @@ static llmc_status open_impl(const char *name, const uint8_t *base, size_t size,
                   name, llmc_tokenizer_vocab_size(&m->tokenizer), f->vocab_size);
     m->has_tokenizer = 1;
   }
-  m->hal = llmc_hal_cpu();
+  m->hal = hal;
   return load_payload(m, name, i, &p, !meta_only);
 }
 
@@ -565,7 +591,8 @@ static void model_release(llmc_model *m) {
 }
 
 static llmc_status open_common(const char *name, const uint8_t *base, size_t size,
-                               void *map, uint32_t flags, llmc_model **out) {
+                               void *map, uint32_t flags, const char *cache_dir,
+                               llmc_model **out) {
   llmc_model *m = calloc(1, sizeof *m);
   if (!m) {
     if (map) munmap(map, size);
@@ -574,7 +601,9 @@ static llmc_status open_common(const char *name, const uint8_t *base, size_t siz
   m->base = base;
   m->size = size;
   m->map = map;
+  m->cache_dir = cache_dir;
   llmc_status st = open_impl(name, base, size, flags, m);
+  m->cache_dir = NULL;
   if (st != LLMC_OK) {
     model_release(m);
     return st;
@@ -583,7 +612,8 @@ static llmc_status open_common(const char *name, const uint8_t *base, size_t siz
   return LLMC_OK;
 }
 
-LLMC_API llmc_status llmc_model_open(const char *path, uint32_t flags, llmc_model **out) {
+static llmc_status open_path(const char *path, uint32_t flags, const char *cache_dir,
+                             llmc_model **out) {
   if (!path || !out) return fail(LLMC_ERR_INVALID_ARGUMENT, "llmc_model_open: NULL argument");
   *out = NULL;
   int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -604,7 +634,25 @@ LLMC_API llmc_status llmc_model_open(const char *path, uint32_t flags, llmc_mode
   int e = errno;
   close(fd);
   if (base == MAP_FAILED) return fail(LLMC_ERR_IO, "%s: mmap failed (%s)", path, strerror(e));
-  return open_common(path, base, size, base, flags, out);
+  return open_common(path, base, size, base, flags, cache_dir, out);
+}
+
+LLMC_API llmc_status llmc_model_open(const char *path, uint32_t flags, llmc_model **out) {
+  return open_path(path, flags, NULL, out);
+}
+
+LLMC_API llmc_status llmc_model_open_with_params(const char *path,
+                                                 const llmc_open_params *params,
+                                                 llmc_model **out) {
+  if (!params)
+    return fail(LLMC_ERR_INVALID_ARGUMENT, "llmc_model_open_with_params: NULL params");
+  if (params->cache_dir) {
+    struct stat st;
+    if (stat(params->cache_dir, &st) != 0 || !S_ISDIR(st.st_mode))
+      return fail(LLMC_ERR_INVALID_ARGUMENT, "kernel cache directory '%s' does not exist",
+                  params->cache_dir);
+  }
+  return open_path(path, params->flags, params->cache_dir, out);
 }
 
 LLMC_API llmc_status llmc_model_open_memory(const void *data, size_t size, uint32_t flags,
@@ -615,7 +663,7 @@ LLMC_API llmc_status llmc_model_open_memory(const void *data, size_t size, uint3
   if ((uintptr_t)data % LLMC_WEIGHT_ALIGN)
     return fail(LLMC_ERR_INVALID_ARGUMENT,
                 "<memory>: artifact buffer must be %u-byte aligned", LLMC_WEIGHT_ALIGN);
-  return open_common("<memory>", data, size, NULL, flags, out);
+  return open_common("<memory>", data, size, NULL, flags, NULL, out);
 }
 
 LLMC_API llmc_status llmc_model_close(llmc_model *m) {
@@ -664,6 +712,8 @@ LLMC_API llmc_status llmc_model_get_info(const llmc_model *m, llmc_model_info *o
   o->cpu_features = f->cpu_features;
   o->quantization = f->quantization;
   o->created_by = f->created_by;
+  o->hal = m->exe ? m->hal->name : "";
+  o->device = m->exe ? m->hal->executable_device(m->exe) : "";
   return LLMC_OK;
 }
 
@@ -674,6 +724,10 @@ LLMC_API llmc_status llmc_context_free(llmc_context *c) {
     const llmc_hal *hal = c->m->hal;
     for (int i = 0; i < NUM_SPACES; ++i) hal->buffer_free(c->buffers[i]);
     if (c->dev) hal->device_free(c->dev);
+    if (c->host_copies) {
+      free(c->tokens);
+      free(c->logits);
+    }
     free(c);
   }
   return LLMC_OK;
@@ -711,7 +765,7 @@ LLMC_API llmc_status llmc_context_create(llmc_model *m, const llmc_context_param
   c->n_ctx = n_ctx;
   c->flags = flags;
   const llmc_hal *hal = m->hal;
-  llmc_status st = hal->device_create(n_threads, &c->dev);
+  llmc_status st = hal->device_create(m->exe, n_threads, &c->dev);
   if (st != LLMC_OK) {
     free(c);
     return st;
@@ -734,8 +788,15 @@ LLMC_API llmc_status llmc_context_create(llmc_model *m, const llmc_context_param
   c->tokens = hal->buffer_host(c->buffers[SPACE_TOKENS]);
   c->logits = hal->buffer_host(c->buffers[SPACE_LOGITS]);
   if (!c->tokens || !c->logits) {
-    llmc_context_free(c);
-    return fail(LLMC_ERR_UNSUPPORTED, "the %s HAL has no host-visible buffers", hal->name);
+    /* A device with its own memory: host copies, moved by write / read. */
+    c->host_copies = 1;
+    c->tokens = malloc((size_t)sizes[SPACE_TOKENS]);
+    c->logits = malloc((size_t)sizes[SPACE_LOGITS]);
+    if (!c->tokens || !c->logits) {
+      llmc_context_free(c);
+      return fail(LLMC_ERR_OUT_OF_MEMORY, "out of memory for the logits (%llu bytes)",
+                  (unsigned long long)sizes[SPACE_LOGITS]);
+    }
   }
   *out = c;
   return LLMC_OK;
@@ -759,6 +820,11 @@ static llmc_status run_chunk(llmc_context *c, const int32_t *tokens, int64_t k,
   const llmc_model *m = c->m;
   const llmc_hal *hal = m->hal;
   memcpy(c->tokens, tokens, (size_t)k * sizeof *tokens);
+  if (c->host_copies) {
+    llmc_status st = hal->write(c->dev, c->buffers[SPACE_TOKENS], 0, c->tokens,
+                                (uint64_t)k * sizeof *tokens);
+    if (st != LLMC_OK) return st;
+  }
   const int64_t rows = all ? k : 1;
   llmc_hal_dispatch d;
   for (uint32_t i = 0; i < m->num_dispatches; ++i) {
@@ -776,7 +842,11 @@ static llmc_status run_chunk(llmc_context *c, const int32_t *tokens, int64_t k,
     llmc_status st = hal->dispatch(c->dev, m->exe, &d);
     if (st != LLMC_OK) return st;
   }
-  return hal->barrier(c->dev);
+  llmc_status st = hal->barrier(c->dev);
+  if (st == LLMC_OK && c->host_copies)
+    st = hal->read(c->dev, c->buffers[SPACE_LOGITS], 0, c->logits,
+                   (uint64_t)rows * (uint64_t)m->fb.vocab_size * sizeof(float));
+  return st;
 }
 
 LLMC_API llmc_status llmc_prefill(llmc_context *c, const int32_t *tokens, int64_t n) {

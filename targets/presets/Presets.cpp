@@ -66,7 +66,7 @@ const std::vector<TargetPreset> kPresets = {
     {"android/adreno740", "Snapdragon 8 Gen 2 GPU (Adreno 740), OpenCL",
      "opencl", "aarch64-linux-android", "cortex-x3",
      "+v9a,+neon,+dotprod,+i8mm,+bf16,+fullfp16", 64, 1024, 32 * KB, 0,
-     1 * MB, 8 * MB, 67.2, 3700.0, "issue 12 (OpenCL C on PoCL / Oclgrind)"},
+     1 * MB, 8 * MB, 67.2, 3700.0, ""},
 
     // Adreno 750 (Snapdragon 8 Gen 3): LPDDR5X at 4800 MHz (Qualcomm product
     // brief) = 9600 MT/s x 8 B = 76.8 GB/s; Cortex-X4 prime core. Wave and
@@ -76,7 +76,7 @@ const std::vector<TargetPreset> kPresets = {
     {"android/adreno750", "Snapdragon 8 Gen 3 GPU (Adreno 750), OpenCL",
      "opencl", "aarch64-linux-android", "cortex-x4",
      "+v9a,+neon,+dotprod,+i8mm,+bf16,+fullfp16", 64, 1024, 32 * KB, 0, 0,
-     0, 76.8, 4600.0, "issue 12 (OpenCL C on PoCL / Oclgrind)"},
+     0, 76.8, 4600.0, ""},
 
     // Vulkan on the Adreno 740 class (Snapdragon 8 Gen 2): the figures of
     // android/adreno740; Adreno reports subgroupSize 64, 1024 invocations

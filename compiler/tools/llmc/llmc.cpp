@@ -107,8 +107,13 @@ cl::opt<bool> buildNoFuse(
 cl::opt<std::string> buildDumpKernels(
     "dump-kernel-ir", cl::desc("Also write the dispatch-level MLIR (kernels + llm.schedule) to <file>"),
     cl::value_desc("file"), cl::sub(buildCmd));
+cl::opt<std::string> buildDumpTarget(
+    "dump-target-code",
+    cl::desc("Also write the target code as text to <file>: the optimized "
+             "LLVM IR (CPU targets) or the OpenCL C program (OpenCL targets)"),
+    cl::value_desc("file"), cl::sub(buildCmd));
 cl::opt<std::string> buildDumpLLVM(
-    "dump-llvm-ir", cl::desc("Also write the optimized LLVM IR to <file>"),
+    "dump-llvm-ir", cl::desc("Same as --dump-target-code"),
     cl::value_desc("file"), cl::sub(buildCmd));
 
 /// Prints diagnostics as `llmc: error: <where>: <message>`.
@@ -233,7 +238,7 @@ int runBuild() {
   opts.kvTile = buildKVTile;
   opts.kvSplits = buildKVSplits;
   opts.dumpKernelIR = buildDumpKernels;
-  opts.dumpLLVMIR = buildDumpLLVM;
+  opts.dumpLLVMIR = !buildDumpTarget.empty() ? buildDumpTarget : buildDumpLLVM;
   opts.progress = &errs();
   return llmc::buildArtifact(ctx, opts) ? 0 : 1;
 }

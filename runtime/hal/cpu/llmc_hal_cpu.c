@@ -56,8 +56,11 @@ static void executable_free(llmc_hal_executable *exe) {
 }
 
 static llmc_status executable_load(const char *name, const uint8_t *code, uint64_t size,
-                                   const char *const *entries, uint32_t n,
+                                   const char *const *entries, const uint32_t *num_args,
+                                   uint32_t n, const char *cache_dir,
                                    llmc_hal_executable **out) {
+  (void)num_args; /* an ELF symbol has no signature to check */
+  (void)cache_dir;
   *out = NULL;
 #if defined(__linux__) && defined(SYS_memfd_create)
   llmc_hal_executable *exe = calloc(1, sizeof *exe + n * sizeof(llmc_kernel_fn));
@@ -286,7 +289,9 @@ static void device_free(llmc_hal_device *d) {
   free(d);
 }
 
-static llmc_status device_create(int32_t n_threads, llmc_hal_device **out) {
+static llmc_status device_create(llmc_hal_executable *exe, int32_t n_threads,
+                                 llmc_hal_device **out) {
+  (void)exe;
   *out = NULL;
   if (n_threads < 0 || n_threads > MAX_THREADS)
     return llmc_hal_fail(LLMC_ERR_INVALID_ARGUMENT, "n_threads %d outside [0, %d]",
@@ -356,11 +361,23 @@ static llmc_status read_buffer(llmc_hal_device *d, llmc_hal_buffer *b, uint64_t 
   return LLMC_OK;
 }
 
+static llmc_status write_buffer(llmc_hal_device *d, llmc_hal_buffer *b, uint64_t offset,
+                                const void *src, uint64_t n) {
+  (void)d;
+  memcpy(b->data + offset, src, (size_t)n);
+  return LLMC_OK;
+}
+
+static const char *executable_device(const llmc_hal_executable *exe) {
+  (void)exe;
+  return "cpu";
+}
+
 static const llmc_hal k_cpu_hal = {
-    "cpu",         executable_load, executable_free, device_create,
-    device_free,   device_threads,  buffer_alloc,    buffer_import,
-    buffer_free,   buffer_host,     dispatch,        barrier,
-    read_buffer,
+    "cpu",         executable_load, executable_free, executable_device,
+    device_create, device_free,     device_threads,  buffer_alloc,
+    buffer_import, buffer_free,     buffer_host,     dispatch,
+    barrier,       read_buffer,     write_buffer,
 };
 
 const llmc_hal *llmc_hal_cpu(void) { return &k_cpu_hal; }
