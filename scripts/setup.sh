@@ -2,7 +2,7 @@
 # Installs what llmc's build and tests need, only what is missing; safe to
 # run again. Debian 12 packages (LLVM/MLIR 19 toolchain, FlatBuffers, fmt,
 # GoogleTest, Ninja, ccache, the aarch64 cross glibc/libstdc++ and qemu-user
-# for the aarch64 suite) and the Python packages the fixtures need.
+# for the aarch64 suite, PoCL and Oclgrind for the OpenCL suite) and the Python packages the fixtures need.
 set -euo pipefail
 
 APT_PACKAGES=(
@@ -11,6 +11,7 @@ APT_PACKAGES=(
   libflatbuffers-dev flatbuffers-compiler libfmt-dev
   libgtest-dev googletest
   qemu-user-static gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross
+  pocl-opencl-icd ocl-icd-libopencl1 oclgrind
 )
 PIP_PACKAGES=(numpy regex gguf)
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs every test suite: the GoogleTest unit tests and
 # the lit suites (via ctest; the aarch64 suite under qemu-user, from the
-# cross build in build-aarch64/), then the hostile-input parsers' unit tests
+# cross build in build-aarch64/; the OpenCL suite on PoCL and Oclgrind), then the hostile-input parsers' unit tests
 # again under AddressSanitizer + UndefinedBehaviorSanitizer.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,5 +27,6 @@ bash "$ROOT/scripts/build.sh"
 echo "== build: runtime and llmc-run for aarch64 (cross) =="
 bash "$ROOT/scripts/build-aarch64.sh"
 echo "== tests =="
-# The aarch64 suite must run here, never be skipped (test/lit.cfg.py).
-cd "$BUILD" && LLMC_REQUIRE_AARCH64=1 ctest --output-on-failure
+# The aarch64 and OpenCL suites must run here, never be skipped
+# (test/lit.cfg.py).
+cd "$BUILD" && LLMC_REQUIRE_AARCH64=1 LLMC_REQUIRE_OPENCL=1 ctest --output-on-failure

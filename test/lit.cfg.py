@@ -38,3 +38,31 @@ elif os.environ.get("LLMC_REQUIRE_AARCH64"):
 else:
     lit_config.note("aarch64 suite unsupported: no qemu-aarch64-static or no "
                     f"{config.llmc_aarch64_runner} (run scripts/build-aarch64.sh)")
+
+# The OpenCL suite: artifacts for the OpenCL presets run on whatever OpenCL
+# driver is installed (PoCL's CPU device here), and once under Oclgrind.
+# scripts/setup.sh installs both, and scripts/test.sh requires the suite.
+def _opencl_platforms():
+    import ctypes
+    try:
+        lib = ctypes.CDLL("libOpenCL.so.1")
+    except OSError:
+        return 0
+    n = ctypes.c_uint32(0)
+    if lib.clGetPlatformIDs(0, None, ctypes.byref(n)) != 0:
+        return 0
+    return n.value
+
+
+if _opencl_platforms() > 0:
+    config.available_features.add("opencl")
+elif os.environ.get("LLMC_REQUIRE_OPENCL"):
+    lit_config.fatal("LLMC_REQUIRE_OPENCL is set but no OpenCL platform is "
+                     "installed (scripts/setup.sh installs PoCL)")
+else:
+    lit_config.note("OpenCL suite unsupported: no OpenCL platform (install "
+                    "pocl-opencl-icd)")
+if shutil.which("oclgrind"):
+    config.available_features.add("oclgrind")
+elif os.environ.get("LLMC_REQUIRE_OPENCL"):
+    lit_config.fatal("LLMC_REQUIRE_OPENCL is set but oclgrind is not installed")

@@ -93,7 +93,12 @@ int parseFlags(Command &cmd, int argc, char **argv) {
 struct ContextFlags {
   int64_t threads = 0;
   double kvMaxMB = 0;
+  std::string cacheDir;
   void add(Command &c) {
+    c.options.push_back(opt("cache-dir", Option::Text, &cacheDir, "DIR",
+                            "GPU artifacts (OpenCL): keep the kernels the "
+                            "driver compiles in this existing directory, so "
+                            "the next run skips the compile (default: none)"));
     c.options.push_back(opt("threads", Option::Int, &threads, "N",
                             "CPU threads running the kernels (0 = all cores)",
                             0, 1024));
@@ -168,8 +173,11 @@ struct Session {
   /// without its code and no context); prints the error.
   bool open(const std::string &path, int64_t nCtx, bool needTokenizer,
             const ContextFlags &flags, uint32_t contextFlags = 0) {
-    uint32_t openFlags = nCtx < 0 ? LLMC_OPEN_METADATA_ONLY : 0;
-    if (llmc_status st = llmc_model_open(path.c_str(), openFlags, &model)) {
+    llmc_open_params openParams = {nCtx < 0 ? (uint32_t)LLMC_OPEN_METADATA_ONLY : 0u,
+                                   flags.cacheDir.empty() ? nullptr
+                                                          : flags.cacheDir.c_str()};
+    if (llmc_status st =
+            llmc_model_open_with_params(path.c_str(), &openParams, &model)) {
       runtimeError(path.c_str(), st);
       return false;
     }
@@ -401,13 +409,16 @@ int cmdRun(int argc, char **argv) {
   int64_t decoded = std::max<int64_t>(0, r.generated - 1);
   int32_t threads = 0;
   llmc_context_get_threads(s.ctx, &threads);
+  std::string where = std::string(s.info.hal) == "cpu"
+                          ? std::to_string(threads) + " threads"
+                          : std::string(s.info.device);
   std::fprintf(stderr,
                "%s: prefill %zu tokens in %.4f s (%.1f tok/s), decode %lld "
-               "tokens in %.4f s (%.1f tok/s), %d threads\n",
+               "tokens in %.4f s (%.1f tok/s), %s\n",
                gTool, ids.size(), prefillSecs,
                prefillSecs > 0 ? ids.size() / prefillSecs : 0.0,
                (long long)decoded, r.decodeSecs,
-               r.decodeSecs > 0 ? decoded / r.decodeSecs : 0.0, threads);
+               r.decodeSecs > 0 ? decoded / r.decodeSecs : 0.0, where.c_str());
   return 0;
 }
 

@@ -25,6 +25,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringSet.h"
@@ -37,14 +38,12 @@ using namespace mlir;
 
 namespace {
 
+/// Reports `msg` at the op (an MLIR diagnostic, with its location) and
+/// returns the error that stops the printer.
 llvm::Error errorAt(Operation *op, const llvm::Twine &msg) {
-  std::string loc;
-  llvm::raw_string_ostream os(loc);
-  op->getLoc().print(os);
+  op->emitError("cannot print as OpenCL C: ") << msg;
   return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                 "OpenCL C: " + msg + " ('" +
-                                     op->getName().getStringRef() + "' at " +
-                                     os.str() + ")");
+                                 "the kernels cannot be printed as OpenCL C");
 }
 
 /// OpenCL C name of a scalar element type as a value (f16 widened to float).
@@ -185,8 +184,8 @@ llvm::Expected<std::string> KernelPrinter::expr(Value v) {
       return errorAt(def, "unsupported constant");
     return s;
   }
-  return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                 "OpenCL C: value used before its definition");
+  return errorAt(v.getParentBlock()->getParentOp(),
+                 "a value is used before its definition");
 }
 
 llvm::Error KernelPrinter::declare(Value v, const std::string &init) {
@@ -657,7 +656,7 @@ llvm::Error KernelPrinter::printOp(Operation *op) {
     int64_t i = e.getStaticPosition()[0];
     return declare(result, "(" + *a + ").s" + std::string(1, "0123456789abcdef"[i]));
   }
-  return errorAt(op, "operation not supported by the OpenCL C printer");
+  return errorAt(op, "operation not supported");
 }
 
 llvm::Error KernelPrinter::printFunction(func::FuncOp fn, StringRef cname,
@@ -672,25 +671,19 @@ llvm::Error KernelPrinter::printFunction(func::FuncOp fn, StringRef cname,
     if (auto m = dyn_cast<MemRefType>(arg.getType())) {
       std::string el = memoryName(m.getElementType());
       if (el.empty() || !m.hasStaticShape())
-        return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                       "OpenCL C: kernel " + fn.getName() +
-                                           ": unsupported binding type");
+        return errorAt(fn, "unsupported binding type");
       os_ << "__global " << el << " *" << name;
       memrefs_[arg] = {name, "__global"};
     } else if (arg.getType().isIndex()) {
       os_ << "long " << name;
       names_[arg] = name;
     } else {
-      return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                     "OpenCL C: kernel " + fn.getName() +
-                                         ": unsupported argument type");
+      return errorAt(fn, "unsupported argument type");
     }
   }
   os_ << ") {\n";
   if (fn.getBody().getBlocks().size() != 1)
-    return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   "OpenCL C: kernel " + fn.getName() +
-                                       " has more than one block");
+    return errorAt(fn, "the kernel has more than one block");
   if (auto err = printBlock(fn.getBody().front()))
     return err;
   os_ << "}\n\n";
@@ -698,6 +691,42 @@ llvm::Error KernelPrinter::printFunction(func::FuncOp fn, StringRef cname,
 }
 
 } // namespace
+
+namespace {
+
+/// `llmc-opt --llmc-print-opencl`: prints the OpenCL C program of a
+/// dispatch-level module on stdout and leaves the module as it is (for lit
+/// tests of the printer).
+struct PrintOpenCLPass
+    : public PassWrapper<PrintOpenCLPass, OperationPass<ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(PrintOpenCLPass)
+  PrintOpenCLPass() = default;
+  PrintOpenCLPass(const PrintOpenCLPass &other) : PassWrapper(other) {}
+  StringRef getArgument() const override { return "llmc-print-opencl"; }
+  StringRef getDescription() const override {
+    return "Print the dispatch-level kernels as an OpenCL C program on stdout";
+  }
+  Option<int64_t> workgroupSize{*this, "workgroup-size",
+                                llvm::cl::desc("Work-items per workgroup"),
+                                llvm::cl::init(64)};
+  void runOnOperation() override {
+    llmc::opencl::OpenCLEmitOptions options;
+    options.workgroupSize = workgroupSize;
+    auto text = llmc::opencl::emitOpenCL(getOperation(), options);
+    if (!text) {
+      llvm::consumeError(text.takeError());
+      return signalPassFailure();
+    }
+    llvm::outs() << *text;
+  }
+};
+
+} // namespace
+
+void llmc::opencl::registerOpenCLTargetPasses() {
+  static PassRegistration<PrintOpenCLPass> pass;
+  (void)pass;
+}
 
 std::string llmc::opencl::openclEntryName(llvm::StringRef kernel) {
   return "llmc_" + kernel.str();

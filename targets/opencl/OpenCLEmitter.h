@@ -39,10 +39,13 @@ struct OpenCLEmitOptions {
 };
 
 /// The OpenCL C program for every kernel an `llm.dispatch` of `module`
-/// launches; an error naming the op when a kernel uses one the printer does
-/// not know.
+/// launches. A kernel the printer cannot express (an op or type it does not
+/// know) is reported as an MLIR diagnostic at that op, and an error returned.
 llvm::Expected<std::string> emitOpenCL(mlir::ModuleOp module,
                                        const OpenCLEmitOptions &options);
+
+/// Registers `--llmc-print-opencl` (the printer as a pass, for lit tests).
+void registerOpenCLTargetPasses();
 
 /// The entry name of a kernel in the program ("llmc_" + kernel).
 std::string openclEntryName(llvm::StringRef kernel);

@@ -9,6 +9,7 @@
 #include "dialects/llm/LLMDialect.h"
 #include "passes/Passes.h"
 #include "targets/cpu/CpuTarget.h"
+#include "targets/opencl/OpenCLEmitter.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -28,6 +29,7 @@ int main(int argc, char **argv) {
                   mlir::scf::SCFDialect, mlir::vector::VectorDialect>();
   llmc::cpu::registerCpuTargetDialects(registry);
   llmc::cpu::registerCpuTargetPipelines();
+  llmc::opencl::registerOpenCLTargetPasses();
   llmc::registerLLMCPasses();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "llmc optimizer driver\n", registry));

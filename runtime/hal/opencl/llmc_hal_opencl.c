@@ -106,7 +106,8 @@ typedef intptr_t cl_context_properties;
   X(cl_int, clFinish, (cl_command_queue))
 
 static struct {
-  void *lib;
+  int loaded;
+  void *lib; /* RTLD_DEFAULT (NULL) when the process already had OpenCL */
 #define X(ret, name, args) ret(*name) args;
   CL_FUNCTIONS(X)
 #undef X
@@ -114,26 +115,32 @@ static struct {
 
 /* Loads libOpenCL once (the ICD loader, or a vendor library on Android). */
 static llmc_status load_opencl(const char *model) {
-  if (cl.lib) return LLMC_OK;
+  if (cl.loaded) return LLMC_OK;
   static const char *const names[] = {"libOpenCL.so.1", "libOpenCL.so",
                                       "/vendor/lib64/libOpenCL.so",
                                       "/system/vendor/lib64/libOpenCL.so"};
-  for (size_t i = 0; i < sizeof names / sizeof *names && !cl.lib; ++i)
-    cl.lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
-  if (!cl.lib)
+  /* An OpenCL the process already has (linked by the app, or preloaded as
+   * Oclgrind does) comes first: a second implementation beside it would
+   * mix the two. */
+  int found = dlsym(RTLD_DEFAULT, "clGetPlatformIDs") != NULL;
+  cl.lib = RTLD_DEFAULT;
+  for (size_t i = 0; i < sizeof names / sizeof *names && !found; ++i)
+    found = (cl.lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL)) != NULL;
+  if (!found)
     return llmc_hal_fail(LLMC_ERR_UNSUPPORTED,
                          "%s: needs OpenCL, and no libOpenCL.so could be loaded "
                          "(install an OpenCL driver, e.g. pocl-opencl-icd)",
                          model);
 #define X(ret, name, args)                                                     \
   if (!(*(void **)&cl.name = dlsym(cl.lib, #name))) {                          \
-    dlclose(cl.lib);                                                           \
+    if (cl.lib != RTLD_DEFAULT) dlclose(cl.lib);                               \
     cl.lib = NULL;                                                             \
     return llmc_hal_fail(LLMC_ERR_UNSUPPORTED, "%s: libOpenCL.so lacks " #name, \
                          model);                                               \
   }
   CL_FUNCTIONS(X)
 #undef X
+  cl.loaded = 1;
   return LLMC_OK;
 }
 
