@@ -19,7 +19,8 @@ ASAN_TARGETS=$(bash -c "cd '$ROOT' && cat scripts/asan-targets.txt" | tr '\n' ' 
 ninja -C "$ASAN_BUILD" $ASAN_TARGETS
 echo "== tests under ASan + UBSan =="
 for t in $ASAN_TARGETS; do
-  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 "$ASAN_BUILD/bin/$t" --gtest_brief=1
+  ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions="$ROOT/scripts/lsan.supp" \
+    UBSAN_OPTIONS=print_stacktrace=1 LLMC_REQUIRE_OPENCL=1 "$ASAN_BUILD/bin/$t" --gtest_brief=1
 done
 
 echo "== build =="

@@ -491,7 +491,7 @@ static llmc_status open_impl(const char *name, const uint8_t *base, size_t size,
     llmc_fb_payload_at(f, i, &p);
     if (!strcmp(p.format, "elf-shared-object")) {
       native = 1;
-      if (meta_only || triple_matches(p.target)) {
+      if (meta_only || (triple_matches(p.target) && triple_matches(f->target_triple))) {
         hal = llmc_hal_cpu();
         break;
       }

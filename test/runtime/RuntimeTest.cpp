@@ -15,6 +15,9 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <dirent.h>
+#include <dlfcn.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
 
@@ -956,4 +959,214 @@ TEST(RuntimeLoader, PayloadsAreNeverConfused) {
   }
   std::remove(pa.c_str());
   std::remove(pb.c_str());
+}
+
+// ---- the OpenCL HAL ------------------------------------------------------------
+//
+// The fake model's two kernels written in OpenCL C with the OpenCL target's
+// kernel ABI ((buffer, byte offset) per binding, the scalars, the grid), run
+// by the OpenCL HAL on whatever driver is installed (PoCL in CI): the same
+// checks as the CPU HAL's (chunking, positions, the KV cache kept between
+// calls, the weights mapped, tokens written and logits read back), plus
+// the HAL's own refusals. Without an OpenCL platform the tests skip, except
+// under LLMC_REQUIRE_OPENCL (scripts/test.sh), where they fail.
+
+namespace {
+
+bool haveOpenCL() {
+  void *lib = dlopen("libOpenCL.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (!lib) return false;
+  using GetPlatforms = int32_t (*)(uint32_t, void *, uint32_t *);
+  auto get = reinterpret_cast<GetPlatforms>(dlsym(lib, "clGetPlatformIDs"));
+  uint32_t n = 0;
+  bool ok = get && get(0, nullptr, &n) == 0 && n > 0;
+  dlclose(lib);
+  return ok;
+}
+
+#define REQUIRE_OPENCL()                                                        \
+  do {                                                                          \
+    if (!haveOpenCL()) {                                                        \
+      if (std::getenv("LLMC_REQUIRE_OPENCL"))                                   \
+        FAIL() << "LLMC_REQUIRE_OPENCL is set and no OpenCL platform works";    \
+      GTEST_SKIP() << "no OpenCL platform";                                     \
+    }                                                                           \
+  } while (0)
+
+#define STR2(x) #x
+#define STR(x) STR2(x)
+const std::string kFakeOpenCL =
+    "#define FAKE_ARENA " STR(FAKE_ARENA) "\n"
+    "#define FAKE_LAYERS " STR(FAKE_LAYERS) "\n"
+    "#define FAKE_MAX_CONTEXT " STR(FAKE_MAX_CONTEXT) "\n"
+    "#define FAKE_KV_DIM " STR(FAKE_KV_DIM) "\n"
+    "#define FAKE_VOCAB " STR(FAKE_VOCAB) "\n"
+    "#define FAKE_W1_OFFSET " STR(FAKE_W1_OFFSET) "\n"
+    "#define FAKE_ROW_FIXED " STR(FAKE_ROW_FIXED) "\n"
+    R"CL(
+__kernel void llmc_fake_fill(__global uchar *b0, ulong o0, long n_tokens, long grid) {
+  long i = get_global_id(0);
+  if (i >= grid) return;
+  ((__global float *)(b0 + o0))[i] = (float)(10 * i + n_tokens);
+}
+__kernel void llmc_fake_forward(__global uchar *b0, ulong o0, __global uchar *b1, ulong o1,
+                                __global uchar *b2, ulong o2, __global uchar *b3, ulong o3,
+                                __global uchar *b4, ulong o4, long n_tokens, long start_pos,
+                                long rows, long grid) {
+  if (get_global_id(0) != 0) return;
+  __global uchar *weights = b0 + o0;
+  __global float *arena = (__global float *)(b1 + o1);
+  __global float *kv = (__global float *)(b2 + o2);
+  __global int *tokens = (__global int *)(b3 + o3);
+  __global float *logits = (__global float *)(b4 + o4);
+  int all_logits = rows == n_tokens, filled = 1;
+  for (long i = 0; i < FAKE_ARENA / 4; ++i) filled &= arena[i] == (float)(10 * i + n_tokens);
+  for (long i = 0; i < FAKE_ARENA / 4; ++i) arena[i] = -1.0f;
+  for (long i = 0; i < n_tokens; ++i)
+    for (int l = 0; l < FAKE_LAYERS; ++l)
+      for (int k = 0; k < 2; ++k)
+        for (int d = 0; d < FAKE_KV_DIM; ++d)
+          kv[((l * 2 + k) * FAKE_MAX_CONTEXT + start_pos + i) * FAKE_KV_DIM + d] = (float)tokens[i];
+  float w0 = *(__global float *)weights, w1 = *(__global float *)(weights + FAKE_W1_OFFSET);
+  for (long i = 0; i < n_tokens; ++i) {
+    if (!all_logits && i != n_tokens - 1) continue;
+    __global float *row = logits + (all_logits ? i * FAKE_VOCAB : 0);
+    long p = start_pos + i;
+    float sum = 0;
+    for (long q = 0; q <= p; ++q)
+      sum += kv[(((FAKE_LAYERS - 1) * 2 + 1) * FAKE_MAX_CONTEXT + q) * FAKE_KV_DIM + FAKE_KV_DIM - 1];
+    row[0] = (float)(tokens[i] * 1000 + p + 1);
+    row[1] = sum;
+    row[2] = (float)n_tokens;
+    row[3] = w0;
+    row[4] = (float)start_pos;
+    row[5] = w1;
+    for (int v = FAKE_ROW_FIXED; v < FAKE_VOCAB; ++v) row[v] = (float)v * 0.5f;
+    if (!filled) row[FAKE_ROW_FIXED + 1] = -1.0f;
+  }
+}
+)CL";
+
+ArtifactDesc openclDesc(const std::string &source) {
+  ArtifactDesc d = fakeDesc();
+  d.manifest.target = "android/adreno740";
+  d.manifest.targetTriple = "aarch64-linux-android";
+  d.manifest.cpuFeatures = "";
+  d.payloads[0].format = "opencl-c";
+  d.payloads[0].target = "aarch64-linux-android";
+  d.payloads[0].data.assign(source.begin(), source.end());
+  return d;
+}
+
+/// Opens the OpenCL variant of the fake model with `source` as its program.
+llmc_status openOpenCL(const std::string &source, llmc_model **m,
+                       const char *cacheDir = nullptr) {
+  std::string path = tempPath("opencl.llmc");
+  EXPECT_EQ(writeDesc(openclDesc(source), path), "");
+  llmc_open_params params = {0, cacheDir};
+  llmc_status st = llmc_model_open_with_params(path.c_str(), &params, m);
+  std::remove(path.c_str());
+  return st;
+}
+
+} // namespace
+
+TEST(RuntimeOpenCL, RunsTheSchedule) {
+  REQUIRE_OPENCL();
+  llmc_model *m = nullptr;
+  ASSERT_EQ(openOpenCL(kFakeOpenCL, &m), LLMC_OK) << llmc_last_error();
+  llmc_model_info info;
+  ASSERT_EQ(llmc_model_get_info(m, &info), LLMC_OK);
+  EXPECT_STREQ(info.hal, "opencl");
+  EXPECT_EQ(std::string(info.device).rfind("OpenCL ", 0), 0u) << info.device;
+  llmc_context *c = nullptr;
+  llmc_context_params p{0, LLMC_CONTEXT_ALL_LOGITS, 0, 0};
+  ASSERT_EQ(llmc_context_create(m, &p, &c), LLMC_OK) << llmc_last_error();
+  std::vector<int32_t> toks = {5, 9, 2, 31, 0, 7, 7};  // 5 + 2
+  ASSERT_EQ(llmc_prefill(c, toks.data(), 7), LLMC_OK) << llmc_last_error();
+  const float *l = nullptr;
+  int64_t rows = 0, first = 0;
+  ASSERT_EQ(llmc_get_all_logits(c, &l, &rows, &first), LLMC_OK);
+  ASSERT_EQ(rows, 2);
+  EXPECT_EQ(first, 5);
+  float sums[2] = {5 + 9 + 2 + 31 + 0 + 7, 5 + 9 + 2 + 31 + 0 + 7 + 7};
+  for (int r = 0; r < 2; ++r) {
+    const float *row = l + r * FAKE_VOCAB;
+    EXPECT_EQ(row[0], (float)(7 * 1000 + 5 + r + 1));
+    EXPECT_EQ(row[1], sums[r]);  // the KV cache kept the first chunk
+    EXPECT_EQ(row[2], 2.0f);
+    EXPECT_EQ(row[3], 1.5f);     // weights reached the device
+    EXPECT_EQ(row[4], 5.0f);
+    EXPECT_EQ(row[5], 42.0f);
+    for (int v = FAKE_ROW_FIXED; v < FAKE_VOCAB; ++v) EXPECT_EQ(row[v], v * 0.5f);
+  }
+  ASSERT_EQ(llmc_decode(c, 3), LLMC_OK);
+  ASSERT_EQ(llmc_get_all_logits(c, &l, &rows, &first), LLMC_OK);
+  EXPECT_EQ(rows, 1);
+  EXPECT_EQ(l[0], (float)(3 * 1000 + 8));
+  EXPECT_EQ(l[1], sums[1] + 3);
+  llmc_context_free(c);
+  llmc_model_close(m);
+}
+
+TEST(RuntimeOpenCL, CachesTheBuiltProgram) {
+  REQUIRE_OPENCL();
+  std::string dir = tempPath("clcache");
+  ASSERT_EQ(mkdir(dir.c_str(), 0700), 0);
+  for (int round = 0; round < 2; ++round) {
+    llmc_model *m = nullptr;
+    ASSERT_EQ(openOpenCL(kFakeOpenCL, &m, dir.c_str()), LLMC_OK) << llmc_last_error();
+    llmc_model_close(m);
+  }
+  DIR *dd = opendir(dir.c_str());
+  ASSERT_NE(dd, nullptr);
+  int files = 0;
+  while (dirent *e = readdir(dd))
+    if (std::string(e->d_name).rfind("llmc-opencl-", 0) == 0) {
+      ++files;
+      std::remove((dir + "/" + e->d_name).c_str());
+    }
+  closedir(dd);
+  rmdir(dir.c_str());
+  EXPECT_EQ(files, 1);
+  llmc_model *m = nullptr;
+  EXPECT_EQ(openOpenCL(kFakeOpenCL, &m, "/nonexistent/llmc-cache"), LLMC_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(llmc_last_error()).find("does not exist"), std::string::npos);
+}
+
+TEST(RuntimeOpenCL, RefusesProgramsThatDisagreeWithTheArtifact) {
+  REQUIRE_OPENCL();
+  llmc_model *m = nullptr;
+  // Source the driver cannot build: its build log is in the error.
+  EXPECT_EQ(openOpenCL("__kernel void broken( {", &m), LLMC_ERR_PAYLOAD_LOAD);
+  EXPECT_NE(std::string(llmc_last_error()).find("could not build"), std::string::npos)
+      << llmc_last_error();
+  EXPECT_EQ(m, nullptr);
+  // A kernel the schedule launches is missing.
+  std::string noForward = kFakeOpenCL;
+  noForward.replace(noForward.find("llmc_fake_forward"), 17, "llmc_fake_other__");
+  EXPECT_EQ(openOpenCL(noForward, &m), LLMC_ERR_BAD_FORMAT);
+  EXPECT_NE(std::string(llmc_last_error()).find("no kernel 'llmc_fake_forward'"),
+            std::string::npos)
+      << llmc_last_error();
+  // A kernel whose signature is not the one the kernel table records (one
+  // scalar short): the runtime would pass arguments it does not take.
+  std::string shortSig = kFakeOpenCL;
+  shortSig.replace(shortSig.find("long n_tokens, long grid"), 24, "long grid");
+  shortSig.replace(shortSig.find("10 * i + n_tokens"), 17, "10 * i");
+  EXPECT_EQ(openOpenCL(shortSig, &m), LLMC_ERR_BAD_FORMAT);
+  EXPECT_NE(std::string(llmc_last_error()).find("takes 3 arguments, the artifact's kernel "
+                                                "table says 4"),
+            std::string::npos)
+      << llmc_last_error();
+  // A device that does not exist.
+  setenv("LLMC_OPENCL_DEVICE", "no-such-device", 1);
+  EXPECT_EQ(openOpenCL(kFakeOpenCL, &m), LLMC_ERR_UNSUPPORTED);
+  EXPECT_NE(std::string(llmc_last_error()).find("LLMC_OPENCL_DEVICE=no-such-device"),
+            std::string::npos)
+      << llmc_last_error();
+  setenv("LLMC_OPENCL_DEVICE", "0", 1);  // by index
+  EXPECT_EQ(openOpenCL(kFakeOpenCL, &m), LLMC_OK) << llmc_last_error();
+  llmc_model_close(m);
+  unsetenv("LLMC_OPENCL_DEVICE");
 }
