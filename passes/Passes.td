@@ -134,6 +134,32 @@ def LLMPackWeights : Pass<"llm-pack-weights", "mlir::ModuleOp"> {
   let dependentDialects = ["llmc::llm::LLMDialect"];
 }
 
+def LLMDistributeReductions : Pass<"llm-distribute-reductions", "mlir::ModuleOp"> {
+  let summary = "Give each row of a matrix-vector kernel a group of GPU lanes";
+  let description = [{
+    Runs on the dispatch level, for GPU targets (their KernelStrategy's
+    `lanes`). In every kernel whose dispatches are all matrix-vector
+    products (labels with `linear`, `lm_head` or `qkv_rope`), the iteration
+    space becomes `rows * L`: iteration `row * L + lane`. The outermost sum
+    loops (iteration arguments that start at zero and end in `vector.reduction
+    <add>`) start at `lane * step` and stride by `L * step`, so neighbouring
+    lanes read neighbouring chunks of a weight row (coalesced loads), and
+    each reduction's result is summed over the lanes with `llm.lane_sum`.
+    Stores to bindings go under `scf.if lane == 0`, since every lane holds
+    the same result. The function gets `llm.lanes = L` and its dispatches'
+    grids are multiplied by L. Other kernels keep one iteration per row.
+
+    A distributed kernel must run its L lanes of a row together (a GPU
+    workgroup of L work-items): it is never given to a CPU back end.
+  }];
+  let options = [
+    Option<"lanes", "lanes", "int64_t", /*default=*/"64",
+           "Lanes per row (the workgroup size; 1 leaves the module as it is)">,
+  ];
+  let dependentDialects = ["llmc::llm::LLMDialect", "mlir::arith::ArithDialect",
+                           "mlir::scf::SCFDialect"];
+}
+
 def LLMPlanWeights : Pass<"llm-plan-weights", "mlir::ModuleOp"> {
   let summary = "Place every weight in the artifact's weights segment";
   let description = [{

@@ -38,6 +38,9 @@ struct KernelStrategy {
   /// Integer weights packed in panels (llm-pack-weights) and multiplied by
   /// int8-quantized activations with the target's integer dot products.
   bool int8Dot = false;
+  /// GPU lanes that compute one row of a matrix-vector product together
+  /// (llm-distribute-reductions); 1: one iteration per row (CPUs).
+  int64_t lanes = 1;
 };
 
 /// Compiled code for the artifact's KernelPayload.

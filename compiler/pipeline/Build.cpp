@@ -433,6 +433,11 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
     lowering::KernelPatterns microkernels;
     (*backend)->addKernelPatterns(microkernels);
     pm.addPass(createLLMLowerToKernels(lowerOpts, std::move(microkernels)));
+    if (strategy.lanes > 1) {
+      LLMDistributeReductionsOptions laneOpts;
+      laneOpts.lanes = strategy.lanes;
+      pm.addPass(createLLMDistributeReductions(laneOpts));
+    }
     if (failed(pm.run(*module)))
       return false;
     auto plan = (*module)->getAttrOfType<llm::PlanAttr>("llm.plan");

@@ -298,6 +298,15 @@ LogicalResult LLMDialect::verifyOperationAttribute(Operation *op,
                              << "' must be a 64-byte aligned arena offset";
     return success();
   }
+  // A kernel whose rows are computed by groups of lanes
+  // (llm-distribute-reductions; llm.lane_sum).
+  if (attr.getName() == "llm.lanes") {
+    auto lanes = dyn_cast<IntegerAttr>(attr.getValue());
+    if (op->getName().getStringRef() != "func.func" || !lanes || lanes.getInt() < 1)
+      return op->emitError()
+             << "'llm.lanes' must be a positive integer on a func.func";
+    return success();
+  }
   if (attr.getName() == "llm.plan") {
     if (!isa<ModuleOp>(op) || !isa<PlanAttr>(attr.getValue()))
       return op->emitError()

@@ -462,3 +462,16 @@ DispatchOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
                            << type.getInput(i);
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// LaneSumOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult LaneSumOp::verify() {
+  auto fn = (*this)->getParentOfType<func::FuncOp>();
+  auto lanes = fn ? fn->getAttrOfType<IntegerAttr>("llm.lanes") : IntegerAttr();
+  if (!lanes || lanes.getInt() < 1)
+    return emitOpError("needs a kernel distributed across lanes (a func.func with "
+                       "`llm.lanes`)");
+  return success();
+}

@@ -520,6 +520,33 @@ def LLM_ScheduleOp : LLM_Op<"schedule",
   let assemblyFormat = "attr-dict-with-keyword $body";
 }
 
+def LLM_LaneSumOp : LLM_Op<"lane_sum", [SameOperandsAndResultType]> {
+  let summary = "Sum of a value over the lanes that compute one row together";
+  let description = [{
+    Inside a kernel distributed across lanes by
+    `llm-distribute-reductions` (the function carries `llm.lanes = L`),
+    iterations `row * L + lane` for `lane` in `[0, L)` compute one row
+    together, each holding a partial sum of its share of a dot product;
+    `llm.lane_sum` returns the sum over the row's L lanes to all of them.
+    It is a collective: every lane of the row must reach it, in the same
+    order, so it only appears in control flow that is uniform across the
+    lanes. GPU targets run the L lanes as one workgroup (a subgroup
+    reduction, or local memory where there are no subgroups); CPU targets
+    never see it.
+
+    Example:
+
+    ```mlir
+    %partial = vector.reduction <add>, %acc : vector<4xf32> into f32
+    %sum = llm.lane_sum %partial : f32
+    ```
+  }];
+  let arguments = (ins F32:$value);
+  let results = (outs F32:$result);
+  let assemblyFormat = "$value attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
 def LLM_DispatchOp : LLM_Op<"dispatch",
     [HasParent<"ScheduleOp">, DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
   let summary = "One kernel launch over a 1-D parallel iteration space";

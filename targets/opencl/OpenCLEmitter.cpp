@@ -590,6 +590,11 @@ llvm::Error KernelPrinter::printOp(Operation *op) {
       return errorAt(op, "only scalar f32 -> f16 truncations are supported");
     return unary("llmc_round_half");
   }
+  if (isa<llmc::llm::LaneSumOp>(op)) {
+    auto a = operand(0);
+    if (!a) return a.takeError();
+    return declare(result, "llmc_lane_sum(" + *a + ", llmc_ls)");
+  }
   if (isa<math::ExpOp>(op)) return unary("exp");
   if (isa<math::LogOp>(op)) return unary("log");
   if (isa<math::RsqrtOp>(op)) return unary("rsqrt");
@@ -681,6 +686,8 @@ llvm::Error KernelPrinter::printFunction(func::FuncOp fn, StringRef cname,
       return errorAt(fn, "unsupported argument type");
     }
   }
+  if (fn->hasAttr("llm.lanes"))
+    os_ << ", __local float *llmc_ls";
   os_ << ") {\n";
   if (fn.getBody().getBlocks().size() != 1)
     return errorAt(fn, "the kernel has more than one block");
@@ -740,6 +747,49 @@ llmc::opencl::emitOpenCL(ModuleOp module, const OpenCLEmitOptions &options) {
      << options.banner << "\n"
      << "// One kernel per dispatch-level kernel; work-item i of a launch runs\n"
      << "// iteration i of [0, grid). Buffers arrive as (base, byte offset).\n\n"
+     << "// Matrix-vector kernels (llm.lanes) give each row a workgroup: its\n"
+     << "// lanes' partial sums meet in llmc_lane_sum, a subgroup reduction\n"
+     << "// where the device has subgroups, else a tree in local memory.\n"
+     << "#if defined(cl_khr_subgroups)\n"
+     << "#pragma OPENCL EXTENSION cl_khr_subgroups : enable\n"
+     << "#define LLMC_SUBGROUPS 1\n"
+     << "#elif defined(__opencl_c_subgroups)\n"
+     << "#define LLMC_SUBGROUPS 1\n"
+     << "#endif\n"
+     << "#if defined(cl_qcom_reqd_sub_group_size)\n"
+     << "#pragma OPENCL EXTENSION cl_qcom_reqd_sub_group_size : enable\n"
+     << "// Adreno: half waves (64 fibers), one subgroup per 64-lane row.\n"
+     << "#define LLMC_WAVE __attribute__((qcom_reqd_sub_group_size(\"half\")))\n"
+     << "#else\n"
+     << "#define LLMC_WAVE\n"
+     << "#endif\n\n"
+     << "// Sum of x over the workgroup, returned to every work-item; every\n"
+     << "// work-item must call it. s holds one float per work-item.\n"
+     << "static float llmc_lane_sum(float x, __local float *s) {\n"
+     << "#ifdef LLMC_SUBGROUPS\n"
+     << "  float v = sub_group_reduce_add(x);\n"
+     << "  if (get_num_sub_groups() == 1) return v;\n"
+     << "  if (get_sub_group_local_id() == 0) s[get_sub_group_id()] = v;\n"
+     << "  barrier(CLK_LOCAL_MEM_FENCE);\n"
+     << "  float t = 0.0f;\n"
+     << "  for (uint i = 0; i < get_num_sub_groups(); ++i) t += s[i];\n"
+     << "  barrier(CLK_LOCAL_MEM_FENCE);\n"
+     << "  return t;\n"
+     << "#else\n"
+     << "  uint l = get_local_id(0);\n"
+     << "  s[l] = x;\n"
+     << "  barrier(CLK_LOCAL_MEM_FENCE);\n"
+     << "  if (l == 0) {\n"
+     << "    float t = 0.0f;\n"
+     << "    for (uint i = 0; i < get_local_size(0); ++i) t += s[i];\n"
+     << "    s[get_local_size(0)] = t;\n"
+     << "  }\n"
+     << "  barrier(CLK_LOCAL_MEM_FENCE);\n"
+     << "  float t = s[get_local_size(0)];\n"
+     << "  barrier(CLK_LOCAL_MEM_FENCE);\n"
+     << "  return t;\n"
+     << "#endif\n"
+     << "}\n\n"
      << "// f32 -> f16 -> f32: the value an f16 store would keep.\n"
      << "static float llmc_round_half(float x) {\n"
      << "  ushort h;\n"
@@ -773,8 +823,8 @@ llmc::opencl::emitOpenCL(ModuleOp module, const OpenCLEmitOptions &options) {
 
   // Every dispatched kernel, in order of first launch.
   llvm::StringSet<> done;
-  for (auto schedule : module.getOps<llm::ScheduleOp>())
-    for (auto d : schedule.getOps<llm::DispatchOp>()) {
+  for (auto schedule : module.getOps<llmc::llm::ScheduleOp>())
+    for (auto d : schedule.getOps<llmc::llm::DispatchOp>()) {
       StringRef name = d.getKernel();
       if (!done.insert(name).second)
         continue;
@@ -785,17 +835,29 @@ llmc::opencl::emitOpenCL(ModuleOp module, const OpenCLEmitOptions &options) {
       size_t numScalars = d.getScalars().size();
       if (fn.getNumArguments() != numBindings + numScalars + 2)
         return errorAt(d, "kernel '" + name + "' does not match its dispatch");
+      // A distributed kernel's workgroup is its row's lanes.
+      int64_t lanes = 0;
+      if (auto a = fn->getAttrOfType<IntegerAttr>("llm.lanes")) {
+        lanes = a.getInt();
+        if (lanes < 1 || (lanes & (lanes - 1)) || lanes > 1024)
+          return errorAt(fn, "llm.lanes must be a power of two in [1, 1024]");
+      }
       KernelPrinter printer(os);
       if (auto err = printer.printFunction(fn, name, globals))
         return std::move(err);
-      os << "__kernel __attribute__((reqd_work_group_size(" << options.workgroupSize
-         << ", 1, 1)))\nvoid " << openclEntryName(name) << "(";
+      os << "__kernel __attribute__((reqd_work_group_size("
+         << (lanes ? lanes : options.workgroupSize) << ", 1, 1)))"
+         << (lanes ? " LLMC_WAVE" : "") << "\nvoid " << openclEntryName(name) << "(";
       for (size_t i = 0; i < numBindings; ++i)
         os << (i ? ", " : "") << "__global uchar *b" << i << ", ulong o" << i;
       for (size_t i = 0; i < numScalars; ++i)
         os << ", long s" << i;
-      os << ", long grid) {\n"
-         << "  long i = (long)get_global_id(0);\n"
+      os << ", long grid) {\n";
+      if (lanes)
+        os << "  __local float llmc_ls[" << lanes + 1 << "];\n";
+      // A distributed kernel's grid is whole rows of lanes, so whole
+      // workgroups return here or none: its barriers stay uniform.
+      os << "  long i = (long)get_global_id(0);\n"
          << "  if (i >= grid) return;\n"
          << "  " << name << "(";
       for (size_t i = 0; i < numBindings; ++i) {
@@ -805,7 +867,7 @@ llmc::opencl::emitOpenCL(ModuleOp module, const OpenCLEmitOptions &options) {
       }
       for (size_t i = 0; i < numScalars; ++i)
         os << ", s" << i;
-      os << ", i, i + 1);\n}\n\n";
+      os << ", i, i + 1" << (lanes ? ", llmc_ls" : "") << ");\n}\n\n";
     }
   return os.str();
 }

@@ -21,8 +21,11 @@ public:
   // vload4 gives every device); 4 chains to hide the FMA latency. No integer
   // dot products: quantized weights are dequantized inside the dot product
   // (the float-activation qlinear kernels), so weights keep the row layout.
+  // Each row of a matrix-vector product goes to one workgroup of
+  // workgroupSize() lanes (llm-distribute-reductions), whose partial dot
+  // products meet in a subgroup or local-memory reduction.
   llmc::targets::KernelStrategy kernelStrategy() const override {
-    return {4, 4, /*int8Dot=*/false};
+    return {4, 4, /*int8Dot=*/false, /*lanes=*/workgroupSize()};
   }
   std::string kernelEntry(llvm::StringRef kernel) const override {
     return llmc::opencl::openclEntryName(kernel);
@@ -41,20 +44,19 @@ public:
   }
   llvm::Expected<std::string> emitText(mlir::ModuleOp module) override {
     llmc::opencl::OpenCLEmitOptions options;
-    // A 64-wide workgroup is one Adreno wave in half-wave mode (the preset's
-    // subgroup size) and fits every device's limit.
-    options.workgroupSize =
-        std::max<int64_t>(1, std::min<int64_t>(preset_.subgroupSize > 0
-                                                   ? preset_.subgroupSize
-                                                   : 64,
-                                               preset_.workgroupSize > 0
-                                                   ? preset_.workgroupSize
-                                                   : 64));
+    options.workgroupSize = workgroupSize();
     options.banner = std::string(preset_.name) + " (" + preset_.device + ")";
     return llmc::opencl::emitOpenCL(module, options);
   }
 
 private:
+  // The preset's subgroup: on Adreno a 64-wide workgroup is one wave in
+  // half-wave mode, so a row's reduction is a single subgroup reduction.
+  int64_t workgroupSize() const {
+    int64_t sg = preset_.subgroupSize > 0 ? preset_.subgroupSize : 64;
+    int64_t wg = preset_.workgroupSize > 0 ? preset_.workgroupSize : 64;
+    return std::max<int64_t>(1, std::min(sg, wg));
+  }
   const llmc::targets::TargetPreset &preset_;
 };
 

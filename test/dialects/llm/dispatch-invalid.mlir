@@ -51,3 +51,20 @@ func.func @f() {
 // expected-error @+1 {{'llm.plan' must be a #llm.plan attribute on a module}}
 module attributes {llm.plan = 3 : i64} {
 }
+
+// -----
+
+// llm.lane_sum is a collective of the lanes of a distributed kernel; in a
+// kernel without llm.lanes it would be a silent no-op.
+func.func private @k_sum(%x: f32) -> f32 {
+  // expected-error @+1 {{'llm.lane_sum' op needs a kernel distributed across lanes (a func.func with `llm.lanes`)}}
+  %s = llm.lane_sum %x : f32
+  return %s : f32
+}
+
+// -----
+
+// expected-error @+1 {{'llm.lanes' must be a positive integer on a func.func}}
+func.func private @k_lanes(%x: f32) attributes {llm.lanes = 0 : i64} {
+  return
+}

@@ -25,3 +25,13 @@ module attributes {llm.plan = #llm.plan<prefill_chunk = 4, arena_size = 128, wei
         scalars [#llm.scalar<c = 7>]
   }
 }
+
+// A distributed kernel's lanes meet in llm.lane_sum (llm-distribute-reductions).
+// CHECK-LABEL: func.func private @k_lane_sum(
+// CHECK-SAME: attributes {llm.lanes = 64 : i64}
+// CHECK: %[[S:.*]] = llm.lane_sum %{{.*}} : f32
+// CHECK: return %[[S]] : f32
+func.func private @k_lane_sum(%x: f32) -> f32 attributes {llm.lanes = 64 : i64} {
+  %s = llm.lane_sum %x : f32
+  return %s : f32
+}

@@ -1,7 +1,19 @@
 // RUN: llmc-opt --llmc-print-opencl=workgroup-size=32 %s -o /dev/null | FileCheck %s
 // RUN: llmc-opt --llmc-print-opencl %s -o /dev/null > %t.cl
-// RUN: clang-19 -x cl -cl-std=CL1.2 --target=spir64 -Xclang -finclude-default-header -fsyntax-only -Werror %t.cl
-// RUN: clang-19 -x cl -cl-std=CL3.0 --target=spir64 -Xclang -finclude-default-header -fsyntax-only -Werror %t.cl
+// The program compiles as OpenCL C 1.2 without any extension (PoCL: the
+// local-memory reduction) and as OpenCL C 3.0 with subgroups and fp16 (the
+// Adreno path: subgroup reductions).
+// RUN: clang-19 -x cl -cl-std=CL1.2 --target=spir64 -Xclang -finclude-default-header -Xclang -cl-ext=-all -fsyntax-only -Werror %t.cl
+// RUN: clang-19 -x cl -cl-std=CL3.0 --target=spir64 -Xclang -finclude-default-header -Xclang -cl-ext=-all,+cl_khr_subgroups,+__opencl_c_subgroups,+cl_khr_fp16,+__opencl_c_fp16 -fsyntax-only -Werror %t.cl
+// RUN: clang-19 -x cl -cl-std=CL1.2 --target=spir64 -Xclang -finclude-default-header -Xclang -cl-ext=-all -E %t.cl | FileCheck %s --check-prefix=LOCAL
+// RUN: clang-19 -x cl -cl-std=CL3.0 --target=spir64 -Xclang -finclude-default-header -Xclang -cl-ext=-all,+cl_khr_subgroups,+__opencl_c_subgroups -E %t.cl | FileCheck %s --check-prefix=SUBGROUP
+// LOCAL-LABEL: static float llmc_lane_sum(
+// LOCAL-NOT: sub_group_reduce_add
+// LOCAL: barrier(
+// LOCAL-LABEL: static float llmc_round_half(
+// SUBGROUP-LABEL: static float llmc_lane_sum(
+// SUBGROUP: float v = sub_group_reduce_add(x);
+// SUBGROUP-LABEL: static float llmc_round_half(
 
 // Constant tables become program-scope __constant arrays, exact in hex.
 // CHECK: __constant float freq[2] = {0x1p+0f, 0x1p-1f};
@@ -109,6 +121,27 @@ func.func private @k_quant(%codes: memref<4x4xi8>, %scales: memref<4xf16>, %cach
   return
 }
 
+// A distributed kernel (llm-distribute-reductions): its workgroup is its
+// row's lanes, with one float of local memory each (and the total) for the
+// reduction.
+// CHECK-LABEL: static void k_rows(__global float *a0, __global float *a1, long a2, long a3, __local float *llmc_ls) {
+// CHECK: float [[P:v[0-9]+]] = a0[
+// CHECK: float [[T:v[0-9]+]] = llmc_lane_sum([[P]], llmc_ls);
+// CHECK: __kernel __attribute__((reqd_work_group_size(16, 1, 1))) LLMC_WAVE
+// CHECK-NEXT: void llmc_k_rows(__global uchar *b0, ulong o0, __global uchar *b1, ulong o1, long grid) {
+// CHECK-NEXT:   __local float llmc_ls[17];
+// CHECK: k_rows((__global float *)(b0 + o0), (__global float *)(b1 + o1), i, i + 1, llmc_ls);
+func.func private @k_rows(%x: memref<64xf32>, %y: memref<4xf32>, %begin: index, %end: index)
+    attributes {llm.lanes = 16 : i64} {
+  %c16 = arith.constant 16 : index
+  %lane = arith.remui %begin, %c16 : index
+  %row = arith.divui %begin, %c16 : index
+  %p = memref.load %x[%begin] : memref<64xf32>
+  %t = llm.lane_sum %p : f32
+  memref.store %t, %y[%row] : memref<4xf32>
+  return
+}
+
 // A kernel nobody dispatches is not printed.
 // CHECK-NOT: unused
 func.func private @k_unused(%a: memref<4xf32>, %begin: index, %end: index) {
@@ -125,6 +158,10 @@ llm.schedule {
       bindings [#llm.binding<space = weights, offset = 128, size = 16>,
                 #llm.binding<space = weights, offset = 192, size = 8>,
                 #llm.binding<space = kv_cache, offset = 0, size = 8>]
+      scalars []
+  llm.dispatch @k_rows "linear" grid <c = 64>
+      bindings [#llm.binding<space = arena, offset = 0, size = 256>,
+                #llm.binding<space = arena, offset = 256, size = 16>]
       scalars []
   llm.dispatch @k_dot "linear" grid <c = 4>
       bindings [#llm.binding<space = arena, offset = 0, size = 64>,
