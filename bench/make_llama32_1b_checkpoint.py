@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes a random checkpoint with the exact shapes of Llama-3.2-1B (Hugging Face layout).
 
-Usage:  python3 bench/make_llama32_1b_checkpoint.py OUT_DIR [--dtype bf16|f32] [--seed N] [--layers N] [--vocab N]
+Usage:  python3 bench/make_llama32_1b_checkpoint.py OUT_DIR [--dtype bf16|f32] [--seed N]
+            [--shape llama-3.2-1b|llama-3-8b] [--layers N] [--vocab N]
 
 OUT_DIR gets config.json and generation_config.json (those of
 meta-llama/Llama-3.2-1B-Instruct) and one model.safetensors holding the 146 tensors of a
@@ -60,6 +61,22 @@ CONFIG = {
     "transformers_version": "4.45.0.dev0",
     "use_cache": True,
     "vocab_size": 128256,
+}
+
+# Llama-3-8B (meta-llama/Meta-Llama-3-8B-Instruct's config.json): the
+# shape the GPU presets are also judged on. 8,030,261,248 parameters.
+LLAMA3_8B = {
+    "hidden_size": 4096,
+    "intermediate_size": 14336,
+    "num_hidden_layers": 32,
+    "num_attention_heads": 32,
+    "num_key_value_heads": 8,
+    "head_dim": 128,
+    "max_position_embeddings": 8192,
+    "rope_scaling": None,
+    "rope_theta": 500000.0,
+    "tie_word_embeddings": False,
+    "eos_token_id": [128001, 128009],
 }
 
 GENERATION_CONFIG = {
@@ -141,10 +158,14 @@ def main():
     ap.add_argument("--dtype", choices=sorted(DTYPES), default="bf16",
                     help="storage dtype of every tensor (default bf16, as published)")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--layers", type=int, default=CONFIG["num_hidden_layers"],
-                    help="decoder layers (default 16; fewer: a slice of the "
-                         "1B shape, e.g. for counting instructions under an "
-                         "emulator, bench/insn_count.py)")
+    ap.add_argument("--shape", choices=["llama-3.2-1b", "llama-3-8b"],
+                    default="llama-3.2-1b",
+                    help="model shape (default llama-3.2-1b; llama-3-8b: "
+                         "16 GB in bf16, or a slice of it with --layers)")
+    ap.add_argument("--layers", type=int, default=None,
+                    help="decoder layers (default: the shape's, 16 or 32; "
+                         "fewer: a slice of the shape, e.g. for counting "
+                         "instructions under an emulator, bench/insn_count.py)")
     ap.add_argument("--vocab", type=int, default=CONFIG["vocab_size"],
                     help="vocabulary (default 128256; a smaller one makes "
                          "bos 1 and eos 2)")
@@ -153,8 +174,12 @@ def main():
     t0 = time.time()
 
     os.makedirs(args.out_dir, exist_ok=True)
-    config = dict(CONFIG, torch_dtype="bfloat16" if args.dtype == "bf16" else "float32",
-                  num_hidden_layers=args.layers, vocab_size=args.vocab)
+    base = dict(CONFIG, **LLAMA3_8B) if args.shape == "llama-3-8b" else CONFIG
+    config = dict(base, torch_dtype="bfloat16" if args.dtype == "bf16" else "float32",
+                  num_hidden_layers=args.layers or base["num_hidden_layers"],
+                  vocab_size=args.vocab)
+    if config["rope_scaling"] is None:
+        del config["rope_scaling"]
     generation = dict(GENERATION_CONFIG)
     if args.vocab <= CONFIG["bos_token_id"]:
         for c in (config, generation):

@@ -45,7 +45,7 @@ struct KernelStrategy {
 
 /// Compiled code for the artifact's KernelPayload.
 struct Executable {
-  std::string format;   ///< "elf-shared-object", later "opencl-c", "spirv", "msl"
+  std::string format;   ///< "elf-shared-object", "opencl-c"; later "spirv", "msl"
   std::string triple;   ///< what the code (or its host part) runs on
   std::string features; ///< CPU features the code needs, "+avx2,+fma,..."
   std::vector<uint8_t> bytes;

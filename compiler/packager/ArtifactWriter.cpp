@@ -9,6 +9,7 @@
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace llmc::packager {
@@ -260,6 +261,12 @@ std::string buildFlatBuffer(const ArtifactDesc &d, std::vector<uint8_t> &out) {
 std::string writeArtifact(const ArtifactDesc &desc, const std::string &path,
                           const WeightSource &source, const WriteOptions &options) {
   if (path.empty()) return "empty output path";
+  // The artifact replaces `path` by a rename: a device or pipe there
+  // (`-o /dev/null`) would be replaced by a regular file, not written to.
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+    return path + ": not a regular file; llmc writes the artifact to a "
+                  "temporary file and renames it over the output";
   const std::string tmp = path + ".tmp";
   std::string err;
 #if defined(__cpp_exceptions)

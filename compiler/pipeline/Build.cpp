@@ -18,6 +18,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/ADT/SmallString.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/TargetParser/Host.h"
@@ -292,6 +293,16 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
       targets::createTarget(*target);
   if (!backend) {
     emitError(loc) << llvm::toString(backend.takeError());
+    return false;
+  }
+  // The writer renames its temporary file over the output: a device or pipe
+  // there would be replaced. Refuse it before any work.
+  llvm::sys::fs::file_status outStatus;
+  if (!llvm::sys::fs::status(opts.output, outStatus) &&
+      llvm::sys::fs::exists(outStatus) && !llvm::sys::fs::is_regular_file(outStatus)) {
+    emitError(loc) << opts.output
+                   << ": not a regular file; llmc writes the artifact to a "
+                      "temporary file and renames it over the output";
     return false;
   }
   if (opts.prefillChunk && (*opts.prefillChunk < 1 || *opts.prefillChunk > 4096)) {

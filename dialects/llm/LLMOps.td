@@ -557,7 +557,9 @@ def LLM_DispatchOp : LLM_Op<"dispatch",
     then `begin` and `end`: the kernel computes the iterations
     `[begin, end)` of its parallel dimension, so a target may split the grid
     across threads, workgroups or subgroups in any way, each part
-    independent of the others. Bindings are byte ranges of the runtime's
+    independent of the others (except in a kernel marked `llm.lanes = L` by
+    llm-distribute-reductions, whose L consecutive iterations of a row must
+    run together: `llm.lane_sum`). Bindings are byte ranges of the runtime's
     buffers (`#llm.binding`); scalars and the grid are `#llm.scalar`s, which
     the runtime evaluates for each call. `label` names the `llm` op the
     dispatch computes and `layer` the model layer it belongs to, if any (for

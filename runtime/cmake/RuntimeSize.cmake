@@ -1,5 +1,7 @@
-# cmake -DLIB=<path to libllmc.so> -P RuntimeSize.cmake
-# Prints `size` of the stripped runtime and fails if it needs libstdc++.
+# cmake -DLIB=<path to libllmc.so> [-DHALS=<its hal/ object dir>] -P RuntimeSize.cmake
+# Prints `size` of the stripped runtime and fails if it needs libstdc++; with
+# HALS, the share of each HAL (text + data of its -Os object, inside the
+# library's total).
 execute_process(COMMAND size ${LIB} OUTPUT_VARIABLE size_out RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "size failed on ${LIB}")
@@ -18,3 +20,16 @@ endif()
 string(REGEX REPLACE "[ \t]+U " "" undef "${undef}")
 string(REPLACE "\n" " " undef "${undef}")
 message("undefined symbols: ${undef}")
+if(HALS)
+  file(GLOB hal_objects ${HALS}/*/*.o)
+  foreach(obj ${hal_objects})
+    execute_process(COMMAND size ${obj} OUTPUT_VARIABLE hal_out)
+    string(REGEX MATCH "\n *([0-9]+)[ \t]+([0-9]+)" hm "${hal_out}")
+    set(hal_text ${CMAKE_MATCH_1})
+    set(hal_data ${CMAKE_MATCH_2})
+    get_filename_component(hal_name ${obj} NAME)
+    string(REGEX REPLACE "^llmc_hal_(.*)\\.c\\.o$" "\\1" hal_name "${hal_name}")
+    math(EXPR hal_bytes "${hal_text} + ${hal_data}")
+    message("  of which the ${hal_name} HAL: text ${hal_text} + data ${hal_data} = ${hal_bytes} bytes")
+  endforeach()
+endif()
