@@ -55,36 +55,41 @@ bool isZero(Value v) {
   return false;
 }
 
-/// The scalar sums a sum loop's results end in: every result is used only
-/// by `arith.addf` chains that end in `vector.reduction <add>` (or, for a
-/// scalar accumulator, directly outside any addf). Empty if the results go
-/// anywhere else.
+/// The scalar sums a sum loop's results end in: the results and the
+/// `arith.addf`s that combine only them form a closed set whose other uses
+/// are `vector.reduction <add>`s; their results are the sums. Empty if a
+/// value of the set goes anywhere else, or an addf mixes in a value from
+/// outside (which the lanes would each add once).
 SmallVector<Value> finalSums(scf::ForOp loop) {
+  llvm::SetVector<Value> set;
+  for (Value r : loop.getResults()) {
+    if (!isa<VectorType>(r.getType()))
+      return {};
+    set.insert(r);
+  }
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (size_t i = 0; i < set.size(); ++i)
+      for (Operation *user : set[i].getUsers())
+        if (auto add = dyn_cast<arith::AddFOp>(user))
+          if (set.contains(add.getLhs()) && set.contains(add.getRhs()))
+            changed |= set.insert(add.getResult());
+  }
   SmallVector<Value> sums;
-  SmallVector<Value> work(loop.getResults().begin(), loop.getResults().end());
-  llvm::SmallPtrSet<Operation *, 8> seen;
-  while (!work.empty()) {
-    Value v = work.pop_back_val();
-    if (isa<FloatType>(v.getType()) && v.getDefiningOp<vector::ReductionOp>()) {
-      sums.push_back(v);
-      continue;
-    }
-    if (v.use_empty())
-      continue;
+  for (Value v : set)
     for (Operation *user : v.getUsers()) {
-      if (!seen.insert(user).second)
-        continue;
-      if (isa<arith::AddFOp>(user) && isa<VectorType>(v.getType())) {
-        work.push_back(user->getResult(0));
+      if (auto add = dyn_cast<arith::AddFOp>(user)) {
+        if (!set.contains(add.getResult()))
+          return {};
       } else if (auto r = dyn_cast<vector::ReductionOp>(user)) {
         if (r.getKind() != vector::CombiningKind::ADD || r.getAcc())
           return {};
-        work.push_back(r.getResult());
+        if (!llvm::is_contained(sums, r.getResult()))
+          sums.push_back(r.getResult());
       } else {
         return {};
       }
     }
-  }
   return sums;
 }
 

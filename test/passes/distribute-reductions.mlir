@@ -75,6 +75,32 @@ func.func private @k_not_zero(%w: memref<4x64xf32>, %y: memref<4xf32>,
   return
 }
 
+// Not a sum either: the loop's result meets a value from outside before
+// its reduction (each lane would add the bias once).
+// CHECK-LABEL: func.func private @k_mixed(
+// CHECK-NOT: llm.lanes
+// CHECK-NOT: llm.lane_sum
+func.func private @k_mixed(%w: memref<4x64xf32>, %y: memref<4xf32>,
+                           %begin: index, %end: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c64 = arith.constant 64 : index
+  %zero = arith.constant dense<0.0> : vector<4xf32>
+  %bias = arith.constant dense<0.5> : vector<4xf32>
+  scf.for %j = %begin to %end step %c1 {
+    %acc = scf.for %k = %c0 to %c64 step %c4 iter_args(%a = %zero) -> (vector<4xf32>) {
+      %wv = vector.load %w[%j, %k] : memref<4x64xf32>, vector<4xf32>
+      %f = arith.addf %wv, %a : vector<4xf32>
+      scf.yield %f : vector<4xf32>
+    }
+    %b = arith.addf %acc, %bias : vector<4xf32>
+    %s = vector.reduction <add>, %b : vector<4xf32> into f32
+    memref.store %s, %y[%j] : memref<4xf32>
+  }
+  return
+}
+
 // Not a matrix-vector dispatch (an embedding): untouched.
 // CHECK-LABEL: func.func private @k_copy(
 // CHECK-NOT: llm.lanes
@@ -103,6 +129,7 @@ func.func private @k_copy(%a: memref<4x64xf32>, %b: memref<4x64xf32>,
 // keep theirs.
 // CHECK: llm.dispatch @k_dot "norm+linear" grid <c = 64>
 // CHECK: llm.dispatch @k_not_zero "linear" grid <c = 4>
+// CHECK: llm.dispatch @k_mixed "linear" grid <c = 4>
 // CHECK: llm.dispatch @k_copy "embedding" grid <n_tokens = 1>
 // CHECK: llm.dispatch @k_dot "lm_head" grid <c = 16, logit_rows = 16>
 // ONE-NOT: llm.lanes
@@ -114,6 +141,10 @@ llm.schedule {
                 #llm.binding<space = arena, offset = 512, size = 32>]
       scalars [#llm.scalar<n_tokens = 1>]
   llm.dispatch @k_not_zero "linear" grid <c = 4>
+      bindings [#llm.binding<space = weights, offset = 0, size = 1024>,
+                #llm.binding<space = arena, offset = 0, size = 16>]
+      scalars []
+  llm.dispatch @k_mixed "linear" grid <c = 4>
       bindings [#llm.binding<space = weights, offset = 0, size = 1024>,
                 #llm.binding<space = arena, offset = 0, size = 16>]
       scalars []
