@@ -148,7 +148,7 @@ struct DistributeReductionsPass
     Value isLane0 =
         b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, lane, zero);
     llvm::SmallPtrSet<Operation *, 4> laneMath = {
-        lane.getDefiningOp(), rowBegin.getDefiningOp(), rowEnd.getDefiningOp(),
+        lane.getDefiningOp(), rowBegin.getDefiningOp(),
         rowEnd.getDefiningOp()->getOperand(0).getDefiningOp()};
     begin.replaceAllUsesExcept(rowBegin, laneMath);
     end.replaceAllUsesExcept(rowEnd, laneMath);

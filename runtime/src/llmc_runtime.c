@@ -118,9 +118,9 @@ struct llmc_context {
   uint32_t flags;
   llmc_hal_device *dev;
   llmc_hal_buffer *buffers[NUM_SPACES];
-  int32_t *tokens; /* host view of the tokens buffer, or a host copy */
+  int32_t *tokens; /* host view of the tokens buffer (NULL: written by the HAL) */
   float *logits;   /* host view of the logits buffer, or a host copy */
-  int host_copies; /* tokens / logits are copies (a GPU HAL): write, read */
+  int host_copies; /* a GPU HAL: tokens written, logits read into a copy */
   int64_t logits_rows, logits_first_pos;
   int has_logits;
 };
@@ -790,9 +790,9 @@ LLMC_API llmc_status llmc_context_create(llmc_model *m, const llmc_context_param
   if (!c->tokens || !c->logits) {
     /* A device with its own memory: host copies, moved by write / read. */
     c->host_copies = 1;
-    c->tokens = malloc((size_t)sizes[SPACE_TOKENS]);
+    c->tokens = NULL; /* run_chunk writes the caller's ids directly */
     c->logits = malloc((size_t)sizes[SPACE_LOGITS]);
-    if (!c->tokens || !c->logits) {
+    if (!c->logits) {
       llmc_context_free(c);
       return fail(LLMC_ERR_OUT_OF_MEMORY, "out of memory for the logits (%llu bytes)",
                   (unsigned long long)sizes[SPACE_LOGITS]);
@@ -819,11 +819,12 @@ static llmc_status run_chunk(llmc_context *c, const int32_t *tokens, int64_t k,
                              int64_t all) {
   const llmc_model *m = c->m;
   const llmc_hal *hal = m->hal;
-  memcpy(c->tokens, tokens, (size_t)k * sizeof *tokens);
   if (c->host_copies) {
-    llmc_status st = hal->write(c->dev, c->buffers[SPACE_TOKENS], 0, c->tokens,
+    llmc_status st = hal->write(c->dev, c->buffers[SPACE_TOKENS], 0, tokens,
                                 (uint64_t)k * sizeof *tokens);
     if (st != LLMC_OK) return st;
+  } else {
+    memcpy(c->tokens, tokens, (size_t)k * sizeof *tokens);
   }
   const int64_t rows = all ? k : 1;
   llmc_hal_dispatch d;
