@@ -4,6 +4,7 @@
 
 #include "targets/cpu/CpuTarget.h"
 #include "targets/opencl/OpenCLTarget.h"
+#include "targets/vulkan/VulkanTarget.h"
 
 #include <string>
 
@@ -20,6 +21,8 @@ llmc::targets::createTarget(const TargetPreset &preset) {
     return cpu::createCpuTarget(preset);
   if (std::string(preset.hal) == "opencl")
     return opencl::createOpenCLTarget(preset);
+  if (std::string(preset.hal) == "vulkan")
+    return vulkan::createVulkanTarget(preset);
   return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                  "no back end for HAL '" + std::string(preset.hal) +
                                      "'");

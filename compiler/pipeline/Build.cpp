@@ -685,6 +685,16 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
                          "%.1f KB of code (%.2f s)\n",
                          payload.kernels.size(), desc.schedule.size(),
                          exe->bytes.size() / 1024.0, secondsSince(t0));
+  if (!opts.dumpPayload.empty()) {
+    std::string err;
+    auto out = openOutputFile(opts.dumpPayload, &err);
+    if (!out) {
+      emitError(loc) << err;
+      return false;
+    }
+    out->os().write(reinterpret_cast<const char *>(exe->bytes.data()), exe->bytes.size());
+    out->keep();
+  }
   payload.target = exe->triple;
   payload.format = exe->format;
   payload.data = std::move(exe->bytes);

@@ -55,6 +55,9 @@ struct BuildOptions {
   /// Write the dispatch-level module / optimized LLVM IR next to the output.
   std::string dumpKernelIR;
   std::string dumpLLVMIR;
+  /// Write the compiled kernel payload as stored in the artifact (shared
+  /// object, OpenCL C, SPIR-V binary), for the target's own tools.
+  std::string dumpPayload;
   /// Progress lines go here (stderr in the CLI); null for silence.
   llvm::raw_ostream *progress = nullptr;
 };

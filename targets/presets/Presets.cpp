@@ -85,8 +85,7 @@ const std::vector<TargetPreset> kPresets = {
     {"android/vulkan", "Snapdragon 8 Gen 2 GPU (Adreno 740), Vulkan 1.1",
      "vulkan", "aarch64-linux-android", "cortex-x3",
      "+v9a,+neon,+dotprod,+i8mm,+bf16,+fullfp16", 64, 1024, 32 * KB, 0,
-     1 * MB, 8 * MB, 67.2, 3700.0,
-     "issue 13 (SPIR-V on lavapipe with validation layers)"},
+     1 * MB, 8 * MB, 67.2, 3700.0, "", "vulkan1.1"},
 
     // Steam Deck (AMD Van Gogh APU): 8 RDNA 2 compute units at up to 1.6
     // GHz, 1.6 TFLOP/s f32; LPDDR5 at 5500 MT/s on four 32-bit channels =
@@ -95,7 +94,7 @@ const std::vector<TargetPreset> kPresets = {
     // (AMD RDNA 2 ISA guide). Host code on its Zen 2 cores.
     {"linux/vulkan", "Steam Deck (AMD Van Gogh, RDNA 2), Vulkan", "vulkan",
      "x86_64-unknown-linux-gnu", "znver2", "", 32, 1024, 64 * KB, 16 * KB, 0,
-     0, 88.0, 1600.0, "issue 13 (SPIR-V on lavapipe with validation layers)"},
+     0, 88.0, 1600.0, "", "vulkan1.3"},
 
     // iPhone 15 Pro (A17 Pro, 6-core GPU). Metal feature set tables (Apple):
     // SIMD-group width 32, 1024 threads and 32 KB threadgroup memory per

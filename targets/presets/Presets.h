@@ -34,6 +34,9 @@ struct TargetPreset {
   double peakGflops;       ///< f32 peak of the unit that runs the kernels
   /// Empty when llmc can build for it; else which issue brings its back end.
   const char *notYet;
+  /// GPU API level the code may assume ("vulkan1.1", "vulkan1.3"; "" for
+  /// other HALs): the SPIR-V version and the capabilities it implies.
+  const char *gpuApi = "";
 };
 
 /// Every preset, in the order `--target help` lists them.

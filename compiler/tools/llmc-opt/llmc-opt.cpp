@@ -10,9 +10,12 @@
 #include "passes/Passes.h"
 #include "targets/cpu/CpuTarget.h"
 #include "targets/opencl/OpenCLEmitter.h"
+#include "targets/vulkan/SPIRVLowering.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/SPIRV/IR/SPIRVDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -26,10 +29,12 @@ int main(int argc, char **argv) {
   registry.insert<llmc::llm::LLMDialect, mlir::arith::ArithDialect,
                   mlir::func::FuncDialect, mlir::tensor::TensorDialect,
                   mlir::math::MathDialect, mlir::memref::MemRefDialect,
-                  mlir::scf::SCFDialect, mlir::vector::VectorDialect>();
+                  mlir::scf::SCFDialect, mlir::vector::VectorDialect,
+                  mlir::gpu::GPUDialect, mlir::spirv::SPIRVDialect>();
   llmc::cpu::registerCpuTargetDialects(registry);
   llmc::cpu::registerCpuTargetPipelines();
   llmc::opencl::registerOpenCLTargetPasses();
+  llmc::vulkan::registerVulkanTargetPasses();
   llmc::registerLLMCPasses();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "llmc optimizer driver\n", registry));

@@ -110,7 +110,13 @@ cl::opt<std::string> buildDumpKernels(
 cl::opt<std::string> buildDumpTarget(
     "dump-target-code",
     cl::desc("Also write the target code as text to <file>: the optimized "
-             "LLVM IR (CPU targets) or the OpenCL C program (OpenCL targets)"),
+             "LLVM IR (CPU targets), the OpenCL C program (OpenCL targets) or the SPIR-V module as MLIR (Vulkan targets)"),
+    cl::value_desc("file"), cl::sub(buildCmd));
+cl::opt<std::string> buildDumpPayload(
+    "dump-payload",
+    cl::desc("Also write the compiled kernels exactly as the artifact stores "
+             "them to <file>: a shared object (CPU), OpenCL C source or a "
+             "SPIR-V binary (for spirv-val, spirv-dis)"),
     cl::value_desc("file"), cl::sub(buildCmd));
 cl::opt<std::string> buildDumpLLVM(
     "dump-llvm-ir", cl::desc("Same as --dump-target-code"),
@@ -238,6 +244,7 @@ int runBuild() {
   opts.kvTile = buildKVTile;
   opts.kvSplits = buildKVSplits;
   opts.dumpKernelIR = buildDumpKernels;
+  opts.dumpPayload = buildDumpPayload;
   opts.dumpLLVMIR = !buildDumpTarget.empty() ? buildDumpTarget : buildDumpLLVM;
   opts.progress = &errs();
   return llmc::buildArtifact(ctx, opts) ? 0 : 1;
