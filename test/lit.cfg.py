@@ -66,3 +66,49 @@ if shutil.which("oclgrind"):
     config.available_features.add("oclgrind")
 elif os.environ.get("LLMC_REQUIRE_OPENCL"):
     lit_config.fatal("LLMC_REQUIRE_OPENCL is set but oclgrind is not installed")
+
+# The Vulkan suite: artifacts for the Vulkan presets run on whatever Vulkan
+# driver is installed (Mesa's lavapipe here) with the Khronos validation
+# layer on (LLMC_VULKAN_VALIDATION=1: each of its warnings fails the run),
+# and every emitted module passes spirv-val. scripts/setup.sh installs them,
+# and scripts/test.sh requires the suite (LLMC_REQUIRE_VULKAN).
+def _vulkan_devices():
+    import ctypes
+    try:
+        lib = ctypes.CDLL("libvulkan.so.1")
+    except OSError:
+        return 0
+    # vkCreateInstance + vkEnumeratePhysicalDevices through the loader.
+    class AppInfo(ctypes.Structure):
+        _fields_ = [("sType", ctypes.c_int), ("pNext", ctypes.c_void_p),
+                    ("pApplicationName", ctypes.c_char_p), ("applicationVersion", ctypes.c_uint32),
+                    ("pEngineName", ctypes.c_char_p), ("engineVersion", ctypes.c_uint32),
+                    ("apiVersion", ctypes.c_uint32)]
+    class CreateInfo(ctypes.Structure):
+        _fields_ = [("sType", ctypes.c_int), ("pNext", ctypes.c_void_p), ("flags", ctypes.c_uint32),
+                    ("pApplicationInfo", ctypes.POINTER(AppInfo)),
+                    ("enabledLayerCount", ctypes.c_uint32), ("ppEnabledLayerNames", ctypes.c_void_p),
+                    ("enabledExtensionCount", ctypes.c_uint32),
+                    ("ppEnabledExtensionNames", ctypes.c_void_p)]
+    app = AppInfo(0, None, b"lit", 0, b"lit", 0, (1 << 22) | (1 << 12))
+    ci = CreateInfo(1, None, 0, ctypes.pointer(app), 0, None, 0, None)
+    inst = ctypes.c_void_p()
+    if lib.vkCreateInstance(ctypes.byref(ci), None, ctypes.byref(inst)) != 0:
+        return 0
+    n = ctypes.c_uint32(0)
+    lib.vkEnumeratePhysicalDevices(inst, ctypes.byref(n), None)
+    lib.vkDestroyInstance(inst, None)
+    return n.value
+
+
+if _vulkan_devices() > 0 and shutil.which("spirv-val"):
+    config.available_features.add("vulkan")
+elif os.environ.get("LLMC_REQUIRE_VULKAN"):
+    lit_config.fatal("LLMC_REQUIRE_VULKAN is set but no Vulkan device or no "
+                     "spirv-val is installed (scripts/setup.sh installs lavapipe "
+                     "and spirv-tools)")
+else:
+    lit_config.note("Vulkan suite unsupported: no Vulkan device or spirv-val "
+                    "(install mesa-vulkan-drivers spirv-tools)")
+if shutil.which("spirv-val"):
+    config.available_features.add("spirv-val")

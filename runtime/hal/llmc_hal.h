@@ -17,6 +17,7 @@
 #ifndef LLMC_HAL_H
 #define LLMC_HAL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "runtime/include/llmc.h"
@@ -33,13 +34,21 @@ typedef struct llmc_hal_buffer llmc_hal_buffer;
 #define LLMC_HAL_MAX_BINDINGS 16
 #define LLMC_HAL_MAX_SCALARS 8
 
+/* What a kernel takes, from the artifact's kernel table; a HAL that can
+ * see its code's signatures checks them at load. */
+typedef struct llmc_hal_kernel_sig {
+  uint32_t num_bindings, num_scalars;
+} llmc_hal_kernel_sig;
+
 /* One kernel launch: kernel `kernel` of the executable over iterations
- * [0, grid); binding i is buffers[i] from byte offsets[i]. */
+ * [0, grid); binding i is bytes [offsets[i], offsets[i] + sizes[i]) of
+ * buffers[i]. */
 typedef struct llmc_hal_dispatch {
   uint32_t kernel;
   uint32_t num_bindings, num_scalars;
   llmc_hal_buffer *buffers[LLMC_HAL_MAX_BINDINGS];
   uint64_t offsets[LLMC_HAL_MAX_BINDINGS];
+  uint64_t sizes[LLMC_HAL_MAX_BINDINGS];
   int64_t scalars[LLMC_HAL_MAX_SCALARS];
   int64_t grid;
 } llmc_hal_dispatch;
@@ -48,15 +57,14 @@ typedef struct llmc_hal {
   const char *name; /* "cpu", "opencl", "vulkan", "metal" */
 
   /* An executable from a payload's code and the entry names of its kernels
-   * (index i of `entries` is kernel i of every dispatch), each taking
-   * `num_args[i]` arguments (bindings and scalars, as the artifact's kernel
-   * table says; a HAL that can see its code's signatures checks them).
+   * (index i of `entries` is kernel i of every dispatch), kernel i taking
+   * what sigs[i] says.
    * `cache_dir` (NULL: none) is where a GPU HAL keeps the programs its
    * driver compiled from source. Errors are set with the runtime's error
    * text and returned as status. */
   llmc_status (*executable_load)(const char *model_name, const uint8_t *code,
                                  uint64_t size, const char *const *entries,
-                                 const uint32_t *num_args, uint32_t num_entries,
+                                 const llmc_hal_kernel_sig *sigs, uint32_t num_entries,
                                  const char *cache_dir, llmc_hal_executable **out);
   void (*executable_free)(llmc_hal_executable *exe);
   /* What runs the code, for messages: "cpu", "OpenCL: <device name>". */
@@ -101,6 +109,17 @@ const llmc_hal *llmc_hal_cpu(void);
  * libOpenCL.so (loaded at first use) finds; NULL when the runtime was built
  * without it (LLMC_WITH_OPENCL=OFF). */
 const llmc_hal *llmc_hal_opencl(void);
+
+/* The Vulkan HAL: "spirv" payloads, run through the Vulkan loader
+ * (libvulkan.so.1, loaded at first use); NULL when the runtime was built
+ * without it (LLMC_WITH_VULKAN=OFF). */
+const llmc_hal *llmc_hal_vulkan(void);
+
+/* Driver caches of the GPU HALs (llmc_hal_cache.c), best effort: FNV-1a for
+ * keys, a whole file (NULL: none), a file written through rename. */
+uint64_t llmc_hal_fnv1a(uint64_t h, const void *data, size_t n);
+unsigned char *llmc_hal_read_file(const char *path, size_t *size);
+void llmc_hal_write_file(const char *path, const void *data, size_t size);
 
 /* Reports an error in the runtime's last-error text; returns st. */
 llmc_status llmc_hal_fail(llmc_status st, const char *fmt, ...)

@@ -92,6 +92,7 @@ typedef struct rt_dispatch {
   uint32_t kernel, num_bindings, num_scalars;
   uint8_t space[LLMC_HAL_MAX_BINDINGS];
   uint64_t offset[LLMC_HAL_MAX_BINDINGS];
+  uint64_t size[LLMC_HAL_MAX_BINDINGS];
   llmc_fb_scalar scalars[LLMC_HAL_MAX_SCALARS];
   llmc_fb_scalar grid;
 } rt_dispatch;
@@ -251,6 +252,7 @@ static llmc_status check_schedule(const char *name, llmc_model *m, uint32_t payl
                     (unsigned long long)size, space, (unsigned long long)need, k.name);
       r->space[j] = (uint8_t)space;
       r->offset[j] = off;
+      r->size[j] = size;
     }
     int ok = scalar_ok(&d.grid);
     for (uint32_t j = 0; j < d.num_scalars; ++j) {
@@ -292,10 +294,10 @@ static llmc_status load_payload(llmc_model *m, const char *name, uint32_t index,
     return fail(LLMC_ERR_BAD_FORMAT, "%s: payload %u has %u kernels", name, index,
                 p->num_kernels);
   const char **entries = calloc(p->num_kernels, sizeof *entries);
-  uint32_t *num_args = calloc(p->num_kernels, sizeof *num_args);
-  if (!entries || !num_args) {
+  llmc_hal_kernel_sig *sigs = calloc(p->num_kernels, sizeof *sigs);
+  if (!entries || !sigs) {
     free(entries);
-    free(num_args);
+    free(sigs);
     return fail(LLMC_ERR_OUT_OF_MEMORY, "%s: out of memory", name);
   }
   for (uint32_t k = 0; k < p->num_kernels; ++k) {
@@ -304,20 +306,19 @@ static llmc_status load_payload(llmc_model *m, const char *name, uint32_t index,
     size_t len = strlen(kd.entry);
     if (len == 0 || len > 255) {
       free(entries);
-      free(num_args);
+      free(sigs);
       return fail(LLMC_ERR_BAD_FORMAT, "%s: kernel %u has a bad entry name", name, k);
     }
     entries[k] = kd.entry;
-    /* The GPU kernels' ABI: (buffer, byte offset) per binding, the scalars,
-     * the grid (targets/opencl/OpenCLEmitter.h). */
-    num_args[k] = 2 * kd.num_bindings + kd.num_scalars + 1;
+    sigs[k].num_bindings = kd.num_bindings;
+    sigs[k].num_scalars = kd.num_scalars;
   }
   llmc_status st = check_schedule(name, m, index, p->num_kernels);
   if (st == LLMC_OK && load_code)
-    st = m->hal->executable_load(name, p->data, p->size, entries, num_args,
+    st = m->hal->executable_load(name, p->data, p->size, entries, sigs,
                                  p->num_kernels, m->cache_dir, &m->exe);
   free(entries);
-  free(num_args);
+  free(sigs);
   return st;
 }
 
@@ -481,7 +482,8 @@ static llmc_status open_impl(const char *name, const uint8_t *base, size_t size,
 
   /* Target: a payload this runtime runs. Native code must be for this
    * architecture (for metadata only: the first native payload, whatever its
-   * target); OpenCL C is portable and goes to the OpenCL HAL. */
+   * target); OpenCL C and SPIR-V are portable and go to the OpenCL and
+   * Vulkan HALs. */
   const int meta_only = (flags & LLMC_OPEN_METADATA_ONLY) != 0;
   llmc_fb_payload p;
   uint32_t i;
@@ -498,6 +500,9 @@ static llmc_status open_impl(const char *name, const uint8_t *base, size_t size,
     } else if (!strcmp(p.format, "opencl-c") && (meta_only || llmc_hal_opencl())) {
       hal = meta_only ? llmc_hal_cpu() : llmc_hal_opencl();
       break;
+    } else if (!strcmp(p.format, "spirv") && (meta_only || llmc_hal_vulkan())) {
+      hal = meta_only ? llmc_hal_cpu() : llmc_hal_vulkan();
+      break;
     }
   }
   if (i == f->num_payloads) {
@@ -509,7 +514,11 @@ static llmc_status open_impl(const char *name, const uint8_t *base, size_t size,
                 "%s: no payload this runtime runs (target '%s'; %u payloads, e.g. "
                 "format '%s'%s)",
                 name, f->target, f->num_payloads, f->num_payloads ? p.format : "",
-                llmc_hal_opencl() ? "" : "; this runtime was built without OpenCL");
+                f->num_payloads && !strcmp(p.format, "opencl-c") && !llmc_hal_opencl()
+                    ? "; this runtime was built without OpenCL"
+                : f->num_payloads && !strcmp(p.format, "spirv") && !llmc_hal_vulkan()
+                    ? "; this runtime was built without Vulkan"
+                    : "");
   }
   if (p.size == 0 || p.size > LLMC_MAX_PAYLOAD)
     return fail(LLMC_ERR_BAD_FORMAT, "%s: payload %u has a bad size", name, i);
@@ -836,6 +845,7 @@ static llmc_status run_chunk(llmc_context *c, const int32_t *tokens, int64_t k,
     for (uint32_t j = 0; j < r->num_bindings; ++j) {
       d.buffers[j] = c->buffers[r->space[j]];
       d.offsets[j] = r->offset[j];
+      d.sizes[j] = r->size[j];
     }
     for (uint32_t j = 0; j < r->num_scalars; ++j)
       d.scalars[j] = eval_scalar(&r->scalars[j], k, c->pos, rows);

@@ -56,10 +56,10 @@ static void executable_free(llmc_hal_executable *exe) {
 }
 
 static llmc_status executable_load(const char *name, const uint8_t *code, uint64_t size,
-                                   const char *const *entries, const uint32_t *num_args,
+                                   const char *const *entries, const llmc_hal_kernel_sig *sigs,
                                    uint32_t n, const char *cache_dir,
                                    llmc_hal_executable **out) {
-  (void)num_args; /* an ELF symbol has no signature to check */
+  (void)sigs; /* an ELF symbol has no signature to check */
   (void)cache_dir;
   *out = NULL;
 #if defined(__linux__) && defined(SYS_memfd_create)

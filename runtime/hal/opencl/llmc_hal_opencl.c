@@ -223,12 +223,6 @@ static llmc_status pick_device(const char *model, cl_device_id *out, char *desc,
 }
 
 /* FNV-1a over the source and what the binary depends on (device, driver). */
-static uint64_t fnv1a(uint64_t h, const void *data, size_t n) {
-  const uint8_t *p = data;
-  for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 0x100000001b3ull;
-  return h;
-}
-
 static void cache_path(const char *dir, cl_device_id dev, const uint8_t *code, uint64_t size,
                        char *out, size_t out_size) {
   char info[512] = "";
@@ -240,33 +234,12 @@ static void cache_path(const char *dir, cl_device_id dev, const uint8_t *code, u
         n <= sizeof info - used - 1)
       used += n;
   }
-  uint64_t h = fnv1a(0xcbf29ce484222325ull, info, used);
-  h = fnv1a(h, code, (size_t)size);
+  uint64_t h = llmc_hal_fnv1a(0xcbf29ce484222325ull, info, used);
+  h = llmc_hal_fnv1a(h, code, (size_t)size);
   snprintf(out, out_size, "%s/llmc-opencl-%016llx.bin", dir, (unsigned long long)h);
 }
 
-/* The cached program binary, or NULL. */
-static unsigned char *read_cache(const char *path, size_t *size) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  unsigned char *buf = NULL;
-  if (fseek(f, 0, SEEK_END) == 0) {
-    long n = ftell(f);
-    if (n > 0 && n < (1l << 30) && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n))) {
-      if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-      } else {
-        *size = (size_t)n;
-      }
-    }
-  }
-  fclose(f);
-  return buf;
-}
-
-/* Writes the built program's binary (best effort: a cache, not state);
- * through a temporary file and rename, so a reader never sees half a file. */
+/* Writes the built program's binary (best effort: a cache, not state). */
 static void write_cache(const char *path, cl_program program) {
   size_t size = 0;
   if (cl.clGetProgramInfo(program, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, NULL) !=
@@ -276,16 +249,8 @@ static void write_cache(const char *path, cl_program program) {
   unsigned char *bin = malloc(size);
   if (!bin) return;
   if (cl.clGetProgramInfo(program, CL_PROGRAM_BINARIES, sizeof bin, &bin, NULL) ==
-      CL_SUCCESS) {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
-    FILE *f = fopen(tmp, "wbx");
-    if (f) {
-      int ok = fwrite(bin, 1, size, f) == size;
-      ok &= fclose(f) == 0;
-      if (!ok || rename(tmp, path) != 0) unlink(tmp);
-    }
-  }
+      CL_SUCCESS)
+    llmc_hal_write_file(path, bin, size);
   free(bin);
 }
 
@@ -301,7 +266,7 @@ static llmc_status build_failed(const char *model, llmc_hal_executable *exe, cl_
 }
 
 static llmc_status executable_load(const char *model, const uint8_t *code, uint64_t size,
-                                   const char *const *entries, const uint32_t *num_args,
+                                   const char *const *entries, const llmc_hal_kernel_sig *sigs,
                                    uint32_t n, const char *cache_dir,
                                    llmc_hal_executable **out) {
   *out = NULL;
@@ -326,7 +291,7 @@ static llmc_status executable_load(const char *model, const uint8_t *code, uint6
   if (cache_dir && *cache_dir) {
     cache_path(cache_dir, exe->device, code, size, path, sizeof path);
     size_t bin_size = 0;
-    unsigned char *bin = read_cache(path, &bin_size);
+    unsigned char *bin = llmc_hal_read_file(path, &bin_size);
     if (bin) {
       const unsigned char *bins[1] = {bin};
       cl_int status = 0;
@@ -384,12 +349,15 @@ static llmc_status executable_load(const char *model, const uint8_t *code, uint6
     cl.clGetKernelWorkGroupInfo(k, exe->device, CL_KERNEL_COMPILE_WORK_GROUP_SIZE, sizeof wg,
                                 wg, NULL);
     cl.clReleaseKernel(k);
-    if (args != num_args[i]) {
+    /* The ABI of OpenCLEmitter.h: (buffer, byte offset) per binding, the
+     * scalars, the grid. */
+    const cl_uint want = 2 * sigs[i].num_bindings + sigs[i].num_scalars + 1;
+    if (args != want) {
       executable_free(exe);
       return llmc_hal_fail(LLMC_ERR_BAD_FORMAT,
                            "%s: kernel '%s' takes %u arguments, the artifact's kernel "
                            "table says %u", model, entries[i], (unsigned)args,
-                           (unsigned)num_args[i]);
+                           (unsigned)want);
     }
     exe->local_size[i] = wg[0];
     exe->entries[i] = strdup(entries[i]);
