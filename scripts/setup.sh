@@ -2,7 +2,9 @@
 # Installs what llmc's build and tests need, only what is missing; safe to
 # run again. Debian 12 packages (LLVM/MLIR 19 toolchain, FlatBuffers, fmt,
 # GoogleTest, Ninja, ccache, the aarch64 cross glibc/libstdc++ and qemu-user
-# for the aarch64 suite, PoCL and Oclgrind for the OpenCL suite) and the Python packages the fixtures need.
+# for the aarch64 suite, PoCL and Oclgrind for the OpenCL suite, Mesa's
+# lavapipe, the Vulkan headers and loader, the validation layers and
+# spirv-tools and glslang for the Vulkan suite) and the Python packages the fixtures need.
 set -euo pipefail
 
 APT_PACKAGES=(
@@ -12,6 +14,8 @@ APT_PACKAGES=(
   libgtest-dev googletest
   qemu-user-static gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross
   pocl-opencl-icd ocl-icd-libopencl1 oclgrind
+  mesa-vulkan-drivers libvulkan-dev libvulkan1 vulkan-validationlayers spirv-tools
+  glslang-tools
 )
 PIP_PACKAGES=(numpy regex gguf)
 

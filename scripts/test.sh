@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs every test suite: the GoogleTest unit tests and
 # the lit suites (via ctest; the aarch64 suite under qemu-user, from the
-# cross build in build-aarch64/; the OpenCL suite on PoCL and Oclgrind), then the hostile-input parsers' unit tests
+# cross build in build-aarch64/; the OpenCL suite on PoCL and Oclgrind; the
+# Vulkan suite on lavapipe with the validation layer), then the hostile-input
+# parsers' unit tests
 # again under AddressSanitizer + UndefinedBehaviorSanitizer.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,7 +22,7 @@ ninja -C "$ASAN_BUILD" $ASAN_TARGETS
 echo "== tests under ASan + UBSan =="
 for t in $ASAN_TARGETS; do
   ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions="$ROOT/scripts/lsan.supp" \
-    UBSAN_OPTIONS=print_stacktrace=1 LLMC_REQUIRE_OPENCL=1 "$ASAN_BUILD/bin/$t" --gtest_brief=1
+    UBSAN_OPTIONS=print_stacktrace=1 LLMC_REQUIRE_OPENCL=1 LLMC_REQUIRE_VULKAN=1 "$ASAN_BUILD/bin/$t" --gtest_brief=1
 done
 
 echo "== build =="
@@ -28,6 +30,6 @@ bash "$ROOT/scripts/build.sh"
 echo "== build: runtime and llmc-run for aarch64 (cross) =="
 bash "$ROOT/scripts/build-aarch64.sh"
 echo "== tests =="
-# The aarch64 and OpenCL suites must run here, never be skipped
+# The aarch64, OpenCL and Vulkan suites must run here, never be skipped
 # (test/lit.cfg.py).
-cd "$BUILD" && LLMC_REQUIRE_AARCH64=1 LLMC_REQUIRE_OPENCL=1 ctest --output-on-failure
+cd "$BUILD" && LLMC_REQUIRE_AARCH64=1 LLMC_REQUIRE_OPENCL=1 LLMC_REQUIRE_VULKAN=1 ctest --output-on-failure

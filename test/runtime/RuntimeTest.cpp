@@ -782,6 +782,12 @@ TEST(RuntimeHostile, VerifierRejectsCraftedFlatbuffers) {
   }
 }
 
+bool haveVulkanLoader() {
+  void *lib = dlopen("libvulkan.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (lib) dlclose(lib);
+  return lib != nullptr;
+}
+
 TEST(RuntimeHostile, WrongTarget) {
   ArtifactDesc d = fakeDesc();
   d.manifest.targetTriple = "riscv64-unknown-linux-gnu";
@@ -795,8 +801,12 @@ TEST(RuntimeHostile, WrongTarget) {
 #endif
   EXPECT_EQ(openMutated(nullptr, d), LLMC_ERR_WRONG_TARGET);
   d = fakeDesc();
-  d.payloads[0].format = "spirv";
+  d.payloads[0].format = "msl";  // no HAL of this runtime runs Metal
   EXPECT_EQ(openMutated(nullptr, d), LLMC_ERR_WRONG_TARGET);
+  d = fakeDesc();
+  d.payloads[0].format = "spirv";  // the Vulkan HAL's, but not SPIR-V
+  EXPECT_EQ(openMutated(nullptr, d), haveVulkanLoader() ? LLMC_ERR_BAD_FORMAT
+                                                        : LLMC_ERR_UNSUPPORTED);
   d = fakeDesc();
   d.payloads.clear();
   EXPECT_EQ(openMutated(nullptr, d), LLMC_ERR_WRONG_TARGET);
@@ -1169,4 +1179,238 @@ TEST(RuntimeOpenCL, RefusesProgramsThatDisagreeWithTheArtifact) {
   EXPECT_EQ(openOpenCL(kFakeOpenCL, &m), LLMC_OK) << llmc_last_error();
   llmc_model_close(m);
   unsetenv("LLMC_OPENCL_DEVICE");
+}
+
+// ---- the Vulkan HAL ------------------------------------------------------------
+//
+// The fake model's two kernels as SPIR-V (test/runtime/vulkan/*.comp,
+// compiled by glslang) with the Vulkan target's kernel ABI (binding i, then
+// a binding of the scalars and the grid as int32), run by the Vulkan HAL
+// on whatever driver is installed (lavapipe in CI) with the validation
+// layer on: the same checks as the other HALs', plus the HAL's refusals of
+// code that disagrees with the artifact. Without a Vulkan device or the
+// SPIR-V tools the tests skip, except under LLMC_REQUIRE_VULKAN
+// (scripts/test.sh), where they fail.
+
+namespace {
+
+bool haveVulkan() {
+  if (!*LLMC_FAKE_SPIRV_PATH) return false;
+  void *lib = dlopen("libvulkan.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (!lib) return false;
+  dlclose(lib);
+  return true;
+}
+
+#define REQUIRE_VULKAN()                                                        \
+  do {                                                                          \
+    if (!haveVulkan()) {                                                        \
+      if (std::getenv("LLMC_REQUIRE_VULKAN"))                                   \
+        FAIL() << "LLMC_REQUIRE_VULKAN is set and there is no Vulkan loader or "  \
+                  "no glslang/spirv-link to build the fake kernels";            \
+      GTEST_SKIP() << "no Vulkan";                                              \
+    }                                                                           \
+  } while (0)
+
+std::vector<uint8_t> fakeSpirv() {
+  // The Vulkan loader unloads the driver and layers at vkDestroyInstance;
+  // kept loaded, what they allocate for the process lifetime is attributed
+  // to them (scripts/lsan.supp) instead of an unknown module under
+  // LeakSanitizer.
+  static bool pinned = [] {
+    for (const char *lib : {"libvulkan_lvp.so", "libVkLayer_khronos_validation.so"})
+      dlopen(lib, RTLD_NOW | RTLD_NODELETE | RTLD_GLOBAL);
+    return true;
+  }();
+  (void)pinned;
+  return readFile(LLMC_FAKE_SPIRV_PATH);
+}
+
+/// Opens the Vulkan variant of the fake model with `code` as its module,
+/// the validation layer on.
+llmc_status openVulkan(const std::vector<uint8_t> &code, llmc_model **m,
+                       const char *cacheDir = nullptr) {
+  ArtifactDesc d = fakeDesc();
+  d.manifest.target = "linux/vulkan";
+  d.manifest.targetTriple = "x86_64-unknown-linux-gnu";
+  d.manifest.cpuFeatures = "";
+  d.payloads[0].format = "spirv";
+  d.payloads[0].target = "x86_64-unknown-linux-gnu";
+  d.payloads[0].data = code;
+  std::string path = tempPath("vulkan.llmc");
+  EXPECT_EQ(writeDesc(d, path), "");
+  setenv("LLMC_VULKAN_VALIDATION", "1", 1);
+  llmc_open_params params = {0, cacheDir};
+  llmc_status st = llmc_model_open_with_params(path.c_str(), &params, m);
+  unsetenv("LLMC_VULKAN_VALIDATION");
+  std::remove(path.c_str());
+  return st;
+}
+
+/// Replaces every occurrence of the 32-bit words `from` by `to` (same
+/// length) in a SPIR-V binary; the number replaced.
+int patchWords(std::vector<uint8_t> &code, std::vector<uint32_t> from,
+               std::vector<uint32_t> to) {
+  int n = 0;
+  const size_t k = from.size() * 4;
+  for (size_t i = 0; i + k <= code.size(); i += 4)
+    if (!memcmp(code.data() + i, from.data(), k)) {
+      memcpy(code.data() + i, to.data(), k);
+      ++n;
+    }
+  return n;
+}
+
+}  // namespace
+
+TEST(RuntimeVulkan, RunsTheSchedule) {
+  REQUIRE_VULKAN();
+  llmc_model *m = nullptr;
+  ASSERT_EQ(openVulkan(fakeSpirv(), &m), LLMC_OK) << llmc_last_error();
+  llmc_model_info info;
+  ASSERT_EQ(llmc_model_get_info(m, &info), LLMC_OK);
+  EXPECT_STREQ(info.hal, "vulkan");
+  EXPECT_EQ(std::string(info.device).rfind("Vulkan ", 0), 0u) << info.device;
+  // Every row of the last call (ALL_LOGITS), or only the last one.
+  for (uint32_t flags : {uint32_t(LLMC_CONTEXT_ALL_LOGITS), 0u}) {
+    SCOPED_TRACE(flags);
+    llmc_context *c = nullptr;
+    llmc_context_params p{0, flags, 0, 0};
+    setenv("LLMC_VULKAN_VALIDATION", "1", 1);
+    ASSERT_EQ(llmc_context_create(m, &p, &c), LLMC_OK) << llmc_last_error();
+    std::vector<int32_t> toks = {5, 9, 2, 31, 0, 7, 7};  // 5 + 2
+    ASSERT_EQ(llmc_prefill(c, toks.data(), 7), LLMC_OK) << llmc_last_error();
+    const float *l = nullptr;
+    int64_t rows = 1, first = 6;
+    if (flags)
+      ASSERT_EQ(llmc_get_all_logits(c, &l, &rows, &first), LLMC_OK);
+    else
+      ASSERT_EQ(llmc_get_logits(c, &l), LLMC_OK);
+    EXPECT_EQ(rows, flags ? 2 : 1);
+    EXPECT_EQ(first, flags ? 5 : 6);
+    float sum = 0;
+    for (int i = 0; i < first; ++i) sum += toks[i];
+    for (int r = 0; r < rows; ++r) {
+      const float *row = l + r * FAKE_VOCAB;
+      sum += toks[first + r];
+      EXPECT_EQ(row[0], (float)(7 * 1000 + first + r + 1));
+      EXPECT_EQ(row[1], sum);      // the KV cache kept the first chunk
+      EXPECT_EQ(row[2], 2.0f);
+      EXPECT_EQ(row[3], 1.5f);     // weights reached the device
+      EXPECT_EQ(row[4], 5.0f);
+      EXPECT_EQ(row[5], 42.0f);
+      for (int v = FAKE_ROW_FIXED; v < FAKE_VOCAB; ++v) EXPECT_EQ(row[v], v * 0.5f) << v;
+    }
+    // Decode steps resubmit the recorded command buffer with new params:
+    // positions, token and the fill's n_tokens must all follow.
+    int64_t pos = 7;
+    for (int32_t t : {3, 4, 11}) {
+      ASSERT_EQ(llmc_decode(c, t), LLMC_OK) << llmc_last_error();
+      ASSERT_EQ(llmc_get_logits(c, &l), LLMC_OK);
+      sum += t;
+      EXPECT_EQ(l[0], (float)(t * 1000 + pos + 1));
+      EXPECT_EQ(l[1], sum);
+      EXPECT_EQ(l[2], 1.0f);
+      EXPECT_EQ(l[4], (float)pos);
+      EXPECT_EQ(l[FAKE_ROW_FIXED + 1], (FAKE_ROW_FIXED + 1) * 0.5f);  // fill covered
+      ++pos;
+    }
+    llmc_context_free(c);
+    unsetenv("LLMC_VULKAN_VALIDATION");
+  }
+  llmc_model_close(m);
+}
+
+TEST(RuntimeVulkan, CachesThePipelines) {
+  REQUIRE_VULKAN();
+  std::string dir = tempPath("vkcache");
+  ASSERT_EQ(mkdir(dir.c_str(), 0700), 0);
+  for (int round = 0; round < 2; ++round) {
+    llmc_model *m = nullptr;
+    ASSERT_EQ(openVulkan(fakeSpirv(), &m, dir.c_str()), LLMC_OK) << llmc_last_error();
+    llmc_model_close(m);
+  }
+  DIR *dd = opendir(dir.c_str());
+  ASSERT_NE(dd, nullptr);
+  int files = 0;
+  while (dirent *e = readdir(dd))
+    if (std::string(e->d_name).rfind("llmc-vulkan-", 0) == 0) {
+      ++files;
+      std::remove((dir + "/" + e->d_name).c_str());
+    }
+  closedir(dd);
+  rmdir(dir.c_str());
+  EXPECT_EQ(files, 1);
+}
+
+TEST(RuntimeVulkan, RefusesCodeThatDisagreesWithTheArtifact) {
+  REQUIRE_VULKAN();
+  llmc_model *m = nullptr;
+  auto refused = [&](std::vector<uint8_t> code, llmc_status want, const std::string &msg) {
+    EXPECT_EQ(openVulkan(code, &m), want) << llmc_last_error();
+    EXPECT_NE(std::string(llmc_last_error()).find(msg), std::string::npos)
+        << llmc_last_error();
+    EXPECT_EQ(m, nullptr);
+  };
+  // Not SPIR-V at all.
+  std::vector<uint8_t> text = {'n', 'o', 'p', 'e', 0, 0, 0, 0, 0, 0, 0, 0,
+                               0,   0,   0,   0,   0, 0, 0, 0};
+  refused(text, LLMC_ERR_BAD_FORMAT, "not SPIR-V");
+  // A kernel the schedule launches is missing.
+  std::vector<uint8_t> code = fakeSpirv();
+  std::string s(code.begin(), code.end());
+  size_t at = 0;
+  while ((at = s.find("llmc_fake_forward", at)) != std::string::npos)
+    memcpy(code.data() + at, "llmc_fake_other__", 17), ++at;
+  refused(code, LLMC_ERR_BAD_FORMAT, "no compute entry point 'llmc_fake_forward'");
+  // The fill kernel's grid binding moved from 1 to 2: it would read a
+  // binding the dispatch does not make (OpDecorate %v Binding 1 -> 2; the
+  // only Binding-1 decoration of the fill module is its params block, but
+  // forward's arena is binding 1 too, so both move and each disagrees).
+  code = fakeSpirv();
+  {
+    // Find "OpDecorate <id> Binding 1" and make it Binding 7.
+    int n = 0;
+    for (size_t i = 0; i + 16 <= code.size(); i += 4) {
+      uint32_t w[4];
+      memcpy(w, code.data() + i, 16);
+      if (w[0] == 0x00040047u && w[2] == 33 && w[3] == 1) {
+        w[3] = 7;
+        memcpy(code.data() + i, w, 16);
+        ++n;
+      }
+    }
+    ASSERT_GT(n, 0);
+  }
+  refused(code, LLMC_ERR_BAD_FORMAT, "disagree with the artifact's kernel table");
+  // A capability the HAL does not know how to enable (Shader -> Kernel).
+  code = fakeSpirv();
+  ASSERT_EQ(patchWords(code, {0x00020011u, 1}, {0x00020011u, 6}), 1);
+  refused(code, LLMC_ERR_BAD_FORMAT, "needs capability 6");
+  // Code the HAL's reader accepts but Vulkan does not (a storage block
+  // decorated BufferBlock|Block becomes BufferBlock only, invalid in
+  // SPIR-V 1.3's StorageBuffer class): the validation layer reports it and
+  // the open fails.
+  code = fakeSpirv();
+  {
+    int n = 0;
+    for (size_t i = 0; i + 12 <= code.size(); i += 4) {
+      uint32_t w[3];
+      memcpy(w, code.data() + i, 12);
+      if (w[0] == 0x00030047u && w[2] == 2) {  // OpDecorate %s Block
+        w[2] = 3;                              // BufferBlock
+        memcpy(code.data() + i, w, 12);
+        ++n;
+      }
+    }
+    ASSERT_GT(n, 0);
+  }
+  refused(code, LLMC_ERR_UNSUPPORTED, "validation");
+  // A device that does not exist; then one by index.
+  setenv("LLMC_VULKAN_DEVICE", "no-such-device", 1);
+  refused(fakeSpirv(), LLMC_ERR_UNSUPPORTED, "LLMC_VULKAN_DEVICE=no-such-device");
+  setenv("LLMC_VULKAN_DEVICE", "0", 1);
+  EXPECT_EQ(openVulkan(fakeSpirv(), &m), LLMC_OK) << llmc_last_error();
+  llmc_model_close(m);
+  unsetenv("LLMC_VULKAN_DEVICE");
 }
