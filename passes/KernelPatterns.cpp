@@ -601,13 +601,17 @@ LogicalResult lowerKVRead(Operation *op, DispatchBuilder &db) {
   return success();
 }
 
-/// Attention in one pass over the cache per KV head (flash attention's
-/// online softmax): positions in tiles of `kv_tile`; per tile and query head
-/// the scores go to a tile-sized buffer, the running max, sum and output
-/// are rescaled once, then the tile's values are accumulated. The parallel
-/// dimension is the KV heads, so a K / V tile read from memory serves every
-/// query head of its group from cache (grouped-query attention), and no
-/// max_context-sized scores exist.
+/// Attention in one pass over the cache per KV head and query token (flash
+/// attention's online softmax): positions in tiles of `kv_tile`; per tile
+/// and query head the scores go to a tile-sized buffer, the running max, sum
+/// and output are rescaled once, then the tile's values are accumulated. The
+/// parallel dimension is (KV head, token): a K / V tile read from memory
+/// serves every query head of its group from cache (grouped-query
+/// attention), consecutive units are the tokens of one KV head (a CPU
+/// thread's range shares its K / V), a prefill chunk gives a GPU
+/// `n_tokens` times more invocations than KV heads, and no one invocation
+/// loops over a whole chunk (lavapipe ends a shader's loops after 65535
+/// iterations in all). No max_context-sized scores exist.
 ///
 /// With `kv_splits` S > 1 (flash decoding, for long contexts on devices
 /// with more parallel units than KV heads) the positions are cut into S
@@ -688,13 +692,16 @@ LogicalResult lowerAttention(Operation *op, DispatchBuilder &db) {
         Value perSplit = b.create<arith::DivUIOp>(
             k.loc, k.iadd(kvLen, k.idx(splits - 1)), k.idx(splits));
         k.loop(a[s + 3], a[s + 4], 1, [&](Value unit) {
-          Value g = splits > 1 ? b.create<arith::DivUIOp>(k.loc, unit, k.idx(splits)).getResult()
-                               : unit;
-          Value split = splits > 1 ? b.create<arith::RemUIOp>(k.loc, unit, k.idx(splits)).getResult()
+          // unit = (g * splits + split) * n_tokens + t.
+          Value t = b.create<arith::RemUIOp>(k.loc, unit, n).getResult();
+          Value gs = b.create<arith::DivUIOp>(k.loc, unit, n).getResult();
+          Value g = splits > 1 ? b.create<arith::DivUIOp>(k.loc, gs, k.idx(splits)).getResult()
+                               : gs;
+          Value split = splits > 1 ? b.create<arith::RemUIOp>(k.loc, gs, k.idx(splits)).getResult()
                                    : k.idx(0);
           Value kOff = k.imul(g, k.idx(hd));
           auto headOf = [&](Value h) { return k.iadd(k.imul(g, k.idx(group)), h); };
-          k.loop(k.idx(0), n, 1, [&](Value t) {
+          {
             Value limit = causal ? k.iadd(k.iadd(startPos, t), k.idx(1)) : kvLen;
             Value first = minU(k.imul(split, perSplit), limit);
             Value last = splits > 1 ? minU(k.iadd(first, perSplit), limit) : limit;
@@ -754,10 +761,10 @@ LogicalResult lowerAttention(Operation *op, DispatchBuilder &db) {
                 storeV(k.mul(loadV(acc, {h, d}), inv), out, {t, k.iadd(qOff, d)});
               });
             });
-          });
+          }
         });
       });
-  db.dispatch(fn, "attention", constant(kvHeads * splits), bufs,
+  db.dispatch(fn, "attention", nTokens * (kvHeads * splits), bufs,
               {nTokens, *start, length});
   if (splits == 1)
     return success();

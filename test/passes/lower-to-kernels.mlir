@@ -79,8 +79,12 @@ module attributes {llm.config = #llm.config<hidden_size = 16, intermediate_size 
 // CHECK: %[[L:.*]] = memref.alloca() : memref<2xf32>
 // CHECK: %[[ACC:.*]] = memref.alloca() : memref<2x8xf32>
 // CHECK: %[[SC:.*]] = memref.alloca() : memref<32xf32>
-// CHECK: scf.for %[[G:.*]] = %[[GB]] to %[[GE]]
-// CHECK: scf.for %[[T:.*]] = %{{.*}} to %[[N]]
+// One unit of the grid per (KV head, token): unit = g * n_tokens + t, no
+// loop over the tokens inside.
+// CHECK: scf.for %[[U:.*]] = %[[GB]] to %[[GE]]
+// CHECK: %[[T:.*]] = arith.remui %[[U]], %[[N]] : index
+// CHECK: arith.divui %[[U]], %[[N]] : index
+// CHECK-NOT: to %[[N]] step
 // CHECK: scf.for %[[J0:.*]] = %{{.*}} to %[[LIM:.*]] step %c32
 // CHECK: arith.minui %{{.*}}, %[[LIM]]
 // CHECK: vector.load %[[KV]][%c0
@@ -97,7 +101,7 @@ module attributes {llm.config = #llm.config<hidden_size = 16, intermediate_size 
 // CHECK-NEXT: llm.dispatch @k_linear_0 "linear" grid <c = 8>
 // CHECK-NEXT: llm.dispatch @k_rope_1 "rope"
 // CHECK-NEXT: llm.dispatch @k_kv_write_0 "kv_write" grid <n_tokens = 1> bindings [#llm.binding<space = arena, offset = 768, size = 128, read = <n_tokens = 32>>, #llm.binding<space = arena, offset = 640, size = 128, read = <n_tokens = 32>>, #llm.binding<space = kv_cache, offset = 0, size = 8192, write = <n_tokens = 64>>] scalars [#llm.scalar<start_pos = 1>]
-// CHECK-NEXT: llm.dispatch @k_attention_0 "attention" grid <c = 1> bindings [#llm.binding<space = arena, offset = 256, size = 256, read = <n_tokens = 64>>, #llm.binding<space = kv_cache, offset = 0, size = 8192, read = <n_tokens = 64, start_pos = 64>>, #llm.binding<space = arena, offset = 512, size = 256, write = <n_tokens = 64>>] scalars [#llm.scalar<n_tokens = 1>, #llm.scalar<start_pos = 1>, #llm.scalar<n_tokens = 1, start_pos = 1>]
+// CHECK-NEXT: llm.dispatch @k_attention_0 "attention" grid <n_tokens = 1> bindings [#llm.binding<space = arena, offset = 256, size = 256, read = <n_tokens = 64>>, #llm.binding<space = kv_cache, offset = 0, size = 8192, read = <n_tokens = 64, start_pos = 64>>, #llm.binding<space = arena, offset = 512, size = 256, write = <n_tokens = 64>>] scalars [#llm.scalar<n_tokens = 1>, #llm.scalar<start_pos = 1>, #llm.scalar<n_tokens = 1, start_pos = 1>]
 // CHECK-NEXT: llm.dispatch @k_add_0 "add"
 // CHECK-NEXT: llm.dispatch @k_select_last_row_0 "select_last_row"
 // CHECK-NEXT: llm.dispatch @k_linear_1 "lm_head"

@@ -29,7 +29,7 @@
 // SPLIT: math.exp
 // SPLIT: memref.store %{{.*}}, %[[O]]
 // SPLIT-LABEL: llm.schedule
-// SPLIT: llm.dispatch @k_attention_0 "attention" grid <c = 3> {{.*}}#llm.binding<space = arena, offset = 768, size = 960, write = <n_tokens = 240>>]
+// SPLIT: llm.dispatch @k_attention_0 "attention" grid <n_tokens = 3> {{.*}}#llm.binding<space = arena, offset = 768, size = 960, write = <n_tokens = 240>>]
 // SPLIT-NEXT: llm.dispatch @k_attention_combine_0 "attention_combine" grid <c = 2> bindings [#llm.binding<space = arena, offset = 768, size = 960, read = <n_tokens = 240>>, #llm.binding<space = arena, offset = 512, size = 256, write = <n_tokens = 64>>] scalars [#llm.scalar<n_tokens = 1>]
 
 // Lowered: a layer of the q8 cache is 2 x 128 x 8 int8 codes (2048 bytes)

@@ -96,8 +96,8 @@ cl::opt<int64_t> buildKVTile(
 cl::opt<int64_t> buildKVSplits(
     "kv-splits",
     cl::desc("Position ranges attention computes in parallel and then "
-             "combines (flash decoding; default 1: the CPU's threads split "
-             "the KV heads)"),
+             "combines (flash decoding; default 1: the grid is already KV "
+             "heads x tokens)"),
     cl::init(1), cl::sub(buildCmd));
 cl::opt<bool> buildNoFuse(
     "no-fuse",
