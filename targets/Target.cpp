@@ -6,6 +6,7 @@
 #include "targets/opencl/OpenCLTarget.h"
 #include "targets/vulkan/VulkanTarget.h"
 
+#include <algorithm>
 #include <string>
 
 using namespace llmc::targets;
@@ -26,6 +27,10 @@ llmc::targets::createTarget(const TargetPreset &preset) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                  "no back end for HAL '" + std::string(preset.hal) +
                                      "'");
+}
+
+int64_t llmc::targets::gpuRowLanes(const TargetPreset &preset) {
+  return std::max<int64_t>(1, std::min<int64_t>(preset.subgroupSize, preset.workgroupSize));
 }
 
 void llmc::targets::registerTargetDialects(mlir::DialectRegistry &registry) {

@@ -70,6 +70,12 @@ public:
   virtual llvm::Expected<std::string> emitText(mlir::ModuleOp module) = 0;
 };
 
+/// The lanes a GPU preset gives each row of a matrix-vector product
+/// (KernelStrategy::lanes, and the workgroup size of every kernel): its
+/// subgroup, so that on the reference device a row's reduction is one
+/// subgroup operation, within its workgroup limit. At least 1.
+int64_t gpuRowLanes(const TargetPreset &preset);
+
 /// The back end of `preset`; an error naming the issue that brings it when
 /// it is not built yet.
 llvm::Expected<std::unique_ptr<Target>> createTarget(const TargetPreset &preset);

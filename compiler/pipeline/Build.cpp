@@ -39,6 +39,21 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+/// Writes one of the --dump-* files through `write`; false (with the
+/// error reported at `loc`) when it cannot be opened.
+bool writeDump(Location loc, const std::string &path,
+               llvm::function_ref<void(llvm::raw_ostream &)> write) {
+  std::string err;
+  auto out = openOutputFile(path, &err);
+  if (!out) {
+    emitError(loc) << err;
+    return false;
+  }
+  write(out->os());
+  out->keep();
+  return true;
+}
+
 double secondsSince(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
@@ -465,16 +480,9 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
       *log << llvm::format(" (%.2f s)\n", secondsSince(t0));
     }
   }
-  if (!opts.dumpKernelIR.empty()) {
-    std::string err;
-    auto out = openOutputFile(opts.dumpKernelIR, &err);
-    if (!out) {
-      emitError(loc) << err;
-      return false;
-    }
-    module->print(out->os());
-    out->keep();
-  }
+  if (!opts.dumpKernelIR.empty() &&
+      !writeDump(loc, opts.dumpKernelIR, [&](llvm::raw_ostream &os) { module->print(os); }))
+    return false;
 
   // Collect the plan before code generation consumes the module.
   packager::ArtifactDesc desc;
@@ -666,14 +674,8 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
       emitError(loc) << llvm::toString(ir.takeError());
       return false;
     }
-    std::string err;
-    auto out = openOutputFile(opts.dumpLLVMIR, &err);
-    if (!out) {
-      emitError(loc) << err;
+    if (!writeDump(loc, opts.dumpLLVMIR, [&](llvm::raw_ostream &os) { os << *ir; }))
       return false;
-    }
-    out->os() << *ir;
-    out->keep();
   }
   llvm::Expected<targets::Executable> exe = (*backend)->compile(*module);
   if (!exe) {
@@ -685,16 +687,11 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
                          "%.1f KB of code (%.2f s)\n",
                          payload.kernels.size(), desc.schedule.size(),
                          exe->bytes.size() / 1024.0, secondsSince(t0));
-  if (!opts.dumpPayload.empty()) {
-    std::string err;
-    auto out = openOutputFile(opts.dumpPayload, &err);
-    if (!out) {
-      emitError(loc) << err;
-      return false;
-    }
-    out->os().write(reinterpret_cast<const char *>(exe->bytes.data()), exe->bytes.size());
-    out->keep();
-  }
+  if (!opts.dumpPayload.empty() &&
+      !writeDump(loc, opts.dumpPayload, [&](llvm::raw_ostream &os) {
+        os.write(reinterpret_cast<const char *>(exe->bytes.data()), exe->bytes.size());
+      }))
+    return false;
   payload.target = exe->triple;
   payload.format = exe->format;
   payload.data = std::move(exe->bytes);

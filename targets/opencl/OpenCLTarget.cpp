@@ -8,8 +8,6 @@
 
 #include "mlir/IR/BuiltinOps.h"
 
-#include <algorithm>
-
 namespace {
 
 class OpenCLBackend final : public llmc::targets::Target {
@@ -50,13 +48,9 @@ public:
   }
 
 private:
-  // The preset's subgroup: on Adreno a 64-wide workgroup is one wave in
-  // half-wave mode, so a row's reduction is a single subgroup reduction.
-  int64_t workgroupSize() const {
-    int64_t sg = preset_.subgroupSize > 0 ? preset_.subgroupSize : 64;
-    int64_t wg = preset_.workgroupSize > 0 ? preset_.workgroupSize : 64;
-    return std::max<int64_t>(1, std::min(sg, wg));
-  }
+  // On Adreno a 64-wide workgroup is one wave in half-wave mode, so a row's
+  // reduction is a single subgroup reduction.
+  int64_t workgroupSize() const { return llmc::targets::gpuRowLanes(preset_); }
   const llmc::targets::TargetPreset &preset_;
 };
 

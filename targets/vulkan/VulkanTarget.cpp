@@ -10,7 +10,6 @@
 #include "mlir/IR/OperationSupport.h"
 #include "llvm/Support/raw_ostream.h"
 
-#include <algorithm>
 #include <cstring>
 
 namespace {
@@ -66,13 +65,7 @@ private:
     options.workgroupSize = workgroupSize();
     return llmc::vulkan::lowerToSPIRV(module, options);
   }
-  // A row's lanes: the preset's subgroup, so that on the reference device
-  // a row's reduction is one subgroup operation.
-  int64_t workgroupSize() const {
-    int64_t sg = preset_.subgroupSize > 0 ? preset_.subgroupSize : 32;
-    int64_t wg = preset_.workgroupSize > 0 ? preset_.workgroupSize : 64;
-    return std::max<int64_t>(1, std::min(sg, wg));
-  }
+  int64_t workgroupSize() const { return llmc::targets::gpuRowLanes(preset_); }
   const llmc::targets::TargetPreset &preset_;
 };
 

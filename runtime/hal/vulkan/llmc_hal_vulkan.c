@@ -240,6 +240,10 @@ static llmc_status parse_spirv(const char *model, const uint8_t *code, uint64_t 
   llmc_status st = LLMC_OK;
   const uint32_t nw = (uint32_t)(size / 4);
   uint32_t *w = NULL;
+  /* Per id: a storage-buffer variable's binding + 1 (0: none), whether it
+   * is one, whether its set is not 0. */
+  uint32_t *binding = NULL;
+  uint8_t *is_sb = NULL, *set_nonzero = NULL;
   uint32_t *fn_of_entry = calloc(n, sizeof *fn_of_entry);
   uint64_t *used = calloc(n, sizeof *used); /* bindings each entry touches */
   out->local_size = calloc(n, sizeof *out->local_size);
@@ -257,11 +261,10 @@ static llmc_status parse_spirv(const char *model, const uint8_t *code, uint64_t 
   out->version = w[1];
   const uint32_t bound = w[3];
   if (bound == 0 || bound > (1u << 22)) BAD("%s: SPIR-V id bound %u", model, bound);
-  /* Per id: storage-buffer variable's binding + 1 (0: not one), set. */
-  uint32_t *binding = calloc(bound, sizeof *binding);
-  uint8_t *is_sb = calloc(bound, 1), *set_nonzero = calloc(bound, 1);
+  binding = calloc(bound, sizeof *binding);
+  is_sb = calloc(bound, 1);
+  set_nonzero = calloc(bound, 1);
   if (!binding || !is_sb || !set_nonzero) {
-    free(binding), free(is_sb), free(set_nonzero);
     st = llmc_hal_fail(LLMC_ERR_OUT_OF_MEMORY, "%s: out of memory", model);
     goto done;
   }
@@ -269,7 +272,6 @@ static llmc_status parse_spirv(const char *model, const uint8_t *code, uint64_t 
   for (uint32_t i = 5; i < nw;) {
     uint32_t wc = w[i] >> 16, op = w[i] & 0xffff;
     if (wc == 0 || wc > nw - i) {
-      free(binding), free(is_sb), free(set_nonzero);
       BAD("%s: malformed SPIR-V instruction at word %u", model, i);
     }
     const uint32_t *a = w + i + 1; /* operands */
@@ -286,14 +288,12 @@ static llmc_status parse_spirv(const char *model, const uint8_t *code, uint64_t 
         case 61: out->caps |= CAP_SUBGROUP_BASIC; break;
         case 63: out->caps |= CAP_SUBGROUP_BASIC | CAP_SUBGROUP_ARITH; break;
         default:
-          free(binding), free(is_sb), free(set_nonzero);
           BAD("%s: the SPIR-V code needs capability %u, which this runtime does not "
               "enable", model, a[0]);
       }
     } else if (op == OP_NAME_ENTRY && na >= 3) {
       uint32_t lw = literal_words(a + 2, na - 2);
       if (lw > na - 2) {
-        free(binding), free(is_sb), free(set_nonzero);
         BAD("%s: malformed OpEntryPoint", model);
       }
       const char *name = (const char *)(a + 2);
@@ -330,13 +330,11 @@ static llmc_status parse_spirv(const char *model, const uint8_t *code, uint64_t 
       else if (op == OP_STORE && wc >= 3)
         ptr = a[0];
       else if (op == OP_FUNCTION_CALL) {
-        free(binding), free(is_sb), free(set_nonzero);
         BAD("%s: kernel '%s' calls a function (llmc's kernels are one function each)",
             model, entries[cur]);
       }
       if (ptr && ptr < bound && is_sb[ptr]) {
         if (!binding[ptr] || set_nonzero[ptr] || binding[ptr] > 64) {
-          free(binding), free(is_sb), free(set_nonzero);
           BAD("%s: kernel '%s' reads a storage buffer outside set 0's bindings 0-63", model,
               entries[cur]);
         }
@@ -344,7 +342,6 @@ static llmc_status parse_spirv(const char *model, const uint8_t *code, uint64_t 
       }
     }
   }
-  free(binding), free(is_sb), free(set_nonzero);
   for (uint32_t k = 0; k < n; ++k) {
     if (!fn_of_entry[k]) BAD("%s: the SPIR-V code has no compute entry point '%s'", model, entries[k]);
     if (out->local_size[k] == 0 || out->local_size[k] > 1024)
@@ -358,6 +355,9 @@ static llmc_status parse_spirv(const char *model, const uint8_t *code, uint64_t 
   }
 done:
   free(w);
+  free(binding);
+  free(is_sb);
+  free(set_nonzero);
   free(fn_of_entry);
   free(used);
   if (st != LLMC_OK) {
@@ -1180,29 +1180,33 @@ static llmc_status barrier(llmc_hal_device *d) {
   return st;
 }
 
+/* Bytes [offset, offset + n) of a buffer's mapping, after every queued
+ * dispatch has run (a read must see them; a write must not change what
+ * they read). */
+static llmc_status host_bytes(llmc_hal_device *d, llmc_hal_buffer *b, uint64_t offset,
+                              uint64_t n, uint8_t **out) {
+  llmc_status st = barrier(d);
+  if (st) return st;
+  if (offset > b->size || n > b->size - offset)
+    return llmc_hal_fail(LLMC_ERR_INVALID_ARGUMENT, "access beyond a buffer");
+  *out = (uint8_t *)b->host + offset;
+  return LLMC_OK;
+}
+
 static llmc_status read_buffer(llmc_hal_device *d, llmc_hal_buffer *b, uint64_t offset,
                                void *dst, uint64_t n) {
-  if (d->count) {
-    llmc_status st = barrier(d);
-    if (st) return st;
-  }
-  if (offset > b->size || n > b->size - offset)
-    return llmc_hal_fail(LLMC_ERR_INVALID_ARGUMENT, "read beyond a buffer");
-  memcpy(dst, (const uint8_t *)b->host + offset, (size_t)n);
-  return LLMC_OK;
+  uint8_t *p;
+  llmc_status st = host_bytes(d, b, offset, n, &p);
+  if (!st) memcpy(dst, p, (size_t)n);
+  return st;
 }
 
 static llmc_status write_buffer(llmc_hal_device *d, llmc_hal_buffer *b, uint64_t offset,
                                 const void *src, uint64_t n) {
-  /* Queued dispatches may read these bytes: they run first. */
-  if (d->count) {
-    llmc_status st = barrier(d);
-    if (st) return st;
-  }
-  if (offset > b->size || n > b->size - offset)
-    return llmc_hal_fail(LLMC_ERR_INVALID_ARGUMENT, "write beyond a buffer");
-  memcpy((uint8_t *)b->host + offset, src, (size_t)n);
-  return LLMC_OK;
+  uint8_t *p;
+  llmc_status st = host_bytes(d, b, offset, n, &p);
+  if (!st) memcpy(p, src, (size_t)n);
+  return st;
 }
 
 static const llmc_hal k_vulkan_hal = {
