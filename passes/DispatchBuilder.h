@@ -75,11 +75,38 @@ struct KB {
         });
     return forOp.getResult(0);
   }
+  /// An element; a narrower float (an f16 activation, weight or cache
+  /// element) is widened to f32: kernels compute in f32 whatever they read.
   Value load(Value mem, ValueRange ivs) {
-    return b.create<memref::LoadOp>(loc, mem, ivs);
+    Value v = b.create<memref::LoadOp>(loc, mem, ivs);
+    return widen(v);
   }
+  /// Stores `v`, rounded to the buffer's float type when that is narrower.
   void store(Value v, Value mem, ValueRange ivs) {
-    b.create<memref::StoreOp>(loc, v, mem, ivs);
+    b.create<memref::StoreOp>(loc, narrowTo(v, mem), mem, ivs);
+  }
+  /// A vector store of `v`, rounded like store().
+  void storeLanes(Value v, Value mem, ValueRange ivs) {
+    b.create<vector::StoreOp>(loc, narrowTo(v, mem), mem, ivs);
+  }
+  Value widen(Value v) {
+    Type t = getElementTypeOrSelf(v.getType());
+    if (!isa<FloatType>(t) || t.isF32())
+      return v;
+    Type f32 = b.getF32Type();
+    if (auto vt = dyn_cast<VectorType>(v.getType()))
+      f32 = VectorType::get(vt.getShape(), f32);
+    return b.create<arith::ExtFOp>(loc, f32, v);
+  }
+  Value narrowTo(Value v, Value mem) {
+    Type elt = cast<MemRefType>(mem.getType()).getElementType();
+    Type have = getElementTypeOrSelf(v.getType());
+    if (elt == have || !isa<FloatType>(elt) || !isa<FloatType>(have))
+      return v;
+    Type to = elt;
+    if (auto vt = dyn_cast<VectorType>(v.getType()))
+      to = VectorType::get(vt.getShape(), elt);
+    return b.create<arith::TruncFOp>(loc, to, v);
   }
   Value add(Value a, Value c) { return b.create<arith::AddFOp>(loc, a, c); }
   Value sub(Value a, Value c) { return b.create<arith::SubFOp>(loc, a, c); }
@@ -90,10 +117,7 @@ struct KB {
   Value exp(Value a) { return b.create<math::ExpOp>(loc, a); }
   Value max(Value a, Value c) { return b.create<arith::MaximumFOp>(loc, a, c); }
   /// An element widened to f32 (weights may be stored as f16).
-  Value loadF32(Value mem, ValueRange ivs) {
-    Value v = load(mem, ivs);
-    return v.getType().isF32() ? v : b.create<arith::ExtFOp>(loc, b.getF32Type(), v);
-  }
+  Value loadF32(Value mem, ValueRange ivs) { return load(mem, ivs); }
   /// `vec` consecutive elements widened to f32 (integers as signed).
   Value loadVec(Value mem, ValueRange ivs) { return loadLanes(mem, ivs, vec); }
   Value loadLanes(Value mem, ValueRange ivs, int64_t lanes) {
@@ -142,6 +166,12 @@ struct Buffer {
   }
   /// Every byte of the binding once.
   Buffer readsAll() const { return reads(Affine{size, 0, 0, 0}); }
+  /// Bytes of `rows` rows of `d` elements of this buffer's element type.
+  Affine rowsBytes(Affine rows, int64_t d) const {
+    return rows * (d * ((type.getElementTypeBitWidth() + 7) / 8));
+  }
+  Buffer readsRows(Affine rows, int64_t d) const { return reads(rowsBytes(rows, d)); }
+  Buffer writesRows(Affine rows, int64_t d) const { return writes(rowsBytes(rows, d)); }
 };
 
 
@@ -215,12 +245,13 @@ protected:
   };
   Buffer buffer(BufferSpace space, int64_t offset, MemRefType type);
   MemRefType actType(int64_t features) {
-    return MemRefType::get({chunk, features}, Float32Type::get(ctx()));
+    return MemRefType::get({chunk, features}, actElt);
   }
   MLIRContext *ctx() { return module.getContext(); }
 
   ModuleOp module;
   int64_t chunk = 0; // from llm.plan
+  Type actElt;       // the activations' element type, from llm.plan
   int64_t vec, accs; // the target's loop strategy
   ModelConfigAttr config;
   KVCacheType cacheType;

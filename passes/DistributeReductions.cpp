@@ -24,6 +24,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/StringMap.h"
 
@@ -108,6 +109,33 @@ bool isSumLoop(scf::ForOp loop) {
   return !stores && !finalSums(loop).empty();
 }
 
+/// Moves into lane 0's `guard` what only its store needs: the loads and
+/// arithmetic of an epilogue. Loads matter: a residual epilogue reads r[t, j]
+/// and writes out[t, j] over the same bytes (llm-plan-memory gives the
+/// result its residual's slot), so a lane other than 0 reading r while
+/// lane 0 writes it is a data race, benign on hardware but undefined in the
+/// memory model (Oclgrind reports it). Walks back from the guard; a load
+/// moves only while no op with side effects lies between it and the guard.
+void sinkIntoGuard(scf::IfOp guard) {
+  Block *then = guard.thenBlock();
+  bool crossedEffects = false;
+  for (Operation *op = guard->getPrevNode(); op;) {
+    Operation *prev = op->getPrevNode();
+    bool isLoad = isa<memref::LoadOp, vector::LoadOp>(op);
+    bool movable = op->getNumRegions() == 0 && op->getNumResults() > 0 &&
+                   !isa<LaneSumOp>(op) &&
+                   (isLoad ? !crossedEffects : isMemoryEffectFree(op));
+    if (movable)
+      for (Operation *user : op->getUsers())
+        movable &= guard->isAncestor(user);
+    if (movable)
+      op->moveBefore(&then->front());
+    else if (!isMemoryEffectFree(op))
+      crossedEffects = true;
+    op = prev;
+  }
+}
+
 struct DistributeReductionsPass
     : public llmc::impl::LLMDistributeReductionsBase<DistributeReductionsPass> {
   using LLMDistributeReductionsBase::LLMDistributeReductionsBase;
@@ -185,6 +213,7 @@ struct DistributeReductionsPass
       OpBuilder sb(op);
       auto guard = sb.create<scf::IfOp>(op->getLoc(), isLane0, false);
       op->moveBefore(guard.thenBlock()->getTerminator());
+      sinkIntoGuard(guard);
     }
     fn->setAttr("llm.lanes", b.getI64IntegerAttr(lanes));
     return true;

@@ -162,8 +162,6 @@ namespace {
 
 const Affine nTokens{0, 1, 0, 0};
 Affine constant(int64_t c) { return Affine{c, 0, 0, 0}; }
-/// Traffic of a [chunk, d] f32 activation per call: `rows` rows.
-Affine rowsBytes(Affine rows, int64_t d) { return rows * (d * 4); }
 /// Bytes of one row of a 2-D binding.
 int64_t perRow(const Buffer &b) { return b.size / b.type.getDimSize(0); }
 
@@ -279,7 +277,7 @@ LogicalResult lowerEmbedding(Operation *op, DispatchBuilder &db) {
   const quant::Layout &l = db.layout(e.getWeight());
   int64_t d = l.cols, vocab = l.rows;
   // The lookup reads one table row per token.
-  Buffer out = db.activation(e.getResult()).writes(rowsBytes(nTokens, d));
+  Buffer out = db.activation(e.getResult()).writesRows(nTokens, d);
   Buffer toks = db.tokens().reads(nTokens * 4);
   if (l.panel) {
     // A packed table (shared with a tied lm_head): rows gathered by the
@@ -390,9 +388,9 @@ LogicalResult lowerQuantizedLinear(Operation *op, DispatchBuilder &db) {
   DispatchBuilder::QuantViews v = db.quantViews(ql.getWeightAttr());
   Affine rows = db.rowsOf(op);
   Buffer out = (db.isLmHead(op) ? db.logits() : db.activation(ql.getResult()))
-                   .writes(rowsBytes(rows, nOut));
+                   .writesRows(rows, nOut);
   SmallVector<Buffer> bufs{
-      db.activation(ql.getInput()).reads(rowsBytes(rows, kIn)), v.qs.readsAll(),
+      db.activation(ql.getInput()).readsRows(rows, kIn), v.qs.readsAll(),
       v.scales.readsAll(), out};
   if (v.mins)
     bufs.push_back(v.mins->readsAll());
@@ -414,8 +412,8 @@ LogicalResult lowerQuantizedLinear(Operation *op, DispatchBuilder &db) {
 void emitRMSNorm(DispatchBuilder &db, Buffer in, Buffer gamma, Buffer out,
                  double eps, Affine rows) {
   int64_t d = in.type.getDimSize(1);
-  SmallVector<Buffer> bufs{in.reads(rowsBytes(rows, d)), gamma.readsAll(),
-                           out.writes(rowsBytes(rows, d))};
+  SmallVector<Buffer> bufs{in.readsRows(rows, d), gamma.readsAll(),
+                           out.writesRows(rows, d)};
   auto fn = db.kernel(
       "rms_norm", std::to_string(d) + "/" + std::to_string(eps), bufs, 0,
       [&](KB &k, ValueRange a) {
@@ -446,8 +444,8 @@ LogicalResult lowerLinear(Operation *op, DispatchBuilder &db) {
   int64_t nOut = w.type.getDimSize(0), kIn = w.type.getDimSize(1);
   Affine rows = db.rowsOf(op);
   Buffer out = (db.isLmHead(op) ? db.logits() : db.activation(l.getResult()))
-                   .writes(rowsBytes(rows, nOut));
-  SmallVector<Buffer> bufs{db.activation(l.getInput()).reads(rowsBytes(rows, kIn)),
+                   .writesRows(rows, nOut);
+  SmallVector<Buffer> bufs{db.activation(l.getInput()).readsRows(rows, kIn),
                            w, out};
   auto fn = db.kernel(
       "linear",
@@ -474,8 +472,8 @@ LogicalResult lowerRope(Operation *op, DispatchBuilder &db) {
     return failure();
   int64_t feats = r.getType().getDimSize(1);
   SmallVector<Buffer> bufs{
-      db.activation(r.getInput()).reads(rowsBytes(nTokens, feats)),
-      db.activation(r.getResult()).writes(rowsBytes(nTokens, feats))};
+      db.activation(r.getInput()).readsRows(nTokens, feats),
+      db.activation(r.getResult()).writesRows(nTokens, feats)};
   auto fn = db.kernel(
       "rope",
       std::to_string(heads) + "x" + std::to_string(hd) + "/" + tableName +
@@ -570,8 +568,8 @@ LogicalResult lowerKVWrite(Operation *op, DispatchBuilder &db) {
   if (failed(start))
     return failure();
   SmallVector<Buffer> bufs{
-      db.activation(w.getKeys()).reads(rowsBytes(nTokens, row)),
-      db.activation(w.getValues()).reads(rowsBytes(nTokens, row))};
+      db.activation(w.getKeys()).readsRows(nTokens, row),
+      db.activation(w.getValues()).readsRows(nTokens, row)};
   bufs.append(db.kvLayer(w.getLayer()).writes(nTokens));
   auto fn = db.kernel(
       "kv_write", std::to_string(row) + kvKey(cache), bufs, 1,
@@ -636,7 +634,7 @@ LogicalResult lowerAttention(Operation *op, DispatchBuilder &db) {
   Affine length = db.indexOf(keysRead.getKeys());
   int64_t feats = heads * hd;
   KVCacheType cache = db.cache();
-  Buffer query = db.activation(at.getQuery()).reads(rowsBytes(nTokens, feats));
+  Buffer query = db.activation(at.getQuery()).readsRows(nTokens, feats);
   Buffer result = db.activation(at.getResult());
   int64_t chunk = query.type.getDimSize(0);
   // Partials: [split][row][query head][max, sum, output...].
@@ -648,7 +646,7 @@ LogicalResult lowerAttention(Operation *op, DispatchBuilder &db) {
   unsigned outAt = bufs.size();
   Affine partialBytes = nTokens * (splits * heads * (hd + 2) * 4);
   bufs.push_back(partial ? partial->writes(partialBytes)
-                         : result.writes(rowsBytes(nTokens, feats)));
+                         : result.writesRows(nTokens, feats));
   auto fn = db.kernel(
       "attention",
       std::to_string(heads) + "/" + std::to_string(kvHeads) + "/" +
@@ -673,10 +671,10 @@ LogicalResult lowerAttention(Operation *op, DispatchBuilder &db) {
           return b.create<vector::SplatOp>(k.loc, vt, x).getResult();
         };
         auto loadV = [&](Value mem, ValueRange ivs) {
-          return b.create<vector::LoadOp>(k.loc, vt, mem, ivs).getResult();
+          return k.loadLanes(mem, ivs, lanes);
         };
         auto storeV = [&](Value v, Value mem, ValueRange ivs) {
-          b.create<vector::StoreOp>(k.loc, v, mem, ivs);
+          k.storeLanes(v, mem, ivs);
         };
         auto minus = [&](Value x, Value y) {
           return b.create<arith::SubIOp>(k.loc, x, y).getResult();
@@ -773,7 +771,7 @@ LogicalResult lowerAttention(Operation *op, DispatchBuilder &db) {
   // M = max_s m_s. An empty split has m = -inf and adds nothing; split 0
   // always holds position 0.
   SmallVector<Buffer> cbufs{partial->reads(partialBytes),
-                            result.writes(rowsBytes(nTokens, feats))};
+                            result.writesRows(nTokens, feats)};
   auto combine = db.kernel(
       "attention_combine",
       std::to_string(heads) + "x" + std::to_string(hd) + "/s" + std::to_string(splits),
@@ -928,7 +926,7 @@ Buffer quantizeRows(DispatchBuilder &db, Operation *op, Buffer x,
   int64_t chunk = x.type.getDimSize(0), kIn = x.type.getDimSize(1);
   int64_t stride = quant::int8RowBytes(kIn);
   Buffer xq = db.scratchI8(db.scratchOffset(op), chunk * stride);
-  SmallVector<Buffer> bufs{x.reads(rowsBytes(rows, kIn))};
+  SmallVector<Buffer> bufs{x.readsRows(rows, kIn)};
   if (gamma)
     bufs.push_back(db.weightView(gamma).readsAll());
   bufs.push_back(xq.writes(rows * stride));
@@ -992,11 +990,11 @@ LogicalResult lowerPackedLinear(Operation *op, DispatchBuilder &db,
   int resAt = -1;
   if (residual) {
     resAt = bufs.size();
-    bufs.push_back(db.activation(residual).reads(rowsBytes(rows, nOut)));
+    bufs.push_back(db.activation(residual).readsRows(rows, nOut));
   }
   int outAt = bufs.size();
   bufs.push_back((db.isLmHead(op) ? db.logits() : db.activation(result))
-                     .writes(rowsBytes(rows, nOut)));
+                     .writesRows(rows, nOut));
   int64_t chunk = bufs[outAt].type.getDimSize(0);
   int64_t width = swiglu ? 2 * kPanel : kPanel;
   std::string key = w.key() + (swiglu ? "/swiglu" : "") +
@@ -1053,16 +1051,16 @@ LogicalResult lowerFusedLinear(Operation *op, DispatchBuilder &db) {
   NormedInput in = normedInput(db, op, f.getInput(), f.getNormEpsilon(),
                                f.getGammaAttr(), rows);
   std::optional<double> eps = in.eps;
-  SmallVector<Buffer> bufs{in.x.reads(rowsBytes(rows, kIn))};
+  SmallVector<Buffer> bufs{in.x.readsRows(rows, kIn)};
   bufs.append(w.bufs);
   int resAt = -1;
   if (f.getResidual()) {
     resAt = bufs.size();
-    bufs.push_back(db.activation(f.getResidual()).reads(rowsBytes(rows, nOut)));
+    bufs.push_back(db.activation(f.getResidual()).readsRows(rows, nOut));
   }
   int outAt = bufs.size();
   bufs.push_back((db.isLmHead(op) ? db.logits() : db.activation(f.getResult()))
-                     .writes(rowsBytes(rows, nOut)));
+                     .writesRows(rows, nOut));
   std::string key = w.key() + normKey(eps) + (swiglu ? "/swiglu" : "") +
                     (resAt >= 0 ? "/residual" : "");
   int64_t chunk = bufs[0].type.getDimSize(0);
@@ -1121,11 +1119,11 @@ LogicalResult lowerQKVRope(Operation *op, DispatchBuilder &db) {
     NormedInput in = normedInput(db, op, f.getInput(), f.getNormEpsilon(),
                                  f.getGammaAttr(), nTokens);
     eps = in.eps;
-    bufs.push_back(in.x.reads(rowsBytes(nTokens, kIn)));
+    bufs.push_back(in.x.readsRows(nTokens, kIn));
   }
   bufs.append(w.bufs);
   int outAt = bufs.size(), kvAt = outAt + 1;
-  bufs.push_back(db.activation(f.getResult()).writes(rowsBytes(nTokens, qDim)));
+  bufs.push_back(db.activation(f.getResult()).writesRows(nTokens, qDim));
   bufs.append(db.kvLayer(f.getLayer()).writes(nTokens));
   std::string key = w.key() + normKey(eps) + (packed ? "/p16" : "") + "/" +
                     std::to_string(heads) + "+" + std::to_string(kvHeads) + "x" +
@@ -1252,8 +1250,8 @@ LogicalResult lowerElementwise(Operation *op, DispatchBuilder &db,
   int64_t d = cast<RankedTensorType>(result.getType()).getDimSize(1);
   SmallVector<Buffer> bufs;
   for (Value in : op->getOperands())
-    bufs.push_back(db.activation(in).reads(rowsBytes(nTokens, d)));
-  bufs.push_back(db.activation(result).writes(rowsBytes(nTokens, d)));
+    bufs.push_back(db.activation(in).readsRows(nTokens, d));
+  bufs.push_back(db.activation(result).writesRows(nTokens, d));
   unsigned nIn = op->getNumOperands();
   auto fn = db.kernel(kind, std::to_string(d), bufs, 0, [&](KB &k, ValueRange a) {
     k.loop(a[nIn + 1], a[nIn + 2], 1, [&](Value t) {

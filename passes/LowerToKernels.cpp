@@ -62,6 +62,7 @@ LogicalResult Lowering::readPlan(func::FuncOp forward) {
     return module.emitError() << "no llm.plan: run --llm-plan-weights and "
                                  "--llm-plan-memory first";
   chunk = plan.getPrefillChunk();
+  actElt = plan.getActivationType();
   for (auto w : module.getOps<WeightOp>()) {
     std::optional<int64_t> at = w.getSegmentOffset();
     if (!at)
@@ -301,7 +302,7 @@ LogicalResult Lowering::run() {
       Value in = op.getOperand(0);
       int64_t d = cast<RankedTensorType>(in.getType()).getDimSize(1);
       SmallVector<Buffer> bufs{
-          activation(in).reads(Affine{d * 4, 0, 0, 0}).writes(Affine{d * 4, 0, 0, 0})};
+          activation(in).readsRows(Affine{1, 0, 0, 0}, d).writesRows(Affine{1, 0, 0, 0}, d)};
       auto copyFn = kernel("select_last_row", std::to_string(d), bufs, 1,
                            [&](KB &k, ValueRange a) {
                              k.loop(a[2], a[3], 1, [&](Value) {

@@ -37,9 +37,12 @@ def LLMQuantize : Pass<"llm-quantize", "mlir::ModuleOp"> {
     | q8            | q8                      | q8     | q8      | f32  |
     | q4_g32[_asym] | q4_g32[_asym]           | q8     | q8      | f32  |
     | q4_g128[_asym]| q4_g128[_asym]          | q8     | q8      | f32  |
+    | q4f16_g32     | q4_g32                  | q8     | q8      | f32  |
     | q4f16_g128    | q4_g128                 | q8     | q8      | f32  |
 
-    Schemes: `f32`, `f16` (float cast), `q8` (int8, symmetric, groups of
+    The `q4f16_*` presets quantize weights as `q4_g*`; their "f16" is the
+    activations', kept in f16 by the build on GPU targets
+    (`llm-plan-memory`'s `activations`). Schemes: `f32`, `f16` (float cast), `q8` (int8, symmetric, groups of
     32, f16 scales), `q8_ch` (int8 per output channel, f32 scales),
     `q4_g32` / `q4_g128` (int4, symmetric, f16 scales) and their `_asym`
     variants (scale + min). `overrides` replaces a class's scheme, e.g.
@@ -146,7 +149,10 @@ def LLMDistributeReductions : Pass<"llm-distribute-reductions", "mlir::ModuleOp"
     lanes read neighbouring chunks of a weight row (coalesced loads), and
     each reduction's result is summed over the lanes with `llm.lane_sum`.
     Stores to bindings go under `scf.if lane == 0`, since every lane holds
-    the same result. The function gets `llm.lanes = L` and its dispatches'
+    the same result, together with the loads and arithmetic only they use
+    (a load moves only while no side effect lies between it and the
+    store): a residual epilogue's result overwrites the residual it reads,
+    which the other lanes must then not read. The function gets `llm.lanes = L` and its dispatches'
     grids are multiplied by L. Other kernels keep one iteration per row.
 
     A distributed kernel must run its L lanes of a row together (a GPU
@@ -175,7 +181,8 @@ def LLMPlanWeights : Pass<"llm-plan-weights", "mlir::ModuleOp"> {
 def LLMPlanMemory : Pass<"llm-plan-memory", "mlir::ModuleOp"> {
   let summary = "Give every activation of @forward a slot in one arena";
   let description = [{
-    Activations are `[prefill_chunk, features]` f32 buffers. A linear scan
+    Activations are `[prefill_chunk, features]` buffers of f32 (or of f16
+    with `activations=f16`, recorded in the plan). A linear scan
     over `@forward` in schedule order gives each value an arena slot
     (`llm.slot = offset` on the op that produces it) and frees the slot
     after the value's last use (first fit, merged free list). A residual
@@ -189,7 +196,10 @@ def LLMPlanMemory : Pass<"llm-plan-memory", "mlir::ModuleOp"> {
   }];
   let options = [
     Option<"prefillChunk", "prefill-chunk", "int64_t", "32",
-           "Rows (tokens) one call processes; longer prompts run in chunks">
+           "Rows (tokens) one call processes; longer prompts run in chunks">,
+    Option<"activations", "activations", "std::string", "\"f32\"",
+           "Element type of the arena's activations: f32, or f16 (GPU "
+           "targets, q4f16_* presets); scratch stays f32">
   ];
 }
 

@@ -1,7 +1,8 @@
 //===- PlanMemory.cpp - one arena for every activation, sized now ---------===//
 //
 // A phone runtime should allocate once per context and never again. Every
-// activation of @forward is a [prefill_chunk, features] f32 buffer, so a
+// activation of @forward is a [prefill_chunk, features] buffer (f32, or f16
+// where the build asks for half-precision activations), so a
 // linear scan over the ops in schedule order can give each one an arena
 // slot and hand the slot back after its last use (first fit over a merged
 // free list); a fused op whose norm keeps its vector gets a normalised
@@ -126,6 +127,15 @@ struct PlanMemoryPass : public llmc::impl::LLMPlanMemoryBase<PlanMemoryPass> {
       module.emitError() << "prefill chunk must be positive, got " << chunk;
       return signalPassFailure();
     }
+    Type actType;
+    if (activations == "f16")
+      actType = Float16Type::get(module.getContext());
+    else if (activations != "f32") {
+      module.emitError() << "activations must be f32 or f16, got '"
+                         << activations << "'";
+      return signalPassFailure();
+    }
+    const int64_t actBytes = actType ? 2 : 4;
     auto cache = cast<KVCacheType>(forward.getArgument(2).getType());
     OpBuilder b(module.getContext());
 
@@ -175,7 +185,7 @@ struct PlanMemoryPass : public llmc::impl::LLMPlanMemoryBase<PlanMemoryPass> {
                               "plan marks one slot per op";
           return signalPassFailure();
         }
-        int64_t bytes = chunk * type.getDimSize(1) * 4;
+        int64_t bytes = chunk * type.getDimSize(1) * actBytes;
         // A residual epilogue reads r[t, j] and writes out[t, j], nothing
         // else of r: when r dies here the result takes its slot, so the
         // hidden state stays in one buffer through the layers.
@@ -215,7 +225,7 @@ struct PlanMemoryPass : public llmc::impl::LLMPlanMemoryBase<PlanMemoryPass> {
     int64_t arenaSize = std::max<int64_t>(alignUp(arena.size()), 64);
     module->setAttr("llm.plan",
                     PlanAttr::get(module.getContext(), chunk, arenaSize,
-                                  weightsSize, cache.getBytes()));
+                                  weightsSize, cache.getBytes(), actType));
   }
 };
 

@@ -87,13 +87,15 @@ struct QuantizePass : public llmc::impl::LLMQuantizeBase<QuantizePass> {
                p == "q4_g128_asym") {
       linear = p.str();
       embed = head = "q8";
-    } else if (p == "q4f16_g128") {
-      linear = "q4_g128";
+    } else if (p == "q4f16_g32" || p == "q4f16_g128") {
+      // The weights of q4_gN; "f16" is for the activations, which the
+      // build keeps in f16 on targets that store f16 natively (GPUs).
+      linear = p == "q4f16_g32" ? "q4_g32" : "q4_g128";
       embed = head = "q8";
     } else {
       module.emitError() << "unknown quantization preset '" << p
                          << "'; expected f32, f16, q8, q4_g32, q4_g128, "
-                            "q4_g32_asym, q4_g128_asym or q4f16_g128";
+                            "q4_g32_asym, q4_g128_asym, q4f16_g32 or q4f16_g128";
       return signalPassFailure();
     }
     std::string schemes[] = {embed, head, linear, linear, linear, "f32"};

@@ -41,6 +41,10 @@ struct KernelStrategy {
   /// GPU lanes that compute one row of a matrix-vector product together
   /// (llm-distribute-reductions); 1: one iteration per row (CPUs).
   int64_t lanes = 1;
+  /// The target stores f16 natively (GPUs): a `q4f16_*` build keeps its
+  /// activations in f16 (llm-plan-memory's `activations`), halving their
+  /// traffic; kernels still compute in f32.
+  bool halfActivations = false;
 };
 
 /// Compiled code for the artifact's KernelPayload.

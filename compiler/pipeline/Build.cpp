@@ -430,6 +430,10 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
         return false;
     }
     targets::KernelStrategy strategy = (*backend)->kernelStrategy();
+    // q4f16: f16 activations where the target stores f16 natively; the
+    // CPU targets keep f32 (their integer-dot kernels quantize f32 rows).
+    if (strategy.halfActivations && StringRef(preset).starts_with("q4f16"))
+      memoryOpts.activations = "f16";
     if (opts.fuse) {
       OwningOpRef<ModuleOp> copy = module->clone();
       PassManager ppm(&ctx);
@@ -473,6 +477,8 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
                                (*module->getOps<llm::ScheduleOp>().begin())
                                    .getOps<llm::DispatchOp>())),
                            plan.getArenaSize() / 1e6);
+      if (plan.getActivationType().isF16())
+        *log << " of f16 activations";
       if (unfusedArena)
         *log << llvm::format(" (%.3f MB unfused, %+.0f%%)", *unfusedArena / 1e6,
                              100.0 * (plan.getArenaSize() - *unfusedArena) /

@@ -292,7 +292,11 @@ def LLM_PlanAttr : LLM_Attr<"Plan", "plan"> {
     Carried by the module as `llm.plan` once `llm-lower-to-kernels` ran:
     the compiled maximum tokens per call, and the byte sizes of the buffers
     every binding points into (the logits buffer holds `prefill_chunk` rows
-    of `vocab_size` floats at most).
+    of `vocab_size` floats at most). `activations` is the element type of
+    the arena's activation tensors: f32 (the default, not printed), or f16
+    on GPU targets building a `q4f16_*` preset, which halves the arena and
+    its traffic; kernels still compute in f32 (widened loads, rounded
+    stores). Scratch stays f32.
 
     Example:
 
@@ -306,9 +310,18 @@ def LLM_PlanAttr : LLM_Attr<"Plan", "plan"> {
     "int64_t":$prefill_chunk,
     "int64_t":$arena_size,
     "int64_t":$weights_size,
-    "int64_t":$kv_cache_size
+    "int64_t":$kv_cache_size,
+    OptionalParameter<"::mlir::Type">:$activations
   );
   let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// The activations' element type (f32 when not given).
+    ::mlir::Type getActivationType() const {
+      return getActivations() ? getActivations()
+                              : ::mlir::Float32Type::get(getContext());
+    }
+  }];
 }
 
 #endif // LLMC_DIALECT_LLM_ATTRS

@@ -279,6 +279,19 @@ LogicalResult KVCacheType::verify(function_ref<InFlightDiagnostic()> emitError,
   return success();
 }
 
+LogicalResult PlanAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                               int64_t prefillChunk, int64_t arenaSize,
+                               int64_t weightsSize, int64_t kvCacheSize,
+                               Type activations) {
+  if (prefillChunk <= 0 || arenaSize < 0 || weightsSize < 0 || kvCacheSize < 0)
+    return emitError() << "plan sizes must be non-negative and the prefill "
+                          "chunk positive";
+  if (activations && !activations.isF32() && !activations.isF16())
+    return emitError() << "plan activations must be f32 or f16, got "
+                       << activations;
+  return success();
+}
+
 LogicalResult LLMDialect::verifyOperationAttribute(Operation *op,
                                                    NamedAttribute attr) {
   if (attr.getName() == kConfigAttrName) {

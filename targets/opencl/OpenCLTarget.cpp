@@ -23,7 +23,8 @@ public:
   // workgroupSize() lanes (llm-distribute-reductions), whose partial dot
   // products meet in a subgroup or local-memory reduction.
   llmc::targets::KernelStrategy kernelStrategy() const override {
-    return {4, 4, /*int8Dot=*/false, /*lanes=*/workgroupSize()};
+    return {4, 4, /*int8Dot=*/false, /*lanes=*/workgroupSize(),
+            /*halfActivations=*/true};
   }
   std::string kernelEntry(llvm::StringRef kernel) const override {
     return llmc::opencl::openclEntryName(kernel);

@@ -25,7 +25,8 @@ public:
   // product, and each row of a matrix-vector product is one workgroup of
   // `lanes` invocations whose partial sums meet in subgroup arithmetic.
   llmc::targets::KernelStrategy kernelStrategy() const override {
-    return {4, 4, /*int8Dot=*/false, /*lanes=*/workgroupSize()};
+    return {4, 4, /*int8Dot=*/false, /*lanes=*/workgroupSize(),
+            /*halfActivations=*/true};
   }
   std::string kernelEntry(llvm::StringRef kernel) const override {
     return llmc::vulkan::spirvEntryName(kernel);

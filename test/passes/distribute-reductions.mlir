@@ -24,8 +24,9 @@
 // CHECK: vector.load %[[W]][%[[J]], %[[K]]]
 // CHECK: %[[PART:.*]] = vector.reduction <add>, %[[ACC]] : vector<4xf32> into f32
 // CHECK-NEXT: %[[SUM:.*]] = llm.lane_sum %[[PART]] : f32
-// CHECK-NEXT: %[[RELU:.*]] = arith.maximumf %[[SUM]], %{{.*}} : f32
+// The epilogue that only the store needs moves in with it.
 // CHECK-NEXT: scf.if %[[LANE0]] {
+// CHECK-NEXT: %[[RELU:.*]] = arith.maximumf %[[SUM]], %{{.*}} : f32
 // CHECK-NEXT: memref.store %[[RELU]], %[[Y]][%[[T]], %[[J]]] : memref<2x4xf32>
 func.func private @k_dot(%x: memref<2x64xf32>, %w: memref<4x64xf32>, %y: memref<2x4xf32>,
                          %n: index, %begin: index, %end: index) {
@@ -47,6 +48,50 @@ func.func private @k_dot(%x: memref<2x64xf32>, %w: memref<4x64xf32>, %y: memref<
       %m = arith.maximumf %s, %fzero : f32
       memref.store %m, %y[%t, %j] : memref<2x4xf32>
     }
+  }
+  return
+}
+
+// A residual epilogue: out[t, j] = sum + r[t, j], where out and r are the
+// same bytes at run time (the result takes its residual's slot). Only lane
+// 0 reads r, so no lane reads what lane 0 writes. The second store comes
+// after a guarded store: its load cannot move past that (it may alias).
+// CHECK-LABEL: func.func private @k_residual(
+// CHECK-SAME: %[[RR:[a-z0-9]+]]: memref<2x4xf32>, %[[RO:[a-z0-9]+]]: memref<2x4xf32>, %[[RO2:[a-z0-9]+]]: memref<2x4xf32>,
+// CHECK: %[[RS:.*]] = llm.lane_sum
+// CHECK-NEXT: %[[EARLY:.*]] = memref.load %[[RR]]
+// CHECK-NEXT: scf.if %{{.*}} {
+// CHECK-NEXT: %[[R:.*]] = memref.load %[[RR]]
+// CHECK-NEXT: %[[V:.*]] = arith.addf %[[RS]], %[[R]] : f32
+// CHECK-NEXT: memref.store %[[V]], %[[RO]]
+// CHECK-NEXT: }
+// CHECK-NEXT: scf.if %{{.*}} {
+// CHECK-NEXT: memref.store %[[RS]], %[[RO2]]
+// CHECK-NEXT: }
+// CHECK-NEXT: scf.if %{{.*}} {
+// CHECK-NEXT: %[[V2:.*]] = arith.addf %[[RS]], %[[EARLY]] : f32
+// CHECK-NEXT: memref.store %[[V2]], %[[RO]]
+func.func private @k_residual(%r: memref<2x4xf32>, %out: memref<2x4xf32>, %out2: memref<2x4xf32>,
+                              %w: memref<4x64xf32>, %begin: index, %end: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c64 = arith.constant 64 : index
+  %zero = arith.constant dense<0.0> : vector<4xf32>
+  scf.for %j = %begin to %end step %c1 {
+    %acc = scf.for %k = %c0 to %c64 step %c4 iter_args(%a = %zero) -> (vector<4xf32>) {
+      %wv = vector.load %w[%j, %k] : memref<4x64xf32>, vector<4xf32>
+      %f = arith.addf %wv, %a : vector<4xf32>
+      scf.yield %f : vector<4xf32>
+    }
+    %s = vector.reduction <add>, %acc : vector<4xf32> into f32
+    %early = memref.load %r[%c1, %j] : memref<2x4xf32>
+    %rv = memref.load %r[%c0, %j] : memref<2x4xf32>
+    %v = arith.addf %s, %rv : f32
+    memref.store %v, %out[%c0, %j] : memref<2x4xf32>
+    memref.store %s, %out2[%c0, %j] : memref<2x4xf32>
+    %v2 = arith.addf %s, %early : f32
+    memref.store %v2, %out[%c1, %j] : memref<2x4xf32>
   }
   return
 }
@@ -151,6 +196,12 @@ llm.schedule {
   llm.dispatch @k_copy "embedding" grid <n_tokens = 1>
       bindings [#llm.binding<space = weights, offset = 0, size = 1024>,
                 #llm.binding<space = arena, offset = 0, size = 1024>]
+      scalars []
+  llm.dispatch @k_residual "linear+residual" grid <c = 4>
+      bindings [#llm.binding<space = arena, offset = 0, size = 32>,
+                #llm.binding<space = arena, offset = 0, size = 32>,
+                #llm.binding<space = arena, offset = 64, size = 32>,
+                #llm.binding<space = weights, offset = 0, size = 1024>]
       scalars []
   llm.dispatch @k_dot "lm_head" grid <c = 1, logit_rows = 1>
       bindings [#llm.binding<space = arena, offset = 0, size = 512>,

@@ -5,6 +5,9 @@
 // NOPLAN: error: no llm.plan: run --llm-plan-weights and --llm-plan-memory first
 // UNPLACED: error: 'llm.weight' op is not placed (run --llm-plan-weights first)
 // CHUNK: error: prefill chunk must be positive, got 0
+// RUN: llmc-opt %s -split-input-file --llm-plan-weights "--llm-plan-memory=prefill-chunk=4 activations=f16" -verify-diagnostics | FileCheck %s --check-prefix=HALF
+// RUN: not llmc-opt %s -split-input-file --llm-plan-weights "--llm-plan-memory=prefill-chunk=4 activations=bf16" 2>&1 | FileCheck %s --check-prefix=ACT
+// ACT: error: activations must be f32 or f16, got 'bf16'
 
 // Every activation is [4, 16] f32 = 256 bytes. %h dies at the first add, so
 // the second add reuses its slot; the lm_head's result is the logits, with
@@ -17,6 +20,12 @@
 // CHECK: %[[B:.*]] = llm.add %[[A]], %[[A]] {llm.slot = 0 : i64}
 // CHECK: %[[L:.*]] = llm.linear %[[B]], @emb : tensor<?x16xf32> -> tensor<?x32xf32>{{$}}
 // CHECK: return %[[L]]
+// f16 activations: 4 x 16 x 2 = 128 bytes a slot, the same reuse.
+// HALF-LABEL: module attributes
+// HALF-SAME: llm.plan = #llm.plan<prefill_chunk = 4, arena_size = 256, weights_size = 2112, kv_cache_size = 8192, activations = f16>
+// HALF: %[[H:.*]] = llm.embedding {{.*}} {llm.slot = 0 : i64}
+// HALF: %[[A:.*]] = llm.add %[[H]], %[[H]] {llm.slot = 128 : i64}
+// HALF: %[[B:.*]] = llm.add %[[A]], %[[A]] {llm.slot = 0 : i64}
 module attributes {llm.config = #llm.config<hidden_size = 16, intermediate_size = 32, num_layers = 1, num_heads = 2, num_kv_heads = 1, head_dim = 8, vocab_size = 32, max_context = 128, rms_norm_eps = 1.0e-05, rope_theta = 5.0e+05, tie_word_embeddings = true, bos_token_id = 1, eos_token_ids = [2]>} {
   llm.weight @emb : tensor<32x16xf32> = #llm.storage<file = "m.safetensors", tensor = "e", offset = 0, dtype = f32, shape = [32, 16]> role embed
   llm.weight @norm : tensor<16xf32> = #llm.storage<file = "m.safetensors", tensor = "n", offset = 0, dtype = f32, shape = [16]> role final_norm

@@ -3,7 +3,7 @@
 // RUN: not llmc-opt %s "--llm-quantize=preset=q8 overrides=mlp=q5" 2>&1 | FileCheck %s --check-prefix=SCHEME
 // RUN: not llmc-opt %s --llm-quantize=preset=q4_g128 2>&1 | FileCheck %s --check-prefix=GROUP
 
-// PRESET: error: unknown quantization preset 'q3'; expected f32, f16, q8, q4_g32, q4_g128, q4_g32_asym, q4_g128_asym or q4f16_g128
+// PRESET: error: unknown quantization preset 'q3'; expected f32, f16, q8, q4_g32, q4_g128, q4_g32_asym, q4_g128_asym, q4f16_g32 or q4f16_g128
 // CLASS: error: bad quantization override 'attn=f16': expected CLASS=SCHEME with CLASS one of embed, lm_head, attn_qkv, attn_o, mlp
 // SCHEME: error: unknown quantization scheme 'q5'
 // A row of 64 cannot hold groups of 128: a clear error, not a silent change.

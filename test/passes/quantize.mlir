@@ -1,4 +1,6 @@
 // RUN: llmc-opt %s -split-input-file --llm-quantize=preset=q4_g32 | FileCheck %s --check-prefix=Q4
+// q4f16_g32 stores exactly q4_g32's weights (its f16 is the activations').
+// RUN: llmc-opt %s -split-input-file --llm-quantize=preset=q4f16_g32 | FileCheck %s --check-prefix=Q4
 // RUN: llmc-opt %s -split-input-file --llm-quantize=preset=q8 | FileCheck %s --check-prefix=Q8
 // RUN: llmc-opt %s -split-input-file --llm-quantize=preset=f16 | FileCheck %s --check-prefix=F16
 // RUN: llmc-opt %s -split-input-file "--llm-quantize=preset=q4f16_g128 overrides=attn_o=f16,mlp=q4_g32_asym" | FileCheck %s --check-prefix=MIX

@@ -75,7 +75,8 @@ cl::opt<int64_t> buildMaxContext(
 cl::opt<std::string> buildQuant(
     "quantization",
     cl::desc("Weight format preset: f32, f16, q8, q4_g32, q4_g128, "
-             "q4_g32_asym, q4_g128_asym, q4f16_g128, keep (GGUF: the file's "
+             "q4_g32_asym, q4_g128_asym, q4f16_g32, q4f16_g128 (q4 weights; "
+             "f16 activations on GPU targets), keep (GGUF: the file's "
              "formats) (docs/quantization.md; default: f32, GGUF: keep)"),
     cl::init(""), cl::sub(buildCmd));
 cl::list<std::string> buildQuantOverride(

@@ -54,6 +54,19 @@ module attributes {llm.plan = 3 : i64} {
 
 // -----
 
+// Activations are f32 or f16: the kernels widen to f32 and round back.
+// expected-error @+1 {{plan activations must be f32 or f16, got 'bf16'}}
+module attributes {llm.plan = #llm.plan<prefill_chunk = 4, arena_size = 64, weights_size = 0, kv_cache_size = 64, activations = bf16>} {
+}
+
+// -----
+
+// expected-error @+1 {{plan sizes must be non-negative and the prefill chunk positive}}
+module attributes {llm.plan = #llm.plan<prefill_chunk = 0, arena_size = 64, weights_size = 0, kv_cache_size = 64>} {
+}
+
+// -----
+
 // llm.lane_sum is a collective of the lanes of a distributed kernel; in a
 // kernel without llm.lanes it would be a silent no-op.
 func.func private @k_sum(%x: f32) -> f32 {

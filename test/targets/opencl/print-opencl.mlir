@@ -11,6 +11,8 @@
 // LOCAL-NOT: sub_group_reduce_add
 // LOCAL: barrier(
 // LOCAL-LABEL: static float llmc_round_half(
+// LOCAL-LABEL: static float4 llmc_round_half4(float4 x) {
+// LOCAL: vstore_half4_rte(x, 0, (__private half *)h);
 // SUBGROUP-LABEL: static float llmc_lane_sum(
 // SUBGROUP: float v = sub_group_reduce_add(x);
 // SUBGROUP-LABEL: static float llmc_round_half(
@@ -87,6 +89,10 @@ func.func private @k_dot(%x: memref<2x8xf32>, %w: memref<4x8xf32>, %y: memref<2x
 // CHECK: [[P]][[[I]]] = [[EX]];
 // CHECK: float [[HV:v[0-9]+]] = llmc_round_half([[EX]]);
 // CHECK: vstore_half_rte([[HV]], [[I]], a2);
+// A vector rounded to f16 (an f16 activation's store) keeps its floats,
+// each rounded through vstore_half4_rte, then stores them the same way.
+// CHECK: float4 [[HV4:v[0-9]+]] = llmc_round_half4([[FL]]);
+// CHECK: vstore_half4_rte([[HV4]], 0, a2 + (
 // CHECK: void llmc_k_quant(__global uchar *b0, ulong o0, __global uchar *b1, ulong o1, __global uchar *b2, ulong o2, long grid) {
 memref.global "private" constant @freq : memref<2xf32> = dense<[1.0, 0.5]>
 func.func private @k_quant(%codes: memref<4x4xi8>, %scales: memref<4xf16>, %cache: memref<4xf16>,
@@ -117,6 +123,8 @@ func.func private @k_quant(%codes: memref<4x4xi8>, %scales: memref<4xf16>, %cach
     memref.store %ex, %p[%i] : memref<4xf32>
     %hv = arith.truncf %ex : f32 to f16
     memref.store %hv, %cache[%i] : memref<4xf16>
+    %hv4 = arith.truncf %fl : vector<4xf32> to vector<4xf16>
+    vector.store %hv4, %cache[%c0] : memref<4xf16>, vector<4xf16>
   }
   return
 }
