@@ -2,7 +2,8 @@
 # Sets up, builds and runs every test suite: the GoogleTest unit tests and
 # the lit suites (via ctest; the aarch64 suite under qemu-user, from the
 # cross build in build-aarch64/; the OpenCL suite on PoCL and Oclgrind; the
-# Vulkan suite on lavapipe with the validation layer), then the hostile-input
+# Vulkan suite on lavapipe with the validation layer; the Metal suite on the
+# MSL-on-CPU harness), then the hostile-input
 # parsers' unit tests
 # again under AddressSanitizer + UndefinedBehaviorSanitizer.
 set -euo pipefail
@@ -30,6 +31,6 @@ bash "$ROOT/scripts/build.sh"
 echo "== build: runtime and llmc-run for aarch64 (cross) =="
 bash "$ROOT/scripts/build-aarch64.sh"
 echo "== tests =="
-# The aarch64, OpenCL and Vulkan suites must run here, never be skipped
+# The aarch64, OpenCL, Vulkan and Metal (MSL-on-CPU) suites must run here, never be skipped
 # (test/lit.cfg.py).
-cd "$BUILD" && LLMC_REQUIRE_AARCH64=1 LLMC_REQUIRE_OPENCL=1 LLMC_REQUIRE_VULKAN=1 ctest --output-on-failure
+cd "$BUILD" && LLMC_REQUIRE_AARCH64=1 LLMC_REQUIRE_OPENCL=1 LLMC_REQUIRE_VULKAN=1 LLMC_REQUIRE_METAL=1 ctest --output-on-failure

@@ -731,6 +731,34 @@ llvm::Error llmc::targets::printCConstantTables(llvm::raw_ostream &os,
   return llvm::Error::success();
 }
 
+llvm::Expected<std::vector<CKernel>>
+llmc::targets::dispatchedCKernels(const CDialect &d, ModuleOp module) {
+  std::vector<CKernel> kernels;
+  llvm::StringSet<> done;
+  for (auto schedule : module.getOps<llmc::llm::ScheduleOp>())
+    for (auto dispatch : schedule.getOps<llmc::llm::DispatchOp>()) {
+      StringRef name = dispatch.getKernel();
+      if (!done.insert(name).second)
+        continue;
+      CKernel k;
+      k.fn = module.lookupSymbol<func::FuncOp>(name);
+      if (!k.fn || k.fn.isExternal())
+        return cPrintError(d, dispatch, "kernel '" + name + "' has no body");
+      k.numBindings = dispatch.getBindings().size();
+      k.numScalars = dispatch.getScalars().size();
+      if (k.fn.getNumArguments() != k.numBindings + k.numScalars + 2)
+        return cPrintError(d, dispatch,
+                           "kernel '" + name + "' does not match its dispatch");
+      if (auto a = k.fn->getAttrOfType<IntegerAttr>("llm.lanes")) {
+        k.lanes = a.getInt();
+        if (k.lanes < 1 || (k.lanes & (k.lanes - 1)) || k.lanes > 1024)
+          return cPrintError(d, k.fn, "llm.lanes must be a power of two in [1, 1024]");
+      }
+      kernels.push_back(k);
+    }
+  return kernels;
+}
+
 llvm::Error llmc::targets::printCKernelFunction(llvm::raw_ostream &os,
                                                 const CDialect &d, func::FuncOp fn,
                                                 llvm::StringRef cname,

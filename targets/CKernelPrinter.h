@@ -19,6 +19,7 @@
 #ifndef LLMC_TARGETS_CKERNELPRINTER_H
 #define LLMC_TARGETS_CKERNELPRINTER_H
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Types.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/Error.h"
@@ -26,6 +27,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace mlir {
 class ModuleOp;
@@ -100,6 +102,19 @@ llvm::Error cPrintError(const CDialect &d, mlir::Operation *op,
 /// in the constant address space; their names go into `globals`.
 llvm::Error printCConstantTables(llvm::raw_ostream &os, const CDialect &d,
                                  mlir::ModuleOp module, llvm::StringSet<> &globals);
+
+/// A kernel the schedule launches, checked against its first dispatch.
+struct CKernel {
+  mlir::func::FuncOp fn;
+  size_t numBindings = 0, numScalars = 0;
+  /// `llm.lanes` (a power of two in [1, 1024]), 0 if not distributed.
+  int64_t lanes = 0;
+};
+
+/// Every kernel the module's schedule launches, in order of first launch;
+/// an error at the dispatch whose kernel has no body or another signature.
+llvm::Expected<std::vector<CKernel>> dispatchedCKernels(const CDialect &d,
+                                                        mlir::ModuleOp module);
 
 /// Kernel `fn` as `static void <cname>(...)`: one pointer per memref
 /// argument (in the buffer space), one index per index argument, then the

@@ -3,6 +3,7 @@
 #include "targets/Target.h"
 
 #include "targets/cpu/CpuTarget.h"
+#include "targets/metal/MetalTarget.h"
 #include "targets/opencl/OpenCLTarget.h"
 #include "targets/vulkan/VulkanTarget.h"
 
@@ -24,6 +25,8 @@ llmc::targets::createTarget(const TargetPreset &preset) {
     return opencl::createOpenCLTarget(preset);
   if (std::string(preset.hal) == "vulkan")
     return vulkan::createVulkanTarget(preset);
+  if (std::string(preset.hal) == "metal")
+    return metal::createMetalTarget(preset);
   return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                  "no back end for HAL '" + std::string(preset.hal) +
                                      "'");

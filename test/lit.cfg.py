@@ -112,3 +112,18 @@ else:
                     "(install mesa-vulkan-drivers spirv-tools)")
 if shutil.which("spirv-val"):
     config.available_features.add("spirv-val")
+
+# The Metal suite: generated MSL compiled as C++ against the MSL-on-CPU
+# harness's header (targets/metal/msl-cpu) and run by llmc-msl-run; needs
+# clang++ 19 and the harness built (scripts/test.sh requires it:
+# LLMC_REQUIRE_METAL).
+config.substitutions.append(
+    ("%msl-include", os.path.join(config.llmc_src_root, "targets", "metal", "msl-cpu")))
+if shutil.which("clang++-19") and os.path.exists(
+        os.path.join(config.llmc_tools_dir, "llmc-msl-run")):
+    config.available_features.add("msl-cpu")
+elif os.environ.get("LLMC_REQUIRE_METAL"):
+    lit_config.fatal("LLMC_REQUIRE_METAL is set but clang++-19 or llmc-msl-run "
+                     "is missing (scripts/setup.sh installs clang-19)")
+else:
+    lit_config.note("Metal suite unsupported: no clang++-19 or llmc-msl-run")

@@ -115,6 +115,13 @@ const llmc_hal *llmc_hal_opencl(void);
  * without it (LLMC_WITH_VULKAN=OFF). */
 const llmc_hal *llmc_hal_vulkan(void);
 
+/* The Metal HAL: "msl" payloads, compiled by Metal at first open. On Apple
+ * platforms runtime/hal/metal (Objective-C); elsewhere NULL unless a HAL was
+ * installed with llmc_hal_install_metal, as llmc-msl-run installs the
+ * MSL-on-CPU harness (targets/metal/msl-cpu) to run Metal artifacts here. */
+const llmc_hal *llmc_hal_metal(void);
+void llmc_hal_install_metal(const llmc_hal *hal);
+
 /* Driver caches of the GPU HALs (llmc_hal_cache.c), best effort: FNV-1a for
  * keys, a whole file (NULL: none), a file written through rename. */
 uint64_t llmc_hal_fnv1a(uint64_t h, const void *data, size_t n);

@@ -126,6 +126,20 @@ struct llmc_context {
   int has_logits;
 };
 
+/* The Metal HAL: the native one on Apple platforms (runtime/hal/metal),
+ * unless a program installed another (llmc-msl-run: the MSL-on-CPU
+ * harness). */
+static const llmc_hal *g_metal_hal;
+void llmc_hal_install_metal(const llmc_hal *hal) { g_metal_hal = hal; }
+#ifdef __APPLE__
+const llmc_hal *llmc_hal_metal_native(void);
+#else
+static const llmc_hal *llmc_hal_metal_native(void) { return NULL; }
+#endif
+const llmc_hal *llmc_hal_metal(void) {
+  return g_metal_hal ? g_metal_hal : llmc_hal_metal_native();
+}
+
 /* Architecture part of a target triple ("x86_64-unknown-linux-gnu"). */
 static int triple_matches(const char *triple) {
   size_t n = strcspn(triple, "-");
@@ -503,6 +517,9 @@ static llmc_status open_impl(const char *name, const uint8_t *base, size_t size,
     } else if (!strcmp(p.format, "spirv") && (meta_only || llmc_hal_vulkan())) {
       hal = meta_only ? llmc_hal_cpu() : llmc_hal_vulkan();
       break;
+    } else if (!strcmp(p.format, "msl") && (meta_only || llmc_hal_metal())) {
+      hal = meta_only ? llmc_hal_cpu() : llmc_hal_metal();
+      break;
     }
   }
   if (i == f->num_payloads) {
@@ -518,6 +535,8 @@ static llmc_status open_impl(const char *name, const uint8_t *base, size_t size,
                     ? "; this runtime was built without OpenCL"
                 : f->num_payloads && !strcmp(p.format, "spirv") && !llmc_hal_vulkan()
                     ? "; this runtime was built without Vulkan"
+                : f->num_payloads && !strcmp(p.format, "msl") && !llmc_hal_metal()
+                    ? "; Metal runs on Apple platforms (here: llmc-msl-run)"
                     : "");
   }
   if (p.size == 0 || p.size > LLMC_MAX_PAYLOAD)

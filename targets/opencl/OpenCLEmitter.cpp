@@ -219,54 +219,41 @@ llmc::opencl::emitOpenCL(ModuleOp module, const OpenCLEmitOptions &options) {
   os << "\n";
 
   // Every dispatched kernel, in order of first launch.
-  llvm::StringSet<> done;
-  for (auto schedule : module.getOps<llmc::llm::ScheduleOp>())
-    for (auto d : schedule.getOps<llmc::llm::DispatchOp>()) {
-      StringRef name = d.getKernel();
-      if (!done.insert(name).second)
-        continue;
-      auto fn = module.lookupSymbol<func::FuncOp>(name);
-      if (!fn || fn.isExternal())
-        return llmc::targets::cPrintError(dialect, d, "kernel '" + name + "' has no body");
-      size_t numBindings = d.getBindings().size();
-      size_t numScalars = d.getScalars().size();
-      if (fn.getNumArguments() != numBindings + numScalars + 2)
-        return llmc::targets::cPrintError(dialect, d,
-                                          "kernel '" + name + "' does not match its dispatch");
-      // A distributed kernel's workgroup is its row's lanes.
-      int64_t lanes = 0;
-      if (auto a = fn->getAttrOfType<IntegerAttr>("llm.lanes")) {
-        lanes = a.getInt();
-        if (lanes < 1 || (lanes & (lanes - 1)) || lanes > 1024)
-          return llmc::targets::cPrintError(dialect, fn,
-                                            "llm.lanes must be a power of two in [1, 1024]");
-      }
-      if (auto err = llmc::targets::printCKernelFunction(os, dialect, fn, name, globals))
-        return std::move(err);
-      os << "__kernel __attribute__((reqd_work_group_size("
-         << (lanes ? lanes : options.workgroupSize) << ", 1, 1)))"
-         << (lanes ? " LLMC_WAVE" : "") << "\nvoid " << openclEntryName(name) << "(";
-      for (size_t i = 0; i < numBindings; ++i)
-        os << (i ? ", " : "") << "__global uchar *b" << i << ", ulong o" << i;
-      for (size_t i = 0; i < numScalars; ++i)
-        os << ", long s" << i;
-      os << ", long grid) {\n";
-      if (lanes)
-        os << "  __local float llmc_ls[" << lanes + 1 << "];\n";
-      // A distributed kernel's grid is whole rows of lanes, so whole
-      // workgroups return here or none: its barriers stay uniform.
-      os << "  long i = (long)get_global_id(0);\n"
-         << "  if (i >= grid) return;\n"
-         << "  " << name << "(";
-      for (size_t i = 0; i < numBindings; ++i) {
-        auto m = cast<MemRefType>(fn.getArgumentTypes()[i]);
-        os << (i ? ", " : "") << "(__global "
-           << llmc::targets::cMemoryName(dialect, m.getElementType())
-           << " *)(b" << i << " + o" << i << ")";
-      }
-      for (size_t i = 0; i < numScalars; ++i)
-        os << ", s" << i;
-      os << ", i, i + 1" << (lanes ? ", llmc_ls" : "") << ");\n}\n\n";
+  auto kernels = llmc::targets::dispatchedCKernels(dialect, module);
+  if (!kernels)
+    return kernels.takeError();
+  for (const llmc::targets::CKernel &k : *kernels) {
+    func::FuncOp fn = k.fn;
+    StringRef name = fn.getSymName();
+    size_t numBindings = k.numBindings, numScalars = k.numScalars;
+    // A distributed kernel's workgroup is its row's lanes.
+    int64_t lanes = k.lanes;
+    if (auto err = llmc::targets::printCKernelFunction(os, dialect, fn, name, globals))
+      return std::move(err);
+    os << "__kernel __attribute__((reqd_work_group_size("
+       << (lanes ? lanes : options.workgroupSize) << ", 1, 1)))"
+       << (lanes ? " LLMC_WAVE" : "") << "\nvoid " << openclEntryName(name) << "(";
+    for (size_t i = 0; i < numBindings; ++i)
+      os << (i ? ", " : "") << "__global uchar *b" << i << ", ulong o" << i;
+    for (size_t i = 0; i < numScalars; ++i)
+      os << ", long s" << i;
+    os << ", long grid) {\n";
+    if (lanes)
+      os << "  __local float llmc_ls[" << lanes + 1 << "];\n";
+    // A distributed kernel's grid is whole rows of lanes, so whole
+    // workgroups return here or none: its barriers stay uniform.
+    os << "  long i = (long)get_global_id(0);\n"
+       << "  if (i >= grid) return;\n"
+       << "  " << name << "(";
+    for (size_t i = 0; i < numBindings; ++i) {
+      auto m = cast<MemRefType>(fn.getArgumentTypes()[i]);
+      os << (i ? ", " : "") << "(__global "
+         << llmc::targets::cMemoryName(dialect, m.getElementType())
+         << " *)(b" << i << " + o" << i << ")";
     }
+    for (size_t i = 0; i < numScalars; ++i)
+      os << ", s" << i;
+    os << ", i, i + 1" << (lanes ? ", llmc_ls" : "") << ");\n}\n\n";
+  }
   return os.str();
 }

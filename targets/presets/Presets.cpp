@@ -103,14 +103,14 @@ const std::vector<TargetPreset> kPresets = {
     // neither, nor cache sizes.
     {"ios/metal", "iPhone 15 Pro (A17 Pro GPU), Metal", "metal",
      "arm64-apple-ios17.0", "apple-a17", "", 32, 1024, 32 * KB, 0, 0, 0, 51.2,
-     2100.0, "issue 14 (MSL through our C++ header and runner)"},
+     2100.0, ""},
 
     // MacBook Air M2 (10-core GPU): "100GB/s unified memory bandwidth" and
     // "up to 3.6 teraflops" (Apple M2 announcement); SIMD-group 32, 1024
     // threads and 32 KB threadgroup memory (Metal feature set tables).
     {"macos/metal", "MacBook Air M2 (10-core GPU), Metal", "metal",
      "arm64-apple-macosx13.0", "apple-m2", "", 32, 1024, 32 * KB, 0, 0, 0,
-     100.0, 3600.0, "issue 14 (MSL through our C++ header and runner)"},
+     100.0, 3600.0, ""},
 };
 
 } // namespace

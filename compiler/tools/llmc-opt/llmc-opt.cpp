@@ -9,6 +9,7 @@
 #include "dialects/llm/LLMDialect.h"
 #include "passes/Passes.h"
 #include "targets/cpu/CpuTarget.h"
+#include "targets/metal/MetalEmitter.h"
 #include "targets/opencl/OpenCLEmitter.h"
 #include "targets/vulkan/SPIRVLowering.h"
 
@@ -35,6 +36,7 @@ int main(int argc, char **argv) {
   llmc::cpu::registerCpuTargetPipelines();
   llmc::opencl::registerOpenCLTargetPasses();
   llmc::vulkan::registerVulkanTargetPasses();
+  llmc::metal::registerMetalTargetPasses();
   llmc::registerLLMCPasses();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "llmc optimizer driver\n", registry));
