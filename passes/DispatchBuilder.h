@@ -116,8 +116,6 @@ struct KB {
   Value imul(Value a, Value c) { return b.create<arith::MulIOp>(loc, a, c); }
   Value exp(Value a) { return b.create<math::ExpOp>(loc, a); }
   Value max(Value a, Value c) { return b.create<arith::MaximumFOp>(loc, a, c); }
-  /// An element widened to f32 (weights may be stored as f16).
-  Value loadF32(Value mem, ValueRange ivs) { return load(mem, ivs); }
   /// `vec` consecutive elements widened to f32 (integers as signed).
   Value loadVec(Value mem, ValueRange ivs) { return loadLanes(mem, ivs, vec); }
   Value loadLanes(Value mem, ValueRange ivs, int64_t lanes) {

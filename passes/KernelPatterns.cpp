@@ -59,7 +59,7 @@ Value KB::dot(Value a, ValueRange aIdx, Value c, ValueRange cIdx,
   }
   if (vecLen < len)
     sum = reduce(idx(vecLen), idx(len), 1, sum, [&](Value k, Value s) {
-      return add(s, mul(loadF32(a, at(aIdx, k)), loadF32(c, at(cIdx, k))));
+      return add(s, mul(load(a, at(aIdx, k)), load(c, at(cIdx, k))));
     });
   return sum;
 }
@@ -88,7 +88,6 @@ Value llmc::lowering::dequantDot(KB &k, const quant::Layout &l, Value x, Value t
       return b.create<arith::SIToFPOp>(loc, vf, ints);
     return b.create<arith::UIToFPOp>(loc, vf, ints);
   };
-  auto scalarF32 = [&](Value mem, ValueRange ivs) { return k.loadF32(mem, ivs); };
   auto loadX = [&](Value at) { return k.loadVec(x, {t, at}); };
   Value offset8 = l.bits == 4 && !l.asymmetric
                       ? Value(b.create<arith::ConstantOp>(
@@ -142,11 +141,11 @@ Value llmc::lowering::dequantDot(KB &k, const quant::Layout &l, Value x, Value t
               }
               b.create<scf::YieldOp>(loc, ValueRange{qx, sx});
             });
-        Value d = b.create<vector::SplatOp>(loc, vf, scalarF32(scales, {j, g}));
+        Value d = b.create<vector::SplatOp>(loc, vf, k.load(scales, {j, g}));
         Value acc = b.create<vector::FMAOp>(loc, inner.getResult(0), d, accs[0]);
         Value accMin = accs[1];
         if (l.asymmetric) {
-          Value m = b.create<vector::SplatOp>(loc, vf, scalarF32(mins, {j, g}));
+          Value m = b.create<vector::SplatOp>(loc, vf, k.load(mins, {j, g}));
           accMin = b.create<vector::FMAOp>(loc, inner.getResult(1), m, accMin);
         }
         b.create<scf::YieldOp>(loc, ValueRange{acc, accMin});
@@ -348,9 +347,9 @@ LogicalResult lowerEmbedding(Operation *op, DispatchBuilder &db) {
             if (!l.asymmetric)
               q = k.sub(q, k.f32(8.0));
           }
-          Value x = k.mul(q, k.loadF32(a[2], {row, g}));
+          Value x = k.mul(q, k.load(a[2], {row, g}));
           if (l.asymmetric)
-            x = k.add(x, k.loadF32(mins, {row, g}));
+            x = k.add(x, k.load(mins, {row, g}));
           k.store(x, a[3], {t, i});
         });
       });
@@ -369,7 +368,7 @@ LogicalResult lowerEmbedding(Operation *op, DispatchBuilder &db) {
                        Value row = k.b.create<arith::IndexCastOp>(
                            k.loc, k.b.getIndexType(), id);
                        k.loop(k.idx(0), k.idx(d), 1, [&](Value i) {
-                         k.store(k.loadF32(a[1], {row, i}), a[2], {t, i});
+                         k.store(k.load(a[1], {row, i}), a[2], {t, i});
                        });
                      });
                    });
@@ -423,7 +422,7 @@ void emitRMSNorm(DispatchBuilder &db, Buffer in, Buffer gamma, Buffer out,
           Value inv = k.b.create<math::RsqrtOp>(k.loc, k.add(mean, k.f32(eps)));
           k.loop(k.idx(0), k.idx(d), 1, [&](Value i) {
             Value x = k.mul(k.load(a[0], {t, i}), inv);
-            k.store(k.mul(k.loadF32(a[1], {i}), x), a[2], {t, i});
+            k.store(k.mul(k.load(a[1], {i}), x), a[2], {t, i});
           });
         });
       });

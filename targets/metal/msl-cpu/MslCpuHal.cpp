@@ -27,9 +27,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <barrier>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
@@ -205,7 +207,8 @@ llmc_status executableLoad(const char *name, const uint8_t *code, uint64_t size,
       std::rename((work + "/kernels.so").c_str(), lib.c_str());
   }
   exe->library = dlopen(lib.c_str(), RTLD_NOW | RTLD_LOCAL);
-  std::system(("rm -rf '" + work + "'").c_str());
+  std::error_code ignored;
+  std::filesystem::remove_all(work, ignored);
   if (!exe->library)
     return llmc_hal_fail(LLMC_ERR_BAD_FORMAT, "%s: dlopen of the compiled MSL failed: %s",
                          name, dlerror());
