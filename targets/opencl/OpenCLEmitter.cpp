@@ -17,8 +17,6 @@
 
 #include "targets/CKernelPrinter.h"
 
-#include "dialects/llm/LLMDialect.h"
-
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
