@@ -21,5 +21,5 @@ if [ $# -gt 0 ]; then
   ninja -C "$BUILD" "$@"
 else
   ninja -C "$BUILD" llmc-run llmc-runtime-shared
-  ninja -C "$BUILD" runtime-size | grep -i "runtime" | sed 's/^/aarch64: /' || true
+  ninja -C "$BUILD" runtime-size | grep -E "^aarch64 " || true
 fi

@@ -1,7 +1,6 @@
-# cmake -DLIB=<path to libllmc.so> [-DHALS=<its hal/ object dir>] -P RuntimeSize.cmake
-# Prints `size` of the stripped runtime and fails if it needs libstdc++; with
-# HALS, the share of each HAL (text + data of its -Os object, inside the
-# library's total).
+# cmake -DLIB=<path to libllmc.so> -P RuntimeSize.cmake
+# Prints `size` of the whole stripped runtime library (every part and HAL)
+# and fails if it needs libstdc++. The parts: runtime/tools/runtime_size.py.
 execute_process(COMMAND size ${LIB} OUTPUT_VARIABLE size_out RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "size failed on ${LIB}")
@@ -20,16 +19,3 @@ endif()
 string(REGEX REPLACE "[ \t]+U " "" undef "${undef}")
 string(REPLACE "\n" " " undef "${undef}")
 message("undefined symbols: ${undef}")
-if(HALS)
-  file(GLOB hal_objects ${HALS}/*/*.o)
-  foreach(obj ${hal_objects})
-    execute_process(COMMAND size ${obj} OUTPUT_VARIABLE hal_out)
-    string(REGEX MATCH "\n *([0-9]+)[ \t]+([0-9]+)" hm "${hal_out}")
-    set(hal_text ${CMAKE_MATCH_1})
-    set(hal_data ${CMAKE_MATCH_2})
-    get_filename_component(hal_name ${obj} NAME)
-    string(REGEX REPLACE "^llmc_hal_(.*)\\.c\\.o$" "\\1" hal_name "${hal_name}")
-    math(EXPR hal_bytes "${hal_text} + ${hal_data}")
-    message("  of which the ${hal_name} HAL: text ${hal_text} + data ${hal_data} = ${hal_bytes} bytes")
-  endforeach()
-endif()

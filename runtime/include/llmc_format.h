@@ -174,23 +174,12 @@ static inline void llmc_hash_update(llmc_hash_state *s, const void *data,
   }
 }
 
-static inline uint64_t llmc_hash_final(const llmc_hash_state *s) {
-  uint64_t h;
-  const uint8_t *p = s->buf;
-  size_t len = s->buffered;
-  if (s->total >= 32) {
-    h = llmc_rotl64(s->v[0], 1) + llmc_rotl64(s->v[1], 7) +
-        llmc_rotl64(s->v[2], 12) + llmc_rotl64(s->v[3], 18);
-    for (int i = 0; i < 4; ++i) h = llmc_h_merge(h, s->v[i]);
-  } else {
-    h = LLMC_H_P5; /* seed 0 */
-  }
-  h += s->total;
-  while (len >= 8) {
+/* XXH64's last steps: the remaining len < 32 bytes at p, then the
+ * avalanche. */
+static inline uint64_t llmc_h_tail(uint64_t h, const uint8_t *p, size_t len) {
+  for (; len >= 8; len -= 8, p += 8) {
     h ^= llmc_h_round(0, llmc_h_load64(p));
     h = llmc_rotl64(h, 27) * LLMC_H_P1 + LLMC_H_P4;
-    p += 8;
-    len -= 8;
   }
   if (len >= 4) {
     h ^= (uint64_t)llmc_rd32(p) * LLMC_H_P1;
@@ -198,11 +187,9 @@ static inline uint64_t llmc_hash_final(const llmc_hash_state *s) {
     p += 4;
     len -= 4;
   }
-  while (len) {
+  for (; len; --len, ++p) {
     h ^= (*p) * LLMC_H_P5;
     h = llmc_rotl64(h, 11) * LLMC_H_P1;
-    ++p;
-    --len;
   }
   h ^= h >> 33;
   h *= LLMC_H_P2;
@@ -212,11 +199,36 @@ static inline uint64_t llmc_hash_final(const llmc_hash_state *s) {
   return h;
 }
 
+static inline uint64_t llmc_h_converge(const uint64_t v[4]) {
+  uint64_t h = llmc_rotl64(v[0], 1) + llmc_rotl64(v[1], 7) + llmc_rotl64(v[2], 12) +
+               llmc_rotl64(v[3], 18);
+  for (int i = 0; i < 4; ++i) h = llmc_h_merge(h, v[i]);
+  return h;
+}
+
+static inline uint64_t llmc_hash_final(const llmc_hash_state *s) {
+  uint64_t h = s->total >= 32 ? llmc_h_converge(s->v) : LLMC_H_P5; /* seed 0 */
+  return llmc_h_tail(h + s->total, s->buf, s->buffered);
+}
+
+/* One-shot XXH64 (seed 0) of data[0, len): what the runtime checks, in less
+ * code than the streaming form above. */
 static inline uint64_t llmc_hash64(const void *data, size_t len) {
-  llmc_hash_state s;
-  llmc_hash_init(&s);
-  llmc_hash_update(&s, data, len);
-  return llmc_hash_final(&s);
+  const uint8_t *p = (const uint8_t *)data;
+  uint64_t h = LLMC_H_P5, n = len;
+  if (len >= 32) {
+    uint64_t v[4] = {LLMC_H_P1 + LLMC_H_P2, LLMC_H_P2, 0, 0 - LLMC_H_P1};
+    uint64_t v0 = v[0], v1 = v[1], v2 = v[2], v3 = v[3];
+    for (; len >= 32; len -= 32, p += 32) {
+      v0 = llmc_h_round(v0, llmc_h_load64(p));
+      v1 = llmc_h_round(v1, llmc_h_load64(p + 8));
+      v2 = llmc_h_round(v2, llmc_h_load64(p + 16));
+      v3 = llmc_h_round(v3, llmc_h_load64(p + 24));
+    }
+    v[0] = v0, v[1] = v1, v[2] = v2, v[3] = v3;
+    h = llmc_h_converge(v);
+  }
+  return llmc_h_tail(h + n, p, len);
 }
 
 #ifdef __cplusplus

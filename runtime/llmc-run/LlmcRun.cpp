@@ -54,11 +54,18 @@ __attribute__((format(printf, 1, 2))) void warning(const char *fmt, ...) {
 /// Prints a runtime failure and returns the exit code.
 int runtimeError(const char *what, llmc_status st) {
   // The runtime's message names the file itself when it is about one.
-  const char *detail = llmc_last_error();
-  if (!std::strncmp(detail, what, std::strlen(what)))
-    error("%s (%s)", detail, llmc_status_string(st));
+  std::string detail = llmc_last_error();
+  // The runtime keeps its messages short; the tool adds the way out.
+  if (st == LLMC_ERR_WRONG_TARGET && detail.find("format 'msl'") != std::string::npos)
+    detail += "; Metal runs on Apple platforms (here: llmc-msl-run)";
+  else if (st == LLMC_ERR_WRONG_TARGET && detail.find("format 'opencl-c'") != std::string::npos)
+    detail += "; this runtime was built without OpenCL";
+  else if (st == LLMC_ERR_WRONG_TARGET && detail.find("format 'spirv'") != std::string::npos)
+    detail += "; this runtime was built without Vulkan";
+  if (!std::strncmp(detail.c_str(), what, std::strlen(what)))
+    error("%s (%s)", detail.c_str(), llmc_status_string(st));
   else
-    error("%s: %s: %s", what, llmc_status_string(st), detail);
+    error("%s: %s: %s", what, llmc_status_string(st), detail.c_str());
   return 1;
 }
 
@@ -182,8 +189,14 @@ struct Session {
       return false;
     }
     llmc_model_get_info(model, &info);
-    if (llmc_model_get_tokenizer(model, &tok) != LLMC_OK)
+    // No tokenizer is not an error (--tokens works); a broken one is.
+    if (llmc_status st = llmc_model_get_tokenizer(model, &tok)) {
       tok = nullptr;
+      if (st != LLMC_ERR_UNSUPPORTED) {
+        runtimeError(path.c_str(), st);
+        return false;
+      }
+    }
     if (needTokenizer && !tok) {
       error("%s: the artifact has no tokenizer (build from a checkpoint with "
             "tokenizer.json, or use --tokens)",

@@ -1,11 +1,13 @@
-/* Internal interface between the runtime's C core (llmc_runtime.c) and its
- * one C++ translation unit (llmc_flatbuffer.cc), which runs the FlatBuffers
- * verifier and reads the verified buffer into plain C structs. */
+/* Internal interface between the runtime's core (llmc_runtime.c) and its
+ * metadata reader (llmc_fb.c), which verifies the artifact's FlatBuffer and
+ * reads it into plain C structs. */
 #ifndef LLMC_RUNTIME_INTERNAL_H
 #define LLMC_RUNTIME_INTERNAL_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "runtime/include/llmc.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -15,31 +17,20 @@ extern "C" {
 enum { LLMC_DT_F32 = 0, LLMC_DT_F16, LLMC_DT_BF16, LLMC_DT_I8, LLMC_DT_U8,
        LLMC_DT_I32, LLMC_DT_I64, LLMC_DT_Q8, LLMC_DT_Q4 };
 
-/* Everything the loader needs from the Model table. Strings are never NULL
- * ("" when absent) and point into the verified buffer. */
+/* Everything the loader needs from the Model table. `info` is filled as
+ * llmc_model_get_info reports it, except what the loader adds (file_size,
+ * kv_cache_bytes, hal, device). Strings are never NULL ("" when absent) and
+ * point into the verified buffer. */
 typedef struct llmc_fb_model {
-  const void *root; /* llmc::fb::Model* */
+  llmc_model_info info;
+  const uint8_t *buf;                   /* the verified FlatBuffer */
+  uint32_t payloads, schedule, weights; /* positions of the Model's vectors */
   int has_manifest, has_config, has_segment;
-  /* Manifest */
-  uint32_t format_version;
-  const char *compiler_version, *target, *target_triple, *cpu_features,
-      *quantization, *created_by;
-  /* ModelConfig */
-  int32_t hidden_size, intermediate_size, num_layers, num_heads, num_kv_heads,
-      head_dim, vocab_size, max_context, prefill_chunk;
-  float rms_norm_eps, rope_theta;
-  const char *rope_scaling_type;
-  float rope_scaling_factor, rope_low_freq_factor, rope_high_freq_factor;
-  int32_t rope_original_max_position_embeddings;
-  int32_t tie_word_embeddings, bos_token_id;
   uint32_t num_eos;
   const uint8_t *eos_le; /* num_eos little-endian int32 */
-  /* Plan */
-  uint64_t arena_size, kv_cache_bytes_per_token, arena_size_unfused;
   uint32_t kv_cache_dtype;
   uint32_t seg_alignment, seg_file_alignment;
-  uint64_t seg_size;
-  uint32_t num_payloads, num_weights, num_dispatches;
+  uint32_t num_payloads;
   /* Tokenizer blob (NULL when the artifact has none) */
   const uint8_t *tokenizer_blob;
   uint64_t tokenizer_size;
@@ -58,17 +49,16 @@ typedef struct llmc_fb_kernel {
   const uint8_t *binding_sizes_le; /* num_bindings little-endian uint64 */
 } llmc_fb_kernel;
 
-/* c + n_tokens * N + start_pos * P + logit_rows * L */
-typedef struct llmc_fb_scalar {
-  int64_t c, n_tokens, start_pos, logit_rows;
-} llmc_fb_scalar;
-
+/* Arrays of the schedule point into the buffer, in its little-endian
+ * layout: a BufferRef is 24 bytes (space u8 at 0, offset u64 at 8, size u64
+ * at 16), a Scalar 32 (int64 c, n_tokens, start_pos, logit_rows: the value
+ * c + n_tokens * N + start_pos * P + logit_rows * L). */
 typedef struct llmc_fb_dispatch {
   const char *kernel, *label;
   uint32_t kernel_index, num_operands, num_scalars;
-  int has_grid;
-  llmc_fb_scalar grid;
   uint32_t num_reads, num_writes; /* 0 or num_operands */
+  const uint8_t *operands, *scalars, *reads, *writes;
+  const uint8_t *grid;            /* one Scalar; NULL: absent */
   int32_t layer;                  /* -1: none */
 } llmc_fb_dispatch;
 
@@ -90,15 +80,41 @@ void llmc_fb_weight_at(const llmc_fb_model *m, uint32_t i, llmc_fb_weight *out);
 void llmc_fb_kernel_at(const llmc_fb_model *m, uint32_t payload, uint32_t k,
                        llmc_fb_kernel *out);
 void llmc_fb_dispatch_at(const llmc_fb_model *m, uint32_t i, llmc_fb_dispatch *out);
-/* Operand j of dispatch i (j < num_operands). */
-void llmc_fb_dispatch_operand(const llmc_fb_model *m, uint32_t i, uint32_t j,
-                              uint32_t *space, uint64_t *offset, uint64_t *size);
-/* Bytes binding j of dispatch i reads and writes (j < num_reads/num_writes). */
-void llmc_fb_dispatch_traffic(const llmc_fb_model *m, uint32_t i, uint32_t j,
-                              llmc_fb_scalar *read, llmc_fb_scalar *write);
-/* Scalar j of dispatch i (j < num_scalars). */
-void llmc_fb_dispatch_scalar(const llmc_fb_model *m, uint32_t i, uint32_t j,
-                             llmc_fb_scalar *out);
+/* ---- the model (llmc_runtime.c; the tokenizer part reads it) ---- */
+
+/* Buffers a dispatch binds (values of llmc.fb.BufferSpace). */
+enum { SPACE_ARENA, SPACE_WEIGHTS, SPACE_KV, SPACE_TOKENS, SPACE_LOGITS, NUM_SPACES };
+
+#ifndef __cplusplus
+#include <stdatomic.h>
+
+#include "runtime/hal/llmc_hal.h"
+#include "runtime/include/llmc_tokenizer.h"
+
+/* A dispatch of the schedule, checked at load; its arrays point into the
+ * verified metadata (llmc_fb_dispatch). */
+typedef struct rt_dispatch {
+  uint32_t kernel, num_bindings, num_scalars;
+  const uint8_t *operands, *scalars, *grid;
+} rt_dispatch;
+
+struct llmc_model {
+  const uint8_t *base;
+  size_t size;
+  void *map; /* our mmap of the file (== base), or NULL for open_memory */
+  const llmc_hal *hal;
+  llmc_hal_executable *exe;
+  const char *cache_dir; /* during open only */
+  rt_dispatch *schedule;
+  const uint8_t *weights;
+  llmc_fb_model fb;
+  /* The tokenizer, checked at its first use (llmc_model_get_tokenizer, in
+   * the tokenizer's part of the runtime: an app without it carries none of
+   * its code): 0 unchecked, 1 being checked, 2 valid, 3 invalid. */
+  _Atomic int tokenizer_state;
+  llmc_tokenizer tokenizer; /* a view into the mapped artifact */
+};
+#endif
 
 #ifdef __cplusplus
 }

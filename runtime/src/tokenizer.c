@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "runtime/include/llmc_tokenizer_format.h"
+#include "runtime/src/llmc_internal.h"
 #include "runtime/src/unicode_tables.h"
 
 /* ---- Little-endian loads (no alignment requirement on the blob) --------- */
@@ -842,5 +843,35 @@ int llmc_detok_stream_flush(llmc_detok_stream *s, char *out, size_t cap,
   memcpy(out, kReplacement, 3);
   *written = 3;
   s->npending = 0;
+  return LLMC_OK;
+}
+
+/* ---- The model's tokenizer ------------------------------------------------- */
+
+/* Here, not in the core, so that an app that never tokenizes carries none
+ * of the tokenizer: the blob is validated at its first use, once, whichever
+ * thread gets there first (a model may be shared by threads). */
+LLMC_API llmc_status llmc_model_get_tokenizer(const llmc_model *cm, const llmc_tokenizer **out) {
+  if (!cm || !out) return llmc_hal_fail(LLMC_ERR_INVALID_ARGUMENT, "NULL argument");
+  llmc_model *m = (llmc_model *)(uintptr_t)cm; /* only the once-state changes */
+  *out = NULL;
+  if (!m->fb.tokenizer_blob)
+    return llmc_hal_fail(LLMC_ERR_UNSUPPORTED, "the artifact has no tokenizer");
+  int expected = 0;
+  if (atomic_compare_exchange_strong(&m->tokenizer_state, &expected, 1)) {
+    int st = llmc_tokenizer_init(m->fb.tokenizer_blob, (size_t)m->fb.tokenizer_size,
+                                 &m->tokenizer);
+    int ok = st == LLMC_OK && m->tokenizer.vocab_size <= (uint32_t)m->fb.info.vocab_size;
+    atomic_store(&m->tokenizer_state, ok ? 2 : 3);
+  }
+  int state;
+  while ((state = atomic_load(&m->tokenizer_state)) == 1) {
+  }
+  if (state == 3)
+    return llmc_hal_fail(LLMC_ERR_BAD_FORMAT, "the artifact's tokenizer is invalid (%s)",
+                         m->tokenizer.error && *m->tokenizer.error
+                             ? m->tokenizer.error
+                             : "ids beyond the vocabulary");
+  *out = &m->tokenizer;
   return LLMC_OK;
 }

@@ -4,6 +4,7 @@
 #include "runtime/include/llmc.h"
 #include "runtime/include/llmc_format.h"
 #include "runtime/schema/llmc_generated.h"
+#include "runtime/src/llmc_internal.h"
 #include "test/runtime/FakeModel.h"
 
 #include <gtest/gtest.h>
@@ -13,6 +14,7 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <random>
 #include <sstream>
 #include <string>
 #include <dirent.h>
@@ -234,10 +236,18 @@ TEST(Format, HashMatchesXXH64) {
   EXPECT_EQ(llmc_hash64("abc", 3), 0x44BC2CF5AD770999ull);
   std::vector<uint8_t> b(1000);
   for (size_t i = 0; i < b.size(); ++i) b[i] = (uint8_t)(i * 31);
-  llmc_hash_state s;
-  llmc_hash_init(&s);
-  for (size_t i = 0; i < b.size(); i += 13) llmc_hash_update(&s, &b[i], std::min<size_t>(13, b.size() - i));
-  EXPECT_EQ(llmc_hash_final(&s), llmc_hash64(b.data(), b.size()));
+  // xxhash.xxh64(bytes((i * 31) & 255 for i in range(1000))).intdigest(),
+  // PyPI xxhash 4.1.0: the 32-byte block path.
+  EXPECT_EQ(llmc_hash64(b.data(), b.size()), 0xB1280F6428126532ull);
+  // The streaming form (the writer's) and the one-shot form (the loader's)
+  // agree at every length around the 32-byte block and the 8 / 4-byte tails.
+  for (size_t n : {size_t(1), size_t(4), size_t(7), size_t(8), size_t(31), size_t(32),
+                   size_t(33), size_t(63), size_t(64), size_t(69), size_t(1000)}) {
+    llmc_hash_state s;
+    llmc_hash_init(&s);
+    for (size_t i = 0; i < n; i += 13) llmc_hash_update(&s, &b[i], std::min<size_t>(13, n - i));
+    EXPECT_EQ(llmc_hash_final(&s), llmc_hash64(b.data(), n)) << n;
+  }
 }
 
 TEST(Writer, LayoutAlignsSequentially) {
@@ -780,6 +790,211 @@ TEST(RuntimeHostile, VerifierRejectsCraftedFlatbuffers) {
     fixFlatbufferChecksum(f);
     openBytes(f);
   }
+}
+
+// ---- runtime: the C metadata reader against FlatBuffers' own verifier -------------
+
+namespace {
+// The metadata FlatBuffer of the fake artifact, with every optional part set.
+std::vector<uint8_t> fakeFlatBuffer() {
+  ArtifactDesc d = fakeDesc();
+  d.config.ropeScalingType = "llama3";
+  d.config.ropeScalingFactor = 32.0f;
+  d.config.bosTokenId = 1;
+  d.config.tieWordEmbeddings = true;
+  d.weights[2].hasQuant = true;
+  d.weights[2].quant.scheme = "q4_g32";
+  d.tokenizerBlob.assign(48, 7);
+  d.arenaSizeUnfused = 12345;
+  std::string path = tempPath("fb.llmc");
+  EXPECT_EQ(writeDesc(d, path), "");
+  std::vector<uint8_t> file = readFile(path);
+  std::remove(path.c_str());
+  llmc_file_header h;
+  llmc_header_decode(file.data(), &h);
+  return std::vector<uint8_t>(file.begin() + h.flatbuffer_offset,
+                              file.begin() + h.flatbuffer_offset + h.flatbuffer_size);
+}
+
+// FlatBuffers' verdict with the options the C++ verifier had in the runtime.
+bool flatbuffersAccepts(const std::vector<uint8_t> &b) {
+  flatbuffers::Verifier::Options opts;
+  opts.max_depth = 16;
+  opts.max_tables = 1u << 22;
+  flatbuffers::Verifier v(b.data(), b.size(), opts);
+  return llmc::fb::VerifyModelBuffer(v);
+}
+
+bool cAccepts(const std::vector<uint8_t> &b) {
+  llmc_fb_model m;
+  return llmc_fb_read(b.data(), b.size(), &m) == 0;
+}
+
+// A Scalar as the C reader exposes it (32 little-endian bytes).
+void expectSameScalar(const uint8_t *a, const llmc::fb::Scalar &b) {
+  EXPECT_EQ((int64_t)llmc_rd64(a), b.c());
+  EXPECT_EQ((int64_t)llmc_rd64(a + 8), b.n_tokens());
+  EXPECT_EQ((int64_t)llmc_rd64(a + 16), b.start_pos());
+  EXPECT_EQ((int64_t)llmc_rd64(a + 24), b.logit_rows());
+}
+} // namespace
+
+// Every value the runtime reads, read by the C reader and by flatc's C++
+// accessors from the same buffer.
+TEST(FbReader, ReadsWhatFlatBuffersReads) {
+  std::vector<uint8_t> b = fakeFlatBuffer();
+  llmc_fb_model f;
+  ASSERT_EQ(llmc_fb_read(b.data(), b.size(), &f), 0);
+  const llmc::fb::Model *m = llmc::fb::GetModel(b.data());
+  const auto *man = m->manifest();
+  EXPECT_EQ(f.info.format_version, man->format_version());
+  EXPECT_STREQ(f.info.compiler_version, man->compiler_version()->c_str());
+  EXPECT_STREQ(f.info.target, man->target()->c_str());
+  EXPECT_STREQ(f.info.target_triple, man->target_triple()->c_str());
+  EXPECT_STREQ(f.info.cpu_features, man->cpu_features()->c_str());
+  EXPECT_STREQ(f.info.quantization, man->quantization()->c_str());
+  EXPECT_STREQ(f.info.created_by, man->created_by()->c_str());
+  const auto *c = m->config();
+  EXPECT_EQ(f.info.hidden_size, c->hidden_size());
+  EXPECT_EQ(f.info.intermediate_size, c->intermediate_size());
+  EXPECT_EQ(f.info.num_layers, c->num_layers());
+  EXPECT_EQ(f.info.num_heads, c->num_heads());
+  EXPECT_EQ(f.info.num_kv_heads, c->num_kv_heads());
+  EXPECT_EQ(f.info.head_dim, c->head_dim());
+  EXPECT_EQ(f.info.vocab_size, c->vocab_size());
+  EXPECT_EQ(f.info.max_context, c->max_context());
+  EXPECT_EQ(f.info.prefill_chunk, c->prefill_chunk());
+  EXPECT_EQ(f.info.rms_norm_eps, c->rms_norm_eps());
+  EXPECT_EQ(f.info.rope_theta, c->rope_theta());
+  EXPECT_STREQ(f.info.rope_scaling_type, "llama3");
+  EXPECT_EQ(f.info.rope_scaling_factor, 32.0f);
+  EXPECT_EQ(f.info.rope_low_freq_factor, c->rope_low_freq_factor());
+  EXPECT_EQ(f.info.rope_high_freq_factor, c->rope_high_freq_factor());
+  EXPECT_EQ(f.info.rope_original_max_position_embeddings, c->rope_original_max_position_embeddings());
+  EXPECT_EQ(f.info.tie_word_embeddings, 1);
+  EXPECT_EQ(f.info.bos_token_id, 1);
+  ASSERT_EQ(f.num_eos, c->eos_token_ids()->size());
+  for (uint32_t i = 0; i < f.num_eos; ++i)
+    EXPECT_EQ((int32_t)llmc_rd32(f.eos_le + 4 * i), c->eos_token_ids()->Get(i));
+  EXPECT_EQ(f.info.arena_size, m->arena_size());
+  EXPECT_EQ(f.info.arena_size_unfused, 12345u);
+  EXPECT_EQ(f.info.kv_cache_bytes_per_token, m->kv_cache_bytes_per_token());
+  EXPECT_EQ(f.kv_cache_dtype, (uint32_t)m->kv_cache_dtype());
+  EXPECT_EQ(f.info.weights_size, m->weights_segment()->size());
+  EXPECT_EQ(f.seg_alignment, m->weights_segment()->alignment());
+  EXPECT_EQ(f.seg_file_alignment, m->weights_segment()->file_alignment());
+  EXPECT_EQ(f.tokenizer_blob, m->tokenizer()->blob()->data());
+  EXPECT_EQ(f.tokenizer_size, 48u);
+
+  ASSERT_EQ(f.num_payloads, m->payloads()->size());
+  for (uint32_t i = 0; i < f.num_payloads; ++i) {
+    llmc_fb_payload p;
+    llmc_fb_payload_at(&f, i, &p);
+    const auto *q = m->payloads()->Get(i);
+    EXPECT_STREQ(p.target, q->target()->c_str());
+    EXPECT_STREQ(p.format, q->format()->c_str());
+    EXPECT_EQ(p.data, q->data()->data());
+    EXPECT_EQ(p.size, q->data()->size());
+    ASSERT_EQ(p.num_kernels, q->kernels()->size());
+    for (uint32_t k = 0; k < p.num_kernels; ++k) {
+      llmc_fb_kernel kd;
+      llmc_fb_kernel_at(&f, i, k, &kd);
+      const auto *kq = q->kernels()->Get(k);
+      EXPECT_STREQ(kd.name, kq->name()->c_str());
+      EXPECT_STREQ(kd.entry, kq->entry()->c_str());
+      EXPECT_EQ(kd.num_scalars, kq->num_scalars());
+      ASSERT_EQ(kd.num_bindings, kq->binding_sizes()->size());
+      for (uint32_t j = 0; j < kd.num_bindings; ++j)
+        EXPECT_EQ(llmc_rd64(kd.binding_sizes_le + 8 * j), kq->binding_sizes()->Get(j));
+    }
+  }
+  ASSERT_EQ(f.info.num_dispatches, m->schedule()->size());
+  for (uint32_t i = 0; i < f.info.num_dispatches; ++i) {
+    llmc_fb_dispatch d;
+    llmc_fb_dispatch_at(&f, i, &d);
+    const auto *q = m->schedule()->Get(i);
+    EXPECT_STREQ(d.kernel, q->kernel()->c_str());
+    EXPECT_STREQ(d.label, q->label()->c_str());
+    EXPECT_EQ(d.kernel_index, q->kernel_index());
+    EXPECT_EQ(d.layer, q->layer());
+    ASSERT_NE(d.grid, nullptr);
+    expectSameScalar(d.grid, *q->grid());
+    ASSERT_EQ(d.num_operands, q->operands()->size());
+    for (uint32_t j = 0; j < d.num_operands; ++j) {
+      const uint8_t *op = d.operands + 24 * j;
+      EXPECT_EQ(op[0], (uint32_t)q->operands()->Get(j)->space());
+      EXPECT_EQ(llmc_rd64(op + 8), q->operands()->Get(j)->offset());
+      EXPECT_EQ(llmc_rd64(op + 16), q->operands()->Get(j)->size());
+    }
+    ASSERT_EQ(d.num_scalars, q->scalars()->size());
+    for (uint32_t j = 0; j < d.num_scalars; ++j)
+      expectSameScalar(d.scalars + 32 * j, *q->scalars()->Get(j));
+    EXPECT_EQ(d.num_reads, q->reads() ? q->reads()->size() : 0u);
+    EXPECT_EQ(d.num_writes, q->writes() ? q->writes()->size() : 0u);
+    for (uint32_t j = 0; j < d.num_reads; ++j) {
+      expectSameScalar(d.reads + 32 * j, *q->reads()->Get(j));
+      expectSameScalar(d.writes + 32 * j, *q->writes()->Get(j));
+    }
+  }
+  ASSERT_EQ(f.info.num_weights, m->weights()->size());
+  for (uint32_t i = 0; i < f.info.num_weights; ++i) {
+    llmc_fb_weight w;
+    llmc_fb_weight_at(&f, i, &w);
+    const auto *q = m->weights()->Get(i);
+    EXPECT_STREQ(w.name, q->name()->c_str());
+    EXPECT_EQ(w.dtype, (uint32_t)q->dtype());
+    EXPECT_EQ(w.has_quant, q->quant() != nullptr);
+    EXPECT_EQ(w.offset, q->offset());
+    EXPECT_EQ(w.size, q->size());
+    ASSERT_EQ(w.rank, q->shape()->size());
+    for (uint32_t d = 0; d < w.rank; ++d)
+      EXPECT_EQ((int64_t)llmc_rd64(w.shape_le + 8 * d), q->shape()->Get(d));
+  }
+}
+
+// The C verifier gives FlatBuffers' verdict on every buffer: each byte of the
+// metadata changed three ways, aligned words set to boundary values, random
+// multi-byte edits and truncations. Equality both ways: refusing what
+// FlatBuffers accepts would break good files, accepting what it refuses
+// would read out of bounds.
+TEST(FbReader, VerdictMatchesFlatBuffersVerifier) {
+  const std::vector<uint8_t> good = fakeFlatBuffer();
+  ASSERT_TRUE(flatbuffersAccepts(good));
+  ASSERT_TRUE(cAccepts(good));
+  size_t accepted = 0, refused = 0;
+  auto check = [&](const std::vector<uint8_t> &b, const char *what, size_t at) {
+    bool ref = flatbuffersAccepts(b);
+    ASSERT_EQ(cAccepts(b), ref) << what << " at " << at;
+    ++(ref ? accepted : refused);
+  };
+  for (size_t i = 0; i < good.size(); ++i)
+    for (uint8_t x : {0x01, 0x80, 0xFF}) {
+      std::vector<uint8_t> b = good;
+      b[i] ^= x;
+      check(b, "byte flip", i);
+    }
+  const uint32_t words[] = {0, 1, 2, 3, 4, 0x7FFFFFFFu, 0x80000000u, 0xFFFFFFFFu,
+                            (uint32_t)good.size(), (uint32_t)good.size() - 4};
+  for (size_t i = 0; i + 4 <= good.size(); i += 2)
+    for (uint32_t w : words) {
+      std::vector<uint8_t> b = good;
+      llmc_wr32(&b[i], w);
+      check(b, "word", i);
+    }
+  std::mt19937 rng(20261127);
+  for (int t = 0; t < 20000; ++t) {
+    std::vector<uint8_t> b = good;
+    int edits = 1 + (int)(rng() % 4);
+    for (int e = 0; e < edits; ++e) b[rng() % b.size()] = (uint8_t)rng();
+    check(b, "random edit", (size_t)t);
+  }
+  for (size_t n = 0; n < good.size(); ++n) {
+    std::vector<uint8_t> b(good.begin(), good.begin() + n);
+    check(b, "truncated to", n);
+  }
+  // Both outcomes were exercised, many times.
+  EXPECT_GT(accepted, 1000u);
+  EXPECT_GT(refused, 1000u);
 }
 
 bool haveVulkanLoader() {
