@@ -20,6 +20,7 @@
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -55,6 +56,29 @@ struct Executable {
   std::vector<uint8_t> bytes;
 };
 
+/// The kernels as a library an app links (`llmc build --emit static-lib` /
+/// `shared-lib`): one exported function returns their llmc_kernel_table
+/// (runtime/include/llmc_kernel_abi.h); the artifact's "linked" payload
+/// records the same code id.
+struct Library {
+  std::vector<uint8_t> bytes; ///< an ar archive (static) or a shared object
+  std::string triple, features;
+  uint64_t codeId = 0;
+};
+
+struct LibraryOptions {
+  bool shared = false;
+  /// The exported function returning the kernel table (a C identifier).
+  std::string symbol;
+  /// A shared library's soname (its file name).
+  std::string soname;
+  /// Called with the library's triple, features and code id once they are
+  /// known (its bytes are not made yet); returns the bytes of an artifact to
+  /// embed in the library (exported as `<symbol>_artifact`), or none. An
+  /// error stops the build.
+  std::function<llvm::Expected<std::vector<uint8_t>>(const Library &)> embed;
+};
+
 class Target {
 public:
   virtual ~Target() = default;
@@ -72,7 +96,19 @@ public:
   /// The target code as text, for `llmc build --emit-llvm` and friends
   /// (the module is consumed).
   virtual llvm::Expected<std::string> emitText(mlir::ModuleOp module) = 0;
+  /// The kernels as a library (the module is consumed). Only targets whose
+  /// code is native can; the others answer noNativeLibrary.
+  virtual llvm::Expected<Library> compileLibrary(mlir::ModuleOp module,
+                                                 const LibraryOptions &options) = 0;
 };
+
+/// compileLibrary of a target whose kernels the device's driver compiles.
+inline llvm::Error noNativeLibrary(const TargetPreset &preset) {
+  return llvm::createStringError(
+      "--emit static-lib / shared-lib needs native code: the " + std::string(preset.name) +
+      " target's kernels are compiled by the device's driver at run time; build an "
+      "artifact (--emit artifact)");
+}
 
 /// The lanes a GPU preset gives each row of a matrix-vector product
 /// (KernelStrategy::lanes, and the workgroup size of every kernel): its

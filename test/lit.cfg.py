@@ -18,6 +18,10 @@ config.environment["PATH"] = os.pathsep.join(
 config.substitutions.append(("%fixtures", config.llmc_fixtures_dir))
 config.substitutions.append(("%python", config.python_executable))
 config.substitutions.append(("%srcroot", config.llmc_src_root))
+config.substitutions.append(("%tools", config.llmc_tools_dir))
+# A C program embedding the runtime: the build's C compiler and static runtime.
+config.substitutions.append(("%cc", config.c_compiler))
+config.substitutions.append(("%runtime-lib", config.runtime_lib))
 
 # The aarch64 suite: llmc-run cross-built by scripts/build-aarch64.sh, run
 # under qemu-user with every feature the presets use (-cpu max: dotprod,

@@ -9,6 +9,7 @@
 #include "dialects/llm/LLMDialect.h"
 #include "passes/Passes.h"
 #include "dialects/llm/QuantLayout.h"
+#include "runtime/include/llmc_format.h"
 #include "targets/Target.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -18,6 +19,8 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/ADT/SmallString.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -319,6 +322,46 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
                    << ": not a regular file; llmc writes the artifact to a "
                       "temporary file and renames it over the output";
     return false;
+  }
+  // A library: -o libNAME.a / libNAME.so; NAME.h and NAME.llmc beside it.
+  const bool library = opts.emit == "static-lib" || opts.emit == "shared-lib";
+  if (!library && opts.emit != "artifact") {
+    emitError(loc) << "--emit must be artifact, static-lib or shared-lib, not '"
+                   << opts.emit << "'";
+    return false;
+  }
+  if (opts.embedWeights && !library) {
+    emitError(loc) << "--embed-weights puts the weights in a library: it needs "
+                      "--emit static-lib or shared-lib";
+    return false;
+  }
+  std::string libName, artifactPath = opts.output, headerPath;
+  if (library) {
+    StringRef file = llvm::sys::path::filename(opts.output);
+    StringRef ext = opts.emit == "static-lib" ? ".a" : ".so";
+    if (!file.starts_with("lib") || !file.ends_with(ext) ||
+        file.size() <= 3 + ext.size()) {
+      emitError(loc) << "--emit " << opts.emit << " writes lib<name>" << ext
+                     << ", not '" << file << "' (-o libmodel" << ext << ")";
+      return false;
+    }
+    if (std::string(target->hal) != "cpu") {
+      emitError(loc) << "--emit " << opts.emit << " needs native code: the "
+                     << opts.target << " target's kernels are compiled by the "
+                        "device's driver at run time; build an artifact";
+      return false;
+    }
+    for (char c : file.drop_front(3).drop_back(ext.size()))
+      libName += llvm::isAlnum(c) ? c : '_';
+    if (llvm::isDigit(libName[0]))
+      libName = "_" + libName;
+    SmallString<256> dir(llvm::sys::path::parent_path(opts.output));
+    SmallString<256> p = dir;
+    llvm::sys::path::append(p, libName + ".llmc");
+    artifactPath = std::string(p);
+    p = dir;
+    llvm::sys::path::append(p, libName + ".h");
+    headerPath = std::string(p);
   }
   if (opts.prefillChunk && (*opts.prefillChunk < 1 || *opts.prefillChunk > 4096)) {
     emitError(loc) << "--prefill-chunk must be in [1, 4096], got "
@@ -683,6 +726,137 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
     if (!writeDump(loc, opts.dumpLLVMIR, [&](llvm::raw_ostream &os) { os << *ir; }))
       return false;
   }
+  auto fillManifest = [&](const std::string &triple, const std::string &features) {
+    desc.manifest.compilerVersion = LLMC_VERSION_STRING;
+    desc.manifest.target = opts.target;
+    desc.manifest.targetTriple = triple;
+    desc.manifest.cpuFeatures = features;
+    desc.manifest.quantization = preset;
+    for (const std::string &o : opts.quantOverrides)
+      desc.manifest.quantization += "," + o;
+    desc.manifest.createdBy = "llmc build";
+  };
+  // 4. Package, streaming the weights.
+  auto package = [&](const std::string &path) -> std::string {
+    t0 = Clock::now();
+    if (log)
+      *log << llvm::format("llmc: [4/4] writing %s (%.1f MB of weights)\n",
+                           path.c_str(), desc.weightsSize / 1e6);
+    packager::WriteOptions writeOpts;
+    if (log)
+      writeOpts.progress = [&](uint64_t written, uint64_t total) {
+        double s = secondsSince(t0);
+        *log << llvm::format("llmc:       %7.1f / %.1f MB  %6.1f MB/s\n",
+                             written / 1e6, total / 1e6,
+                             s > 0 ? written / 1e6 / s : 0.0);
+      };
+    std::string err = packager::writeArtifact(
+        desc, path,
+        [&](size_t i, const packager::WeightDesc &, packager::WeightSink &sink) {
+          return streamWeight(sources[i], sink);
+        },
+        writeOpts);
+    if (err.empty() && log)
+      *log << llvm::format("llmc: wrote %s in %.2f s\n", path.c_str(), secondsSince(t0));
+    return err;
+  };
+
+  if (library) {
+    // The code goes into a library; the artifact records its id in a
+    // "linked" payload. It is written (and, to embed it, read back) once
+    // the id is known, before the library is emitted.
+    const std::string symbol = "llmc_model_" + libName;
+    targets::LibraryOptions libOpts;
+    libOpts.shared = opts.emit == "shared-lib";
+    libOpts.symbol = symbol;
+    libOpts.soname = llvm::sys::path::filename(opts.output).str();
+    libOpts.embed = [&](const targets::Library &lib)
+        -> llvm::Expected<std::vector<uint8_t>> {
+      payload.target = lib.triple;
+      payload.format = "linked";
+      payload.data.resize(8);
+      llmc_wr64(payload.data.data(), lib.codeId);
+      desc.payloads.push_back(std::move(payload));
+      fillManifest(lib.triple, lib.features);
+      std::string path = artifactPath;
+      if (opts.embedWeights) {
+        SmallString<128> tmp;
+        if (std::error_code ec =
+                llvm::sys::fs::createTemporaryFile("llmc-embed", "llmc", tmp))
+          return llvm::createStringError("cannot create a temporary file: " + ec.message());
+        path = std::string(tmp);
+      }
+      std::string err = package(path);
+      if (!err.empty())
+        return llvm::createStringError(err);
+      if (!opts.embedWeights)
+        return std::vector<uint8_t>();
+      auto bytes = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                               /*RequiresNullTerminator=*/false);
+      llvm::sys::fs::remove(path);
+      if (!bytes)
+        return llvm::createStringError("cannot read back the artifact: " +
+                                       bytes.getError().message());
+      return std::vector<uint8_t>((*bytes)->getBufferStart(), (*bytes)->getBufferEnd());
+    };
+    llvm::Expected<targets::Library> lib = (*backend)->compileLibrary(*module, libOpts);
+    if (!lib) {
+      emitError(loc) << "code generation failed: " << llvm::toString(lib.takeError());
+      return false;
+    }
+    if (log)
+      *log << llvm::format("llmc:       %zu kernels, %.1f KB of library%s (%.2f s)\n",
+                           desc.payloads.front().kernels.size(), lib->bytes.size() / 1024.0,
+                           opts.embedWeights ? " with the artifact inside" : "",
+                           secondsSince(t0));
+    std::string header =
+        "/* Generated by `llmc build --emit " + opts.emit + "` from " + opts.modelDir +
+        ":\n * the kernels of the model for " + lib->triple + " (" + lib->features +
+        "),\n * compiled into " + std::string(llvm::sys::path::filename(opts.output)) +
+        ". Link it and the llmc runtime, then:\n *\n"
+        " *   llmc_open_params params = {0};\n"
+        " *   params.kernels = " + symbol + "();\n" +
+        (opts.embedWeights
+             ? " *   params.data = " + symbol + "_artifact(&params.size);\n"
+               " *   llmc_model_open_with_params(NULL, &params, &model);\n"
+             : " *   llmc_model_open_with_params(\"" + libName +
+                   ".llmc\", &params, &model);\n") +
+        " *\n * The artifact must be the one built with this library (the runtime\n"
+        " * checks the code id, " + llvm::utohexstr(lib->codeId) + "). */\n"
+        "#ifndef LLMC_MODEL_" + llvm::StringRef(libName).upper() + "_H\n"
+        "#define LLMC_MODEL_" + llvm::StringRef(libName).upper() + "_H\n\n"
+        "#include <stddef.h>\n\n"
+        "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
+        "struct llmc_kernel_table;\n"
+        "const struct llmc_kernel_table *" + symbol + "(void);\n" +
+        (opts.embedWeights ? "const void *" + symbol + "_artifact(size_t *size);\n" : "") +
+        "\n#ifdef __cplusplus\n}\n#endif\n\n#endif\n";
+    // Each file is removed again if its write fails.
+    for (auto [path, bytes] :
+         {std::pair<std::string, StringRef>(
+              opts.output, StringRef(reinterpret_cast<const char *>(lib->bytes.data()),
+                                     lib->bytes.size())),
+          std::pair<std::string, StringRef>(headerPath, header)}) {
+      std::string err;
+      auto out = openOutputFile(path, &err);
+      if (!out) {
+        emitError(loc) << err;
+        return false;
+      }
+      out->os() << bytes;
+      out->os().flush();
+      if (out->os().has_error()) {
+        emitError(loc) << path << ": write failed";
+        return false;
+      }
+      out->keep();
+    }
+    if (log)
+      *log << "llmc: wrote " << opts.output << " and " << headerPath
+           << (opts.embedWeights ? "" : " (weights: " + artifactPath + ")") << "\n";
+    return true;
+  }
+
   llvm::Expected<targets::Executable> exe = (*backend)->compile(*module);
   if (!exe) {
     emitError(loc) << "code generation failed: " << llvm::toString(exe.takeError());
@@ -702,41 +876,12 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
   payload.format = exe->format;
   payload.data = std::move(exe->bytes);
   desc.payloads.push_back(std::move(payload));
-  desc.manifest.compilerVersion = LLMC_VERSION_STRING;
-  desc.manifest.target = opts.target;
-  desc.manifest.targetTriple = exe->triple;
-  desc.manifest.cpuFeatures = exe->features;
-  desc.manifest.quantization = preset;
-  for (const std::string &o : opts.quantOverrides)
-    desc.manifest.quantization += "," + o;
-  desc.manifest.createdBy = "llmc build";
-
-  // 4. Package, streaming the weights.
-  t0 = Clock::now();
-  if (log)
-    *log << llvm::format("llmc: [4/4] writing %s (%.1f MB of weights)\n",
-                         opts.output.c_str(), desc.weightsSize / 1e6);
-  packager::WriteOptions writeOpts;
-  if (log)
-    writeOpts.progress = [&](uint64_t written, uint64_t total) {
-      double s = secondsSince(t0);
-      *log << llvm::format("llmc:       %7.1f / %.1f MB  %6.1f MB/s\n",
-                           written / 1e6, total / 1e6,
-                           s > 0 ? written / 1e6 / s : 0.0);
-    };
-  std::string err = packager::writeArtifact(
-      desc, opts.output,
-      [&](size_t i, const packager::WeightDesc &, packager::WeightSink &sink) {
-        return streamWeight(sources[i], sink);
-      },
-      writeOpts);
+  fillManifest(exe->triple, exe->features);
+  std::string err = package(opts.output);
   if (!err.empty()) {
     emitError(loc) << err;
     return false;
   }
-  if (log)
-    *log << llvm::format("llmc: wrote %s in %.2f s\n", opts.output.c_str(),
-                         secondsSince(t0));
   return true;
 }
 

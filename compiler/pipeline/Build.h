@@ -52,6 +52,14 @@ struct BuildOptions {
   bool fuse = true;
   /// 0: min(max_position_embeddings, kDefaultMaxContext).
   int64_t maxContext = 0;
+  /// What to write: "artifact" (the code inside the .llmc), or "static-lib"
+  /// / "shared-lib": the code as a library an app links (`output` is
+  /// libNAME.a / libNAME.so), with NAME.h declaring `llmc_model_NAME()` and
+  /// the weights in NAME.llmc beside it (CPU targets).
+  std::string emit = "artifact";
+  /// With a library: the artifact inside it too (`llmc_model_NAME_artifact`),
+  /// for small models; no NAME.llmc then.
+  bool embedWeights = false;
   /// Write the dispatch-level module / optimized LLVM IR next to the output.
   std::string dumpKernelIR;
   std::string dumpLLVMIR;

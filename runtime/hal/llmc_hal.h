@@ -105,6 +105,12 @@ typedef struct llmc_hal {
 
 /* The CPU HAL: ELF shared-object payloads, run by a pool of pthreads. */
 const llmc_hal *llmc_hal_cpu(void);
+/* A CPU executable of kernels linked into the program: entries[i] (the
+ * artifact's kernel i) looked up by name in `table`. */
+struct llmc_kernel_table;
+llmc_status llmc_hal_cpu_link(const char *model_name, const struct llmc_kernel_table *table,
+                              const char *const *entries, uint32_t n,
+                              llmc_hal_executable **out);
 /* The OpenCL HAL: "opencl-c" payloads, built by the driver that
  * libOpenCL.so (loaded at first use) finds; NULL when the runtime was built
  * without it (LLMC_WITH_OPENCL=OFF). */

@@ -84,17 +84,31 @@ enum {
 LLMC_API llmc_status llmc_model_open(const char *path, uint32_t flags,
                                      llmc_model **out_model);
 
-/* Options of llmc_model_open_with_params. */
+struct llmc_kernel_table; /* llmc_kernel_abi.h */
+
+/* Options of llmc_model_open_with_params. Zero-initialize it, then set what
+ * you need: later versions only add fields at the end. */
 typedef struct llmc_open_params {
   uint32_t flags;        /* LLMC_OPEN_* */
-  /* GPU targets (OpenCL): an existing directory where the kernels the
-   * driver compiled from the artifact's source are kept, keyed by source,
+  /* GPU targets (OpenCL, Vulkan): an existing directory where the kernels
+   * the driver compiled from the artifact's code are kept, keyed by code,
    * device and driver version, so the next open skips the compile. NULL: no
    * cache. The CPU target ignores it. */
   const char *cache_dir;
+  /* The model's code linked into this program: the table that the function
+   * of the header `llmc build --emit static-lib` (or shared-lib) wrote
+   * returns, for an artifact built with it (its payload is "linked"). No
+   * code is loaded at run time then (iOS allows none). NULL: the code
+   * travels in the artifact. */
+  const struct llmc_kernel_table *kernels;
+  /* The artifact in memory instead of a file (path NULL), under
+   * llmc_model_open_memory's rules; NULL: open `path`. */
+  const void *data;
+  size_t size;
 } llmc_open_params;
 
-/* llmc_model_open with options; params must not be NULL. */
+/* llmc_model_open with options (path NULL: params->data); params must not
+ * be NULL. */
 LLMC_API llmc_status llmc_model_open_with_params(const char *path,
                                                  const llmc_open_params *params,
                                                  llmc_model **out_model);
@@ -156,6 +170,10 @@ typedef struct llmc_model_info {
   /* What runs the code ("" for a model opened with LLMC_OPEN_METADATA_ONLY) */
   const char *hal;    /* "cpu", "opencl" */
   const char *device; /* "cpu", "OpenCL GPU: <device name>", ... */
+  /* The format of the code that runs the model: "elf-shared-object" (in
+   * the artifact), "linked" (in the program: llmc_open_params.kernels),
+   * "opencl-c", "spirv", "msl". */
+  const char *code_format;
 } llmc_model_info;
 
 LLMC_API llmc_status llmc_model_get_info(const llmc_model *model,

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "llmc.h" /* LLMC_API; same directory: works in-tree and for apps */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -39,16 +41,16 @@ typedef struct llmc_sampler {
 } llmc_sampler;
 
 /* Defaults: greedy, no filters, seed 0. */
-llmc_sampler_params llmc_sampler_default_params(void);
+LLMC_API llmc_sampler_params llmc_sampler_default_params(void);
 
 /* 0 on success, -1 if a parameter is out of range (NaN, top_p <= 0,
  * min_p > 1, repetition_penalty <= 0). */
-int llmc_sampler_init(llmc_sampler *s, const llmc_sampler_params *params);
+LLMC_API int llmc_sampler_init(llmc_sampler *s, const llmc_sampler_params *params);
 
 /* Picks a token from logits[0..vocab). `history` (may be NULL) holds the ids
  * the repetition penalty applies to. `scratch` must hold vocab entries.
  * Returns the id, or -1 on bad arguments. `logits` is not modified. */
-int32_t llmc_sampler_sample(llmc_sampler *s, const float *logits,
+LLMC_API int32_t llmc_sampler_sample(llmc_sampler *s, const float *logits,
                             int32_t vocab, const int32_t *history,
                             size_t history_len,
                             llmc_sampler_candidate *scratch);

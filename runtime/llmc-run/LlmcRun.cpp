@@ -180,9 +180,9 @@ struct Session {
   /// without its code and no context); prints the error.
   bool open(const std::string &path, int64_t nCtx, bool needTokenizer,
             const ContextFlags &flags, uint32_t contextFlags = 0) {
-    llmc_open_params openParams = {nCtx < 0 ? (uint32_t)LLMC_OPEN_METADATA_ONLY : 0u,
-                                   flags.cacheDir.empty() ? nullptr
-                                                          : flags.cacheDir.c_str()};
+    llmc_open_params openParams = {};
+    openParams.flags = nCtx < 0 ? (uint32_t)LLMC_OPEN_METADATA_ONLY : 0u;
+    openParams.cache_dir = flags.cacheDir.empty() ? nullptr : flags.cacheDir.c_str();
     if (llmc_status st =
             llmc_model_open_with_params(path.c_str(), &openParams, &model)) {
       runtimeError(path.c_str(), st);
@@ -884,6 +884,11 @@ int cmdInspect(int argc, char **argv) {
   std::printf("target:        %s (%s; %s)\n", i.target, i.target_triple,
               i.cpu_features && *i.cpu_features ? i.cpu_features
                                                 : "no CPU features required");
+  std::printf("code:          %s\n",
+              !std::strcmp(i.code_format, "linked")
+                  ? "linked: the kernels are in a library the program links "
+                    "(llmc build --emit static-lib)"
+                  : i.code_format);
   std::printf("quantization:  %s\n", i.quantization);
   std::printf("model:         %d layers, hidden %d, ffn %d, %d heads / %d kv "
               "heads x %d, vocab %d\n",

@@ -105,6 +105,7 @@ struct llmc_model {
   const llmc_hal *hal;
   llmc_hal_executable *exe;
   const char *cache_dir; /* during open only */
+  const struct llmc_kernel_table *linked; /* code linked into the program */
   rt_dispatch *schedule;
   const uint8_t *weights;
   llmc_fb_model fb;

@@ -21,6 +21,7 @@
 
 #include "runtime/hal/llmc_hal.h"
 #include "runtime/include/llmc_format.h"
+#include "runtime/include/llmc_kernel_abi.h"
 #include "runtime/include/llmc_tokenizer.h"
 #include "runtime/src/llmc_internal.h"
 
@@ -273,11 +274,21 @@ static llmc_status load_payload(llmc_model *m, uint32_t index, const llmc_fb_pay
     sigs[k].num_scalars = kd.num_scalars;
   }
   if (st == LLMC_OK) st = check_schedule(m, index, p->num_kernels);
+  if (st == LLMC_OK && load_code && m->linked) {
+    /* The code is in the program: it must be the code this artifact was
+     * built with (the payload holds its 8-byte id). */
+    const llmc_kernel_table *t = m->linked;
+    if (t->version != LLMC_KERNEL_TABLE_VERSION || p->size != 8 ||
+        llmc_rd64(p->data) != t->code_id)
+      st = fail(LLMC_ERR_PAYLOAD_LOAD, "the linked code (id %016llx) is not the code this "
+                "artifact was built with", (unsigned long long)t->code_id);
+  }
   if (st == LLMC_OK && load_code) {
     const char *name = g_name;
     g_name = NULL; /* the HAL's messages name the artifact themselves */
-    st = m->hal->executable_load(name, p->data, p->size, entries, sigs, p->num_kernels,
-                                 m->cache_dir, &m->exe);
+    st = m->linked ? llmc_hal_cpu_link(name, m->linked, entries, p->num_kernels, &m->exe)
+                   : m->hal->executable_load(name, p->data, p->size, entries, sigs,
+                                             p->num_kernels, m->cache_dir, &m->exe);
   }
   free(entries);
   free(sigs);
@@ -404,7 +415,14 @@ static llmc_status open_impl(const uint8_t *base, size_t size, uint32_t flags,
   int native = 0;
   for (i = 0; i < f->num_payloads && !hal; ++i) {
     llmc_fb_payload_at(f, i, &p);
-    if (!strcmp(p.format, "elf-shared-object")) {
+    int linked = !strcmp(p.format, "linked");
+    if (linked || !strcmp(p.format, "elf-shared-object")) {
+      /* Native code: in the artifact, or linked into the program. */
+      if (!meta_only && linked != (m->linked != NULL))
+        return fail(LLMC_ERR_INVALID_ARGUMENT,
+                    linked ? "the model's code is linked into the program: open it with "
+                             "llmc_open_params.kernels"
+                           : "a kernel table was given, but the artifact carries its code");
       native = 1;
       if (meta_only || (triple_matches(p.target) && triple_matches(f->info.target_triple)))
         hal = llmc_hal_cpu();
@@ -437,6 +455,7 @@ static llmc_status open_impl(const uint8_t *base, size_t size, uint32_t flags,
     return fail(LLMC_ERR_CPU_FEATURES, "this CPU lacks '%.*s', required by the code",
                 (int)(bad_len > 64 ? 64 : bad_len), bad);
   m->weights = base + h.weights_offset;
+  f->info.code_format = p.format;
   m->hal = hal;
   return load_payload(m, i, &p, !meta_only);
 }
@@ -477,8 +496,10 @@ static void model_release(llmc_model *m) {
   free(m);
 }
 
+/* Opens the artifact [base, base + size) (our mapping `map`, or NULL);
+ * params: flags, the kernel cache and a linked kernel table. */
 static llmc_status open_common(const char *name, const uint8_t *base, size_t size,
-                               void *map, uint32_t flags, const char *cache_dir,
+                               void *map, const llmc_open_params *params,
                                llmc_model **out) {
   llmc_model *m = calloc(1, sizeof *m);
   g_name = name;
@@ -487,8 +508,9 @@ static llmc_status open_common(const char *name, const uint8_t *base, size_t siz
     m->base = base;
     m->size = size;
     m->map = map;
-    m->cache_dir = cache_dir;
-    st = open_impl(base, size, flags, m);
+    m->cache_dir = params->cache_dir;
+    m->linked = params->kernels;
+    st = open_impl(base, size, params->flags, m);
     m->cache_dir = NULL;
     map = NULL; /* model_release unmaps it */
     if (st != LLMC_OK) model_release(m);
@@ -499,7 +521,7 @@ static llmc_status open_common(const char *name, const uint8_t *base, size_t siz
   return st;
 }
 
-static llmc_status open_path(const char *path, uint32_t flags, const char *cache_dir,
+static llmc_status open_path(const char *path, const llmc_open_params *params,
                              llmc_model **out) {
   if (!path || !out) return null_arg();
   *out = NULL;
@@ -519,34 +541,40 @@ static llmc_status open_path(const char *path, uint32_t flags, const char *cache
   if (fd >= 0) close(fd);
   g_name = NULL;
   if (s) return s;
-  return open_common(path, base, (size_t)st.st_size, base, flags, cache_dir, out);
+  return open_common(path, base, (size_t)st.st_size, base, params, out);
+}
+
+static llmc_status open_memory(const void *data, size_t size, const llmc_open_params *params,
+                               llmc_model **out) {
+  if (!data || !out) return null_arg();
+  *out = NULL;
+  if ((uintptr_t)data % LLMC_WEIGHT_ALIGN)
+    return fail(LLMC_ERR_INVALID_ARGUMENT, "artifact buffer must be %u-byte aligned",
+                LLMC_WEIGHT_ALIGN);
+  return open_common("<memory>", data, size, NULL, params, out);
 }
 
 LLMC_API llmc_status llmc_model_open(const char *path, uint32_t flags, llmc_model **out) {
-  return open_path(path, flags, NULL, out);
+  llmc_open_params params = {flags, NULL, NULL, NULL, 0};
+  return open_path(path, &params, out);
 }
 
 LLMC_API llmc_status llmc_model_open_with_params(const char *path,
                                                  const llmc_open_params *params,
                                                  llmc_model **out) {
   struct stat st;
-  if (!params)
-    return null_arg();
+  if (!params || !out) return null_arg();
   if (params->cache_dir && (stat(params->cache_dir, &st) != 0 || !S_ISDIR(st.st_mode)))
     return fail(LLMC_ERR_INVALID_ARGUMENT, "kernel cache directory '%s' does not exist",
                 params->cache_dir);
-  return open_path(path, params->flags, params->cache_dir, out);
+  return path ? open_path(path, params, out)
+              : open_memory(params->data, params->size, params, out);
 }
 
 LLMC_API llmc_status llmc_model_open_memory(const void *data, size_t size, uint32_t flags,
                                             llmc_model **out) {
-  if (!data || !out)
-    return null_arg();
-  *out = NULL;
-  if ((uintptr_t)data % LLMC_WEIGHT_ALIGN)
-    return fail(LLMC_ERR_INVALID_ARGUMENT, "artifact buffer must be %u-byte aligned",
-                LLMC_WEIGHT_ALIGN);
-  return open_common("<memory>", data, size, NULL, flags, NULL, out);
+  llmc_open_params params = {flags, NULL, NULL, NULL, 0};
+  return open_memory(data, size, &params, out);
 }
 
 LLMC_API llmc_status llmc_model_close(llmc_model *m) {

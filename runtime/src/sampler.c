@@ -2,8 +2,9 @@
 
 #include "runtime/include/llmc_sampler.h"
 
-#include <math.h>
+#include <math.h> /* isnan, a macro: no libm */
 #include <stdlib.h>
+#include <string.h>
 
 llmc_sampler_params llmc_sampler_default_params(void) {
   llmc_sampler_params p;
@@ -40,6 +41,25 @@ static double next_uniform(llmc_sampler *s) {
   s->state = x;
   uint64_t r = x * 0x2545F4914F6CDD1Dull;
   return (double)(r >> 11) * (1.0 / 9007199254740992.0); /* [0, 1) */
+}
+
+/* e^x for x <= 0, without libm (an app embedding the runtime need not link
+ * it): x = k ln2 + r with |r| <= ln2/2, e^r by its Taylor series to r^13
+ * (relative error below 1e-15), 2^k in the exponent bits; 0 below -708,
+ * where the result would be subnormal and the token's probability nil. */
+static double exp_nonpositive(double x) {
+  if (!(x > -708.0)) return 0.0;
+  int k = (int)(x * 1.4426950408889634 - 0.5);
+  double r = (x - k * 0.6931471803691238) - k * 1.9082149292705877e-10;
+  double term = 1.0, sum = 1.0;
+  for (int i = 1; i <= 13; ++i) {
+    term *= r / i;
+    sum += term;
+  }
+  uint64_t bits = (uint64_t)(k + 1023) << 52;
+  double scale;
+  memcpy(&scale, &bits, sizeof scale);
+  return sum * scale;
 }
 
 static int by_logit_desc(const void *a, const void *b) {
@@ -100,7 +120,7 @@ int32_t llmc_sampler_sample(llmc_sampler *s, const float *logits,
   float max_logit = c[0].logit;
   double sum = 0.0;
   for (int32_t i = 0; i < n; ++i) {
-    double e = exp((double)c[i].logit - max_logit);
+    double e = exp_nonpositive((double)c[i].logit - max_logit);
     c[i].logit = (float)e;
     sum += e;
   }

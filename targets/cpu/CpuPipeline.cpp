@@ -253,6 +253,94 @@ struct ExpandExpPass
   }
 };
 
+/// math.sin / math.cos on f32 (scalars and vectors) as arithmetic, so a
+/// payload imports nothing from libm (RoPE's angles were the only `sincosf`
+/// calls; an app that does not link libm could not load such a payload).
+/// The angle is reduced in f64: k = round(x * 2/pi), r = x - k * pi/2 with
+/// pi/2 in two parts, which is exact to ~1e-10 for any |x| below 2^31 (a
+/// position times an inverse frequency); then Cephes' sinf / cosf
+/// polynomials on |r| <= pi/4 (~1 ulp) and the quadrant of k pick and sign
+/// the result. |x| >= 2^31 or NaN gives NaN. No fma: on a CPU without it
+/// that would be a libm call again.
+struct ExpandSinCosPass
+    : public PassWrapper<ExpandSinCosPass, OperationPass<ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(ExpandSinCosPass)
+
+  StringRef getArgument() const final { return "llmc-cpu-expand-sincos"; }
+  StringRef getDescription() const final {
+    return "Expand f32 math.sin and math.cos into arithmetic (no libm)";
+  }
+
+  void runOnOperation() override {
+    SmallVector<Operation *> ops;
+    getOperation().walk([&](Operation *op) {
+      if (isa<math::SinOp, math::CosOp>(op) &&
+          getElementTypeOrSelf(op->getResult(0).getType()).isF32())
+        ops.push_back(op);
+    });
+    for (Operation *op : ops)
+      expand(op, isa<math::SinOp>(op));
+  }
+
+  static void expand(Operation *op, bool isSin) {
+    OpBuilder b(op);
+    Location loc = op->getLoc();
+    Type type = op->getResult(0).getType();
+    auto like = [&](Type element) -> Type {
+      if (auto v = dyn_cast<VectorType>(type))
+        return VectorType::get(v.getShape(), element);
+      return element;
+    };
+    Type f64 = like(b.getF64Type()), i64 = like(b.getI64Type()), i32 = like(b.getI32Type());
+    auto constant = [&](Type t, Attribute a) -> Value {
+      if (auto v = dyn_cast<VectorType>(t))
+        a = DenseElementsAttr::get(v, a);
+      return b.create<arith::ConstantOp>(loc, t, cast<TypedAttr>(a));
+    };
+    auto f = [&](double c) { return constant(type, b.getF32FloatAttr(c)); };
+    auto d = [&](double c) { return constant(f64, b.getF64FloatAttr(c)); };
+    auto i = [&](int64_t c) { return constant(i32, b.getI32IntegerAttr(c)); };
+    auto add = [&](Value x, Value y) { return b.create<arith::AddFOp>(loc, x, y).getResult(); };
+    auto mul = [&](Value x, Value y) { return b.create<arith::MulFOp>(loc, x, y).getResult(); };
+    auto select = [&](Value c, Value x, Value y) {
+      return b.create<arith::SelectOp>(loc, c, x, y).getResult();
+    };
+    auto bit = [&](Value q, int64_t mask) {
+      Value m = b.create<arith::AndIOp>(loc, q, i(mask));
+      return b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, m, i(0)).getResult();
+    };
+    Value x = op->getOperand(0);
+    Value xd = b.create<arith::ExtFOp>(loc, f64, x);
+    // k = round(x * 2/pi), half away from zero, without a libm call.
+    Value t = mul(xd, d(0.63661977236758134308));
+    Value half = select(b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OLT, t, d(0)),
+                        d(-0.5), d(0.5));
+    Value k = b.create<arith::FPToSIOp>(loc, i64, add(t, half));
+    Value kd = b.create<arith::SIToFPOp>(loc, f64, k);
+    Value rd = add(add(xd, mul(kd, d(-1.5707963267948966))), mul(kd, d(-6.123233995736766e-17)));
+    Value r = b.create<arith::TruncFOp>(loc, type, rd);
+    Value z = mul(r, r);
+    // Cephes sinf / cosf on [-pi/4, pi/4].
+    Value sp = add(mul(add(mul(f(-1.9515295891e-4), z), f(8.3321608736e-3)), z),
+                   f(-1.6666654611e-1));
+    Value sinR = add(mul(mul(sp, z), r), r);
+    Value cp = add(mul(add(mul(f(2.443315711809948e-5), z), f(-1.388731625493765e-3)), z),
+                   f(4.166664568298827e-2));
+    Value cosR = add(add(mul(mul(cp, z), z), mul(f(-0.5), z)), f(1.0));
+    // Quadrant q = k mod 4: sin is (s, c, -s, -c), cos (c, -s, -c, s).
+    Value q = b.create<arith::TruncIOp>(loc, i32, k);
+    Value swap = bit(q, 1);
+    Value v = isSin ? select(swap, cosR, sinR) : select(swap, sinR, cosR);
+    Value negate = isSin ? bit(q, 2) : bit(b.create<arith::AddIOp>(loc, q, i(1)), 2);
+    v = select(negate, b.create<arith::NegFOp>(loc, v), v);
+    Value inRange = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OLT,
+                                            b.create<math::AbsFOp>(loc, x), f(2147483648.0));
+    v = select(inRange, v, f(NAN));
+    op->getResult(0).replaceAllUsesWith(v);
+    op->erase();
+  }
+};
+
 } // namespace
 
 std::string llmc::cpu::kernelEntrySymbol(llvm::StringRef kernel) {
@@ -262,6 +350,7 @@ std::string llmc::cpu::kernelEntrySymbol(llvm::StringRef kernel) {
 void llmc::cpu::buildKernelToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(std::make_unique<PrepareKernelsPass>());
   pm.addPass(std::make_unique<ExpandExpPass>());
+  pm.addPass(std::make_unique<ExpandSinCosPass>());
   // n-D transfers become loops of 1-D ones (1-D ones are left to
   // convert-vector-to-llvm, which handles masks and out-of-bounds reads).
   pm.addPass(createConvertVectorToSCFPass());
@@ -304,6 +393,8 @@ void llmc::cpu::registerCpuTargetPipelines() {
   (void)pipeline;
   static PassRegistration<ExpandExpPass> expandExp;
   (void)expandExp;
+  static PassRegistration<ExpandSinCosPass> expandSinCos;
+  (void)expandSinCos;
 }
 
 void llmc::cpu::registerCpuTargetDialects(DialectRegistry &registry) {

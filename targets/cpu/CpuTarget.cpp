@@ -23,13 +23,17 @@
 
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/SmallString.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Config/llvm-config.h"
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/Instructions.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/IR/Verifier.h"
 #include "llvm/MC/TargetRegistry.h"
+#include "llvm/Object/ArchiveWriter.h"
 #include "llvm/Object/ELFObjectFile.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/FileSystem.h"
@@ -37,6 +41,7 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/xxhash.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/Target/TargetOptions.h"
@@ -324,7 +329,8 @@ llvm::Expected<std::string> findLinker(const CpuTargetOptions &options) {
 /// Links `object` into a shared object with ld.lld; temporaries are removed
 /// on every path.
 llvm::Expected<std::vector<uint8_t>> linkSharedObject(llvm::StringRef object,
-                                                      const CpuTargetOptions &options) {
+                                                      const CpuTargetOptions &options,
+                                                      llvm::StringRef soname = "llmc_kernels") {
   auto linker = findLinker(options);
   if (!linker)
     return linker.takeError();
@@ -352,7 +358,7 @@ llvm::Expected<std::vector<uint8_t>> linkSharedObject(llvm::StringRef object,
   llvm::SmallVector<std::string, 16> args = {
       "ld.lld",   "-shared",      "--hash-style=gnu", "-z",      "noexecstack",
       "-z",       "relro",        "-z",               "now",     "--build-id=none",
-      "-soname",  "llmc_kernels", "-o",               outputPath.str().str(),
+      "-soname",  soname.str(),   "-o",               outputPath.str().str(),
       objectPath.str().str()};
   if (linker->empty()) {
 #if LLMC_EMBEDDED_LLD
@@ -435,6 +441,47 @@ llvm::Error checkExports(const std::vector<uint8_t> &bytes,
   return llvm::Error::success();
 }
 
+/// Symbols the shared object imports, except libc's memory functions (LLVM
+/// lowers large copies and fills to them; every process has libc, the
+/// runtime itself needs it).
+llvm::Expected<std::vector<std::string>> importedSymbols(const std::vector<uint8_t> &bytes) {
+  llvm::MemoryBufferRef ref(
+      llvm::StringRef(reinterpret_cast<const char *>(bytes.data()), bytes.size()),
+      "llmc_kernels.so");
+  auto object = llvm::object::ObjectFile::createObjectFile(ref);
+  if (!object)
+    return makeError("the linker output is not an object file: " +
+                     llvm::toString(object.takeError()));
+  auto *elf = llvm::dyn_cast<llvm::object::ELFObjectFileBase>(object->get());
+  if (!elf)
+    return makeError("the linker output is not ELF");
+  std::vector<std::string> imports;
+  // A shared object's imports are its undefined dynamic symbols; a
+  // relocatable object's, its undefined symbols.
+  std::vector<llvm::object::ELFSymbolRef> symbols;
+  if (elf->isRelocatableObject())
+    for (const llvm::object::SymbolRef &symbol : elf->symbols())
+      symbols.emplace_back(symbol);
+  else
+    for (const llvm::object::ELFSymbolRef &symbol : elf->getDynamicSymbolIterators())
+      symbols.push_back(symbol);
+  for (const llvm::object::ELFSymbolRef &symbol : symbols) {
+    auto name = symbol.getName();
+    auto flags = symbol.getFlags();
+    if (!name || !flags) {
+      if (!name)
+        llvm::consumeError(name.takeError());
+      if (!flags)
+        llvm::consumeError(flags.takeError());
+      continue;
+    }
+    if ((*flags & llvm::object::SymbolRef::SF_Undefined) && !name->empty() &&
+        *name != "memcpy" && *name != "memmove" && *name != "memset")
+      imports.push_back(name->str());
+  }
+  return imports;
+}
+
 /// The dispatch level lowered to optimized LLVM IR for a target machine: the
 /// common first half of every entry point below.
 struct Lowered {
@@ -480,6 +527,147 @@ llmc::cpu::compileToSharedObject(mlir::ModuleOp module, const CpuTargetOptions &
   if (llvm::Error error = checkExports(*bytes, lowered->exports))
     return std::move(error);
   return bytes;
+}
+
+namespace {
+
+/// Adds the kernel table of runtime/include/llmc_kernel_abi.h and its
+/// getter `symbol` to the optimized module, and makes everything else
+/// internal: an app may link the kernels of several models.
+void addKernelTable(llvm::Module &module, const std::vector<std::string> &entries,
+                    uint64_t codeId, llvm::StringRef symbol, llvm::StringRef triple,
+                    llvm::StringRef features) {
+  llvm::LLVMContext &ctx = module.getContext();
+  llvm::Type *ptr = llvm::PointerType::getUnqual(ctx);
+  llvm::Type *i32 = llvm::Type::getInt32Ty(ctx), *i64 = llvm::Type::getInt64Ty(ctx);
+  auto string = [&](llvm::StringRef text) -> llvm::Constant * {
+    llvm::Constant *init = llvm::ConstantDataArray::getString(ctx, text);
+    return new llvm::GlobalVariable(module, init->getType(), /*isConstant=*/true,
+                                    llvm::GlobalValue::PrivateLinkage, init, "llmc.str");
+  };
+  std::vector<llvm::Constant *> names, fns;
+  for (const std::string &entry : entries) {
+    llvm::Function *fn = module.getFunction(entry);
+    names.push_back(string(entry));
+    fns.push_back(fn);
+  }
+  auto *arrayTy = llvm::ArrayType::get(ptr, entries.size());
+  auto array = [&](std::vector<llvm::Constant *> &items, const char *name) {
+    return new llvm::GlobalVariable(module, arrayTy, true, llvm::GlobalValue::PrivateLinkage,
+                                    llvm::ConstantArray::get(arrayTy, items), name);
+  };
+  auto *tableTy = llvm::StructType::get(ctx, {i32, i32, ptr, ptr, i64, ptr, ptr});
+  llvm::Constant *table = llvm::ConstantStruct::get(
+      tableTy, {llvm::ConstantInt::get(i32, 1 /* LLMC_KERNEL_TABLE_VERSION */),
+                llvm::ConstantInt::get(i32, entries.size()), array(names, "llmc.names"),
+                array(fns, "llmc.kernels"), llvm::ConstantInt::get(i64, codeId),
+                string(triple), string(features)});
+  auto *tableVar = new llvm::GlobalVariable(module, tableTy, true,
+                                           llvm::GlobalValue::PrivateLinkage, table,
+                                           "llmc.table");
+  for (llvm::Function &f : module)
+    if (!f.isDeclaration())
+      f.setLinkage(llvm::GlobalValue::InternalLinkage);
+  auto *getter = llvm::Function::Create(llvm::FunctionType::get(ptr, false),
+                                        llvm::GlobalValue::ExternalLinkage, symbol, module);
+  getter->addFnAttr(llvm::Attribute::NoUnwind);
+  llvm::ReturnInst::Create(ctx, tableVar, llvm::BasicBlock::Create(ctx, "entry", getter));
+}
+
+/// `<symbol>_artifact(size_t *size)`: the artifact's bytes, 4096-aligned in
+/// read-only data.
+void addArtifact(llvm::Module &module, llvm::StringRef symbol,
+                 const std::vector<uint8_t> &bytes) {
+  llvm::LLVMContext &ctx = module.getContext();
+  llvm::Type *ptr = llvm::PointerType::getUnqual(ctx);
+  llvm::Type *sizeTy = module.getDataLayout().getIntPtrType(ctx);
+  llvm::Constant *init = llvm::ConstantDataArray::getRaw(
+      llvm::StringRef(reinterpret_cast<const char *>(bytes.data()), bytes.size()),
+      bytes.size(), llvm::Type::getInt8Ty(ctx));
+  auto *data = new llvm::GlobalVariable(module, init->getType(), true,
+                                        llvm::GlobalValue::PrivateLinkage, init,
+                                        "llmc.artifact");
+  data->setAlignment(llvm::Align(4096));
+  auto *fn = llvm::Function::Create(llvm::FunctionType::get(ptr, {ptr}, false),
+                                    llvm::GlobalValue::ExternalLinkage,
+                                    (symbol + "_artifact").str(), module);
+  fn->addFnAttr(llvm::Attribute::NoUnwind);
+  auto *bb = llvm::BasicBlock::Create(ctx, "entry", fn);
+  new llvm::StoreInst(llvm::ConstantInt::get(sizeTy, bytes.size()), fn->getArg(0), bb);
+  llvm::ReturnInst::Create(ctx, data, bb);
+}
+
+} // namespace
+
+llvm::Expected<llmc::targets::Library>
+llmc::cpu::compileToLibrary(mlir::ModuleOp module, const CpuTargetOptions &options,
+                            const targets::LibraryOptions &libraryOptions) {
+  auto lowered = lowerForTarget(module, options);
+  if (!lowered)
+    return lowered.takeError();
+  llmc::targets::Library library;
+  bool host = options.triple.empty();
+  library.triple = host ? llvm::sys::getDefaultTargetTriple() : options.triple;
+  library.features = host ? hostFeatureString() : options.features;
+  {
+    // The id of the code: the optimized IR, which holds the triple, the CPU
+    // and its features. The same build gives the same id.
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    lowered->module->print(os, nullptr);
+    os.flush();
+    library.codeId = llvm::xxh3_64bits(llvm::StringRef(text));
+  }
+  addKernelTable(*lowered->module, lowered->exports, library.codeId, libraryOptions.symbol,
+                 library.triple, library.features);
+  if (libraryOptions.embed) {
+    auto bytes = libraryOptions.embed(library);
+    if (!bytes)
+      return bytes.takeError();
+    if (!bytes->empty())
+      addArtifact(*lowered->module, libraryOptions.symbol, *bytes);
+  }
+  {
+    std::string problems;
+    llvm::raw_string_ostream os(problems);
+    if (llvm::verifyModule(*lowered->module, &os))
+      return makeError("the kernel table does not verify:\n" + problems);
+  }
+  auto object = emitMachineCode(*lowered->module, *lowered->machine,
+                                llvm::CodeGenFileType::ObjectFile);
+  if (!object)
+    return object.takeError();
+  std::vector<uint8_t> objectBytes(object->begin(), object->end());
+  auto imports = importedSymbols(objectBytes);
+  if (!imports)
+    return imports.takeError();
+  if (!imports->empty())
+    return makeError("the kernels call " + llvm::join(*imports, ", ") +
+                     ", which the library does not carry");
+  if (libraryOptions.shared) {
+    auto bytes = linkSharedObject(*object, options, libraryOptions.soname);
+    if (!bytes)
+      return bytes.takeError();
+    if (llvm::Error error = checkExports(*bytes, {libraryOptions.symbol}))
+      return std::move(error);
+    library.bytes = std::move(*bytes);
+    return std::move(library);
+  }
+  // One member; a GNU archive with a symbol table, deterministic (no
+  // timestamps), as ar rcsD would write it.
+  std::string memberName = libraryOptions.symbol + ".o";
+  auto buffer = llvm::MemoryBuffer::getMemBuffer(llvm::StringRef(object->data(), object->size()),
+                                                 memberName, false);
+  std::vector<llvm::NewArchiveMember> members;
+  members.emplace_back(buffer->getMemBufferRef());
+  members.back().MemberName = memberName;
+  auto archive = llvm::writeArchiveToBuffer(
+      members, llvm::SymtabWritingMode::NormalSymtab, llvm::object::Archive::K_GNU,
+      /*Deterministic=*/true, /*Thin=*/false);
+  if (!archive)
+    return makeError("writing the archive failed: " + llvm::toString(archive.takeError()));
+  library.bytes.assign((*archive)->getBufferStart(), (*archive)->getBufferEnd());
+  return std::move(library);
 }
 
 llvm::Expected<std::string> llmc::cpu::emitLLVMIR(mlir::ModuleOp module,
@@ -542,6 +730,16 @@ public:
     auto bytes = compileToSharedObject(module, options_);
     if (!bytes)
       return bytes.takeError();
+    // A payload carries everything it calls but libc's memory functions: an
+    // app that links no libm (or an iOS app with no dynamic loading) must
+    // run it.
+    auto imports = importedSymbols(*bytes);
+    if (!imports)
+      return imports.takeError();
+    if (!imports->empty())
+      return makeError("the kernels call " + llvm::join(*imports, ", ") +
+                       ", which the payload does not carry (a math function "
+                       "without an expansion in targets/cpu/CpuPipeline.cpp?)");
     llmc::targets::Executable exe;
     exe.format = "elf-shared-object";
     bool host = options_.triple.empty();
@@ -552,6 +750,11 @@ public:
   }
   llvm::Expected<std::string> emitText(mlir::ModuleOp module) override {
     return emitLLVMIR(module, options_);
+  }
+  llvm::Expected<llmc::targets::Library>
+  compileLibrary(mlir::ModuleOp module,
+                 const llmc::targets::LibraryOptions &options) override {
+    return compileToLibrary(module, options_, options);
   }
 
 private:

@@ -29,6 +29,8 @@
 namespace llmc::targets {
 class Target;
 struct TargetPreset;
+struct Library;
+struct LibraryOptions;
 } // namespace llmc::targets
 
 namespace llvm {
@@ -99,6 +101,14 @@ void registerCpuTargetDialects(mlir::DialectRegistry &registry);
 /// that loads it). Returns the bytes of the shared object.
 llvm::Expected<std::vector<uint8_t>>
 compileToSharedObject(mlir::ModuleOp module, const CpuTargetOptions &options);
+
+/// Compiles `module` (modified in place) into a library of its kernels (an
+/// ar archive of one object, or a shared object) whose only external symbol
+/// is `options.symbol`, returning their llmc_kernel_table; the code id is a
+/// hash of the optimized IR.
+llvm::Expected<targets::Library>
+compileToLibrary(mlir::ModuleOp module, const CpuTargetOptions &options,
+                 const targets::LibraryOptions &libraryOptions);
 
 /// Lowers `module` (modified in place) and returns the optimized LLVM IR as
 /// text (for `llmc build --emit-llvm`).

@@ -46,6 +46,10 @@ public:
     options.banner = std::string(preset_.name) + " (" + preset_.device + ")";
     return llmc::metal::emitMSL(module, options);
   }
+  llvm::Expected<llmc::targets::Library>
+  compileLibrary(mlir::ModuleOp, const llmc::targets::LibraryOptions &) override {
+    return llmc::targets::noNativeLibrary(preset());
+  }
 
 private:
   int64_t threadgroupSize() const { return llmc::targets::gpuRowLanes(preset_); }

@@ -47,6 +47,10 @@ public:
     options.banner = std::string(preset_.name) + " (" + preset_.device + ")";
     return llmc::opencl::emitOpenCL(module, options);
   }
+  llvm::Expected<llmc::targets::Library>
+  compileLibrary(mlir::ModuleOp, const llmc::targets::LibraryOptions &) override {
+    return llmc::targets::noNativeLibrary(preset());
+  }
 
 private:
   // On Adreno a 64-wide workgroup is one wave in half-wave mode, so a row's

@@ -58,6 +58,10 @@ public:
     os << "\n";
     return os.str();
   }
+  llvm::Expected<llmc::targets::Library>
+  compileLibrary(mlir::ModuleOp, const llmc::targets::LibraryOptions &) override {
+    return llmc::targets::noNativeLibrary(preset());
+  }
 
 private:
   llvm::Error lower(mlir::ModuleOp module) {

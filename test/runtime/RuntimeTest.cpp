@@ -3,6 +3,7 @@
 #include "compiler/packager/ArtifactWriter.h"
 #include "runtime/include/llmc.h"
 #include "runtime/include/llmc_format.h"
+#include "runtime/include/llmc_kernel_abi.h"
 #include "runtime/schema/llmc_generated.h"
 #include "runtime/src/llmc_internal.h"
 #include "test/runtime/FakeModel.h"
@@ -121,9 +122,16 @@ ArtifactDesc fakeDesc() {
   fwd.scalars = {{0, 1, 0, 0}, {0, 0, 1, 0}, {0, 0, 0, 1}};
   fwd.grid = {1, 0, 0, 0};
   d.schedule.push_back(fwd);
-  d.weights = {{"tok_embeddings", DType::F32, {3, 5}, 60},
-               {"norm", DType::F32, {7}, 28},
-               {"q", DType::I8, {100}, 100}};
+  auto weight = [](const char *name, DType dtype, std::vector<int64_t> shape, uint64_t size) {
+    WeightDesc w;
+    w.name = name;
+    w.dtype = dtype;
+    w.shape = std::move(shape);
+    w.size = size;
+    return w;
+  };
+  d.weights = {weight("tok_embeddings", DType::F32, {3, 5}, 60),
+               weight("norm", DType::F32, {7}, 28), weight("q", DType::I8, {100}, 100)};
   d.arenaSize = FAKE_ARENA;
   return d;
 }
@@ -609,6 +617,103 @@ TEST_F(RuntimeTest, OpenMemory) {
   EXPECT_EQ(llmc_model_open_memory((uint8_t *)b2.p + 8, bytes_->size(), 0, &m),
             LLMC_ERR_INVALID_ARGUMENT);
   EXPECT_NE(std::string(llmc_last_error()).find("aligned"), std::string::npos);
+}
+
+// ---- runtime: code linked into the program ---------------------------------------
+
+// The fake kernels as a linked library would hand them over: the table of
+// `llmc build --emit static-lib`, here filled from the fake payload loaded
+// by the test (the runtime never dlopens anything for such an artifact).
+struct LinkedFake {
+  void *dl = dlopen(LLMC_FAKE_PAYLOAD_PATH, RTLD_NOW | RTLD_LOCAL);
+  const char *names[2] = {"llmc_fake_forward", "llmc_fake_fill"}; // any order
+  llmc_kernel_fn fns[2] = {};
+  llmc_kernel_table table = {LLMC_KERNEL_TABLE_VERSION, 2, names, fns, 0x1234abcd5678ef90ull,
+                             "", ""};
+  LinkedFake() {
+    for (int i = 0; i < 2; ++i) {
+      void *sym = dl ? dlsym(dl, names[i]) : nullptr;
+      std::memcpy(&fns[i], &sym, sizeof sym);
+    }
+  }
+  ~LinkedFake() {
+    if (dl) dlclose(dl);
+  }
+};
+
+// The artifact of a linked build: payload "linked", its data the code id.
+ArtifactDesc linkedDesc(uint64_t codeId) {
+  ArtifactDesc d = fakeDesc();
+  d.payloads[0].format = "linked";
+  d.payloads[0].data.resize(8);
+  llmc_wr64(d.payloads[0].data.data(), codeId);
+  return d;
+}
+
+TEST(RuntimeLinked, RunsTheProgramsKernels) {
+  LinkedFake fake;
+  ASSERT_NE(fake.dl, nullptr) << dlerror();
+  std::string path = tempPath("linked.llmc");
+  ASSERT_EQ(writeDesc(linkedDesc(fake.table.code_id), path), "");
+  llmc_open_params params = {};
+  params.kernels = &fake.table;
+  llmc_model *m = nullptr;
+  ASSERT_EQ(llmc_model_open_with_params(path.c_str(), &params, &m), LLMC_OK)
+      << llmc_last_error();
+  llmc_context *c = nullptr;
+  ASSERT_EQ(llmc_context_create(m, nullptr, &c), LLMC_OK) << llmc_last_error();
+  int32_t toks[3] = {3, 5, 7};
+  ASSERT_EQ(llmc_prefill(c, toks, 3), LLMC_OK) << llmc_last_error();
+  const float *l = nullptr;
+  ASSERT_EQ(llmc_get_logits(c, &l), LLMC_OK);
+  // What the same kernels give through the artifact's own payload.
+  EXPECT_EQ(l[0], 7 * 1000 + 2 + 1.0f);
+  EXPECT_EQ(l[1], 15.0f);
+  EXPECT_EQ(l[5], 42.0f);
+  llmc_context_free(c);
+  llmc_model_close(m);
+
+  // From memory too (path NULL, params.data).
+  std::vector<uint8_t> bytes = readFile(path);
+  struct Buffer b(bytes);
+  params.data = b.p;
+  params.size = b.n;
+  ASSERT_EQ(llmc_model_open_with_params(nullptr, &params, &m), LLMC_OK) << llmc_last_error();
+  llmc_model_close(m);
+  params.data = nullptr;
+
+  // Without the table: refused, saying how to open it; metadata only works.
+  EXPECT_EQ(llmc_model_open(path.c_str(), 0, &m), LLMC_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(llmc_last_error()).find("llmc_open_params.kernels"), std::string::npos)
+      << llmc_last_error();
+  ASSERT_EQ(llmc_model_open(path.c_str(), LLMC_OPEN_METADATA_ONLY, &m), LLMC_OK);
+  llmc_model_close(m);
+
+  // Code of another build (its id differs): refused before anything runs.
+  fake.table.code_id ^= 1;
+  EXPECT_EQ(llmc_model_open_with_params(path.c_str(), &params, &m), LLMC_ERR_PAYLOAD_LOAD);
+  EXPECT_NE(std::string(llmc_last_error()).find("not the code this artifact was built with"),
+            std::string::npos);
+  fake.table.code_id ^= 1;
+
+  // A table without one of the artifact's kernels.
+  fake.table.num_kernels = 1;
+  EXPECT_EQ(llmc_model_open_with_params(path.c_str(), &params, &m), LLMC_ERR_PAYLOAD_LOAD);
+  EXPECT_NE(std::string(llmc_last_error()).find("llmc_fake_fill"), std::string::npos)
+      << llmc_last_error();
+  fake.table.num_kernels = 2;
+
+  // A table of another layout version.
+  fake.table.version = 99;
+  EXPECT_EQ(llmc_model_open_with_params(path.c_str(), &params, &m), LLMC_ERR_PAYLOAD_LOAD);
+  fake.table.version = LLMC_KERNEL_TABLE_VERSION;
+  std::remove(path.c_str());
+
+  // A table for an artifact that carries its own code: refused, not ignored.
+  std::string own = tempPath("own.llmc");
+  ASSERT_EQ(writeDesc(fakeDesc(), own), "");
+  EXPECT_EQ(llmc_model_open_with_params(own.c_str(), &params, &m), LLMC_ERR_INVALID_ARGUMENT);
+  std::remove(own.c_str());
 }
 
 // ---- runtime: hostile files -----------------------------------------------------
@@ -1288,7 +1393,8 @@ llmc_status openOpenCL(const std::string &source, llmc_model **m,
                        const char *cacheDir = nullptr) {
   std::string path = tempPath("opencl.llmc");
   EXPECT_EQ(writeDesc(openclDesc(source), path), "");
-  llmc_open_params params = {0, cacheDir};
+  llmc_open_params params = {};
+  params.cache_dir = cacheDir;
   llmc_status st = llmc_model_open_with_params(path.c_str(), &params, m);
   std::remove(path.c_str());
   return st;
@@ -1455,7 +1561,8 @@ llmc_status openVulkan(const std::vector<uint8_t> &code, llmc_model **m,
   std::string path = tempPath("vulkan.llmc");
   EXPECT_EQ(writeDesc(d, path), "");
   setenv("LLMC_VULKAN_VALIDATION", "1", 1);
-  llmc_open_params params = {0, cacheDir};
+  llmc_open_params params = {};
+  params.cache_dir = cacheDir;
   llmc_status st = llmc_model_open_with_params(path.c_str(), &params, m);
   unsetenv("LLMC_VULKAN_VALIDATION");
   std::remove(path.c_str());

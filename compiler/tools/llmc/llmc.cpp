@@ -55,8 +55,23 @@ cl::SubCommand buildCmd("build",
 cl::opt<std::string> buildDir(cl::Positional,
                               cl::desc("<model dir | model.gguf>"),
                               cl::sub(buildCmd));
-cl::opt<std::string> buildOut("o", cl::desc("Output artifact (required)"),
+cl::opt<std::string> buildOut("o",
+                              cl::desc("Output artifact (required; with --emit "
+                                       "static-lib / shared-lib: libNAME.a / "
+                                       "libNAME.so)"),
                               cl::value_desc("file.llmc"), cl::sub(buildCmd));
+cl::opt<std::string> buildEmit(
+    "emit",
+    cl::desc("What to write: artifact (default: the code inside the .llmc), "
+             "static-lib or shared-lib (CPU targets: the code as a library the "
+             "app links, -o libNAME.a / libNAME.so, with NAME.h beside it and "
+             "the weights in NAME.llmc; no code is loaded at run time)"),
+    cl::init("artifact"), cl::sub(buildCmd));
+cl::opt<bool> buildEmbedWeights(
+    "embed-weights",
+    cl::desc("With --emit static-lib / shared-lib: put the artifact inside "
+             "the library too (small models; no NAME.llmc)"),
+    cl::init(false), cl::sub(buildCmd));
 cl::opt<std::string> buildTarget(
     "target",
     cl::desc("Target preset: host, or `help` to list every preset and which "
@@ -244,6 +259,8 @@ int runBuild() {
   opts.kvCache = buildKVCache;
   opts.kvTile = buildKVTile;
   opts.kvSplits = buildKVSplits;
+  opts.emit = buildEmit;
+  opts.embedWeights = buildEmbedWeights;
   opts.dumpKernelIR = buildDumpKernels;
   opts.dumpPayload = buildDumpPayload;
   opts.dumpLLVMIR = !buildDumpTarget.empty() ? buildDumpTarget : buildDumpLLVM;

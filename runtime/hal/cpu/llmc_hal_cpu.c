@@ -157,6 +157,25 @@ static llmc_status executable_load(const char *name, const uint8_t *code, uint64
 #endif
 }
 
+llmc_status llmc_hal_cpu_link(const char *name, const llmc_kernel_table *table,
+                              const char *const *entries, uint32_t n,
+                              llmc_hal_executable **out) {
+  llmc_hal_executable *exe = calloc(1, sizeof *exe + n * sizeof(llmc_kernel_fn));
+  if (!(*out = exe)) return llmc_hal_fail(LLMC_ERR_OUT_OF_MEMORY, "%s: out of memory", name);
+  exe->num_kernels = n;
+  for (uint32_t i = 0; i < n; ++i) {
+    for (uint32_t k = 0; k < table->num_kernels && !exe->kernels[i]; ++k)
+      if (!strcmp(table->names[k], entries[i])) exe->kernels[i] = table->kernels[k];
+    if (!exe->kernels[i]) {
+      free(exe);
+      *out = NULL;
+      return llmc_hal_fail(LLMC_ERR_PAYLOAD_LOAD, "%s: the linked code has no kernel '%s'",
+                           name, entries[i]);
+    }
+  }
+  return LLMC_OK;
+}
+
 /* ---- buffers ----------------------------------------------------------------- */
 
 struct llmc_hal_buffer {
