@@ -8,7 +8,7 @@
 set -euo pipefail
 
 APT_PACKAGES=(
-  cmake ninja-build ccache python3 python3-pip
+  cmake ninja-build ccache python3 python3-pip pkg-config
   llvm-19-dev libmlir-19-dev mlir-19-tools llvm-19-tools clang-19 lld-19 liblld-19-dev
   libflatbuffers-dev flatbuffers-compiler libfmt-dev
   libgtest-dev googletest

@@ -34,3 +34,9 @@ echo "== tests =="
 # The aarch64, OpenCL, Vulkan and Metal (MSL-on-CPU) suites must run here, never be skipped
 # (test/lit.cfg.py).
 cd "$BUILD" && LLMC_REQUIRE_AARCH64=1 LLMC_REQUIRE_OPENCL=1 LLMC_REQUIRE_VULKAN=1 LLMC_REQUIRE_METAL=1 ctest --output-on-failure
+echo "== the runtime's size per part, and the embed example (examples/embed-c) =="
+ninja -C "$BUILD" runtime-size | grep -E "^(x86_64|aarch64) "
+cmake --install "$BUILD" --prefix "$BUILD/embed-prefix" --component runtime >/dev/null
+CC=clang-19 LLMC="$BUILD/bin/llmc" bash "$ROOT/examples/embed-c/build.sh" "$BUILD/embed-prefix" \
+  "$ROOT/examples/kjv-llama" "$BUILD/embed-c" --quantization q8
+"$BUILD/embed-c/embed-c" "$BUILD/embed-c/kjv.llmc" "And the LORD said unto Moses" 32

@@ -19,6 +19,7 @@ config.substitutions.append(("%fixtures", config.llmc_fixtures_dir))
 config.substitutions.append(("%python", config.python_executable))
 config.substitutions.append(("%srcroot", config.llmc_src_root))
 config.substitutions.append(("%tools", config.llmc_tools_dir))
+config.substitutions.append(("%objroot", config.llmc_obj_root))
 # A C program embedding the runtime: the build's C compiler and static runtime.
 config.substitutions.append(("%cc", config.c_compiler))
 config.substitutions.append(("%runtime-lib", config.runtime_lib))

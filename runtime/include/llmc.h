@@ -121,6 +121,13 @@ LLMC_API llmc_status llmc_model_open_memory(const void *data, size_t size,
                                             uint32_t flags,
                                             llmc_model **out_model);
 
+/* The GPU back ends (OpenCL, Vulkan) of the static runtime
+ * (libllmc_runtime.a): a program carries only the CPU back end unless it
+ * calls this once, which links the GPU ones in and lets llmc_model_open run
+ * "opencl-c" and "spirv" artifacts. libllmc.so always has them; calling it
+ * there does nothing. */
+LLMC_API void llmc_enable_gpu(void);
+
 /* Closes the model: unloads the code and unmaps the file. NULL is OK. */
 LLMC_API llmc_status llmc_model_close(llmc_model *model);
 

@@ -981,6 +981,8 @@ const char *runnerOverview() {
 }
 
 int runnerMain(int argc, char **argv, const char *tool) {
+  llmc_enable_gpu(); // OpenCL and Vulkan artifacts too
+
   gTool = tool;
   if (argc < 2)
     return 1;

@@ -92,6 +92,18 @@ struct llmc_context {
   int has_logits;
 };
 
+/* The GPU HALs are weak references on ELF platforms: an app that links the
+ * static runtime carries only the CPU HAL, unless it calls llmc_enable_gpu
+ * (src/llmc_gpu.c), whose object names them and so links them in.
+ * libllmc.so holds them all. (Apple platforms have neither: Metal.) */
+#if defined(__ELF__)
+const llmc_hal *llmc_hal_opencl(void) __attribute__((weak));
+const llmc_hal *llmc_hal_vulkan(void) __attribute__((weak));
+#define LLMC_GPU_HAL(get) ((get) ? (get)() : NULL)
+#else
+#define LLMC_GPU_HAL(get) ((get)())
+#endif
+
 /* The Metal HAL: the native one on Apple platforms (runtime/hal/metal),
  * unless a program installed another (llmc-msl-run: the MSL-on-CPU
  * harness). */
@@ -431,8 +443,8 @@ static llmc_status open_impl(const uint8_t *base, size_t size, uint32_t flags,
       for (int k = 0; *fmt; ++k, fmt += strlen(fmt) + 1)
         if (!strcmp(p.format, fmt))
           hal = meta_only ? llmc_hal_cpu()
-                : k == 0  ? llmc_hal_opencl()
-                : k == 1  ? llmc_hal_vulkan()
+                : k == 0  ? LLMC_GPU_HAL(llmc_hal_opencl)
+                : k == 1  ? LLMC_GPU_HAL(llmc_hal_vulkan)
                           : llmc_hal_metal();
     }
   }

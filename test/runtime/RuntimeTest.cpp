@@ -26,6 +26,10 @@
 
 using namespace llmc::packager;
 
+// The GPU HALs are linked into a program that asks for them (the OpenCL and
+// Vulkan tests below use them through the public API).
+static const bool kGpuEnabled = (llmc_enable_gpu(), true);
+
 namespace {
 
 std::vector<uint8_t> readFile(const std::string &path) {
