@@ -330,6 +330,14 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
                    << opts.emit << "'";
     return false;
   }
+  // Apple platforms load no code at run time: their CPU code is linked.
+  if (!library && std::string(target->hal) == "cpu" &&
+      llvm::StringRef(target->triple).contains("-apple-")) {
+    emitError(loc) << "the " << opts.target << " target links its kernels into the "
+                      "app (Apple platforms load no code at run time): build with "
+                      "--emit static-lib -o libNAME.a";
+    return false;
+  }
   if (opts.embedWeights && !library) {
     emitError(loc) << "--embed-weights puts the weights in a library: it needs "
                       "--emit static-lib or shared-lib";
@@ -801,6 +809,9 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
     };
     llvm::Expected<targets::Library> lib = (*backend)->compileLibrary(*module, libOpts);
     if (!lib) {
+      // No artifact without the library it was made for.
+      if (!desc.payloads.empty() && !opts.embedWeights)
+        llvm::sys::fs::remove(artifactPath);
       emitError(loc) << "code generation failed: " << llvm::toString(lib.takeError());
       return false;
     }

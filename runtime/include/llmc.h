@@ -32,6 +32,12 @@ extern "C" {
 #define LLMC_API
 #endif
 
+/* The version of the API this header describes: it changes when a function
+ * or a struct changes incompatibly (structs only grow at their end between
+ * versions otherwise). A program compares it with llmc_api_version() of the
+ * library it runs with. */
+#define LLMC_API_VERSION 1
+
 typedef enum llmc_status {
   LLMC_OK = 0,
   LLMC_ERR_INVALID_ARGUMENT = 1,  /* NULL pointer, bad token id, bad n_ctx... */
@@ -47,6 +53,11 @@ typedef enum llmc_status {
   LLMC_ERR_INVALID_STATE = 11,    /* e.g. logits requested before any run */
   LLMC_ERR_UNSUPPORTED = 12       /* feature not available on this platform */
 } llmc_status;
+
+/* The runtime's release ("0.1.0") and API version (LLMC_API_VERSION of the
+ * header it was built with). */
+LLMC_API const char *llmc_version(void);
+LLMC_API uint32_t llmc_api_version(void);
 
 /* Static English name of a status ("LLMC_OK" -> "ok"); never NULL. */
 LLMC_API const char *llmc_status_string(llmc_status status);

@@ -49,6 +49,12 @@ static _Thread_local const char *g_name;
 
 LLMC_API const char *llmc_last_error(void) { return g_error; }
 
+#ifndef LLMC_VERSION_STRING
+#define LLMC_VERSION_STRING "unknown"
+#endif
+LLMC_API const char *llmc_version(void) { return LLMC_VERSION_STRING; }
+LLMC_API uint32_t llmc_api_version(void) { return LLMC_API_VERSION; }
+
 /* Sets the message (prefixed by the name of the artifact being opened) and
  * returns st. The HALs report through it too. */
 llmc_status llmc_hal_fail(llmc_status st, const char *fmt, ...) {

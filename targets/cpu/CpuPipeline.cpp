@@ -215,8 +215,13 @@ struct ExpandExpPass
     };
     auto add = [&](Value x, Value y) { return b.create<arith::AddFOp>(loc, x, y).getResult(); };
     auto mul = [&](Value x, Value y) { return b.create<arith::MulFOp>(loc, x, y).getResult(); };
+    // x * y + z, fused where the CPU has FMA (the `contract` flags), a
+    // multiply and an add where it has not: math.fma would be a libm call
+    // there, which a payload must not make.
+    auto contract = arith::FastMathFlagsAttr::get(b.getContext(), arith::FastMathFlags::contract);
     auto fma = [&](Value x, Value y, Value z) {
-      return b.create<math::FmaOp>(loc, x, y, z).getResult();
+      Value p = b.create<arith::MulFOp>(loc, x, y, contract);
+      return b.create<arith::AddFOp>(loc, p, z, contract).getResult();
     };
     auto cmp = [&](arith::CmpFPredicate p, Value x, Value y) {
       return b.create<arith::CmpFOp>(loc, p, x, y).getResult();

@@ -443,7 +443,8 @@ llvm::Error checkExports(const std::vector<uint8_t> &bytes,
 
 /// Symbols the shared object imports, except libc's memory functions (LLVM
 /// lowers large copies and fills to them; every process has libc, the
-/// runtime itself needs it).
+/// runtime itself needs it; Apple's libSystem adds bzero and
+/// memset_pattern16).
 llvm::Expected<std::vector<std::string>> importedSymbols(const std::vector<uint8_t> &bytes) {
   llvm::MemoryBufferRef ref(
       llvm::StringRef(reinterpret_cast<const char *>(bytes.data()), bytes.size()),
@@ -452,20 +453,20 @@ llvm::Expected<std::vector<std::string>> importedSymbols(const std::vector<uint8
   if (!object)
     return makeError("the linker output is not an object file: " +
                      llvm::toString(object.takeError()));
-  auto *elf = llvm::dyn_cast<llvm::object::ELFObjectFileBase>(object->get());
-  if (!elf)
-    return makeError("the linker output is not ELF");
-  std::vector<std::string> imports;
   // A shared object's imports are its undefined dynamic symbols; a
-  // relocatable object's, its undefined symbols.
-  std::vector<llvm::object::ELFSymbolRef> symbols;
-  if (elf->isRelocatableObject())
-    for (const llvm::object::SymbolRef &symbol : elf->symbols())
-      symbols.emplace_back(symbol);
-  else
+  // relocatable object's (ELF or Mach-O), its undefined symbols.
+  std::vector<llvm::object::SymbolRef> symbols;
+  auto *elf = llvm::dyn_cast<llvm::object::ELFObjectFileBase>(object->get());
+  if (elf && !elf->isRelocatableObject())
     for (const llvm::object::ELFSymbolRef &symbol : elf->getDynamicSymbolIterators())
       symbols.push_back(symbol);
-  for (const llvm::object::ELFSymbolRef &symbol : symbols) {
+  else
+    for (const llvm::object::SymbolRef &symbol : (*object)->symbols())
+      symbols.push_back(symbol);
+  // Mach-O spells C names with a leading underscore.
+  const bool macho = (*object)->isMachO();
+  std::vector<std::string> imports;
+  for (const llvm::object::SymbolRef &symbol : symbols) {
     auto name = symbol.getName();
     auto flags = symbol.getFlags();
     if (!name || !flags) {
@@ -475,9 +476,10 @@ llvm::Expected<std::vector<std::string>> importedSymbols(const std::vector<uint8
         llvm::consumeError(flags.takeError());
       continue;
     }
-    if ((*flags & llvm::object::SymbolRef::SF_Undefined) && !name->empty() &&
-        *name != "memcpy" && *name != "memmove" && *name != "memset")
-      imports.push_back(name->str());
+    llvm::StringRef c = macho ? name->drop_front(name->starts_with("_")) : *name;
+    if ((*flags & llvm::object::SymbolRef::SF_Undefined) && !c.empty() && c != "memcpy" &&
+        c != "memmove" && c != "memset" && !(macho && (c == "bzero" || c == "memset_pattern16")))
+      imports.push_back(c.str());
   }
   return imports;
 }
@@ -644,6 +646,10 @@ llmc::cpu::compileToLibrary(mlir::ModuleOp module, const CpuTargetOptions &optio
   if (!imports->empty())
     return makeError("the kernels call " + llvm::join(*imports, ", ") +
                      ", which the library does not carry");
+  const bool apple = lowered->machine->getTargetTriple().isOSDarwin();
+  if (libraryOptions.shared && apple)
+    return makeError("--emit shared-lib makes ELF shared objects; on Apple platforms "
+                     "use --emit static-lib");
   if (libraryOptions.shared) {
     auto bytes = linkSharedObject(*object, options, libraryOptions.soname);
     if (!bytes)
@@ -653,8 +659,8 @@ llmc::cpu::compileToLibrary(mlir::ModuleOp module, const CpuTargetOptions &optio
     library.bytes = std::move(*bytes);
     return std::move(library);
   }
-  // One member; a GNU archive with a symbol table, deterministic (no
-  // timestamps), as ar rcsD would write it.
+  // One member; a GNU (Apple: BSD-Darwin) archive with a symbol table,
+  // deterministic (no timestamps), as ar rcsD would write it.
   std::string memberName = libraryOptions.symbol + ".o";
   auto buffer = llvm::MemoryBuffer::getMemBuffer(llvm::StringRef(object->data(), object->size()),
                                                  memberName, false);
@@ -662,7 +668,8 @@ llmc::cpu::compileToLibrary(mlir::ModuleOp module, const CpuTargetOptions &optio
   members.emplace_back(buffer->getMemBufferRef());
   members.back().MemberName = memberName;
   auto archive = llvm::writeArchiveToBuffer(
-      members, llvm::SymtabWritingMode::NormalSymtab, llvm::object::Archive::K_GNU,
+      members, llvm::SymtabWritingMode::NormalSymtab,
+      apple ? llvm::object::Archive::K_DARWIN : llvm::object::Archive::K_GNU,
       /*Deterministic=*/true, /*Thin=*/false);
   if (!archive)
     return makeError("writing the archive failed: " + llvm::toString(archive.takeError()));

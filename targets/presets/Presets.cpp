@@ -57,6 +57,17 @@ const std::vector<TargetPreset> kPresets = {
      "+v9a,+neon,+dotprod,+i8mm,+bf16,+fullfp16", 0, 0, 0, 64 * KB, 1 * MB,
      8 * MB, 67.2, 281.6, ""},
 
+    // iPhone 15 Pro CPU (A17 Pro: 2 performance + 4 efficiency cores), the
+    // same 51.2 GB/s LPDDR5 as ios/metal. Apple publishes no cache sizes or
+    // pipe counts; from public microarchitecture analyses: 128 KB L1D and
+    // 16 MB L2 per performance cluster, four 128-bit FMA pipes at 3.78 GHz
+    // (32 flop/cycle), efficiency cores two at 2.11 GHz (16) -> 2 x 3.78 x
+    // 32 + 4 x 2.11 x 16 = 377 GFLOP/s. iOS loads no code at run time: this
+    // target builds with --emit static-lib (the app links the kernels).
+    {"ios/cpu", "iPhone 15 Pro CPU (A17 Pro), code linked into the app", "cpu",
+     "arm64-apple-ios17.0", "apple-a17", "+neon,+dotprod,+i8mm,+bf16,+fullfp16", 0,
+     0, 0, 128 * KB, 16 * MB, 0, 51.2, 377.0, ""},
+
     // Adreno 740 (Snapdragon 8 Gen 2), same LPDDR5X as android/cpu: 67.2
     // GB/s. Qualcomm Adreno OpenCL programming guide: waves of 64 or 128
     // fibers (subgroup 64 in half-wave mode), up to 1024 work items per

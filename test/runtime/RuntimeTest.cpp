@@ -745,6 +745,28 @@ TEST_F(RuntimeTest, TruncatedAtManyLengths) {
   EXPECT_EQ(openBytes(good), LLMC_OK);
 }
 
+TEST(Runtime, VersionsAndPreviousFormat) {
+  EXPECT_STREQ(llmc_version(), LLMC_TEST_VERSION);
+  EXPECT_EQ(llmc_api_version(), (uint32_t)LLMC_API_VERSION);
+  // An artifact of the previous format (version 1: one llmc_forward entry
+  // point instead of a schedule), consistent in header and manifest with
+  // valid checksums: refused as an unsupported version, never misread.
+  std::string path = tempPath("v1.llmc");
+  WriteOptions o;
+  o.mutateFlatBuffer = [](std::vector<uint8_t> &fb) {
+    ASSERT_TRUE(llmc::fb::GetMutableModel(fb.data())->mutable_manifest()->mutate_format_version(
+        LLMC_FORMAT_VERSION - 1));
+  };
+  ASSERT_EQ(writeDesc(fakeDesc(), path, o), "");
+  std::vector<uint8_t> f = readFile(path);
+  std::remove(path.c_str());
+  llmc_wr32(&f[8], LLMC_FORMAT_VERSION - 1);
+  EXPECT_EQ(openBytes(f), LLMC_ERR_UNSUPPORTED_VERSION);
+  EXPECT_NE(std::string(llmc_last_error()).find("format version 1, this runtime reads 2"),
+            std::string::npos)
+      << llmc_last_error();
+}
+
 TEST_F(RuntimeTest, BadHeader) {
   std::vector<uint8_t> f = *bytes_;
   f[0] = 'X';
