@@ -16,6 +16,7 @@ APT_PACKAGES=(
   pocl-opencl-icd ocl-icd-libopencl1 oclgrind
   mesa-vulkan-drivers libvulkan-dev libvulkan1 vulkan-validationlayers spirv-tools
   glslang-tools
+  openjdk-17-jdk-headless
 )
 PIP_PACKAGES=(numpy regex gguf)
 

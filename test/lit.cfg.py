@@ -23,6 +23,17 @@ config.substitutions.append(("%objroot", config.llmc_obj_root))
 # A C program embedding the runtime: the build's C compiler and static runtime.
 config.substitutions.append(("%cc", config.c_compiler))
 config.substitutions.append(("%runtime-lib", config.runtime_lib))
+# The Android JNI bridge: a JDK's jni.h and javac/java (scripts/setup.sh
+# installs openjdk-17-jdk-headless), and the aarch64 runtime to cross-link.
+import shutil as _shutil  # noqa: E402
+_javac = _shutil.which("javac")
+if _javac and _shutil.which("java"):
+    _jdk = os.path.dirname(os.path.dirname(os.path.realpath(_javac)))
+    if os.path.exists(os.path.join(_jdk, "include", "jni.h")):
+        config.available_features.add("jdk")
+        config.substitutions.append(("%jdk-include", os.path.join(_jdk, "include")))
+config.substitutions.append(("%aarch64-runtime-lib", os.path.join(
+    os.path.dirname(config.llmc_aarch64_runner), "..", "runtime", "libllmc_runtime.a")))
 
 # The aarch64 suite: llmc-run cross-built by scripts/build-aarch64.sh, run
 # under qemu-user with every feature the presets use (-cpu max: dotprod,
