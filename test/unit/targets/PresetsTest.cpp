@@ -13,7 +13,7 @@ using llmc::targets::targetPresets;
 // The presets the retargetable back end promises, by name.
 TEST(TargetPresets, AllNamedPresetsExist) {
   for (const char *name :
-       {"host", "linux/aarch64", "android/cpu", "android/adreno740",
+       {"host", "linux/aarch64", "android/cpu", "ios/cpu", "android/adreno740",
         "android/adreno750", "android/vulkan", "linux/vulkan", "ios/metal",
         "macos/metal"})
     EXPECT_NE(findTargetPreset(name), nullptr) << name;
