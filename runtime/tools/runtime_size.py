@@ -14,15 +14,14 @@ the allocated, initialised sections of the result (text, rodata, data:
 what the stripped binary carries; no bss). A part's figure is the growth it
 adds to the core. Parts:
 
-  core       open, verify, map, contexts, the CPU HAL with its thread pool,
-             running the schedule (every llmc.h function but the inspection
-             ones below)
+  core       open (a file, memory, or with the kernels linked in), verify,
+             map, contexts, the CPU HAL with its thread pool, running the
+             schedule (every llmc.h function but the inspection one below)
   tokenizer  llmc_tokenizer.h and llmc_model_get_tokenizer, less its tables
   sampler    llmc_sampler.h
   tables     the tokenizer's Unicode tables (constant data)
   total      core + tokenizer + sampler
-  inspect    llmc_model_get_dispatch_info and llmc_model_open_with_params
-             (tools, not apps; outside the total)
+  inspect    llmc_model_get_dispatch_info (tools, not apps; outside the total)
   <hal> HAL  each GPU HAL on its own, with the cache helpers it uses
 
 With --budget, exits 1 when the core exceeds 12 KB or the total 20 KB on
@@ -34,16 +33,17 @@ import subprocess
 import sys
 import tempfile
 
-CORE = """llmc_model_open llmc_model_open_memory llmc_model_close llmc_model_get_info
-llmc_context_create llmc_context_free llmc_context_get_n_ctx llmc_context_get_threads
-llmc_prefill llmc_decode llmc_get_logits llmc_get_all_logits llmc_get_position
-llmc_rewind llmc_reset llmc_last_error llmc_status_string""".split()
+CORE = """llmc_model_open llmc_model_open_memory llmc_model_open_with_params
+llmc_model_close llmc_model_get_info llmc_context_create llmc_context_free
+llmc_context_get_n_ctx llmc_context_get_threads llmc_prefill llmc_decode llmc_get_logits
+llmc_get_all_logits llmc_get_position llmc_rewind llmc_reset llmc_last_error
+llmc_status_string llmc_version llmc_api_version""".split()
 TOKENIZER = """llmc_model_get_tokenizer llmc_tokenizer_init llmc_tokenizer_vocab_size
 llmc_tokenizer_bos llmc_tokenizer_eos llmc_tokenizer_eot llmc_tokenizer_max_token_bytes
 llmc_token_flags llmc_tokenize llmc_pretokenize llmc_token_bytes llmc_detokenize
 llmc_detok_stream_push llmc_detok_stream_flush""".split()
 SAMPLER = "llmc_sampler_default_params llmc_sampler_init llmc_sampler_sample".split()
-INSPECT = "llmc_model_get_dispatch_info llmc_model_open_with_params".split()
+INSPECT = ["llmc_model_get_dispatch_info"]
 TABLES = re.compile(r"^llmc_uc_")
 CORE_OBJECTS = ["src/llmc_runtime.c.o", "src/llmc_fb.c.o", "hal/cpu/llmc_hal_cpu.c.o"]
 APP_OBJECTS = CORE_OBJECTS + ["src/tokenizer.c.o", "src/sampler.c.o"]

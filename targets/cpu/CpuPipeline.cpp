@@ -346,6 +346,45 @@ struct ExpandSinCosPass
   }
 };
 
+/// math.roundeven on f32 (the q8 KV cache's quantization) as arithmetic:
+/// adding and subtracting 2^23 to |x| rounds it to the nearest integer, ties
+/// to even; the sign comes back with copysign, and |x| >= 2^23 (already an
+/// integer) or NaN stays x. Without SSE4.1 (linux/x86-64) LLVM would call
+/// libm's roundevenf.
+struct ExpandRoundEvenPass
+    : public PassWrapper<ExpandRoundEvenPass, OperationPass<ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(ExpandRoundEvenPass)
+
+  StringRef getArgument() const final { return "llmc-cpu-expand-roundeven"; }
+  StringRef getDescription() const final {
+    return "Expand f32 math.roundeven into arithmetic (no libm)";
+  }
+
+  void runOnOperation() override {
+    SmallVector<math::RoundEvenOp> ops;
+    getOperation().walk([&](math::RoundEvenOp op) {
+      if (getElementTypeOrSelf(op.getType()).isF32())
+        ops.push_back(op);
+    });
+    for (math::RoundEvenOp op : ops) {
+      OpBuilder b(op);
+      Location loc = op.getLoc();
+      Type type = op.getType();
+      Attribute a = b.getF32FloatAttr(8388608.0f);
+      if (auto v = dyn_cast<VectorType>(type))
+        a = DenseElementsAttr::get(v, cast<FloatAttr>(a).getValue());
+      Value two23 = b.create<arith::ConstantOp>(loc, type, cast<TypedAttr>(a));
+      Value x = op.getOperand();
+      Value ax = b.create<math::AbsFOp>(loc, x);
+      Value r = b.create<arith::SubFOp>(loc, b.create<arith::AddFOp>(loc, ax, two23), two23);
+      r = b.create<math::CopySignOp>(loc, r, x);
+      Value keep = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::UGE, ax, two23);
+      op.replaceAllUsesWith(b.create<arith::SelectOp>(loc, keep, x, r).getResult());
+      op.erase();
+    }
+  }
+};
+
 } // namespace
 
 std::string llmc::cpu::kernelEntrySymbol(llvm::StringRef kernel) {
@@ -356,6 +395,7 @@ void llmc::cpu::buildKernelToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(std::make_unique<PrepareKernelsPass>());
   pm.addPass(std::make_unique<ExpandExpPass>());
   pm.addPass(std::make_unique<ExpandSinCosPass>());
+  pm.addPass(std::make_unique<ExpandRoundEvenPass>());
   // n-D transfers become loops of 1-D ones (1-D ones are left to
   // convert-vector-to-llvm, which handles masks and out-of-bounds reads).
   pm.addPass(createConvertVectorToSCFPass());
@@ -400,6 +440,8 @@ void llmc::cpu::registerCpuTargetPipelines() {
   (void)expandExp;
   static PassRegistration<ExpandSinCosPass> expandSinCos;
   (void)expandSinCos;
+  static PassRegistration<ExpandRoundEvenPass> expandRoundEven;
+  (void)expandRoundEven;
 }
 
 void llmc::cpu::registerCpuTargetDialects(DialectRegistry &registry) {

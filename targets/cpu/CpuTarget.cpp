@@ -407,66 +407,32 @@ llvm::Expected<std::vector<uint8_t>> linkSharedObject(llvm::StringRef object,
   return std::vector<uint8_t>(bytes.begin(), bytes.end());
 }
 
-/// Checks that `bytes` is an ELF shared object whose dynamic symbol table
-/// defines every name in `exports`.
-llvm::Error checkExports(const std::vector<uint8_t> &bytes,
-                         const std::vector<std::string> &exports) {
+/// The symbols of an object as the linker sees them: a shared object's
+/// dynamic symbols, a relocatable object's (ELF or Mach-O) symbols; C names
+/// without Mach-O's leading underscore.
+struct Symbol {
+  std::string name;
+  bool undefined;
+};
+llvm::Expected<std::vector<Symbol>> linkSymbols(const std::vector<uint8_t> &bytes) {
   llvm::MemoryBufferRef ref(
       llvm::StringRef(reinterpret_cast<const char *>(bytes.data()), bytes.size()),
-      "llmc_kernels.so");
+      "llmc_kernels");
   auto object = llvm::object::ObjectFile::createObjectFile(ref);
   if (!object)
-    return makeError("the linker output is not an object file: " +
+    return makeError("the compiled code is not an object file: " +
                      llvm::toString(object.takeError()));
-  auto *elf = llvm::dyn_cast<llvm::object::ELFObjectFileBase>(object->get());
-  if (!elf)
-    return makeError("the linker output is not ELF");
-  llvm::StringSet<> defined;
-  for (const llvm::object::ELFSymbolRef &symbol : elf->getDynamicSymbolIterators()) {
-    auto name = symbol.getName();
-    auto flags = symbol.getFlags();
-    if (!name || !flags) {
-      if (!name)
-        llvm::consumeError(name.takeError());
-      if (!flags)
-        llvm::consumeError(flags.takeError());
-      continue;
-    }
-    if (!(*flags & llvm::object::SymbolRef::SF_Undefined))
-      defined.insert(*name);
-  }
-  for (const std::string &name : exports)
-    if (!defined.contains(name))
-      return makeError("the shared object does not export " + name);
-  return llvm::Error::success();
-}
-
-/// Symbols the shared object imports, except libc's memory functions (LLVM
-/// lowers large copies and fills to them; every process has libc, the
-/// runtime itself needs it; Apple's libSystem adds bzero and
-/// memset_pattern16).
-llvm::Expected<std::vector<std::string>> importedSymbols(const std::vector<uint8_t> &bytes) {
-  llvm::MemoryBufferRef ref(
-      llvm::StringRef(reinterpret_cast<const char *>(bytes.data()), bytes.size()),
-      "llmc_kernels.so");
-  auto object = llvm::object::ObjectFile::createObjectFile(ref);
-  if (!object)
-    return makeError("the linker output is not an object file: " +
-                     llvm::toString(object.takeError()));
-  // A shared object's imports are its undefined dynamic symbols; a
-  // relocatable object's (ELF or Mach-O), its undefined symbols.
-  std::vector<llvm::object::SymbolRef> symbols;
+  std::vector<llvm::object::SymbolRef> refs;
   auto *elf = llvm::dyn_cast<llvm::object::ELFObjectFileBase>(object->get());
   if (elf && !elf->isRelocatableObject())
     for (const llvm::object::ELFSymbolRef &symbol : elf->getDynamicSymbolIterators())
-      symbols.push_back(symbol);
+      refs.push_back(symbol);
   else
     for (const llvm::object::SymbolRef &symbol : (*object)->symbols())
-      symbols.push_back(symbol);
-  // Mach-O spells C names with a leading underscore.
+      refs.push_back(symbol);
   const bool macho = (*object)->isMachO();
-  std::vector<std::string> imports;
-  for (const llvm::object::SymbolRef &symbol : symbols) {
+  std::vector<Symbol> symbols;
+  for (const llvm::object::SymbolRef &symbol : refs) {
     auto name = symbol.getName();
     auto flags = symbol.getFlags();
     if (!name || !flags) {
@@ -477,10 +443,41 @@ llvm::Expected<std::vector<std::string>> importedSymbols(const std::vector<uint8
       continue;
     }
     llvm::StringRef c = macho ? name->drop_front(name->starts_with("_")) : *name;
-    if ((*flags & llvm::object::SymbolRef::SF_Undefined) && !c.empty() && c != "memcpy" &&
-        c != "memmove" && c != "memset" && !(macho && (c == "bzero" || c == "memset_pattern16")))
-      imports.push_back(c.str());
+    if (!c.empty())
+      symbols.push_back({c.str(), (*flags & llvm::object::SymbolRef::SF_Undefined) != 0});
   }
+  return symbols;
+}
+
+/// Checks that the shared object `bytes` defines every name in `exports`.
+llvm::Error checkExports(const std::vector<uint8_t> &bytes,
+                         const std::vector<std::string> &exports) {
+  auto symbols = linkSymbols(bytes);
+  if (!symbols)
+    return symbols.takeError();
+  llvm::StringSet<> defined;
+  for (const Symbol &symbol : *symbols)
+    if (!symbol.undefined)
+      defined.insert(symbol.name);
+  for (const std::string &name : exports)
+    if (!defined.contains(name))
+      return makeError("the shared object does not export " + name);
+  return llvm::Error::success();
+}
+
+/// Symbols the code imports, except libc's memory functions (LLVM lowers
+/// large copies and fills to them; every process has libc, the runtime
+/// itself needs it; Apple's libSystem adds bzero and memset_pattern16).
+llvm::Expected<std::vector<std::string>> importedSymbols(const std::vector<uint8_t> &bytes) {
+  auto symbols = linkSymbols(bytes);
+  if (!symbols)
+    return symbols.takeError();
+  static const llvm::StringSet<> libc = {"memcpy", "memmove", "memset", "bzero",
+                                         "memset_pattern16"};
+  std::vector<std::string> imports;
+  for (const Symbol &symbol : *symbols)
+    if (symbol.undefined && !libc.contains(symbol.name))
+      imports.push_back(symbol.name);
   return imports;
 }
 

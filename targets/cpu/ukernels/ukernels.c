@@ -34,6 +34,15 @@
 
 #include <stdint.h>
 
+/* Round to nearest, ties to even, for |x| <= 2^22 (here |x| <= 127): adding
+ * and subtracting 1.5 * 2^23 leaves the rounded value, as rintf does in the
+ * default rounding mode, but without a libm call on a CPU that has no
+ * rounding instruction (x86-64 before SSE4.1). */
+static inline int32_t round_even(float x) {
+  const float magic = 12582912.0f; /* IEEE arithmetic: (x + m) - m is not folded */
+  return (int32_t)((x + magic) - magic);
+}
+
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__)
 #define LLMC_UK_AVX512VNNI 1
 #include <immintrin.h>
@@ -144,7 +153,7 @@ ENTRY void llmc_uk_quantize_rows(idx_t x_addr, idx_t ldx, idx_t K, idx_t t0,
       float id = scale != 0.0f ? 1.0f / scale : 0.0f;
       int32_t sum = 0;
       for (int i = 0; i < QBLOCK; ++i) {
-        int32_t c = (int32_t)__builtin_rintf(v[i] * id);
+        int32_t c = round_even(v[i] * id);
         q[b * QBLOCK + i] = (int8_t)c;
         sum += c;
       }
