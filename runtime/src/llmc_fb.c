@@ -126,72 +126,117 @@ __attribute__((noinline)) static uint32_t fld(const uint8_t *b, uint32_t t, unsi
   unsigned o = at < vs ? b[vt + at] | b[vt + at + 1] << 8 : 0;
   return o ? t + o : 0;
 }
-__attribute__((noinline)) static uint64_t num(const uint8_t *b, uint32_t t, unsigned i, unsigned bytes,
-                    uint64_t dflt) {
-  uint32_t p = fld(b, t, i);
-  if (!p) return dflt;
-  uint64_t r = 0;
-  while (bytes--) r = r << 8 | b[p + bytes];
-  return r;
-}
 /* Target of an offset field (string, vector or table), 0 when absent. */
 __attribute__((noinline)) static uint32_t ref(const uint8_t *b, uint32_t t, unsigned i) {
   uint32_t p = t ? fld(b, t, i) : 0;
   return p ? p + llmc_rd32(b + p) : 0;
 }
-__attribute__((noinline)) static const char *str(const uint8_t *b, uint32_t t, unsigned i) {
-  uint32_t x = ref(b, t, i);
-  return x ? (const char *)b + x + 4 : "";
+
+/* How a reader copies fields out of a table: field index, kind, and where
+ * the value (and a vector's length) goes in the output struct. Absent
+ * fields leave the output as the caller set it (the schema's defaults). */
+enum { R_STR, R_U8, R_U32, R_U64, R_VEC, R_LEN, R_HAS, R_INLINE };
+typedef struct rd {
+  uint8_t field, kind;
+  uint16_t dst, len;
+} rd;
+#define RD(field, kind, type, member) {field, kind, (uint16_t)offsetof(type, member), 0}
+#define RDV(field, type, member, count)                                         \
+  {field, R_VEC, (uint16_t)offsetof(type, member), (uint16_t)offsetof(type, count)}
+
+static void read_fields(const uint8_t *b, uint32_t t, const rd *spec, unsigned n, void *out) {
+  for (unsigned i = 0; t && i < n; ++i) {
+    uint32_t p = fld(b, t, spec[i].field), u32;
+    char *dst = (char *)out + spec[i].dst;
+    const void *ptr;
+    uint64_t u64;
+    if (!p) continue;
+    switch (spec[i].kind) {
+    case R_STR:
+      ptr = b + p + llmc_rd32(b + p) + 4;
+      memcpy(dst, &ptr, sizeof ptr);
+      break;
+    case R_U8:
+      u32 = b[p];
+      memcpy(dst, &u32, 4);
+      break;
+    case R_U32:
+      u32 = llmc_rd32(b + p);
+      memcpy(dst, &u32, 4);
+      break;
+    case R_U64:
+      u64 = llmc_rd64(b + p);
+      memcpy(dst, &u64, 8);
+      break;
+    case R_VEC:
+    case R_LEN:
+      p += llmc_rd32(b + p);
+      u32 = llmc_rd32(b + p);
+      ptr = b + p + 4;
+      if (spec[i].kind == R_VEC) {
+        memcpy(dst, &ptr, sizeof ptr);
+        dst = (char *)out + spec[i].len;
+      }
+      memcpy(dst, &u32, 4);
+      break;
+    case R_HAS:
+      u32 = 1;
+      memcpy(dst, &u32, 4);
+      break;
+    default: /* R_INLINE: a struct in the table */
+      ptr = b + p;
+      memcpy(dst, &ptr, sizeof ptr);
+      break;
+    }
+  }
 }
-static uint32_t len(const uint8_t *b, uint32_t vec) { return vec ? llmc_rd32(b + vec) : 0; }
-/* Element k of a vector of tables. */
-static uint32_t elem(const uint8_t *b, uint32_t vec, uint32_t k) {
-  uint32_t p = vec + 4 + 4 * k;
-  return p + llmc_rd32(b + p);
-}
-/* The scalar and string fields llmc_fb_read copies: table (an index into its
- * `tabs`), field index, bytes (0: a string) and where it goes in
- * llmc_fb_model. Absent fields keep what llmc_fb_read set first (their
- * schema defaults). */
-#define RD(tab, field, bytes, member) \
-  {tab, field, bytes, (uint16_t)offsetof(llmc_fb_model, member)}
-static const struct {
-  uint8_t tab, field, bytes;
-  uint16_t dst;
-} k_reads[] = {
-    RD(0, 6, 8, info.arena_size),
-    RD(0, 7, 8, info.kv_cache_bytes_per_token),
-    RD(0, 8, 1, kv_cache_dtype),
-    RD(0, 10, 8, info.arena_size_unfused),
-    RD(1, 0, 0, info.compiler_version),
-    RD(1, 1, 4, info.format_version),
-    RD(1, 2, 0, info.target),
-    RD(1, 3, 0, info.target_triple),
-    RD(1, 4, 0, info.cpu_features),
-    RD(1, 5, 0, info.quantization),
-    RD(1, 6, 0, info.created_by),
-    RD(2, 0, 4, info.hidden_size),
-    RD(2, 1, 4, info.intermediate_size),
-    RD(2, 2, 4, info.num_layers),
-    RD(2, 3, 4, info.num_heads),
-    RD(2, 4, 4, info.num_kv_heads),
-    RD(2, 5, 4, info.head_dim),
-    RD(2, 6, 4, info.vocab_size),
-    RD(2, 7, 4, info.max_context),
-    RD(2, 8, 4, info.prefill_chunk),
-    RD(2, 9, 4, info.rms_norm_eps),
-    RD(2, 10, 4, info.rope_theta),
-    RD(2, 11, 0, info.rope_scaling_type),
-    RD(2, 12, 4, info.rope_scaling_factor),
-    RD(2, 13, 4, info.rope_low_freq_factor),
-    RD(2, 14, 4, info.rope_high_freq_factor),
-    RD(2, 15, 4, info.rope_original_max_position_embeddings),
-    RD(2, 16, 1, info.tie_word_embeddings),
-    RD(2, 17, 4, info.bos_token_id),
-    RD(3, 0, 4, seg_alignment),
-    RD(3, 1, 4, seg_file_alignment),
-    RD(3, 2, 8, info.weights_size),
+
+#define NUM(a) (sizeof(a) / sizeof((a)[0]))
+static const rd k_model[] = {
+    RD(6, R_U64, llmc_fb_model, info.arena_size),
+    RD(7, R_U64, llmc_fb_model, info.kv_cache_bytes_per_token),
+    RD(8, R_U8, llmc_fb_model, kv_cache_dtype),
+    RD(10, R_U64, llmc_fb_model, info.arena_size_unfused),
+    RDV(2, llmc_fb_model, payloads_data, num_payloads),
+    RDV(3, llmc_fb_model, schedule_data, info.num_dispatches),
+    RDV(4, llmc_fb_model, weights_data, info.num_weights),
 };
+static const rd k_manifest[] = {
+    RD(0, R_STR, llmc_fb_model, info.compiler_version),
+    RD(1, R_U32, llmc_fb_model, info.format_version),
+    RD(2, R_STR, llmc_fb_model, info.target),
+    RD(3, R_STR, llmc_fb_model, info.target_triple),
+    RD(4, R_STR, llmc_fb_model, info.cpu_features),
+    RD(5, R_STR, llmc_fb_model, info.quantization),
+    RD(6, R_STR, llmc_fb_model, info.created_by),
+};
+static const rd k_config[] = {
+    RD(0, R_U32, llmc_fb_model, info.hidden_size),
+    RD(1, R_U32, llmc_fb_model, info.intermediate_size),
+    RD(2, R_U32, llmc_fb_model, info.num_layers),
+    RD(3, R_U32, llmc_fb_model, info.num_heads),
+    RD(4, R_U32, llmc_fb_model, info.num_kv_heads),
+    RD(5, R_U32, llmc_fb_model, info.head_dim),
+    RD(6, R_U32, llmc_fb_model, info.vocab_size),
+    RD(7, R_U32, llmc_fb_model, info.max_context),
+    RD(8, R_U32, llmc_fb_model, info.prefill_chunk),
+    RD(9, R_U32, llmc_fb_model, info.rms_norm_eps),
+    RD(10, R_U32, llmc_fb_model, info.rope_theta),
+    RD(11, R_STR, llmc_fb_model, info.rope_scaling_type),
+    RD(12, R_U32, llmc_fb_model, info.rope_scaling_factor),
+    RD(13, R_U32, llmc_fb_model, info.rope_low_freq_factor),
+    RD(14, R_U32, llmc_fb_model, info.rope_high_freq_factor),
+    RD(15, R_U32, llmc_fb_model, info.rope_original_max_position_embeddings),
+    RD(16, R_U8, llmc_fb_model, info.tie_word_embeddings),
+    RD(17, R_U32, llmc_fb_model, info.bos_token_id),
+    RDV(18, llmc_fb_model, eos_le, num_eos),
+};
+static const rd k_segment[] = {
+    RD(0, R_U32, llmc_fb_model, seg_alignment),
+    RD(1, R_U32, llmc_fb_model, seg_file_alignment),
+    RD(2, R_U64, llmc_fb_model, info.weights_size),
+};
+static const rd k_tokenizer[] = {RDV(1, llmc_fb_model, tokenizer_blob, tokenizer_size)};
 
 int llmc_fb_read(const uint8_t *buf, size_t size, llmc_fb_model *out) {
   fbv v = {buf, size, 0, 0};
@@ -200,7 +245,7 @@ int llmc_fb_read(const uint8_t *buf, size_t size, llmc_fb_model *out) {
   if (!root || !table(&v, root, T_MODEL)) return -1;
 
   const uint8_t *b = buf;
-  uint32_t m = (uint32_t)root, tabs[4] = {m, ref(b, m, 0), ref(b, m, 1), ref(b, m, 5)};
+  uint32_t m = (uint32_t)root, man = ref(b, m, 0), c = ref(b, m, 1), seg = ref(b, m, 5);
   llmc_model_info *info = &out->info;
   memset(out, 0, sizeof *out);
   info->compiler_version = info->target = info->target_triple = info->cpu_features =
@@ -211,98 +256,84 @@ int llmc_fb_read(const uint8_t *buf, size_t size, llmc_fb_model *out) {
   info->bos_token_id = -1;
   out->seg_alignment = 64;
   out->seg_file_alignment = 4096;
-  for (unsigned i = 0; i < sizeof k_reads / sizeof k_reads[0]; ++i) {
-    uint32_t t = tabs[k_reads[i].tab], p = t ? fld(b, t, k_reads[i].field) : 0;
-    unsigned bytes = k_reads[i].bytes;
-    char *dst = (char *)out + k_reads[i].dst;
-    if (!p) continue;
-    if (!bytes) {
-      const char *s = (const char *)b + p + llmc_rd32(b + p) + 4;
-      memcpy(dst, &s, sizeof s);
-      continue;
-    }
-    uint64_t r = 0;
-    while (bytes--) r = r << 8 | b[p + bytes];
-    if (k_reads[i].bytes == 8) {
-      memcpy(dst, &r, 8);
-    } else {
-      uint32_t r32 = (uint32_t)r;
-      memcpy(dst, &r32, 4);
-    }
-  }
+  read_fields(b, m, k_model, NUM(k_model), out);
+  read_fields(b, man, k_manifest, NUM(k_manifest), out);
+  read_fields(b, c, k_config, NUM(k_config), out);
+  read_fields(b, seg, k_segment, NUM(k_segment), out);
+  read_fields(b, ref(b, m, 9), k_tokenizer, NUM(k_tokenizer), out);
   out->buf = b;
-  out->has_manifest = tabs[1] != 0;
-  out->has_config = tabs[2] != 0;
-  out->has_segment = tabs[3] != 0;
-  uint32_t eos = ref(b, tabs[2], 18), blob = ref(b, ref(b, m, 9), 1);
-  out->num_eos = len(b, eos);
-  out->eos_le = eos ? b + eos + 4 : NULL;
+  out->has_manifest = man != 0;
+  out->has_config = c != 0;
+  out->has_segment = seg != 0;
   info->num_eos_tokens = (int32_t)(out->num_eos < LLMC_MAX_EOS_TOKENS ? out->num_eos
                                                                        : LLMC_MAX_EOS_TOKENS);
   for (int32_t i = 0; i < info->num_eos_tokens; ++i)
     info->eos_token_ids[i] = (int32_t)llmc_rd32(out->eos_le + 4 * i);
-  if (blob) {
-    out->tokenizer_blob = b + blob + 4;
-    out->tokenizer_size = llmc_rd32(b + blob);
-  }
-  out->payloads = ref(b, m, 2);
-  out->schedule = ref(b, m, 3);
-  out->weights = ref(b, m, 4);
-  out->num_payloads = len(b, out->payloads);
-  info->num_dispatches = len(b, out->schedule);
-  info->num_weights = len(b, out->weights);
   return 0;
 }
 
-/* The data of the vector in field i of table t, NULL when absent. */
-static const uint8_t *vdata(const uint8_t *b, uint32_t t, unsigned i, uint32_t *n) {
-  uint32_t x = ref(b, t, i);
-  *n = len(b, x);
-  return x ? b + x + 4 : NULL;
+/* Element k of a vector of tables whose data is at `data`. */
+static uint32_t elem_at(const llmc_fb_model *m, const uint8_t *data, uint32_t k) {
+  uint32_t p = (uint32_t)(data - m->buf) + 4 * k;
+  return p + llmc_rd32(m->buf + p);
 }
 
+static const rd k_payload[] = {
+    RD(0, R_STR, llmc_fb_payload, target),
+    RD(1, R_STR, llmc_fb_payload, format),
+    RD(4, R_STR, llmc_fb_payload, cpu_features),
+    RDV(3, llmc_fb_payload, data, size),
+    RDV(5, llmc_fb_payload, kernels, num_kernels),
+};
 void llmc_fb_payload_at(const llmc_fb_model *m, uint32_t i, llmc_fb_payload *out) {
-  const uint8_t *b = m->buf;
-  uint32_t p = elem(b, m->payloads, i), n;
-  out->target = str(b, p, 0);
-  out->format = str(b, p, 1);
-  out->cpu_features = str(b, p, 4);
-  out->data = vdata(b, p, 3, &n);
-  out->size = n;
-  out->num_kernels = len(b, ref(b, p, 5));
+  memset(out, 0, sizeof *out);
+  out->target = out->format = out->cpu_features = "";
+  read_fields(m->buf, elem_at(m, m->payloads_data, i), k_payload, NUM(k_payload), out);
 }
 
+static const rd k_kernel[] = {
+    RD(0, R_STR, llmc_fb_kernel, name),
+    RD(1, R_STR, llmc_fb_kernel, entry),
+    RDV(2, llmc_fb_kernel, binding_sizes_le, num_bindings),
+    RD(3, R_U32, llmc_fb_kernel, num_scalars),
+};
 void llmc_fb_kernel_at(const llmc_fb_model *m, uint32_t payload, uint32_t k,
                        llmc_fb_kernel *out) {
-  const uint8_t *b = m->buf;
-  uint32_t x = elem(b, ref(b, elem(b, m->payloads, payload), 5), k);
-  out->name = str(b, x, 0);
-  out->entry = str(b, x, 1);
-  out->binding_sizes_le = vdata(b, x, 2, &out->num_bindings);
-  out->num_scalars = (uint32_t)num(b, x, 3, 4, 0);
+  llmc_fb_payload p;
+  llmc_fb_payload_at(m, payload, &p);
+  memset(out, 0, sizeof *out);
+  out->name = out->entry = "";
+  read_fields(m->buf, elem_at(m, p.kernels, k), k_kernel, NUM(k_kernel), out);
 }
 
+static const rd k_dispatch[] = {
+    RD(0, R_STR, llmc_fb_dispatch, kernel),
+    RD(5, R_STR, llmc_fb_dispatch, label),
+    RD(4, R_U32, llmc_fb_dispatch, kernel_index),
+    RDV(1, llmc_fb_dispatch, operands, num_operands),
+    RDV(6, llmc_fb_dispatch, scalars, num_scalars),
+    RDV(8, llmc_fb_dispatch, reads, num_reads),
+    RDV(9, llmc_fb_dispatch, writes, num_writes),
+    RD(7, R_INLINE, llmc_fb_dispatch, grid),
+    RD(10, R_U32, llmc_fb_dispatch, layer),
+};
 void llmc_fb_dispatch_at(const llmc_fb_model *m, uint32_t i, llmc_fb_dispatch *out) {
-  const uint8_t *b = m->buf;
-  uint32_t d = elem(b, m->schedule, i), grid = fld(b, d, 7);
-  out->kernel = str(b, d, 0);
-  out->label = str(b, d, 5);
-  out->kernel_index = (uint32_t)num(b, d, 4, 4, 0);
-  out->operands = vdata(b, d, 1, &out->num_operands);
-  out->scalars = vdata(b, d, 6, &out->num_scalars);
-  out->grid = grid ? b + grid : NULL;
-  out->reads = vdata(b, d, 8, &out->num_reads);
-  out->writes = vdata(b, d, 9, &out->num_writes);
-  out->layer = (int32_t)num(b, d, 10, 4, (uint32_t)-1);
+  memset(out, 0, sizeof *out);
+  out->kernel = out->label = "";
+  out->layer = -1;
+  read_fields(m->buf, elem_at(m, m->schedule_data, i), k_dispatch, NUM(k_dispatch), out);
 }
 
+static const rd k_weight[] = {
+    RD(0, R_STR, llmc_fb_weight, name),
+    RD(1, R_U8, llmc_fb_weight, dtype),
+    RDV(2, llmc_fb_weight, shape_le, rank),
+    RD(3, R_U64, llmc_fb_weight, offset),
+    RD(4, R_U64, llmc_fb_weight, size),
+    RD(5, R_HAS, llmc_fb_weight, has_quant),
+};
 void llmc_fb_weight_at(const llmc_fb_model *m, uint32_t i, llmc_fb_weight *out) {
-  const uint8_t *b = m->buf;
-  uint32_t w = elem(b, m->weights, i);
-  out->name = str(b, w, 0);
-  out->dtype = (uint32_t)num(b, w, 1, 1, 0);
-  out->has_quant = fld(b, w, 5) != 0;
-  out->offset = num(b, w, 3, 8, 0);
-  out->size = num(b, w, 4, 8, 0);
-  out->shape_le = vdata(b, w, 2, &out->rank);
+  memset(out, 0, sizeof *out);
+  out->name = "";
+  read_fields(m->buf, elem_at(m, m->weights_data, i), k_weight, NUM(k_weight), out);
 }

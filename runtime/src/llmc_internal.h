@@ -24,7 +24,8 @@ enum { LLMC_DT_F32 = 0, LLMC_DT_F16, LLMC_DT_BF16, LLMC_DT_I8, LLMC_DT_U8,
 typedef struct llmc_fb_model {
   llmc_model_info info;
   const uint8_t *buf;                   /* the verified FlatBuffer */
-  uint32_t payloads, schedule, weights; /* positions of the Model's vectors */
+  /* The Model's vectors of tables (their offsets, in place). */
+  const uint8_t *payloads_data, *schedule_data, *weights_data;
   int has_manifest, has_config, has_segment;
   uint32_t num_eos;
   const uint8_t *eos_le; /* num_eos little-endian int32 */
@@ -33,14 +34,15 @@ typedef struct llmc_fb_model {
   uint32_t num_payloads;
   /* Tokenizer blob (NULL when the artifact has none) */
   const uint8_t *tokenizer_blob;
-  uint64_t tokenizer_size;
+  uint32_t tokenizer_size;
 } llmc_fb_model;
 
 typedef struct llmc_fb_payload {
   const char *target, *format, *cpu_features;
   const uint8_t *data;
-  uint64_t size;
+  uint32_t size;
   uint32_t num_kernels;
+  const uint8_t *kernels; /* the kernel table's offsets, in place */
 } llmc_fb_payload;
 
 typedef struct llmc_fb_kernel {
