@@ -166,6 +166,15 @@ struct ExportKernelsPass
   }
 };
 
+/// A constant of `type` from a scalar: itself, or its splat for a vector
+/// type (the math expansions below build both).
+Value splat(OpBuilder &b, Location loc, Type type, TypedAttr scalar) {
+  Attribute a = scalar;
+  if (auto v = dyn_cast<VectorType>(type))
+    a = DenseElementsAttr::get(v, ArrayRef<Attribute>{scalar});
+  return b.create<arith::ConstantOp>(loc, type, cast<TypedAttr>(a));
+}
+
 /// math.exp on f32 (scalars and vectors) as arithmetic: Cody-Waite range
 /// reduction x = n ln2 + r, a degree-6 polynomial for e^r (Cephes' expf
 /// coefficients, ~1 ulp), and 2^n built in the exponent bits. LLVM lowers
@@ -201,18 +210,8 @@ struct ExpandExpPass
     Type intType = i32;
     if (auto v = dyn_cast<VectorType>(type))
       intType = VectorType::get(v.getShape(), i32);
-    auto f = [&](double c) -> Value {
-      Attribute a = b.getF32FloatAttr(c);
-      if (auto v = dyn_cast<VectorType>(type))
-        a = DenseElementsAttr::get(v, cast<FloatAttr>(a).getValue());
-      return b.create<arith::ConstantOp>(loc, type, cast<TypedAttr>(a));
-    };
-    auto i = [&](int64_t c) -> Value {
-      Attribute a = b.getI32IntegerAttr(c);
-      if (auto v = dyn_cast<VectorType>(intType))
-        a = DenseElementsAttr::get(v, cast<IntegerAttr>(a).getValue());
-      return b.create<arith::ConstantOp>(loc, intType, cast<TypedAttr>(a));
-    };
+    auto f = [&](double c) { return splat(b, loc, type, b.getF32FloatAttr(c)); };
+    auto i = [&](int64_t c) { return splat(b, loc, intType, b.getI32IntegerAttr(c)); };
     auto add = [&](Value x, Value y) { return b.create<arith::AddFOp>(loc, x, y).getResult(); };
     auto mul = [&](Value x, Value y) { return b.create<arith::MulFOp>(loc, x, y).getResult(); };
     // x * y + z, fused where the CPU has FMA (the `contract` flags), a
@@ -297,14 +296,9 @@ struct ExpandSinCosPass
       return element;
     };
     Type f64 = like(b.getF64Type()), i64 = like(b.getI64Type()), i32 = like(b.getI32Type());
-    auto constant = [&](Type t, Attribute a) -> Value {
-      if (auto v = dyn_cast<VectorType>(t))
-        a = DenseElementsAttr::get(v, a);
-      return b.create<arith::ConstantOp>(loc, t, cast<TypedAttr>(a));
-    };
-    auto f = [&](double c) { return constant(type, b.getF32FloatAttr(c)); };
-    auto d = [&](double c) { return constant(f64, b.getF64FloatAttr(c)); };
-    auto i = [&](int64_t c) { return constant(i32, b.getI32IntegerAttr(c)); };
+    auto f = [&](double c) { return splat(b, loc, type, b.getF32FloatAttr(c)); };
+    auto d = [&](double c) { return splat(b, loc, f64, b.getF64FloatAttr(c)); };
+    auto i = [&](int64_t c) { return splat(b, loc, i32, b.getI32IntegerAttr(c)); };
     auto add = [&](Value x, Value y) { return b.create<arith::AddFOp>(loc, x, y).getResult(); };
     auto mul = [&](Value x, Value y) { return b.create<arith::MulFOp>(loc, x, y).getResult(); };
     auto select = [&](Value c, Value x, Value y) {
@@ -370,10 +364,7 @@ struct ExpandRoundEvenPass
       OpBuilder b(op);
       Location loc = op.getLoc();
       Type type = op.getType();
-      Attribute a = b.getF32FloatAttr(8388608.0f);
-      if (auto v = dyn_cast<VectorType>(type))
-        a = DenseElementsAttr::get(v, cast<FloatAttr>(a).getValue());
-      Value two23 = b.create<arith::ConstantOp>(loc, type, cast<TypedAttr>(a));
+      Value two23 = splat(b, loc, type, b.getF32FloatAttr(8388608.0f));
       Value x = op.getOperand();
       Value ax = b.create<math::AbsFOp>(loc, x);
       Value r = b.create<arith::SubFOp>(loc, b.create<arith::AddFOp>(loc, ax, two23), two23);
