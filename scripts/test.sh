@@ -5,7 +5,8 @@
 # Vulkan suite on lavapipe with the validation layer; the Metal suite on the
 # MSL-on-CPU harness), then the hostile-input
 # parsers' unit tests
-# again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# again under AddressSanitizer + UndefinedBehaviorSanitizer (and the lit suite
+# runs artifacts with crafted metadata through the sanitized llmc-run).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${LLMC_BUILD_DIR:-$ROOT/build}
@@ -19,7 +20,9 @@ if [ ! -f "$ASAN_BUILD/build.ninja" ]; then
     -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19 >/dev/null
 fi
 ASAN_TARGETS=$(bash -c "cd '$ROOT' && cat scripts/asan-targets.txt" | tr '\n' ' ')
-ninja -C "$ASAN_BUILD" $ASAN_TARGETS
+# llmc-run too: the lit suite runs hostile artifacts through it
+# (test/runtime/craft/crafted-metadata-asan.test).
+ninja -C "$ASAN_BUILD" $ASAN_TARGETS llmc-run
 echo "== tests under ASan + UBSan =="
 for t in $ASAN_TARGETS; do
   ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions="$ROOT/scripts/lsan.supp" \
@@ -33,7 +36,8 @@ bash "$ROOT/scripts/build-aarch64.sh"
 echo "== tests =="
 # The aarch64, OpenCL, Vulkan and Metal (MSL-on-CPU) suites must run here, never be skipped
 # (test/lit.cfg.py).
-cd "$BUILD" && LLMC_REQUIRE_AARCH64=1 LLMC_REQUIRE_OPENCL=1 LLMC_REQUIRE_VULKAN=1 LLMC_REQUIRE_METAL=1 ctest --output-on-failure
+cd "$BUILD" && LLMC_REQUIRE_AARCH64=1 LLMC_REQUIRE_OPENCL=1 LLMC_REQUIRE_VULKAN=1 LLMC_REQUIRE_METAL=1 \
+  LLMC_ASAN_RUNNER="$ASAN_BUILD/bin/llmc-run" LLMC_REQUIRE_ASAN=1 ctest --output-on-failure
 echo "== the runtime's size per part, and the embed example (examples/embed-c) =="
 ninja -C "$BUILD" runtime-size | grep -E "^(x86_64|aarch64) "
 cmake --install "$BUILD" --prefix "$BUILD/embed-prefix" --component runtime >/dev/null

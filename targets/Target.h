@@ -72,6 +72,8 @@ struct LibraryOptions {
   std::string symbol;
   /// A shared library's soname (its file name).
   std::string soname;
+  /// The llmc_code_record the kernel table points to (packager::codeRecord).
+  std::vector<uint8_t> codeRecord;
   /// Called with the library's triple, features and code id once they are
   /// known (its bytes are not made yet); returns the bytes of an artifact to
   /// embed in the library (exported as `<symbol>_artifact`), or none. An

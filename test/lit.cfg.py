@@ -35,6 +35,16 @@ if _javac and _shutil.which("java"):
 config.substitutions.append(("%aarch64-runtime-lib", os.path.join(
     os.path.dirname(config.llmc_aarch64_runner), "..", "runtime", "libllmc_runtime.a")))
 
+# The runtime built with ASan + UBSan (scripts/test.sh builds build-asan's
+# llmc-run and names it here): hostile artifacts run under the sanitizers.
+_asan_runner = os.environ.get("LLMC_ASAN_RUNNER", "")
+if _asan_runner and os.path.exists(_asan_runner):
+    config.available_features.add("asan-runner")
+    config.substitutions.append(("%asan-llmc-run", _asan_runner))
+elif os.environ.get("LLMC_REQUIRE_ASAN"):
+    lit_config.fatal("LLMC_REQUIRE_ASAN is set but LLMC_ASAN_RUNNER names no llmc-run "
+                     f"('{_asan_runner}')")
+
 # The aarch64 suite: llmc-run cross-built by scripts/build-aarch64.sh, run
 # under qemu-user with every feature the presets use (-cpu max: dotprod,
 # i8mm). scripts/test.sh builds it, so CI always runs the suite; elsewhere a

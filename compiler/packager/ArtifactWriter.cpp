@@ -2,13 +2,19 @@
 #include "compiler/packager/ArtifactWriter.h"
 
 #include "runtime/include/llmc_format.h"
+#include "runtime/include/llmc_kernel_abi.h"
 #include "runtime/schema/llmc_generated.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <iterator>
+#include <fcntl.h>
 #include <memory>
+#include <random>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -78,7 +84,7 @@ public:
 };
 
 std::string writeImpl(const ArtifactDesc &d, const std::string &path,
-                      const std::string &tmp, const WeightSource &source,
+                      const std::string &tmp, int fd, const WeightSource &source,
                       const WriteOptions &opts) {
   if (auto e = checkLayout(d); !e.empty()) return path + ": " + e;
   std::vector<uint8_t> fb;
@@ -100,8 +106,11 @@ std::string writeImpl(const ArtifactDesc &d, const std::string &path,
   out.path = tmp;
   out.progress = &opts.progress;
   out.total = h.weights_offset + h.weights_size;
-  out.f = std::fopen(tmp.c_str(), "wb");
-  if (!out.f) return tmp + ": cannot create: " + std::strerror(errno);
+  out.f = ::fdopen(fd, "wb");
+  if (!out.f) {
+    ::close(fd);
+    return tmp + ": cannot write: " + std::strerror(errno);
+  }
   std::unique_ptr<FILE, int (*)(FILE *)> closer(out.f, std::fclose);
   std::vector<char> buffer(4u << 20);
   std::setvbuf(out.f, buffer.data(), _IOFBF, buffer.size());
@@ -138,6 +147,8 @@ std::string writeImpl(const ArtifactDesc &d, const std::string &path,
     return tmp + ": write failed: " + std::strerror(errno);
   if (std::fclose(closer.release()) != 0)
     return tmp + ": close failed: " + std::strerror(errno);
+  if (opts.verify)
+    if (std::string e = opts.verify(tmp); !e.empty()) return path + ": " + e;
   if (std::rename(tmp.c_str(), path.c_str()) != 0)
     return path + ": cannot rename from " + tmp + ": " + std::strerror(errno);
   if (opts.progress) opts.progress(out.total, out.total);
@@ -145,6 +156,79 @@ std::string writeImpl(const ArtifactDesc &d, const std::string &path,
 }
 
 } // namespace
+
+uint64_t kvCacheBytesPerToken(const ArtifactDesc &d) {
+  if (d.kvCacheBytesPerToken) return d.kvCacheBytesPerToken;
+  const ModelConfigDesc &c = d.config;
+  return (uint64_t)(c.numLayers > 0 ? c.numLayers : 0) * 2u *
+         (uint64_t)(c.numKvHeads > 0 ? c.numKvHeads : 0) *
+         (uint64_t)(c.headDim > 0 ? c.headDim : 0) * 4u;
+}
+
+std::vector<uint8_t> codeRecord(const ArtifactDesc &d, const std::vector<KernelDesc> &kernels) {
+  // The fold of llmc_kernel_abi.h, value by value, in its order.
+  uint64_t h = 0;
+  auto mix = [&h](uint64_t v) { h = llmc_code_mix(h, v); };
+  auto mixInt = [&](int64_t v) { mix(static_cast<uint64_t>(v)); };
+  auto mixScalar = [&](const ScalarDesc &s) {
+    mixInt(s.c), mixInt(s.nTokens), mixInt(s.startPos), mixInt(s.logitRows);
+  };
+  const ModelConfigDesc &c = d.config;
+  for (int32_t v : {c.hiddenSize, c.intermediateSize, c.numLayers, c.numHeads, c.numKvHeads,
+                    c.headDim, c.vocabSize, c.maxContext, c.prefillChunk})
+    mixInt(v);
+  const uint64_t kvPerToken = kvCacheBytesPerToken(d);
+  mix(d.arenaSize), mix(kvPerToken), mix(uint64_t(d.kvCacheDType)), mix(d.weightsSize);
+  mix(kernels.size());
+  for (const KernelDesc &k : kernels) {
+    mix(k.entry.size());
+    for (size_t i = 0; i < k.entry.size(); i += 8) {
+      uint8_t word[8] = {};
+      std::memcpy(word, k.entry.data() + i, std::min<size_t>(8, k.entry.size() - i));
+      mix(llmc_rd64(word));
+    }
+    mix(k.bindingSizes.size());
+    for (uint64_t b : k.bindingSizes) mix(b);
+    mix(k.numScalars);
+  }
+  mix(d.schedule.size());
+  for (const DispatchDesc &s : d.schedule) {
+    mix(s.kernelIndex), mixInt(s.layer), mix(s.operands.size());
+    for (const BufferRefDesc &o : s.operands) mix(uint64_t(o.space)), mix(o.offset), mix(o.size);
+    mix(s.scalars.size());
+    for (const ScalarDesc &x : s.scalars) mixScalar(x);
+    mixScalar(s.grid);
+  }
+  mix(d.weights.size());
+  for (const WeightDesc &w : d.weights) mix(w.offset), mix(w.size);
+
+  llmc_code_record r = {};
+  std::memcpy(r.magic, LLMC_CODE_RECORD_MAGIC, sizeof r.magic);
+  r.version = LLMC_CODE_RECORD_VERSION;
+  r.size = sizeof r;
+  r.digest = h;
+  r.arena_size = d.arenaSize;
+  r.kv_cache_bytes_per_token = kvPerToken;
+  r.weights_size = d.weightsSize;
+  r.num_layers = uint64_t(int64_t(c.numLayers));
+  r.vocab_size = uint64_t(int64_t(c.vocabSize));
+  r.max_context = uint64_t(int64_t(c.maxContext));
+  r.prefill_chunk = uint64_t(int64_t(c.prefillChunk));
+  r.num_kernels = kernels.size();
+  r.num_dispatches = d.schedule.size();
+  // Little-endian fields: written one by one, so the bytes are the same on
+  // any host.
+  std::vector<uint8_t> out(sizeof r);
+  std::memcpy(out.data(), r.magic, 8);
+  llmc_wr32(&out[8], r.version);
+  llmc_wr32(&out[12], r.size);
+  const uint64_t fields[] = {r.digest, r.arena_size, r.kv_cache_bytes_per_token,
+                             r.weights_size, r.num_layers, r.vocab_size, r.max_context,
+                             r.prefill_chunk, r.num_kernels, r.num_dispatches};
+  static_assert(sizeof fields + 16 == sizeof r, "llmc_code_record has these fields");
+  for (size_t i = 0; i < std::size(fields); ++i) llmc_wr64(&out[16 + 8 * i], fields[i]);
+  return out;
+}
 
 std::string layoutWeights(ArtifactDesc &d) {
   uint64_t off = 0;
@@ -237,11 +321,7 @@ std::string buildFlatBuffer(const ArtifactDesc &d, std::vector<uint8_t> &out) {
   }
   auto segment = fb::CreateWeightsSegment(b, LLMC_WEIGHT_ALIGN, LLMC_WEIGHTS_FILE_ALIGN,
                                           d.weightsSize);
-  uint64_t kvPerToken = d.kvCacheBytesPerToken;
-  if (!kvPerToken)
-    kvPerToken = (uint64_t)(c.numLayers > 0 ? c.numLayers : 0) * 2u *
-                 (uint64_t)(c.numKvHeads > 0 ? c.numKvHeads : 0) *
-                 (uint64_t)(c.headDim > 0 ? c.headDim : 0) * 4u;
+  const uint64_t kvPerToken = kvCacheBytesPerToken(d);
   flatbuffers::Offset<fb::Tokenizer> tokenizer;
   if (!d.tokenizerBlob.empty()) {
     b.ForceVectorAlignment(d.tokenizerBlob.size(), 1, 16);
@@ -267,20 +347,42 @@ std::string writeArtifact(const ArtifactDesc &desc, const std::string &path,
   if (stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
     return path + ": not a regular file; llmc writes the artifact to a "
                   "temporary file and renames it over the output";
-  const std::string tmp = path + ".tmp";
+  // A new file of our own beside the output (so the rename is atomic): a
+  // name nobody can predict, created with O_EXCL, which also refuses a
+  // symlink planted at that name. Two builds to one output each write their
+  // own and the last rename wins: the output is always one whole artifact.
+  std::string dir = path.substr(0, path.find_last_of('/') + 1);
+  std::string base = path.substr(dir.size());
+  std::string tmp;
+  int fd = -1;
+  static std::atomic<uint64_t> counter{0};
+  for (int attempt = 0; fd < 0 && attempt < 100; ++attempt) {
+    std::random_device rd;
+    char suffix[64];
+    std::snprintf(suffix, sizeof suffix, ".%ld.%llx%08x.tmp", long(::getpid()),
+                  (unsigned long long)counter++, unsigned(rd()));
+    tmp = dir + "." + base + suffix;
+    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (fd < 0 && errno != EEXIST)
+      return path + ": cannot create a temporary file in " + (dir.empty() ? "." : dir) +
+             ": " + std::strerror(errno);
+  }
+  if (fd < 0) return path + ": cannot create a unique temporary file";
+  if (options.trackTemporary) options.trackTemporary(tmp, true);
   std::string err;
 #if defined(__cpp_exceptions)
   try {
-    err = writeImpl(desc, path, tmp, source, options);
+    err = writeImpl(desc, path, tmp, fd, source, options);
   } catch (const std::exception &e) {
     err = path + ": " + e.what();
   } catch (...) {
     err = path + ": unknown exception while writing";
   }
 #else
-  err = writeImpl(desc, path, tmp, source, options);
+  err = writeImpl(desc, path, tmp, fd, source, options);
 #endif
   if (!err.empty()) std::remove(tmp.c_str());
+  if (options.trackTemporary) options.trackTemporary(tmp, false);
   return err;
 }
 

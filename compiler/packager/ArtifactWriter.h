@@ -16,8 +16,10 @@
 //       }, opts);
 //
 // Weight bytes stream through a buffered file one weight at a time (peak
-// memory does not grow with the model); the file is written to path + ".tmp"
-// and renamed on success, removed on failure. No function throws.
+// memory does not grow with the model); the file is written to a new,
+// uniquely named temporary file beside `path` (O_EXCL: never through a
+// symlink), flushed to disk and renamed over `path` on success, removed on
+// failure. No function throws.
 //===----------------------------------------------------------------------===//
 #ifndef LLMC_COMPILER_PACKAGER_ARTIFACTWRITER_H
 #define LLMC_COMPILER_PACKAGER_ARTIFACTWRITER_H
@@ -137,6 +139,15 @@ struct ArtifactDesc {
 /// Returns "" on success, else an error message.
 std::string layoutWeights(ArtifactDesc &desc);
 
+/// The KV cache's bytes per position: desc.kvCacheBytesPerToken, or f32
+/// K and V for every layer when that is 0.
+uint64_t kvCacheBytesPerToken(const ArtifactDesc &desc);
+
+/// The llmc_code_record (runtime/include/llmc_kernel_abi.h) of code compiled
+/// for `desc` (weights laid out) with `kernels`: the bytes every payload
+/// ends with, and what a linked library's kernel table points to.
+std::vector<uint8_t> codeRecord(const ArtifactDesc &desc, const std::vector<KernelDesc> &kernels);
+
 /// Receives the bytes of one weight; may be called any number of times per
 /// weight. Returns "" or an error (e.g. more bytes than the declared size).
 class WeightSink {
@@ -155,6 +166,14 @@ using ProgressFn = std::function<void(uint64_t written, uint64_t total)>;
 
 struct WriteOptions {
   ProgressFn progress;                 // optional; called about every 64 MB and at the end
+  /// Called with the temporary file's name when it is created (true) and
+  /// when it is gone, renamed or removed (false): a tool registers it for
+  /// removal on signals (llvm::sys::RemoveFileOnSignal).
+  std::function<void(const std::string &tmp, bool live)> trackTemporary;
+  /// Called on the finished, closed temporary file before it is renamed
+  /// over the output; an error ("" = fine) removes it and is returned.
+  /// `llmc build` opens it with the runtime's loader here.
+  std::function<std::string(const std::string &tmp)> verify;
   /// Test hook: edits the serialized FlatBuffer before it is checksummed and
   /// written (to build corrupt-but-consistent files). Leave empty.
   std::function<void(std::vector<uint8_t> &flatbuffer)> mutateFlatBuffer;
@@ -164,9 +183,10 @@ struct WriteOptions {
 /// been laid out. Returns "" or an error.
 std::string buildFlatBuffer(const ArtifactDesc &desc, std::vector<uint8_t> &out);
 
-/// Writes the artifact to `path` (via path + ".tmp", renamed at the end).
-/// Returns "" on success, else an error message naming the file; on error no
-/// file is left at path + ".tmp" and `path` is untouched.
+/// Writes the artifact to `path` (via ".NAME.<pid>.<random>.tmp" in the same
+/// directory, renamed at the end). Returns "" on success, else an error
+/// message naming the file; on error no temporary file is left and `path`
+/// is untouched.
 std::string writeArtifact(const ArtifactDesc &desc, const std::string &path,
                           const WeightSource &source, const WriteOptions &options = {});
 

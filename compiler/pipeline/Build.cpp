@@ -9,6 +9,7 @@
 #include "dialects/llm/LLMDialect.h"
 #include "passes/Passes.h"
 #include "dialects/llm/QuantLayout.h"
+#include "runtime/include/llmc.h"
 #include "runtime/include/llmc_format.h"
 #include "targets/Target.h"
 
@@ -23,6 +24,8 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Signals.h"
+#include "llvm/Support/raw_ostream.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/TargetParser/Host.h"
 
@@ -370,6 +373,44 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
     p = dir;
     llvm::sys::path::append(p, libName + ".h");
     headerPath = std::string(p);
+  }
+  // Every output: in a directory we can write, and not one of the inputs
+  // (`-o DIR/model.safetensors` must not overwrite the checkpoint). Checked
+  // before any work, so a typo costs no compile.
+  {
+    std::vector<std::string> outputs = {opts.output};
+    if (library)
+      outputs.insert(outputs.end(), {artifactPath, headerPath});
+    std::vector<std::string> inputs;
+    if (llvm::sys::fs::is_directory(opts.modelDir)) {
+      std::error_code ec;
+      for (llvm::sys::fs::directory_iterator it(opts.modelDir, ec), end; it != end && !ec;
+           it.increment(ec))
+        inputs.push_back(it->path());
+    } else {
+      inputs.push_back(opts.modelDir);
+    }
+    for (const std::string &out : outputs) {
+      SmallString<256> dir(llvm::sys::path::parent_path(out));
+      if (dir.empty())
+        dir = ".";
+      if (!llvm::sys::fs::is_directory(dir)) {
+        emitError(loc) << out << ": the output directory " << dir << " does not exist";
+        return false;
+      }
+      if (!llvm::sys::fs::can_write(dir)) {
+        emitError(loc) << out << ": the output directory " << dir << " is not writable";
+        return false;
+      }
+      for (const std::string &in : inputs) {
+        bool same = false;
+        if (!llvm::sys::fs::equivalent(out, in, same) && same) {
+          emitError(loc) << out << ": this output is the input file " << in
+                         << "; choose another -o";
+          return false;
+        }
+      }
+    }
   }
   if (opts.prefillChunk && (*opts.prefillChunk < 1 || *opts.prefillChunk > 4096)) {
     emitError(loc) << "--prefill-chunk must be in [1, 4096], got "
@@ -751,6 +792,29 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
       *log << llvm::format("llmc: [4/4] writing %s (%.1f MB of weights)\n",
                            path.c_str(), desc.weightsSize / 1e6);
     packager::WriteOptions writeOpts;
+    // Ctrl-C, SIGTERM or SIGHUP while writing remove the temporary file.
+    writeOpts.trackTemporary = [](const std::string &tmp, bool live) {
+      if (live)
+        llvm::sys::RemoveFileOnSignal(tmp);
+      else
+        llvm::sys::DontRemoveFileOnSignal(tmp);
+    };
+    // The runtime's own loader opens what we wrote, before it replaces the
+    // output: a build never reports success for an artifact the runtime
+    // refuses. Only the metadata (the code may be for another machine); the
+    // weights were hashed as they were written.
+    writeOpts.verify = [](const std::string &tmp) -> std::string {
+      llmc_model *m = nullptr;
+      llmc_status st = llmc_model_open(
+          tmp.c_str(), LLMC_OPEN_METADATA_ONLY | LLMC_OPEN_SKIP_WEIGHTS_CHECKSUM, &m);
+      if (st == LLMC_OK) {
+        llmc_model_close(m);
+        return "";
+      }
+      return std::string("internal error: the runtime refuses the artifact this build "
+                         "wrote, so it was not kept: ") +
+             llmc_last_error();
+    };
     if (log)
       writeOpts.progress = [&](uint64_t written, uint64_t total) {
         double s = secondsSince(t0);
@@ -769,6 +833,9 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
     return err;
   };
 
+  // What the code is compiled for, carried by the code: the runtime checks
+  // the metadata against it before running anything (llmc_kernel_abi.h).
+  const std::vector<uint8_t> record = packager::codeRecord(desc, payload.kernels);
   if (library) {
     // The code goes into a library; the artifact records its id in a
     // "linked" payload. It is written (and, to embed it, read back) once
@@ -778,6 +845,7 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
     libOpts.shared = opts.emit == "shared-lib";
     libOpts.symbol = symbol;
     libOpts.soname = llvm::sys::path::filename(opts.output).str();
+    libOpts.codeRecord = record;
     libOpts.embed = [&](const targets::Library &lib)
         -> llvm::Expected<std::vector<uint8_t>> {
       payload.target = lib.triple;
@@ -842,25 +910,20 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
         "const struct llmc_kernel_table *" + symbol + "(void);\n" +
         (opts.embedWeights ? "const void *" + symbol + "_artifact(size_t *size);\n" : "") +
         "\n#ifdef __cplusplus\n}\n#endif\n\n#endif\n";
-    // Each file is removed again if its write fails.
-    for (auto [path, bytes] :
+    // Each file through a new temporary file renamed over it (removed on
+    // errors and signals), as the artifact.
+    for (const auto &file :
          {std::pair<std::string, StringRef>(
               opts.output, StringRef(reinterpret_cast<const char *>(lib->bytes.data()),
                                      lib->bytes.size())),
           std::pair<std::string, StringRef>(headerPath, header)}) {
-      std::string err;
-      auto out = openOutputFile(path, &err);
-      if (!out) {
-        emitError(loc) << err;
+      if (llvm::Error e = llvm::writeToOutput(file.first, [&](llvm::raw_ostream &os) {
+            os << file.second;
+            return llvm::Error::success();
+          })) {
+        emitError(loc) << file.first << ": " << llvm::toString(std::move(e));
         return false;
       }
-      out->os() << bytes;
-      out->os().flush();
-      if (out->os().has_error()) {
-        emitError(loc) << path << ": write failed";
-        return false;
-      }
-      out->keep();
     }
     if (log)
       *log << "llmc: wrote " << opts.output << " and " << headerPath
@@ -886,6 +949,7 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
   payload.target = exe->triple;
   payload.format = exe->format;
   payload.data = std::move(exe->bytes);
+  payload.data.insert(payload.data.end(), record.begin(), record.end());
   desc.payloads.push_back(std::move(payload));
   fillManifest(exe->triple, exe->features);
   std::string err = package(opts.output);

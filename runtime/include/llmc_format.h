@@ -32,8 +32,9 @@ extern "C" {
 
 #define LLMC_MAGIC "LLMCART\0"
 #define LLMC_MAGIC_SIZE 8
-/* 2: kernels + schedule as data (version 1 payloads exported llmc_forward) */
-#define LLMC_FORMAT_VERSION 2u
+/* 2: kernels + schedule as data (version 1 payloads exported llmc_forward);
+ * 3: every payload ends with the llmc_code_record of its code. */
+#define LLMC_FORMAT_VERSION 3u
 #define LLMC_HEADER_SIZE 64u
 #define LLMC_FLATBUFFER_ALIGN 16u
 #define LLMC_WEIGHTS_FILE_ALIGN 4096u
@@ -209,6 +210,12 @@ static inline uint64_t llmc_h_converge(const uint64_t v[4]) {
 static inline uint64_t llmc_hash_final(const llmc_hash_state *s) {
   uint64_t h = s->total >= 32 ? llmc_h_converge(s->v) : LLMC_H_P5; /* seed 0 */
   return llmc_h_tail(h + s->total, s->buf, s->buffered);
+}
+
+/* One step of llmc_code_record's digest (llmc_kernel_abi.h): for a fixed
+ * v, a bijection of h (xor, rotation, multiplication by an odd constant). */
+static inline uint64_t llmc_code_mix(uint64_t h, uint64_t v) {
+  return llmc_rotl64(h ^ (v * LLMC_H_P2), 29) * LLMC_H_P1;
 }
 
 /* One-shot XXH64 (seed 0) of data[0, len): what the runtime checks, in less

@@ -36,8 +36,48 @@ extern "C" {
 typedef void (*llmc_kernel_fn)(void *const *bindings, const int64_t *scalars,
                                int64_t begin, int64_t end);
 
+/* What the code was compiled for, carried by the code itself: the last
+ * sizeof(llmc_code_record) bytes of every payload in an artifact (ELF,
+ * OpenCL C, SPIR-V, MSL), and llmc_kernel_table.record for linked code.
+ * The runtime refuses an artifact whose metadata disagrees with it, before
+ * any kernel runs: the kernels trust these values (their loops, strides and
+ * buffer extents were generated from them), so metadata edited on its own,
+ * even with valid checksums, must not reach them. Little-endian.
+ *
+ * digest folds, with llmc_code_mix (llmc_format.h), everything else the
+ * runtime takes from the metadata to launch the kernels, in this order
+ * (each value as a uint64; int32 fields sign-extended; a string as its
+ * length, then its bytes in 8-byte little-endian words, zero-padded):
+ *   the config's hidden_size, intermediate_size, num_layers, num_heads,
+ *     num_kv_heads, head_dim, vocab_size, max_context, prefill_chunk;
+ *   arena_size, kv_cache_bytes_per_token, kv_cache_dtype, weights_size;
+ *   the number of kernels, then per kernel: entry, number of bindings,
+ *     each binding size, number of scalars;
+ *   the number of dispatches, then per dispatch: kernel_index, layer,
+ *     number of operands, each operand's (space, offset, size), number of
+ *     scalars, each scalar's (c, n_tokens, start_pos, logit_rows), the
+ *     grid's four coefficients;
+ *   the number of weights, then each weight's (offset, size).
+ * Each step of the fold is a bijection of the running value for a fixed
+ * input, so any single changed value changes the digest. It detects
+ * accidents and metadata-only edits; it cannot stop someone who rewrites
+ * the code as well (runtime/README.md, "Threat model"). */
+#define LLMC_CODE_RECORD_MAGIC "LLMCCODE"
+#define LLMC_CODE_RECORD_VERSION 1
+
+typedef struct llmc_code_record {
+  char magic[8];     /* LLMC_CODE_RECORD_MAGIC, no terminator */
+  uint32_t version;  /* LLMC_CODE_RECORD_VERSION */
+  uint32_t size;     /* sizeof(llmc_code_record) */
+  uint64_t digest;
+  /* Compared one by one, for a message that names the field. */
+  uint64_t arena_size, kv_cache_bytes_per_token, weights_size;
+  uint64_t num_layers, vocab_size, max_context, prefill_chunk;
+  uint64_t num_kernels, num_dispatches;
+} llmc_code_record;
+
 /* Version of llmc_kernel_table's layout. */
-#define LLMC_KERNEL_TABLE_VERSION 1
+#define LLMC_KERNEL_TABLE_VERSION 2
 
 /* A model's kernels linked into the program. The runtime accepts it for an
  * artifact whose payload is "linked" with the same code_id (a hash of the
@@ -51,6 +91,7 @@ typedef struct llmc_kernel_table {
   uint64_t code_id;
   const char *triple;   /* what the code was compiled for */
   const char *features; /* CPU features it needs ("+avx2,+fma,...") */
+  const llmc_code_record *record; /* what the code was compiled for (version 2) */
 } llmc_kernel_table;
 
 #ifdef __cplusplus

@@ -274,6 +274,98 @@ static llmc_status check_schedule(llmc_model *m, uint32_t payload, uint32_t num_
   return LLMC_OK;
 }
 
+/* llmc_code_record's digest of the metadata (llmc_kernel_abi.h has the
+ * order); the packager's codeRecord folds the same values. */
+static uint64_t metadata_digest(const llmc_fb_model *f, uint32_t payload,
+                                uint32_t num_kernels) {
+  uint64_t h = 0;
+  for (int i = 0; i < 9; ++i) { /* the config's int32s, hidden_size to prefill_chunk */
+    int32_t v;
+    memcpy(&v, (const char *)&f->info.hidden_size + 4 * i, 4);
+    h = llmc_code_mix(h, (uint64_t)(int64_t)v);
+  }
+  const uint64_t plan[] = {f->info.arena_size, f->info.kv_cache_bytes_per_token,
+                           f->kv_cache_dtype, f->info.weights_size, num_kernels};
+  for (int i = 0; i < 5; ++i) h = llmc_code_mix(h, plan[i]);
+  for (uint32_t k = 0; k < num_kernels; ++k) {
+    llmc_fb_kernel kd;
+    llmc_fb_kernel_at(f, payload, k, &kd);
+    size_t n = strlen(kd.entry);
+    h = llmc_code_mix(h, n);
+    for (size_t i = 0; i < n; i += 8) {
+      uint8_t w[8] = {0};
+      memcpy(w, kd.entry + i, n - i < 8 ? n - i : 8);
+      h = llmc_code_mix(h, llmc_rd64(w));
+    }
+    h = llmc_code_mix(h, kd.num_bindings);
+    for (uint32_t j = 0; j < kd.num_bindings; ++j)
+      h = llmc_code_mix(h, llmc_rd64(kd.binding_sizes_le + 8 * j));
+    h = llmc_code_mix(h, kd.num_scalars);
+  }
+  h = llmc_code_mix(h, f->info.num_dispatches);
+  for (uint32_t i = 0; i < f->info.num_dispatches; ++i) {
+    llmc_fb_dispatch d;
+    llmc_fb_dispatch_at(f, i, &d);
+    h = llmc_code_mix(llmc_code_mix(llmc_code_mix(h, d.kernel_index), (uint64_t)(int64_t)d.layer),
+                      d.num_operands);
+    for (uint32_t j = 0; j < d.num_operands; ++j) {
+      const uint8_t *op = d.operands + 24 * j;
+      h = llmc_code_mix(llmc_code_mix(llmc_code_mix(h, op[0]), llmc_rd64(op + 8)),
+                        llmc_rd64(op + 16));
+    }
+    h = llmc_code_mix(h, d.num_scalars);
+    for (uint32_t j = 0; j < 4 * d.num_scalars; ++j) h = llmc_code_mix(h, llmc_rd64(d.scalars + 8 * j));
+    for (uint32_t j = 0; j < 4; ++j) h = llmc_code_mix(h, d.grid ? llmc_rd64(d.grid + 8 * j) : 0);
+  }
+  h = llmc_code_mix(h, f->info.num_weights);
+  for (uint32_t i = 0; i < f->info.num_weights; ++i) {
+    llmc_fb_weight w;
+    llmc_fb_weight_at(f, i, &w);
+    h = llmc_code_mix(llmc_code_mix(h, w.offset), w.size);
+  }
+  return h;
+}
+
+static const char k_record_names[] =
+    "arena_size\0kv_cache_bytes_per_token\0weights_size\0num_layers\0vocab_size\0"
+    "max_context\0prefill_chunk\0kernels\0dispatches";
+
+_Static_assert(offsetof(llmc_code_record, num_dispatches) ==
+                   offsetof(llmc_code_record, arena_size) + 8 * sizeof(uint64_t),
+               "k_record_names follows llmc_code_record");
+_Static_assert(offsetof(llmc_model_info, prefill_chunk) ==
+                   offsetof(llmc_model_info, hidden_size) + 8 * sizeof(int32_t),
+               "metadata_digest reads the config as one array");
+
+/* The metadata-vs-code check, first half: the metadata must be what the
+ * code was compiled for (the record it carries), field by field and then
+ * as a whole through the digest. check_schedule then holds the schedule to
+ * those kernels and buffers. */
+static llmc_status check_code_record(const llmc_model *m, uint32_t payload,
+                                     uint32_t num_kernels, const llmc_code_record *r) {
+  const llmc_model_info *i = &m->fb.info;
+  if (!r || memcmp(r->magic, LLMC_CODE_RECORD_MAGIC, 8) ||
+      r->version != LLMC_CODE_RECORD_VERSION || r->size != sizeof *r)
+    return fail(LLMC_ERR_BAD_FORMAT, "the code carries no record of what it was compiled "
+                                     "for, or one of another version");
+  const uint64_t meta[] = {i->arena_size, i->kv_cache_bytes_per_token, i->weights_size,
+                           (uint64_t)(int64_t)i->num_layers, (uint64_t)(int64_t)i->vocab_size,
+                           (uint64_t)(int64_t)i->max_context,
+                           (uint64_t)(int64_t)i->prefill_chunk, num_kernels,
+                           i->num_dispatches};
+  const uint64_t *code = &r->arena_size;
+  const char *name = k_record_names;
+  for (int k = 0; k < 9; ++k, name += strlen(name) + 1)
+    if (meta[k] != code[k])
+      return fail(LLMC_ERR_BAD_FORMAT,
+                  "the metadata says %s %llu, but the code was compiled for %llu", name,
+                  (unsigned long long)meta[k], (unsigned long long)code[k]);
+  if (metadata_digest(&m->fb, payload, num_kernels) != r->digest)
+    return fail(LLMC_ERR_BAD_FORMAT, "the config, schedule, kernel signatures or weight "
+                                     "table disagree with what the code was compiled with");
+  return LLMC_OK;
+}
+
 static llmc_status load_payload(llmc_model *m, uint32_t index, const llmc_fb_payload *p,
                                 int load_code) {
   const llmc_fb_model *f = &m->fb;
@@ -291,8 +383,18 @@ static llmc_status load_payload(llmc_model *m, uint32_t index, const llmc_fb_pay
     sigs[k].num_bindings = kd.num_bindings;
     sigs[k].num_scalars = kd.num_scalars;
   }
-  if (st == LLMC_OK) st = check_schedule(m, index, p->num_kernels);
-  if (st == LLMC_OK && load_code && m->linked) {
+  /* The code's record: the payload's last bytes, or the linked table's
+   * (a linked artifact opened for its metadata only has none to check). */
+  const llmc_code_record *record = NULL;
+  llmc_code_record trailer;
+  uint32_t code_size = p->size;
+  if (strcmp(p->format, "linked")) {
+    if (code_size > sizeof trailer) {
+      code_size -= sizeof trailer;
+      memcpy(&trailer, p->data + code_size, sizeof trailer);
+      record = &trailer;
+    }
+  } else if (m->linked) {
     /* The code is in the program: it must be the code this artifact was
      * built with (the payload holds its 8-byte id). */
     const llmc_kernel_table *t = m->linked;
@@ -300,12 +402,16 @@ static llmc_status load_payload(llmc_model *m, uint32_t index, const llmc_fb_pay
         llmc_rd64(p->data) != t->code_id)
       st = fail(LLMC_ERR_PAYLOAD_LOAD, "the linked code (id %016llx) is not the code this "
                 "artifact was built with", (unsigned long long)t->code_id);
+    record = t->record;
   }
+  if (st == LLMC_OK && (record || load_code))
+    st = check_code_record(m, index, p->num_kernels, record);
+  if (st == LLMC_OK) st = check_schedule(m, index, p->num_kernels);
   if (st == LLMC_OK && load_code) {
     const char *name = g_name;
     g_name = NULL; /* the HAL's messages name the artifact themselves */
     st = m->linked ? llmc_hal_cpu_link(name, m->linked, entries, p->num_kernels, &m->exe)
-                   : m->hal->executable_load(name, p->data, p->size, entries, sigs,
+                   : m->hal->executable_load(name, p->data, code_size, entries, sigs,
                                              p->num_kernels, m->cache_dir, &m->exe);
   }
   free(entries);

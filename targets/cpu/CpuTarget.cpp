@@ -535,7 +535,7 @@ namespace {
 /// internal: an app may link the kernels of several models.
 void addKernelTable(llvm::Module &module, const std::vector<std::string> &entries,
                     uint64_t codeId, llvm::StringRef symbol, llvm::StringRef triple,
-                    llvm::StringRef features) {
+                    llvm::StringRef features, const std::vector<uint8_t> &record) {
   llvm::LLVMContext &ctx = module.getContext();
   llvm::Type *ptr = llvm::PointerType::getUnqual(ctx);
   llvm::Type *i32 = llvm::Type::getInt32Ty(ctx), *i64 = llvm::Type::getInt64Ty(ctx);
@@ -555,12 +555,20 @@ void addKernelTable(llvm::Module &module, const std::vector<std::string> &entrie
     return new llvm::GlobalVariable(module, arrayTy, true, llvm::GlobalValue::PrivateLinkage,
                                     llvm::ConstantArray::get(arrayTy, items), name);
   };
-  auto *tableTy = llvm::StructType::get(ctx, {i32, i32, ptr, ptr, i64, ptr, ptr});
+  // The record's bytes are little-endian already; 8-aligned for its uint64s.
+  llvm::Constant *recordInit = llvm::ConstantDataArray::getRaw(
+      llvm::StringRef(reinterpret_cast<const char *>(record.data()), record.size()),
+      record.size(), llvm::Type::getInt8Ty(ctx));
+  auto *recordVar = new llvm::GlobalVariable(module, recordInit->getType(), true,
+                                            llvm::GlobalValue::PrivateLinkage, recordInit,
+                                            "llmc.record");
+  recordVar->setAlignment(llvm::Align(8));
+  auto *tableTy = llvm::StructType::get(ctx, {i32, i32, ptr, ptr, i64, ptr, ptr, ptr});
   llvm::Constant *table = llvm::ConstantStruct::get(
-      tableTy, {llvm::ConstantInt::get(i32, 1 /* LLMC_KERNEL_TABLE_VERSION */),
+      tableTy, {llvm::ConstantInt::get(i32, 2 /* LLMC_KERNEL_TABLE_VERSION */),
                 llvm::ConstantInt::get(i32, entries.size()), array(names, "llmc.names"),
                 array(fns, "llmc.kernels"), llvm::ConstantInt::get(i64, codeId),
-                string(triple), string(features)});
+                string(triple), string(features), recordVar});
   auto *tableVar = new llvm::GlobalVariable(module, tableTy, true,
                                            llvm::GlobalValue::PrivateLinkage, table,
                                            "llmc.table");
@@ -618,7 +626,7 @@ llmc::cpu::compileToLibrary(mlir::ModuleOp module, const CpuTargetOptions &optio
     library.codeId = llvm::xxh3_64bits(llvm::StringRef(text));
   }
   addKernelTable(*lowered->module, lowered->exports, library.codeId, libraryOptions.symbol,
-                 library.triple, library.features);
+                 library.triple, library.features, libraryOptions.codeRecord);
   if (libraryOptions.embed) {
     auto bytes = libraryOptions.embed(library);
     if (!bytes)

@@ -18,6 +18,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <dirent.h>
 #include <dlfcn.h>
 #include <sys/stat.h>
@@ -57,6 +58,22 @@ std::string triple() {
 #else
   return "aarch64-unknown-linux-gnu";
 #endif
+}
+
+// Temporary files the writer left beside `path` (".NAME.*.tmp").
+int temporaries(const std::string &path) {
+  const std::string dir = path.substr(0, path.rfind('/') + 1);
+  const std::string prefix = "." + path.substr(dir.size()) + ".";
+  int n = 0;
+  if (DIR *d = opendir(dir.c_str())) {
+    while (dirent *e = readdir(d)) {
+      std::string name = e->d_name;
+      n += name.rfind(prefix, 0) == 0 && name.size() > 4 &&
+           name.compare(name.size() - 4, 4, ".tmp") == 0;
+    }
+    closedir(d);
+  }
+  return n;
 }
 
 // Deterministic bytes of weight i (weights 0 and 1 are f32 tensors).
@@ -150,9 +167,23 @@ std::string fakeSource(size_t i, const WeightDesc &w, WeightSink &sink) {
   return "";
 }
 
-std::string writeDesc(ArtifactDesc d, const std::string &path, const WriteOptions &o = {}) {
+// Ends each payload the artifact carries with the record of what its code
+// was compiled for, as `llmc build` does (linked code has it in its table).
+void seal(ArtifactDesc &d) {
+  for (PayloadDesc &p : d.payloads)
+    if (p.format != "linked") {
+      std::vector<uint8_t> r = codeRecord(d, p.kernels);
+      p.data.insert(p.data.end(), r.begin(), r.end());
+    }
+}
+
+// Writes d, its weights laid out and (unless `sealed` is false: the caller
+// sealed it before editing) its payloads sealed for the final metadata.
+std::string writeDesc(ArtifactDesc d, const std::string &path, const WriteOptions &o = {},
+                      bool sealed = true) {
   std::string e = layoutWeights(d);
   if (!e.empty()) return e;
+  if (sealed) seal(d);
   return writeArtifact(d, path, fakeSource, o);
 }
 
@@ -283,12 +314,12 @@ TEST(Writer, FileLayoutAndProgress) {
   WriteOptions o;
   o.progress = [&](uint64_t w, uint64_t t) { last = w; total = t; ++calls; };
   ASSERT_EQ(writeDesc(fakeDesc(), path, o), "");
-  EXPECT_FALSE(exists(path + ".tmp"));
+  EXPECT_EQ(temporaries(path), 0);
   std::vector<uint8_t> f = readFile(path);
   llmc_file_header h;
   llmc_header_decode(f.data(), &h);
   EXPECT_EQ(std::memcmp(h.magic, "LLMCART\0", 8), 0);
-  EXPECT_EQ(h.format_version, 2u);
+  EXPECT_EQ(h.format_version, 3u);
   EXPECT_EQ(h.header_size, 64u);
   EXPECT_EQ(h.flatbuffer_offset, 64u);
   EXPECT_EQ(h.weights_offset % 4096, 0u);
@@ -331,25 +362,88 @@ TEST(Writer, FailuresLeaveNothingBehind) {
   });
   EXPECT_NE(e.find("disk on fire"), std::string::npos) << e;
   EXPECT_FALSE(exists(path));
-  EXPECT_FALSE(exists(path + ".tmp"));
+  EXPECT_EQ(temporaries(path), 0);
   // Too few bytes.
   e = writeArtifact(d, path, [](size_t, const WeightDesc &, WeightSink &) { return std::string(); });
   EXPECT_NE(e, "");
-  EXPECT_FALSE(exists(path + ".tmp"));
+  EXPECT_EQ(temporaries(path), 0);
   // Too many bytes.
   e = writeArtifact(d, path, [](size_t, const WeightDesc &w, WeightSink &s) {
     std::vector<uint8_t> b(w.size + 1);
     return s.write(b.data(), b.size());
   });
   EXPECT_NE(e, "");
-  EXPECT_FALSE(exists(path) || exists(path + ".tmp"));
+  EXPECT_FALSE(exists(path));
+  EXPECT_EQ(temporaries(path), 0);
   // Not laid out.
   ArtifactDesc raw = fakeDesc();
   raw.weights[1].offset = 3;
   EXPECT_NE(writeArtifact(raw, path, fakeSource), "");
   // Unwritable directory.
   EXPECT_NE(writeArtifact(d, "/nonexistent-dir/x.llmc", fakeSource), "");
-  EXPECT_FALSE(exists(path) || exists(path + ".tmp"));
+  EXPECT_FALSE(exists(path));
+  EXPECT_EQ(temporaries(path), 0);
+}
+
+// The temporary file: a new name in the output's directory, created
+// exclusively (a symlink planted at the old predictable name, or at any
+// name, is never followed), reported to the caller for removal on signals,
+// verified before the rename, gone afterwards.
+TEST(Writer, TemporaryFileIsNewAndVerified) {
+  std::string path = tempPath("tmpfile.llmc"), victim = tempPath("victim.txt");
+  { std::ofstream(victim) << "precious"; }
+  ASSERT_EQ(::symlink(victim.c_str(), (path + ".tmp").c_str()), 0);
+  std::vector<std::pair<std::string, bool>> seen;
+  WriteOptions o;
+  o.trackTemporary = [&](const std::string &t, bool live) { seen.push_back({t, live}); };
+  std::string verified;
+  o.verify = [&](const std::string &t) {
+    verified = t;
+    llmc_model *m = nullptr;
+    llmc_status st = llmc_model_open(t.c_str(), LLMC_OPEN_METADATA_ONLY, &m);
+    llmc_model_close(m);
+    return st == LLMC_OK ? std::string() : std::string(llmc_last_error());
+  };
+  ASSERT_EQ(writeDesc(fakeDesc(), path, o), "");
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_TRUE(seen[0].second);
+  EXPECT_FALSE(seen[1].second);
+  EXPECT_EQ(seen[0].first, seen[1].first);
+  EXPECT_EQ(verified, seen[0].first);
+  const std::string dir = path.substr(0, path.rfind('/') + 1);
+  EXPECT_EQ(seen[0].first.rfind(dir + "." + path.substr(dir.size()) + ".", 0), 0u)
+      << seen[0].first;
+  EXPECT_FALSE(exists(seen[0].first));
+  std::vector<uint8_t> kept = readFile(victim);
+  EXPECT_EQ(std::string(kept.begin(), kept.end()), "precious");
+  EXPECT_EQ(readFile(path).size() > 4096, true);
+  // A refusal by verify: no output, no temporary file.
+  std::remove(path.c_str());
+  o.verify = [](const std::string &) { return std::string("the loader refuses it"); };
+  std::string e = writeDesc(fakeDesc(), path, o);
+  EXPECT_NE(e.find("the loader refuses it"), std::string::npos) << e;
+  EXPECT_FALSE(exists(path));
+  EXPECT_EQ(temporaries(path), 0);
+  std::remove((path + ".tmp").c_str());
+  std::remove(victim.c_str());
+}
+
+// Two writers to one output: each writes its own temporary file, the last
+// rename wins, and the output is one whole artifact.
+TEST(Writer, ConcurrentWritersLeaveOneWholeArtifact) {
+  std::string path = tempPath("race.llmc");
+  std::string e1, e2;
+  std::thread a([&] { e1 = writeDesc(fakeDesc(), path); });
+  std::thread b([&] { e2 = writeDesc(fakeDesc(), path); });
+  a.join();
+  b.join();
+  EXPECT_EQ(e1, "");
+  EXPECT_EQ(e2, "");
+  llmc_model *m = nullptr;
+  EXPECT_EQ(llmc_model_open(path.c_str(), 0, &m), LLMC_OK) << llmc_last_error();
+  llmc_model_close(m);
+  EXPECT_EQ(temporaries(path), 0);
+  std::remove(path.c_str());
 }
 
 // ---- runtime: API -------------------------------------------------------------
@@ -406,7 +500,7 @@ TEST_F(RuntimeTest, Info) {
   EXPECT_EQ(i.file_size, bytes_->size());
   EXPECT_EQ(i.num_weights, 3u);
   EXPECT_EQ(i.num_dispatches, 2u);
-  EXPECT_EQ(i.format_version, 2u);
+  EXPECT_EQ(i.format_version, 3u);
   EXPECT_STREQ(i.target, "host");
   EXPECT_EQ(std::string(i.target_triple), triple());
   EXPECT_STREQ(i.quantization, "f32");
@@ -632,9 +726,14 @@ struct LinkedFake {
   void *dl = dlopen(LLMC_FAKE_PAYLOAD_PATH, RTLD_NOW | RTLD_LOCAL);
   const char *names[2] = {"llmc_fake_forward", "llmc_fake_fill"}; // any order
   llmc_kernel_fn fns[2] = {};
+  std::vector<uint8_t> record;
   llmc_kernel_table table = {LLMC_KERNEL_TABLE_VERSION, 2, names, fns, 0x1234abcd5678ef90ull,
-                             "", ""};
+                             "", "", nullptr};
   LinkedFake() {
+    ArtifactDesc d = fakeDesc();
+    EXPECT_EQ(layoutWeights(d), "");
+    record = codeRecord(d, d.payloads[0].kernels);
+    table.record = reinterpret_cast<const llmc_code_record *>(record.data());
     for (int i = 0; i < 2; ++i) {
       void *sym = dl ? dlsym(dl, names[i]) : nullptr;
       std::memcpy(&fns[i], &sym, sizeof sym);
@@ -711,6 +810,18 @@ TEST(RuntimeLinked, RunsTheProgramsKernels) {
   fake.table.version = 99;
   EXPECT_EQ(llmc_model_open_with_params(path.c_str(), &params, &m), LLMC_ERR_PAYLOAD_LOAD);
   fake.table.version = LLMC_KERNEL_TABLE_VERSION;
+
+  // A record that disagrees with the artifact (the digest changed), or none.
+  llmc_wr64(&fake.record[16], llmc_rd64(&fake.record[16]) ^ 1);
+  EXPECT_EQ(llmc_model_open_with_params(path.c_str(), &params, &m), LLMC_ERR_BAD_FORMAT);
+  EXPECT_NE(std::string(llmc_last_error()).find("compiled with"), std::string::npos)
+      << llmc_last_error();
+  llmc_wr64(&fake.record[16], llmc_rd64(&fake.record[16]) ^ 1);
+  fake.table.record = nullptr;
+  EXPECT_EQ(llmc_model_open_with_params(path.c_str(), &params, &m), LLMC_ERR_BAD_FORMAT);
+  fake.table.record = reinterpret_cast<const llmc_code_record *>(fake.record.data());
+  ASSERT_EQ(llmc_model_open_with_params(path.c_str(), &params, &m), LLMC_OK) << llmc_last_error();
+  llmc_model_close(m);
   std::remove(path.c_str());
 
   // A table for an artifact that carries its own code: refused, not ignored.
@@ -748,8 +859,8 @@ TEST_F(RuntimeTest, TruncatedAtManyLengths) {
 TEST(Runtime, VersionsAndPreviousFormat) {
   EXPECT_STREQ(llmc_version(), LLMC_TEST_VERSION);
   EXPECT_EQ(llmc_api_version(), (uint32_t)LLMC_API_VERSION);
-  // An artifact of the previous format (version 1: one llmc_forward entry
-  // point instead of a schedule), consistent in header and manifest with
+  // An artifact of the previous format (version 2: payloads without the
+  // record of what their code was compiled for), consistent in header and manifest with
   // valid checksums: refused as an unsupported version, never misread.
   std::string path = tempPath("v1.llmc");
   WriteOptions o;
@@ -762,7 +873,7 @@ TEST(Runtime, VersionsAndPreviousFormat) {
   std::remove(path.c_str());
   llmc_wr32(&f[8], LLMC_FORMAT_VERSION - 1);
   EXPECT_EQ(openBytes(f), LLMC_ERR_UNSUPPORTED_VERSION);
-  EXPECT_NE(std::string(llmc_last_error()).find("format version 1, this runtime reads 2"),
+  EXPECT_NE(std::string(llmc_last_error()).find("format version 2, this runtime reads 3"),
             std::string::npos)
       << llmc_last_error();
 }
@@ -775,7 +886,9 @@ TEST_F(RuntimeTest, BadHeader) {
   f = *bytes_;
   llmc_wr32(&f[8], 1);  // llmc_forward payloads: refused, not misread
   EXPECT_EQ(openBytes(f), LLMC_ERR_UNSUPPORTED_VERSION);
-  llmc_wr32(&f[8], 3);
+  llmc_wr32(&f[8], 2);  // payloads without a code record
+  EXPECT_EQ(openBytes(f), LLMC_ERR_UNSUPPORTED_VERSION);
+  llmc_wr32(&f[8], 4);
   EXPECT_EQ(openBytes(f), LLMC_ERR_UNSUPPORTED_VERSION);
   llmc_wr32(&f[8], 0);
   EXPECT_EQ(openBytes(f), LLMC_ERR_UNSUPPORTED_VERSION);
@@ -1275,6 +1388,56 @@ TEST(RuntimeHostile, ScheduleDisagreesWithKernels) {
     edits[i](d);
     EXPECT_EQ(openMutated(nullptr, d), LLMC_ERR_BAD_FORMAT) << "edit " << i;
   }
+}
+
+// Metadata edited after the code was compiled (checksums recomputed, every
+// other check passed): the record the code carries disagrees, and the file
+// is refused before any kernel runs. Without this check the larger prefill
+// chunk alone makes the real kernels write past the arena.
+TEST(RuntimeHostile, MetadataDisagreesWithCode) {
+  const std::vector<std::pair<std::string, std::function<void(ArtifactDesc &)>>> edits = {
+      {"prefill_chunk", [](ArtifactDesc &d) { d.config.prefillChunk *= 2; }},
+      {"max_context", [](ArtifactDesc &d) { d.config.maxContext *= 2; }},
+      {"arena_size", [](ArtifactDesc &d) { d.arenaSize += 64; }},
+      {"dispatches", [](ArtifactDesc &d) { d.schedule.push_back(d.schedule[0]); }},
+      {"compiled with", [](ArtifactDesc &d) { d.payloads[0].kernels[1].bindingSizes[1] -= 4; }},
+      {"compiled with", [](ArtifactDesc &d) { d.schedule[0].scalars[0].c = 1; }},
+      {"compiled with", [](ArtifactDesc &d) { d.schedule[0].grid.c -= 1; }},
+      {"compiled with", [](ArtifactDesc &d) { d.schedule[1].operands[1].offset = 0; d.schedule[1].layer = 0; }},
+      {"compiled with", [](ArtifactDesc &d) { d.schedule[1].operands[0].size -= 4; }},
+      {"compiled with", [](ArtifactDesc &d) {
+         std::swap(d.payloads[0].kernels[0].entry, d.payloads[0].kernels[1].entry);
+       }},
+      {"compiled with", [](ArtifactDesc &d) { d.config.hiddenSize += 1; }},
+      {"compiled with", [](ArtifactDesc &d) { d.kvCacheDType = DType::F16; }},
+  };
+  std::string path = tempPath("edited.llmc");
+  for (size_t i = 0; i < edits.size(); ++i) {
+    ArtifactDesc d = fakeDesc();
+    ASSERT_EQ(layoutWeights(d), "");
+    seal(d);
+    edits[i].second(d);
+    ASSERT_EQ(writeDesc(d, path, {}, /*sealed=*/false), "");
+    llmc_model *m = nullptr;
+    EXPECT_EQ(llmc_model_open(path.c_str(), 0, &m), LLMC_ERR_BAD_FORMAT) << "edit " << i;
+    EXPECT_NE(std::string(llmc_last_error()).find(edits[i].first), std::string::npos)
+        << "edit " << i << ": " << llmc_last_error();
+  }
+  // The same file sealed for its final metadata opens: the record, not the
+  // edit, is what the first loop tests.
+  ArtifactDesc d = fakeDesc();
+  d.config.prefillChunk *= 2;
+  ASSERT_EQ(writeDesc(d, path), "");
+  llmc_model *m = nullptr;
+  EXPECT_EQ(llmc_model_open(path.c_str(), 0, &m), LLMC_OK) << llmc_last_error();
+  llmc_model_close(m);
+  // A payload without a record (cut off): refused, saying so.
+  d = fakeDesc();
+  ASSERT_EQ(writeDesc(d, path, {}, /*sealed=*/false), "");
+  EXPECT_EQ(llmc_model_open(path.c_str(), 0, &m), LLMC_ERR_BAD_FORMAT);
+  EXPECT_NE(std::string(llmc_last_error()).find("no record"), std::string::npos)
+      << llmc_last_error();
+  std::remove(path.c_str());
 }
 
 TEST(RuntimeLoader, PayloadsAreNeverConfused) {
