@@ -11,6 +11,8 @@
 #include "dialects/llm/QuantLayout.h"
 #include "runtime/include/llmc.h"
 #include "runtime/include/llmc_format.h"
+#include "runtime/include/llmc_tokenizer.h"
+#include "runtime/include/llmc_tokenizer_format.h"
 #include "targets/Target.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -757,6 +759,22 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
     *log << "llmc:       no tokenizer.json: the artifact takes token ids only\n";
   }
 
+  // The runtime refuses a tokenizer whose ids reach past the embeddings:
+  // say so now, naming both numbers, rather than write such an artifact.
+  if (desc.tokenizerBlob.size() >= sizeof(llmc_tok_header)) {
+    uint32_t tokens = llmc_rd32(desc.tokenizerBlob.data() + offsetof(llmc_tok_header, vocab_size));
+    if (int64_t(tokens) > c.vocabSize) {
+      emitError(loc) << "the tokenizer ("
+                     << (gguf ? "tokenizer.ggml.tokens" : "tokenizer.json") << ") has "
+                     << tokens << " tokens (ids 0 to " << tokens - 1
+                     << "), more than the model's vocab_size of " << c.vocabSize
+                     << (gguf ? " (llama.vocab_size / the token embeddings)"
+                              : " (config.json)")
+                     << ": its ids would index past the embeddings";
+      return false;
+    }
+  }
+
   // 3. Native code.
   t0 = Clock::now();
   if (log)
@@ -808,8 +826,12 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
       llmc_status st = llmc_model_open(
           tmp.c_str(), LLMC_OPEN_METADATA_ONLY | LLMC_OPEN_SKIP_WEIGHTS_CHECKSUM, &m);
       if (st == LLMC_OK) {
+        // The tokenizer too, which the runtime checks at its first use.
+        const llmc_tokenizer *t = nullptr;
+        st = llmc_model_get_tokenizer(m, &t);
         llmc_model_close(m);
-        return "";
+        if (st == LLMC_OK || st == LLMC_ERR_UNSUPPORTED) // or none at all
+          return "";
       }
       return std::string("internal error: the runtime refuses the artifact this build "
                          "wrote, so it was not kept: ") +

@@ -100,7 +100,7 @@ struct llmc_kernel_table; /* llmc_kernel_abi.h */
 /* Options of llmc_model_open_with_params. Zero-initialize it, then set what
  * you need: later versions only add fields at the end. */
 typedef struct llmc_open_params {
-  uint32_t flags;        /* LLMC_OPEN_* */
+  uint32_t flags;        /* LLMC_OPEN_*; any other bit: LLMC_ERR_INVALID_ARGUMENT */
   /* GPU targets (OpenCL, Vulkan): an existing directory where the kernels
    * the driver compiled from the artifact's code are kept, keyed by code,
    * device and driver version, so the next open skips the compile. NULL: no
@@ -139,7 +139,14 @@ LLMC_API llmc_status llmc_model_open_memory(const void *data, size_t size,
  * there does nothing. */
 LLMC_API void llmc_enable_gpu(void);
 
-/* Closes the model: unloads the code and unmaps the file. NULL is OK. */
+/* Closes the model: unloads the code and unmaps the file, once its last
+ * context is freed (contexts created before the close keep working). NULL
+ * is OK; a model closed already gives LLMC_ERR_INVALID_ARGUMENT.
+ *
+ * The file stays mapped while the model is open: replace an artifact by
+ * renaming a new file over it (as llmc build does), never by rewriting it
+ * in place; a file truncated under an open model ends the process with
+ * SIGBUS at the next read of a missing page. */
 LLMC_API llmc_status llmc_model_close(llmc_model *model);
 
 /* ---- Model information ---------------------------------------------------- */
@@ -265,7 +272,8 @@ LLMC_API llmc_status llmc_context_get_n_ctx(const llmc_context *ctx,
 LLMC_API llmc_status llmc_context_get_threads(const llmc_context *ctx,
                                               int32_t *out_threads);
 
-/* Frees the context. NULL is OK. */
+/* Frees the context. NULL is OK; a context freed already gives
+ * LLMC_ERR_INVALID_ARGUMENT. */
 LLMC_API llmc_status llmc_context_free(llmc_context *ctx);
 
 /* Runs tokens[0..n_tokens) at the current position, split into kernel calls

@@ -116,6 +116,12 @@ struct llmc_model {
    * its code): 0 unchecked, 1 being checked, 2 valid, 3 invalid. */
   _Atomic int tokenizer_state;
   llmc_tokenizer tokenizer; /* a view into the mapped artifact */
+  /* Lifetime (llmc_runtime.c, under its lock): the open models form a
+   * list, so a second close is recognized; contexts hold the model, so
+   * one freed after its model's close still works. */
+  struct llmc_model *live_next;
+  uint32_t contexts;
+  int closed;
 };
 #endif
 

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,6 +87,7 @@ LLMC_API const char *llmc_status_string(llmc_status s) {
 /* ---- model ------------------------------------------------------------------ */
 
 struct llmc_context {
+  llmc_context *live_next; /* the list of live contexts (g_live) */
   llmc_model *m;
   int64_t n_ctx, pos;
   uint32_t flags;
@@ -613,6 +615,26 @@ LLMC_API llmc_status llmc_model_get_dispatch_info(const llmc_model *m, uint32_t 
   return LLMC_OK;
 }
 
+/* Live handles. Models and contexts are few and opened rarely, so one lock
+ * and two lists: a handle not on its list (closed or freed already, or
+ * never ours) is refused instead of used. */
+static pthread_mutex_t g_live = PTHREAD_MUTEX_INITIALIZER;
+static llmc_model *g_models;
+static llmc_context *g_contexts;
+
+/* Unlinks h from the list at head (linked by live_next); found = 1 if it
+ * was there. Under g_live. */
+#define LIVE_UNLINK(head, h, found)                                   \
+  do {                                                                \
+    found = 0;                                                        \
+    for (__typeof__(head) *at = &(head); *at; at = &(*at)->live_next) \
+      if (*at == (h)) {                                               \
+        *at = (h)->live_next;                                         \
+        found = 1;                                                    \
+        break;                                                        \
+      }                                                               \
+  } while (0)
+
 static void model_release(llmc_model *m) {
   if (m->exe) m->hal->executable_free(m->exe);
   free(m->schedule);
@@ -641,14 +663,24 @@ static llmc_status open_common(const char *name, const uint8_t *base, size_t siz
   }
   if (map) munmap(map, size);
   g_name = NULL;
-  if (st == LLMC_OK) *out = m;
+  if (st == LLMC_OK) {
+    pthread_mutex_lock(&g_live);
+    m->live_next = g_models;
+    g_models = m;
+    pthread_mutex_unlock(&g_live);
+    *out = m;
+  }
   return st;
 }
+
+#define LLMC_OPEN_KNOWN (LLMC_OPEN_SKIP_WEIGHTS_CHECKSUM | LLMC_OPEN_METADATA_ONLY)
 
 static llmc_status open_path(const char *path, const llmc_open_params *params,
                              llmc_model **out) {
   if (!path || !out) return null_arg();
   *out = NULL;
+  if (params->flags & ~(uint32_t)LLMC_OPEN_KNOWN)
+    return fail(LLMC_ERR_INVALID_ARGUMENT, "unknown open flags 0x%x", params->flags);
   struct stat st;
   void *base = MAP_FAILED;
   llmc_status s = LLMC_OK;
@@ -672,6 +704,8 @@ static llmc_status open_memory(const void *data, size_t size, const llmc_open_pa
                                llmc_model **out) {
   if (!data || !out) return null_arg();
   *out = NULL;
+  if (params->flags & ~(uint32_t)LLMC_OPEN_KNOWN)
+    return fail(LLMC_ERR_INVALID_ARGUMENT, "unknown open flags 0x%x", params->flags);
   if ((uintptr_t)data % LLMC_WEIGHT_ALIGN)
     return fail(LLMC_ERR_INVALID_ARGUMENT, "artifact buffer must be %u-byte aligned",
                 LLMC_WEIGHT_ALIGN);
@@ -701,8 +735,32 @@ LLMC_API llmc_status llmc_model_open_memory(const void *data, size_t size, uint3
   return open_memory(data, size, &params, out);
 }
 
+/* After a hold on m is dropped (its handle's or a context's): the last one
+ * frees it. Called under g_live, which it releases. */
+static void model_drop(llmc_model *m) {
+  int found = 0;
+  if (m->closed && !m->contexts) LIVE_UNLINK(g_models, m, found);
+  pthread_mutex_unlock(&g_live);
+  if (found) model_release(m);
+}
+
+/* 1 if m is an open model (not closed); under g_live. */
+static int model_live(const llmc_model *m) {
+  const llmc_model *at = g_models;
+  while (at && at != m) at = at->live_next;
+  return at && !m->closed;
+}
+
 LLMC_API llmc_status llmc_model_close(llmc_model *m) {
-  if (m) model_release(m);
+  if (!m) return LLMC_OK;
+  pthread_mutex_lock(&g_live);
+  if (!model_live(m)) {
+    pthread_mutex_unlock(&g_live);
+    return fail(LLMC_ERR_INVALID_ARGUMENT, "llmc_model_close: not an open model (closed "
+                                           "twice?)");
+  }
+  m->closed = 1;
+  model_drop(m);
   return LLMC_OK;
 }
 
@@ -718,23 +776,42 @@ LLMC_API llmc_status llmc_model_get_info(const llmc_model *m, llmc_model_info *o
 
 /* ---- contexts --------------------------------------------------------------- */
 
-LLMC_API llmc_status llmc_context_free(llmc_context *c) {
-  if (c) {
-    const llmc_hal *hal = c->m->hal;
-    for (int i = 0; i < NUM_SPACES; ++i) hal->buffer_free(c->buffers[i]);
-    if (c->dev) hal->device_free(c->dev);
-    if (c->host_copies) {
-      free(c->tokens);
-      free(c->logits);
-    }
-    free(c);
+/* Frees c and drops its hold on the model. */
+static void context_release(llmc_context *c) {
+  llmc_model *m = c->m;
+  const llmc_hal *hal = m->hal;
+  for (int i = 0; i < NUM_SPACES; ++i) hal->buffer_free(c->buffers[i]);
+  if (c->dev) hal->device_free(c->dev);
+  if (c->host_copies) {
+    free(c->tokens);
+    free(c->logits);
   }
+  free(c);
+  pthread_mutex_lock(&g_live);
+  --m->contexts;
+  model_drop(m);
+}
+
+LLMC_API llmc_status llmc_context_free(llmc_context *c) {
+  if (!c) return LLMC_OK;
+  int found;
+  pthread_mutex_lock(&g_live);
+  LIVE_UNLINK(g_contexts, c, found);
+  pthread_mutex_unlock(&g_live);
+  if (!found)
+    return fail(LLMC_ERR_INVALID_ARGUMENT, "llmc_context_free: not a live context (freed "
+                                           "twice?)");
+  context_release(c);
   return LLMC_OK;
 }
 
 LLMC_API llmc_status llmc_context_create(llmc_model *m, const llmc_context_params *params,
                                          llmc_context **out) {
   if (!m || !out) return null_arg();
+  pthread_mutex_lock(&g_live);
+  int open = model_live(m);
+  pthread_mutex_unlock(&g_live);
+  if (!open) return fail(LLMC_ERR_INVALID_ARGUMENT, "llmc_context_create: the model is closed");
   if (!m->exe)
     return fail(LLMC_ERR_UNSUPPORTED, "the model was opened without its code "
                                       "(LLMC_OPEN_METADATA_ONLY): no context");
@@ -758,15 +835,26 @@ LLMC_API llmc_status llmc_context_create(llmc_model *m, const llmc_context_param
   }
   if (flags & ~(uint32_t)LLMC_CONTEXT_ALL_LOGITS)
     return fail(LLMC_ERR_INVALID_ARGUMENT, "unknown context flags 0x%x", flags);
+  /* The model must be open; the context holds it until freed. */
+  pthread_mutex_lock(&g_live);
+  open = model_live(m);
+  m->contexts += (uint32_t)open;
+  pthread_mutex_unlock(&g_live);
+  if (!open) return fail(LLMC_ERR_INVALID_ARGUMENT, "llmc_context_create: the model is closed");
   llmc_context *c = calloc(1, sizeof *c);
-  if (!c) return fail(LLMC_ERR_OUT_OF_MEMORY, "out of memory for a context");
+  if (!c) {
+    pthread_mutex_lock(&g_live);
+    --m->contexts;
+    model_drop(m);
+    return fail(LLMC_ERR_OUT_OF_MEMORY, "out of memory for a context");
+  }
   c->m = m;
   c->n_ctx = n_ctx;
   c->flags = flags;
   const llmc_hal *hal = m->hal;
   llmc_status st = hal->device_create(m->exe, n_threads, &c->dev);
   if (st != LLMC_OK) {
-    free(c);
+    context_release(c);
     return st;
   }
   /* Logits: only the rows the lm_head writes (logit_rows per call). */
@@ -789,12 +877,16 @@ LLMC_API llmc_status llmc_context_create(llmc_model *m, const llmc_context_param
     }
   }
   if (st != LLMC_OK) {
-    llmc_context_free(c);
+    context_release(c);
     return fail(LLMC_ERR_OUT_OF_MEMORY,
                 "out of memory: arena %llu + KV cache %llu + logits %llu bytes",
                 (unsigned long long)sizes[SPACE_ARENA], (unsigned long long)sizes[SPACE_KV],
                 (unsigned long long)sizes[SPACE_LOGITS]);
   }
+  pthread_mutex_lock(&g_live);
+  c->live_next = g_contexts;
+  g_contexts = c;
+  pthread_mutex_unlock(&g_live);
   *out = c;
   return LLMC_OK;
 }

@@ -472,6 +472,47 @@ TEST(Runtime, StatusStringsAndNullArguments) {
   EXPECT_EQ(llmc_reset(nullptr), LLMC_ERR_INVALID_ARGUMENT);
 }
 
+// Misuse that is cheap to catch: a context outliving its model's close
+// keeps working (it holds the model), a second close or free is refused
+// with a status, a context on a closed model is refused, unknown open flags
+// are refused. Under ASan in CI: no use after free, no leak.
+TEST_F(RuntimeTest, LifetimeMisuse) {
+  llmc_model *m = nullptr;
+  ASSERT_EQ(llmc_model_open(path_->c_str(), 0, &m), LLMC_OK) << llmc_last_error();
+  llmc_context *c = nullptr, *c2 = nullptr;
+  ASSERT_EQ(llmc_context_create(m, nullptr, &c), LLMC_OK);
+  ASSERT_EQ(llmc_context_create(m, nullptr, &c2), LLMC_OK);
+  EXPECT_EQ(llmc_model_close(m), LLMC_OK);
+  EXPECT_EQ(llmc_model_close(m), LLMC_ERR_INVALID_ARGUMENT);  // the handle is gone
+  EXPECT_NE(std::string(llmc_last_error()).find("closed twice"), std::string::npos);
+  llmc_context *c3 = nullptr;
+  EXPECT_EQ(llmc_context_create(m, nullptr, &c3), LLMC_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(c3, nullptr);
+  // The contexts still run: the model lives until the last one is freed.
+  EXPECT_EQ(llmc_decode(c, 3), LLMC_OK) << llmc_last_error();
+  const float *l = nullptr;
+  ASSERT_EQ(llmc_get_logits(c, &l), LLMC_OK);
+  EXPECT_EQ(l[0], 3 * 1000 + 1.0f);
+  EXPECT_EQ(llmc_context_free(c), LLMC_OK);
+  EXPECT_EQ(llmc_context_free(c), LLMC_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(llmc_last_error()).find("freed twice"), std::string::npos);
+  EXPECT_EQ(llmc_decode(c2, 5), LLMC_OK) << llmc_last_error();
+  EXPECT_EQ(llmc_context_free(c2), LLMC_OK);  // frees the model
+  EXPECT_EQ(llmc_model_close(m), LLMC_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(llmc_context_create(m, nullptr, &c3), LLMC_ERR_INVALID_ARGUMENT);
+  // A handle that was never a model.
+  EXPECT_EQ(llmc_model_close(reinterpret_cast<llmc_model *>(&c3)), LLMC_ERR_INVALID_ARGUMENT);
+  // Unknown open flags, on every open path.
+  EXPECT_EQ(llmc_model_open(path_->c_str(), 1u << 7, &m), LLMC_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(llmc_last_error()).find("unknown open flags 0x80"), std::string::npos);
+  Buffer b(*bytes_);
+  EXPECT_EQ(llmc_model_open_memory(b.p, b.n, 1u << 31, &m), LLMC_ERR_INVALID_ARGUMENT);
+  llmc_open_params params = {};
+  params.flags = 1u << 2;
+  EXPECT_EQ(llmc_model_open_with_params(path_->c_str(), &params, &m), LLMC_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(m, nullptr);
+}
+
 TEST_F(RuntimeTest, Info) {
   llmc_model_info i;
   ASSERT_EQ(llmc_model_get_info(model_, &i), LLMC_OK);
