@@ -81,7 +81,7 @@ uint64_t TensorInfo::numElements() const {
   return n;
 }
 
-Expected<std::unique_ptr<MemoryBuffer>> llmc::mapRegularFile(StringRef path) {
+Expected<std::unique_ptr<MemoryBuffer>> mapRegularFile(StringRef path) {
   auto fail = [](const Twine &msg) {
     return createStringError(inconvertibleErrorCode(), msg);
   };
@@ -99,7 +99,7 @@ Expected<std::unique_ptr<MemoryBuffer>> llmc::mapRegularFile(StringRef path) {
   return std::move(*buf);
 }
 
-std::string llmc::quotedForMessage(StringRef s) {
+std::string quotedForMessage(StringRef s) {
   constexpr size_t kMax = 200;
   std::string out;
   raw_string_ostream os(out);
@@ -111,7 +111,7 @@ std::string llmc::quotedForMessage(StringRef s) {
   return os.str();
 }
 
-const char *llmc::jsonKindName(const json::Value &v) {
+const char *jsonKindName(const json::Value &v) {
   switch (v.kind()) {
   case json::Value::Null:
     return "null";
@@ -596,7 +596,11 @@ Expected<std::unique_ptr<Checkpoint>> Checkpoint::open(StringRef dir) {
   const std::string single = joinPath(dir, kSingleFileName);
   const std::string index = joinPath(dir, kIndexFileName);
 
-  if (sys::fs::exists(single)) {
+  // Both files: the index must describe exactly the single file (it is
+  // checked below like any index); an index for other shards, or a broken
+  // one, is an error rather than silently ignored.
+  const bool hasSingle = sys::fs::exists(single);
+  if (hasSingle && !sys::fs::exists(index)) {
     Expected<std::unique_ptr<SafetensorsFile>> f =
         SafetensorsFile::open(single);
     if (!f)
@@ -651,6 +655,12 @@ Expected<std::unique_ptr<Checkpoint>> Checkpoint::open(StringRef dir) {
                   ", which is not a plain file name in the model directory");
     shardNames.insert(kv.second);
   }
+  if (hasSingle && (shardNames.size() != 1 || *shardNames.begin() != kSingleFileName))
+    return fail(dir + ": both " + kSingleFileName + " and " + kIndexFileName +
+                " are here, and the index names other shards (" +
+                quoted(*shardNames.begin()) +
+                (shardNames.size() > 1 ? ", ..." : "") +
+                "): remove the one that does not belong");
   buf->reset(); // the index text is no longer needed
 
   std::map<std::string, const SafetensorsFile *> byShardName;

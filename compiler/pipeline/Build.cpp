@@ -85,7 +85,24 @@ struct WeightPlan {
   std::optional<SourceTensor> scaledBy;
   bool copyBlocks = false; // ggml blocks copied unchanged (WeightOp)
   quant::Layout layout; // destination format (f32, f16, int8, int4)
+  std::string name;     // the artifact's weight, for messages
+  bool allowNonfinite = false;
 };
+
+/// "" if every value of row r of `part` is finite (or they may not be),
+/// else the error naming the tensor and the first bad element.
+std::string checkFinite(const WeightPlan &w, const SourceTensor &part, int64_t r,
+                        const float *row, int64_t n) {
+  if (w.allowNonfinite)
+    return "";
+  for (int64_t i = 0; i < n; ++i)
+    if (!std::isfinite(row[i]))
+      return part.file + ": weight " + w.name + ": " +
+             (std::isnan(row[i]) ? "NaN" : "an infinity") + " at row " +
+             std::to_string(r) + ", column " + std::to_string(i) +
+             " (every output would be NaN; --allow-nonfinite keeps it)";
+  return "";
+}
 
 /// ggml blocks: 32 elements, an f16 scale then the codes.
 constexpr int64_t kGGMLBlock = 32;
@@ -203,6 +220,8 @@ std::string streamWeight(const WeightPlan &w, packager::WeightSink &sink) {
       return err;
     if (std::string err = reader.read(0, scale.data(), l.cols); !err.empty())
       return err;
+    if (std::string err = checkFinite(w, *w.scaledBy, 0, scale.data(), l.cols); !err.empty())
+      return err;
   }
   std::vector<uint8_t> bytes;
   std::vector<uint8_t> scales, mins;
@@ -251,6 +270,11 @@ std::string streamWeight(const WeightPlan &w, packager::WeightSink &sink) {
         bytes.resize(l.cols / kGGMLBlock * codeBytes);
         for (int64_t b = 0; b < l.cols / kGGMLBlock; ++b) {
           const uint8_t *blk = &raw[b * blockBytes];
+          // An f16 scale with every exponent bit set is NaN or infinite.
+          if ((blk[1] & 0x7C) == 0x7C && !w.allowNonfinite)
+            return part.file + ": weight " + w.name + ": a non-finite block scale at row " +
+                   std::to_string(r) + ", block " + std::to_string(b) +
+                   " (every output would be NaN; --allow-nonfinite keeps it)";
           scales.push_back(blk[0]);
           scales.push_back(blk[1]);
           std::memcpy(&bytes[b * codeBytes], blk + 2, codeBytes);
@@ -260,6 +284,8 @@ std::string streamWeight(const WeightPlan &w, packager::WeightSink &sink) {
         continue;
       }
       if (std::string err = reader.read(r, row.data(), l.cols); !err.empty())
+        return err;
+      if (std::string err = checkFinite(w, part, r, row.data(), l.cols); !err.empty())
         return err;
       // The fold happens before quantization: the codes encode W * g.
       for (size_t i = 0; i < scale.size(); ++i)
@@ -640,6 +666,8 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
       plan.scaledBy = source(st);
     plan.copyBlocks = op.copiesSourceBlocks();
     plan.layout = layout;
+    plan.name = w.name;
+    plan.allowNonfinite = opts.allowNonfinite;
     sources.push_back(plan);
   }
   auto plan = (*module)->getAttrOfType<llm::PlanAttr>("llm.plan");

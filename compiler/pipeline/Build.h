@@ -60,6 +60,8 @@ struct BuildOptions {
   /// With a library: the artifact inside it too (`llmc_model_NAME_artifact`),
   /// for small models; no NAME.llmc then.
   bool embedWeights = false;
+  /// Keep NaN / infinite weights instead of refusing the build.
+  bool allowNonfinite = false;
   /// Write the dispatch-level module / optimized LLVM IR next to the output.
   std::string dumpKernelIR;
   std::string dumpLLVMIR;

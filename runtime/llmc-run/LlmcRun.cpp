@@ -439,6 +439,34 @@ int cmdRun(int argc, char **argv) {
 // chat
 //===----------------------------------------------------------------------===//
 
+// Input bounds: a chat message is at most kMaxChatLine bytes (the rest of a
+// longer line is dropped, the chat goes on); perplexity reads at most
+// kMaxTextFile bytes of text. Memory stays bounded whatever stdin or the
+// file is (/dev/zero included).
+constexpr size_t kMaxChatLine = size_t(1) << 20;
+constexpr size_t kMaxTextFile = size_t(256) << 20;
+
+enum class LineRead { Line, End, TooLong, Binary };
+
+// One line of stdin without its newline, at most kMaxChatLine bytes; a NUL
+// byte means the input is not text.
+LineRead readChatLine(std::string &line) {
+  line.clear();
+  int ch;
+  while ((ch = std::getchar()) != EOF && ch != '\n') {
+    if (ch == 0)
+      return LineRead::Binary;
+    if (line.size() == kMaxChatLine) {
+      while ((ch = std::getchar()) != EOF && ch != '\n')
+        if (ch == 0)
+          return LineRead::Binary;
+      return LineRead::TooLong;
+    }
+    line.push_back(char(ch));
+  }
+  return ch == EOF && line.empty() ? LineRead::End : LineRead::Line;
+}
+
 int cmdChat(int argc, char **argv) {
   std::string artifact, system;
   int64_t maxNew = 256;
@@ -446,7 +474,8 @@ int cmdChat(int argc, char **argv) {
   SamplingFlags sf;
   Command cmd{"chat",
               "interactive chat in the Llama 3 chat format; the KV cache "
-              "carries over between turns",
+              "carries over between turns; a message is one line of at most "
+              "1 MiB",
               {{"<model.llmc>", &artifact, true}},
               {}};
   cmd.options.push_back(opt("system", Option::Text, &system, "text",
@@ -478,7 +507,17 @@ int cmdChat(int argc, char **argv) {
   std::string line;
   while (true) {
     std::fputs("> ", stderr);
-    if (!std::getline(std::cin, line) || line.empty())
+    LineRead got = readChatLine(line);
+    if (got == LineRead::TooLong) {
+      warning("a message longer than %zu MiB was dropped; the chat goes on",
+              kMaxChatLine >> 20);
+      continue;
+    }
+    if (got == LineRead::Binary) {
+      error("stdin holds a NUL byte: not text; the chat ends");
+      return 1;
+    }
+    if (got == LineRead::End || line.empty())
       break;
     pending += header("user") + line + "<|eot_id|>" + header("assistant");
     std::vector<int32_t> ids = encode(s.tok, pending, true, false);
@@ -610,7 +649,7 @@ bool windowLogProbs(Session &s, const std::vector<int32_t> &w, int64_t first,
   return true;
 }
 
-bool readFile(const std::string &path, std::string &out) {
+bool readFile(const std::string &path, std::string &out, size_t limit) {
   FILE *f = std::fopen(path.c_str(), "rb");
   if (!f) {
     error("%s: %s", path.c_str(), std::strerror(errno));
@@ -618,11 +657,16 @@ bool readFile(const std::string &path, std::string &out) {
   }
   char buf[1 << 16];
   size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0)
+  while (out.size() <= limit && (n = std::fread(buf, 1, sizeof buf, f)) > 0)
     out.append(buf, n);
   bool ok = !std::ferror(f);
   if (!ok)
     error("%s: %s", path.c_str(), std::strerror(errno));
+  else if (out.size() > limit) {
+    error("%s: more than %zu MiB of text, the most perplexity reads (score a part "
+          "of it)", path.c_str(), limit >> 20);
+    ok = false;
+  }
   std::fclose(f);
   return ok;
 }
@@ -638,7 +682,7 @@ int cmdPerplexity(int argc, char **argv) {
               {{"<model.llmc>", &artifact, true}},
               {}};
   cmd.options.push_back(opt("file", Option::Text, &file, "file",
-                            "UTF-8 text to score"));
+                            "UTF-8 text to score (at most 256 MiB)"));
   cmd.options.back().required = true;
   cmd.options.push_back(opt("ctx", Option::Int, &ctxLen, "N",
                             "Window length in tokens (0 = min(512, compiled "
@@ -667,7 +711,7 @@ int cmdPerplexity(int argc, char **argv) {
     }
   }
   std::string text;
-  if (!readFile(file, text))
+  if (!readFile(file, text, kMaxTextFile))
     return 1;
   std::vector<int32_t> tokens = encode(s.tok, text, /*parseSpecial=*/false, false);
   int64_t nCtx = s.nCtx();

@@ -72,6 +72,11 @@ cl::opt<bool> buildEmbedWeights(
     cl::desc("With --emit static-lib / shared-lib: put the artifact inside "
              "the library too (small models; no NAME.llmc)"),
     cl::init(false), cl::sub(buildCmd));
+cl::opt<bool> buildAllowNonfinite(
+    "allow-nonfinite",
+    cl::desc("Keep NaN or infinite weights (refused by default: they make "
+             "every output NaN)"),
+    cl::init(false), cl::sub(buildCmd));
 cl::opt<std::string> buildTarget(
     "target",
     cl::desc("Target preset: host, or `help` to list every preset and which "
@@ -261,6 +266,7 @@ int runBuild() {
   opts.kvSplits = buildKVSplits;
   opts.emit = buildEmit;
   opts.embedWeights = buildEmbedWeights;
+  opts.allowNonfinite = buildAllowNonfinite;
   opts.dumpKernelIR = buildDumpKernels;
   opts.dumpPayload = buildDumpPayload;
   opts.dumpLLVMIR = !buildDumpTarget.empty() ? buildDumpTarget : buildDumpLLVM;
