@@ -639,15 +639,23 @@ TEST_F(ShardedTest, SymlinkedShards) {
   EXPECT_EQ((*ck)->data(*(*ck)->lookup("a"))[0], 'a');
 }
 
-TEST_F(ShardedTest, SingleFileWinsOverIndex) {
+// model.safetensors and an index side by side: the index must describe the
+// single file (a stale index of other shards was once ignored silently).
+TEST_F(ShardedTest, SingleFileAndIndexMustAgree) {
   writeShards();
   index(kGoodMap);
   write("model.safetensors",
         makeST(hdr({entry("only", "U8", "[1]", 0, 1)}), "x"));
+  expectBadCheckpoint({"both model.safetensors and model.safetensors.index.json are here",
+                       "remove the one that does not belong"});
+  index("\"only\":\"model.safetensors\"");
   auto ck = Checkpoint::open(dir);
   ASSERT_TRUE(bool(ck)) << llvm::toString(ck.takeError());
   EXPECT_EQ((*ck)->tensors().size(), 1u);
   EXPECT_NE((*ck)->lookup("only"), nullptr);
+  index("\"only\":\"model.safetensors\",\"other\":\"model.safetensors\"");
+  expectBadCheckpoint({"weight_map puts tensor 'other' in shard 'model.safetensors', "
+                       "which has no such tensor"});
 }
 
 TEST_F(ShardedTest, IndexNotJSON) {
