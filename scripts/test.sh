@@ -6,7 +6,8 @@
 # MSL-on-CPU harness), then the hostile-input
 # parsers' unit tests
 # again under AddressSanitizer + UndefinedBehaviorSanitizer (and the lit suite
-# runs artifacts with crafted metadata through the sanitized llmc-run).
+# runs artifacts with crafted metadata through the sanitized llmc-run), then
+# every libFuzzer target for LLMC_FUZZ_SECONDS (30) seconds.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${LLMC_BUILD_DIR:-$ROOT/build}
@@ -19,10 +20,12 @@ if [ ! -f "$ASAN_BUILD/build.ninja" ]; then
   cmake -G Ninja -S "$ROOT" -B "$ASAN_BUILD" -DCMAKE_BUILD_TYPE=Debug -DLLMC_SANITIZE=ON \
     -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19 >/dev/null
 fi
+cmake -DLLMC_FUZZ=ON "$ASAN_BUILD" >/dev/null  # the libFuzzer targets (scripts/fuzz.sh)
 ASAN_TARGETS=$(bash -c "cd '$ROOT' && cat scripts/asan-targets.txt" | tr '\n' ' ')
+FUZZ_TARGETS="llmc-safetensors-fuzz llmc-gguf-fuzz llmc-config-fuzz llmc-tokenizer-json-fuzz llmc-metadata-fuzz llmc-artifact-fuzz"
 # llmc-run too: the lit suite runs hostile artifacts through it
 # (test/runtime/craft/crafted-metadata-asan.test).
-ninja -C "$ASAN_BUILD" $ASAN_TARGETS llmc-run
+ninja -C "$ASAN_BUILD" $ASAN_TARGETS llmc-run $FUZZ_TARGETS
 echo "== tests under ASan + UBSan =="
 for t in $ASAN_TARGETS; do
   ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions="$ROOT/scripts/lsan.supp" \
@@ -38,6 +41,10 @@ echo "== tests =="
 # (test/lit.cfg.py).
 cd "$BUILD" && LLMC_REQUIRE_AARCH64=1 LLMC_REQUIRE_OPENCL=1 LLMC_REQUIRE_VULKAN=1 LLMC_REQUIRE_METAL=1 \
   LLMC_ASAN_RUNNER="$ASAN_BUILD/bin/llmc-run" LLMC_REQUIRE_ASAN=1 ctest --output-on-failure
+echo "== fuzzing: each target ${LLMC_FUZZ_SECONDS:-30} s under ASan + UBSan (scripts/fuzz.sh) =="
+for t in $FUZZ_TARGETS; do
+  bash "$ROOT/scripts/fuzz.sh" "$t" "${LLMC_FUZZ_SECONDS:-30}"
+done
 echo "== the runtime's size per part, and the embed example (examples/embed-c) =="
 ninja -C "$BUILD" runtime-size | grep -E "^(x86_64|aarch64) "
 cmake --install "$BUILD" --prefix "$BUILD/embed-prefix" --component runtime >/dev/null

@@ -67,12 +67,6 @@ mlir::OwningOpRef<mlir::ModuleOp>
 importGGUF(mlir::MLIRContext &context, llvm::StringRef path,
            const GGUFImportOptions &options = {});
 
-/// The tokenizer blob (runtime/include/llmc_tokenizer_format.h) of the GGUF
-/// file at `path`, built from its tokenizer.ggml.* metadata; std::nullopt if
-/// the file has no tokenizer.ggml.tokens. Only Llama 3's byte-level BPE
-/// (tokenizer.ggml.model "gpt2", pre "llama-bpe") is accepted.
-llvm::Expected<std::optional<std::vector<uint8_t>>>
-buildGGUFTokenizerBlob(llvm::StringRef path);
 
 } // namespace llmc
 

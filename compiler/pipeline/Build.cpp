@@ -3,6 +3,7 @@
 #include "compiler/pipeline/Build.h"
 
 #include "compiler/frontend/GGUFImporter.h"
+#include "compiler/frontend/GGUFTokenizer.h"
 #include "compiler/frontend/HFImporter.h"
 #include "compiler/frontend/Tokenizer.h"
 #include "compiler/packager/ArtifactWriter.h"

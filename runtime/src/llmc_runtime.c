@@ -276,54 +276,58 @@ static llmc_status check_schedule(llmc_model *m, uint32_t payload, uint32_t num_
   return LLMC_OK;
 }
 
+/* Folds n values into h: little-endian uint64s at p (or the n values at v). */
+static uint64_t mix_le(uint64_t h, const uint8_t *p, size_t n) {
+  for (size_t i = 0; i < n; ++i) h = llmc_code_mix(h, llmc_rd64(p + 8 * i));
+  return h;
+}
+static uint64_t mix_n(uint64_t h, const uint64_t *v, size_t n) {
+  for (size_t i = 0; i < n; ++i) h = llmc_code_mix(h, v[i]);
+  return h;
+}
+
 /* llmc_code_record's digest of the metadata (llmc_kernel_abi.h has the
  * order); the packager's codeRecord folds the same values. */
 static uint64_t metadata_digest(const llmc_fb_model *f, uint32_t payload,
                                 uint32_t num_kernels) {
-  uint64_t h = 0;
+  uint64_t v[9];
   for (int i = 0; i < 9; ++i) { /* the config's int32s, hidden_size to prefill_chunk */
-    int32_t v;
-    memcpy(&v, (const char *)&f->info.hidden_size + 4 * i, 4);
-    h = llmc_code_mix(h, (uint64_t)(int64_t)v);
+    int32_t x;
+    memcpy(&x, (const char *)&f->info.hidden_size + 4 * i, 4);
+    v[i] = (uint64_t)(int64_t)x;
   }
+  uint64_t h = mix_n(0, v, 9);
   const uint64_t plan[] = {f->info.arena_size, f->info.kv_cache_bytes_per_token,
                            f->kv_cache_dtype, f->info.weights_size, num_kernels};
-  for (int i = 0; i < 5; ++i) h = llmc_code_mix(h, plan[i]);
+  h = mix_n(h, plan, 5);
   for (uint32_t k = 0; k < num_kernels; ++k) {
     llmc_fb_kernel kd;
     llmc_fb_kernel_at(f, payload, k, &kd);
     size_t n = strlen(kd.entry);
-    h = llmc_code_mix(h, n);
-    for (size_t i = 0; i < n; i += 8) {
-      uint8_t w[8] = {0};
-      memcpy(w, kd.entry + i, n - i < 8 ? n - i : 8);
-      h = llmc_code_mix(h, llmc_rd64(w));
-    }
-    h = llmc_code_mix(h, kd.num_bindings);
-    for (uint32_t j = 0; j < kd.num_bindings; ++j)
-      h = llmc_code_mix(h, llmc_rd64(kd.binding_sizes_le + 8 * j));
+    uint8_t w[256 + 8] = {0}; /* entries are < 256 bytes (load_payload) */
+    memcpy(w, kd.entry, n < 256 ? n : 256);
+    h = mix_le(llmc_code_mix(h, n), w, (n < 256 ? n + 7 : 256) / 8);
+    h = mix_le(llmc_code_mix(h, kd.num_bindings), kd.binding_sizes_le, kd.num_bindings);
     h = llmc_code_mix(h, kd.num_scalars);
   }
   h = llmc_code_mix(h, f->info.num_dispatches);
   for (uint32_t i = 0; i < f->info.num_dispatches; ++i) {
     llmc_fb_dispatch d;
     llmc_fb_dispatch_at(f, i, &d);
-    h = llmc_code_mix(llmc_code_mix(llmc_code_mix(h, d.kernel_index), (uint64_t)(int64_t)d.layer),
-                      d.num_operands);
-    for (uint32_t j = 0; j < d.num_operands; ++j) {
-      const uint8_t *op = d.operands + 24 * j;
-      h = llmc_code_mix(llmc_code_mix(llmc_code_mix(h, op[0]), llmc_rd64(op + 8)),
-                        llmc_rd64(op + 16));
-    }
-    h = llmc_code_mix(h, d.num_scalars);
-    for (uint32_t j = 0; j < 4 * d.num_scalars; ++j) h = llmc_code_mix(h, llmc_rd64(d.scalars + 8 * j));
-    for (uint32_t j = 0; j < 4; ++j) h = llmc_code_mix(h, d.grid ? llmc_rd64(d.grid + 8 * j) : 0);
+    const uint64_t head[] = {d.kernel_index, (uint64_t)(int64_t)d.layer, d.num_operands};
+    h = mix_n(h, head, 3);
+    for (uint32_t j = 0; j < d.num_operands; ++j)
+      h = mix_le(llmc_code_mix(h, d.operands[24 * j]), d.operands + 24 * j + 8, 2);
+    h = mix_le(llmc_code_mix(h, d.num_scalars), d.scalars, 4 * (size_t)d.num_scalars);
+    static const uint8_t none[32];
+    h = mix_le(h, d.grid ? d.grid : none, 4);
   }
   h = llmc_code_mix(h, f->info.num_weights);
   for (uint32_t i = 0; i < f->info.num_weights; ++i) {
     llmc_fb_weight w;
     llmc_fb_weight_at(f, i, &w);
-    h = llmc_code_mix(llmc_code_mix(h, w.offset), w.size);
+    const uint64_t ws[] = {w.offset, w.size};
+    h = mix_n(h, ws, 2);
   }
   return h;
 }

@@ -4,9 +4,9 @@
 //          -DCMAKE_CXX_COMPILER=/usr/lib/llvm-19/bin/clang++ \
 //          -DCMAKE_C_COMPILER=/usr/lib/llvm-19/bin/clang
 //        ninja -C build-fuzz llmc-gguf-fuzz
-// Run:   build-fuzz/bin/llmc-gguf-fuzz -max_len=4096 CORPUS_DIR
-//        (seed CORPUS_DIR with small .gguf files, e.g. from
-//         test/gguf/make_gguf.py)
+// Run:   scripts/fuzz.sh llmc-gguf-fuzz SECONDS (seeds: test/fuzz/gguf, small
+//        .gguf files from test/gguf/make_gguf.py, with and without a
+//        tokenizer)
 //
 // Any input must give either a validated file or an llvm::Error; a crash,
 // sanitizer report, out-of-bounds data() view, or a validated file that
@@ -15,6 +15,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/frontend/GGUF.h"
+#include "compiler/frontend/GGUFTokenizer.h"
+#include "runtime/include/llmc_tokenizer.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -108,6 +110,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
           t.size);
     for (uint8_t b : d)
       sum += b;
+  }
+  // The tokenizer metadata: a blob or an error; a blob the compiler makes
+  // must pass the runtime's own validation.
+  auto blob = llmc::buildGGUFTokenizerBlob(g, "fuzz.gguf");
+  if (!blob) {
+    llvm::consumeError(blob.takeError());
+  } else if (*blob) {
+    llmc_tokenizer t;
+    check(llmc_tokenizer_init((*blob)->data(), (*blob)->size(), &t) == LLMC_OK);
   }
   volatile unsigned sink = sum;
   (void)sink;
