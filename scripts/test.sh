@@ -6,8 +6,9 @@
 # MSL-on-CPU harness), then the hostile-input
 # parsers' unit tests
 # again under AddressSanitizer + UndefinedBehaviorSanitizer (and the lit suite
-# runs artifacts with crafted metadata through the sanitized llmc-run), then
-# every libFuzzer target for LLMC_FUZZ_SECONDS (30) seconds.
+# runs artifacts with crafted metadata through the sanitized llmc-run), the
+# runtime tests under ThreadSanitizer, then every libFuzzer target for
+# LLMC_FUZZ_SECONDS (30) seconds.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${LLMC_BUILD_DIR:-$ROOT/build}
@@ -31,6 +32,17 @@ for t in $ASAN_TARGETS; do
   ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions="$ROOT/scripts/lsan.supp" \
     UBSAN_OPTIONS=print_stacktrace=1 LLMC_REQUIRE_OPENCL=1 LLMC_REQUIRE_VULKAN=1 "$ASAN_BUILD/bin/$t" --gtest_brief=1
 done
+
+echo "== the runtime under ThreadSanitizer (contexts decoding concurrently, the thread pool) =="
+TSAN_BUILD=${LLMC_TSAN_BUILD_DIR:-$ROOT/build-tsan}
+if [ ! -f "$TSAN_BUILD/build.ninja" ]; then
+  cmake -G Ninja -S "$ROOT" -B "$TSAN_BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLLMC_TSAN=ON \
+    -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19 >/dev/null
+fi
+ninja -C "$TSAN_BUILD" llmc-runtime-tests
+# The GPU HALs' tests run driver threads TSan cannot see (PoCL, lavapipe).
+TSAN_OPTIONS=halt_on_error=1 "$TSAN_BUILD/bin/llmc-runtime-tests" --gtest_brief=1 \
+  --gtest_filter='-*OpenCL*:*Vulkan*'
 
 echo "== build =="
 bash "$ROOT/scripts/build.sh"

@@ -21,7 +21,9 @@
 #include <thread>
 #include <dirent.h>
 #include <dlfcn.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
 
@@ -620,6 +622,69 @@ TEST_F(RuntimeTest, ContextFull) {
   EXPECT_EQ(llmc_prefill(full, many.data(), FAKE_MAX_CONTEXT), LLMC_OK);
   EXPECT_EQ(llmc_decode(full, 2), LLMC_ERR_CONTEXT_FULL);
   llmc_context_free(full);
+}
+
+// Several contexts of one model decoding at once, each with its own thread
+// pool: every context sees only its own tokens and positions. CI also runs
+// this under ThreadSanitizer (scripts/test.sh, build-tsan).
+TEST_F(RuntimeTest, ContextsDecodeConcurrently) {
+  constexpr int kContexts = 4, kSteps = 20;
+  std::vector<std::thread> threads;
+  std::vector<int> failures(kContexts, 0);
+  for (int t = 0; t < kContexts; ++t)
+    threads.emplace_back([this, t, &failures] {
+      llmc_context_params p{0, 0, 2, 0};
+      llmc_context *c = nullptr;
+      if (llmc_context_create(model_, &p, &c) != LLMC_OK) {
+        failures[t] = 1;
+        return;
+      }
+      int32_t first[3] = {t + 1, t + 2, t + 3};
+      failures[t] |= llmc_prefill(c, first, 3) != LLMC_OK;
+      for (int i = 0; i < kSteps && !failures[t]; ++i) {
+        int32_t tok = (t * 7 + i) % FAKE_VOCAB;
+        const float *l = nullptr;
+        failures[t] |= llmc_decode(c, tok) != LLMC_OK || llmc_get_logits(c, &l) != LLMC_OK ||
+                       l[0] != float(tok * 1000 + 3 + i + 1) || l[4] != float(3 + i);
+      }
+      llmc_context_free(c);
+    });
+  for (std::thread &th : threads) th.join();
+  for (int t = 0; t < kContexts; ++t) EXPECT_EQ(failures[t], 0) << "context " << t;
+}
+
+// Out of memory is a status, not an abort: a context whose arena cannot be
+// had under a 1 GB address-space limit (in a child process).
+TEST(RuntimeStress, OutOfMemoryIsAStatus) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "sanitizers reserve terabytes of address space: RLIMIT_AS cannot apply";
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+  GTEST_SKIP() << "sanitizers reserve terabytes of address space: RLIMIT_AS cannot apply";
+#endif
+#endif
+  ArtifactDesc d = fakeDesc();
+  d.arenaSize = uint64_t(4) << 30;  // 4 GB of scratch
+  std::string path = tempPath("huge-arena.llmc");
+  ASSERT_EQ(writeDesc(d, path), "");
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    struct rlimit lim = {uint64_t(1) << 30, uint64_t(1) << 30};
+    if (setrlimit(RLIMIT_AS, &lim) != 0) _exit(10);
+    llmc_model *m = nullptr;
+    if (llmc_model_open(path.c_str(), 0, &m) != LLMC_OK) _exit(11);
+    llmc_context *c = nullptr;
+    llmc_status st = llmc_context_create(m, nullptr, &c);
+    bool said = std::string(llmc_last_error()).find("out of memory") != std::string::npos;
+    llmc_model_close(m);
+    _exit(st == LLMC_ERR_OUT_OF_MEMORY && c == nullptr && said ? 0 : 12);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status)) << "the child died of signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  std::remove(path.c_str());
 }
 
 TEST_F(RuntimeTest, BadTokenIds) {
