@@ -5,6 +5,7 @@
 #
 # TARGET: llmc-safetensors-fuzz, llmc-gguf-fuzz (metadata, tensors and the
 # tokenizer), llmc-config-fuzz (config.json), llmc-tokenizer-json-fuzz,
+# llmc-tokenize-fuzz (the runtime's tokenizer on any text),
 # llmc-metadata-fuzz (the artifact's FlatBuffer against FlatBuffers' own
 # verifier), llmc-artifact-fuzz (the whole loader, metadata only).
 # The fuzzers live in the sanitized build (build-asan, configured with
@@ -42,6 +43,7 @@ case $TARGET in
   llmc-gguf-fuzz) cp "$ROOT"/test/fuzz/gguf/* "$WORK/corpus/" ;;
   llmc-config-fuzz) cp "$ROOT"/test/fuzz/config/* "$WORK/corpus/"; MAXLEN=8192 ;;
   llmc-tokenizer-json-fuzz) cp "$ROOT"/test/fuzz/tokenizer-json/* "$WORK/corpus/"; MAXLEN=65536 ;;
+  llmc-tokenize-fuzz) cp "$ROOT"/test/fuzz/text/* "$WORK/corpus/"; MAXLEN=4096 ;;
   llmc-artifact-fuzz)
     artifacts
     cp "$WORK/tok.llmc" "$WORK/f32.llmc" "$WORK/corpus/"

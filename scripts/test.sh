@@ -23,7 +23,8 @@ if [ ! -f "$ASAN_BUILD/build.ninja" ]; then
 fi
 cmake -DLLMC_FUZZ=ON "$ASAN_BUILD" >/dev/null  # the libFuzzer targets (scripts/fuzz.sh)
 ASAN_TARGETS=$(bash -c "cd '$ROOT' && cat scripts/asan-targets.txt" | tr '\n' ' ')
-FUZZ_TARGETS="llmc-safetensors-fuzz llmc-gguf-fuzz llmc-config-fuzz llmc-tokenizer-json-fuzz llmc-metadata-fuzz llmc-artifact-fuzz"
+FUZZ_TARGETS="llmc-safetensors-fuzz llmc-gguf-fuzz llmc-config-fuzz llmc-tokenizer-json-fuzz
+  llmc-tokenize-fuzz llmc-metadata-fuzz llmc-artifact-fuzz"
 # llmc-run too: the lit suite runs hostile artifacts through it
 # (test/runtime/craft/crafted-metadata-asan.test).
 ninja -C "$ASAN_BUILD" $ASAN_TARGETS llmc-run $FUZZ_TARGETS

@@ -11,6 +11,8 @@ first checks of each format:
   gguf/            make_gguf.py --tiny (tensors and every value type), and a
                    GGUF holding that small vocabulary as tokenizer.ggml.*
   safetensors/     two small checkpoints (f32 and bf16, a few tensors)
+  text/            prompts for the runtime's tokenizer: prose, numbers,
+                   code, whitespace runs, non-Latin scripts, special tokens
 The artifact and metadata fuzzers are seeded by scripts/fuzz.sh with
 artifacts built by this checkout (their format changes with it).
 """
@@ -54,7 +56,8 @@ def write_safetensors(path, tensors):
 
 def main():
     fixtures = sys.argv[1]
-    out = {d: os.path.join(HERE, d) for d in ("config", "tokenizer-json", "gguf", "safetensors")}
+    out = {d: os.path.join(HERE, d)
+           for d in ("config", "tokenizer-json", "gguf", "safetensors", "text")}
     for d in out.values():
         shutil.rmtree(d, ignore_errors=True)
         os.makedirs(d)
@@ -94,6 +97,17 @@ def main():
                        "model.embed_tokens.weight": ("F32", [2, 4], f32)})
     write_safetensors(os.path.join(out["safetensors"], "bf16.safetensors"),
                       {"lm_head.weight": ("BF16", [2, 4], bf16)})
+    texts = {
+        "prose.txt": "In the beginning God created the heaven and the earth. It's 2026!\n",
+        "numbers.txt": "1234567 3.14159 -42 0x1F 1,000,000\n",
+        "code.txt": "int main(void) {\n\treturn x->y[3] >= 0 ? 1 : -1;  // ok\n}\n",
+        "spaces.txt": "a  b   c\t\t\n\n\r\n    end   ",
+        "scripts.txt": "\u00e9t\u00e9 \u4f60\u597d\u4e16\u754c \u043f\u0440\u0438\u0432\u0435\u0442 \U0001f642\U0001f680 \u0627\u0644\u0639\u0631\u0628\u064a\u0629",
+        "special.txt": "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nhi<|eot_id|><|eot_id",
+    }
+    for name, text in texts.items():
+        with open(os.path.join(out["text"], name), "w", encoding="utf-8") as f:
+            f.write(text)
     for d in out.values():
         print(d, len(os.listdir(d)), "seeds")
 
