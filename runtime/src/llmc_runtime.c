@@ -359,7 +359,8 @@ static llmc_status check_code_record(const llmc_model *m, uint32_t payload,
                            (uint64_t)(int64_t)i->max_context,
                            (uint64_t)(int64_t)i->prefill_chunk, num_kernels,
                            i->num_dispatches};
-  const uint64_t *code = &r->arena_size;
+  uint64_t code[9];
+  memcpy(code, (const char *)r + offsetof(llmc_code_record, arena_size), sizeof code);
   const char *name = k_record_names;
   for (int k = 0; k < 9; ++k, name += strlen(name) + 1)
     if (meta[k] != code[k])
@@ -408,7 +409,8 @@ static llmc_status load_payload(llmc_model *m, uint32_t index, const llmc_fb_pay
         llmc_rd64(p->data) != t->code_id)
       st = fail(LLMC_ERR_PAYLOAD_LOAD, "the linked code (id %016llx) is not the code this "
                 "artifact was built with", (unsigned long long)t->code_id);
-    record = t->record;
+    else
+      record = t->record; /* a field of this table version only */
   }
   if (st == LLMC_OK && (record || load_code))
     st = check_code_record(m, index, p->num_kernels, record);
