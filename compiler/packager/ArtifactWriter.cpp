@@ -86,6 +86,17 @@ public:
 std::string writeImpl(const ArtifactDesc &d, const std::string &path,
                       const std::string &tmp, int fd, const WeightSource &source,
                       const WriteOptions &opts) {
+  // The file first: every return below closes it. Its buffer outlives it
+  // (fclose on an error path flushes through it).
+  std::vector<char> buffer(4u << 20);
+  Output out;
+  out.f = ::fdopen(fd, "wb");
+  if (!out.f) {
+    ::close(fd);
+    return tmp + ": cannot write: " + std::strerror(errno);
+  }
+  std::unique_ptr<FILE, int (*)(FILE *)> closer(out.f, std::fclose);
+  std::setvbuf(out.f, buffer.data(), _IOFBF, buffer.size());
   if (auto e = checkLayout(d); !e.empty()) return path + ": " + e;
   std::vector<uint8_t> fb;
   if (auto e = buildFlatBuffer(d, fb); !e.empty()) return path + ": " + e;
@@ -102,18 +113,9 @@ std::string writeImpl(const ArtifactDesc &d, const std::string &path,
   h.flatbuffer_checksum = llmc_hash64(fb.data(), fb.size());
   h.weights_checksum = 0;
 
-  Output out;
   out.path = tmp;
   out.progress = &opts.progress;
   out.total = h.weights_offset + h.weights_size;
-  out.f = ::fdopen(fd, "wb");
-  if (!out.f) {
-    ::close(fd);
-    return tmp + ": cannot write: " + std::strerror(errno);
-  }
-  std::unique_ptr<FILE, int (*)(FILE *)> closer(out.f, std::fclose);
-  std::vector<char> buffer(4u << 20);
-  std::setvbuf(out.f, buffer.data(), _IOFBF, buffer.size());
 
   uint8_t hdr[LLMC_HEADER_SIZE] = {};
   if (auto e = out.raw(hdr, sizeof hdr); !e.empty()) return e;  // placeholder

@@ -377,10 +377,22 @@ TEST(Writer, FailuresLeaveNothingBehind) {
   EXPECT_NE(e, "");
   EXPECT_FALSE(exists(path));
   EXPECT_EQ(temporaries(path), 0);
-  // Not laid out.
+  // Not laid out: refused before anything is written, the temporary file's
+  // descriptor closed.
+  auto openFds = [] {
+    int n = 0;
+    if (DIR *d = opendir("/proc/self/fd")) {
+      while (readdir(d)) ++n;
+      closedir(d);
+    }
+    return n;
+  };
   ArtifactDesc raw = fakeDesc();
   raw.weights[1].offset = 3;
+  const int fds = openFds();
   EXPECT_NE(writeArtifact(raw, path, fakeSource), "");
+  EXPECT_EQ(openFds(), fds);
+  EXPECT_EQ(temporaries(path), 0);
   // Unwritable directory.
   EXPECT_NE(writeArtifact(d, "/nonexistent-dir/x.llmc", fakeSource), "");
   EXPECT_FALSE(exists(path));
