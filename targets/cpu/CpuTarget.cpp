@@ -530,6 +530,18 @@ llmc::cpu::compileToSharedObject(mlir::ModuleOp module, const CpuTargetOptions &
 
 namespace {
 
+/// A private constant holding `bytes`, aligned to `align`.
+llvm::GlobalVariable *addBytes(llvm::Module &module, const std::vector<uint8_t> &bytes,
+                               const char *name, uint64_t align) {
+  llvm::Constant *init = llvm::ConstantDataArray::getRaw(
+      llvm::StringRef(reinterpret_cast<const char *>(bytes.data()), bytes.size()),
+      bytes.size(), llvm::Type::getInt8Ty(module.getContext()));
+  auto *var = new llvm::GlobalVariable(module, init->getType(), true,
+                                       llvm::GlobalValue::PrivateLinkage, init, name);
+  var->setAlignment(llvm::Align(align));
+  return var;
+}
+
 /// Adds the kernel table of runtime/include/llmc_kernel_abi.h and its
 /// getter `symbol` to the optimized module, and makes everything else
 /// internal: an app may link the kernels of several models.
@@ -556,13 +568,7 @@ void addKernelTable(llvm::Module &module, const std::vector<std::string> &entrie
                                     llvm::ConstantArray::get(arrayTy, items), name);
   };
   // The record's bytes are little-endian already; 8-aligned for its uint64s.
-  llvm::Constant *recordInit = llvm::ConstantDataArray::getRaw(
-      llvm::StringRef(reinterpret_cast<const char *>(record.data()), record.size()),
-      record.size(), llvm::Type::getInt8Ty(ctx));
-  auto *recordVar = new llvm::GlobalVariable(module, recordInit->getType(), true,
-                                            llvm::GlobalValue::PrivateLinkage, recordInit,
-                                            "llmc.record");
-  recordVar->setAlignment(llvm::Align(8));
+  llvm::GlobalVariable *recordVar = addBytes(module, record, "llmc.record", 8);
   auto *tableTy = llvm::StructType::get(ctx, {i32, i32, ptr, ptr, i64, ptr, ptr, ptr});
   llvm::Constant *table = llvm::ConstantStruct::get(
       tableTy, {llvm::ConstantInt::get(i32, 2 /* LLMC_KERNEL_TABLE_VERSION */),
@@ -588,13 +594,7 @@ void addArtifact(llvm::Module &module, llvm::StringRef symbol,
   llvm::LLVMContext &ctx = module.getContext();
   llvm::Type *ptr = llvm::PointerType::getUnqual(ctx);
   llvm::Type *sizeTy = module.getDataLayout().getIntPtrType(ctx);
-  llvm::Constant *init = llvm::ConstantDataArray::getRaw(
-      llvm::StringRef(reinterpret_cast<const char *>(bytes.data()), bytes.size()),
-      bytes.size(), llvm::Type::getInt8Ty(ctx));
-  auto *data = new llvm::GlobalVariable(module, init->getType(), true,
-                                        llvm::GlobalValue::PrivateLinkage, init,
-                                        "llmc.artifact");
-  data->setAlignment(llvm::Align(4096));
+  llvm::GlobalVariable *data = addBytes(module, bytes, "llmc.artifact", 4096);
   auto *fn = llvm::Function::Create(llvm::FunctionType::get(ptr, {ptr}, false),
                                     llvm::GlobalValue::ExternalLinkage,
                                     (symbol + "_artifact").str(), module);
