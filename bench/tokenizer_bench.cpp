@@ -58,18 +58,21 @@ int main(int argc, char **argv) {
     text += (*file)->getBuffer().str();
   text.resize(want);
 
-  int64_t n = llmc_tokenize(&t, text.data(), text.size(), 1, 0, nullptr, 0);
-  if (n < 0) {
-    std::fprintf(stderr, "tokenize failed: %lld\n", (long long)n);
+  size_t n = 0;
+  if (llmc_tokenize(&t, text.data(), text.size(), 1, 0, nullptr, 0, &n) !=
+      LLMC_ERR_BUFFER_TOO_SMALL) {
+    std::fprintf(stderr, "tokenize failed: %s\n", llmc_last_error());
     return 1;
   }
-  std::vector<int32_t> ids(static_cast<size_t>(n));
+  std::vector<int32_t> ids(n);
   double best = 1e30;
   for (int r = 0; r < repeats; r++) {
     double a = now();
-    int64_t m = llmc_tokenize(&t, text.data(), text.size(), 1, 0, ids.data(), ids.size());
+    size_t m = 0;
+    llmc_status st = llmc_tokenize(&t, text.data(), text.size(), 1, 0,
+                                   ids.data(), ids.size(), &m);
     double s = now() - a;
-    if (m != n)
+    if (st != LLMC_OK || m != n)
       return 1;
     best = s < best ? s : best;
   }
@@ -77,11 +80,13 @@ int main(int argc, char **argv) {
   double bestDec = 1e30;
   for (int r = 0; r < repeats; r++) {
     double a = now();
-    int64_t m = llmc_detokenize(&t, ids.data(), ids.size(), 0, out.data(), out.size());
+    size_t m = 0;
+    llmc_status st = llmc_detokenize(&t, ids.data(), ids.size(), 0, out.data(),
+                                     out.size(), &m);
     double s = now() - a;
-    if (m < 0)
+    if (st != LLMC_OK)
       return 1;
-    if (r == 0 && out.compare(0, size_t(m), text) != 0)
+    if (r == 0 && out.compare(0, m, text) != 0)
       std::fprintf(stderr, "warning: decode does not round-trip\n");
     bestDec = s < bestDec ? s : bestDec;
   }

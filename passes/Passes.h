@@ -5,12 +5,24 @@
 
 #include "mlir/Pass/Pass.h"
 
+#include <array>
+#include <string>
+
 namespace llmc {
 #define GEN_PASS_DECL
 #include "passes/Passes.h.inc"
 
 #define GEN_PASS_REGISTRATION
 #include "passes/Passes.h.inc"
+
+/// The scheme of each weight class (embed, lm_head, attn_qkv, attn_o, mlp,
+/// norm) under a --quantization preset and --quant-override list, or false
+/// with `error` saying which value is wrong. Plain strings, no IR: the CLI
+/// checks a build's flags with it before any import.
+bool resolveQuantPolicy(llvm::StringRef preset,
+                        llvm::ArrayRef<std::string> overrides,
+                        std::array<std::string, 6> &schemes,
+                        std::string &error);
 } // namespace llmc
 
 #endif // LLMC_PASSES_PASSES_H

@@ -18,6 +18,8 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSwitch.h"
 
+#include <array>
+
 namespace llmc {
 #define GEN_PASS_DEF_LLMQUANTIZE
 #include "passes/Passes.h.inc"
@@ -78,55 +80,17 @@ struct QuantizePass : public llmc::impl::LLMQuantizeBase<QuantizePass> {
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();
 
-    // The preset's scheme per class.
-    std::string linear, embed, head;
-    StringRef p = preset;
-    if (p == "f32" || p == "f16" || p == "q8") {
-      linear = embed = head = p.str();
-    } else if (p == "q4_g32" || p == "q4_g128" || p == "q4_g32_asym" ||
-               p == "q4_g128_asym") {
-      linear = p.str();
-      embed = head = "q8";
-    } else if (p == "q4f16_g32" || p == "q4f16_g128") {
-      // The weights of q4_gN; "f16" is for the activations, which the
-      // build keeps in f16 on targets that store f16 natively (GPUs).
-      linear = p == "q4f16_g32" ? "q4_g32" : "q4_g128";
-      embed = head = "q8";
-    } else {
-      module.emitError() << "unknown quantization preset '" << p
-                         << "'; expected f32, f16, q8, q4_g32, q4_g128, "
-                            "q4_g32_asym, q4_g128_asym, q4f16_g32 or q4f16_g128";
+    // The preset's scheme per class (checked by the CLI before the import;
+    // here again for llmc-opt).
+    std::array<std::string, 6> schemes;
+    std::string error;
+    if (!llmc::resolveQuantPolicy(preset, overrides, schemes, error)) {
+      module.emitError() << error;
       return signalPassFailure();
     }
-    std::string schemes[] = {embed, head, linear, linear, linear, "f32"};
-    for (const std::string &o : overrides) {
-      auto [cls, scheme] = StringRef(o).split('=');
-      int idx = llvm::StringSwitch<int>(cls)
-                    .Case("embed", 0)
-                    .Case("lm_head", 1)
-                    .Case("attn_qkv", 2)
-                    .Case("attn_o", 3)
-                    .Case("mlp", 4)
-                    .Default(-1);
-      if (idx < 0 || scheme.empty()) {
-        module.emitError() << "bad quantization override '" << o
-                           << "': expected CLASS=SCHEME with CLASS one of "
-                              "embed, lm_head, attn_qkv, attn_o, mlp";
-        return signalPassFailure();
-      }
-      schemes[idx] = scheme.str();
-    }
     SmallVector<QuantAttr> attrs;
-    for (const std::string &s : schemes) {
-      FailureOr<QuantAttr> a = schemeAttr(ctx, s);
-      if (failed(a)) {
-        module.emitError() << "unknown quantization scheme '" << s
-                           << "'; expected f32, f16, q8, q8_ch, q4_g32, "
-                              "q4_g128, q4_g32_asym or q4_g128_asym";
-        return signalPassFailure();
-      }
-      attrs.push_back(*a);
-    }
+    for (const std::string &s : schemes)
+      attrs.push_back(*schemeAttr(ctx, s));
 
     // Classify weights by their uses.
     auto forward = module.lookupSymbol<func::FuncOp>("forward");
@@ -236,3 +200,58 @@ struct QuantizePass : public llmc::impl::LLMQuantizeBase<QuantizePass> {
 };
 
 } // namespace
+
+bool llmc::resolveQuantPolicy(llvm::StringRef preset,
+                              llvm::ArrayRef<std::string> overrides,
+                              std::array<std::string, 6> &schemes,
+                              std::string &error) {
+  std::string linear, embed, head;
+  StringRef p = preset;
+  if (p == "f32" || p == "f16" || p == "q8") {
+    linear = embed = head = p.str();
+  } else if (p == "q4_g32" || p == "q4_g128" || p == "q4_g32_asym" ||
+             p == "q4_g128_asym") {
+    linear = p.str();
+    embed = head = "q8";
+  } else if (p == "q4f16_g32" || p == "q4f16_g128") {
+    // The weights of q4_gN; "f16" is for the activations, which the
+    // build keeps in f16 on targets that store f16 natively (GPUs).
+    linear = p == "q4f16_g32" ? "q4_g32" : "q4_g128";
+    embed = head = "q8";
+  } else {
+    error = "unknown quantization preset '" + p.str() +
+            "'; expected f32, f16, q8, q4_g32, q4_g128, q4_g32_asym, "
+            "q4_g128_asym, q4f16_g32 or q4f16_g128";
+    return false;
+  }
+  schemes = {embed, head, linear, linear, linear, "f32"};
+  for (const std::string &o : overrides) {
+    auto [cls, scheme] = StringRef(o).split('=');
+    int idx = llvm::StringSwitch<int>(cls)
+                  .Case("embed", 0)
+                  .Case("lm_head", 1)
+                  .Case("attn_qkv", 2)
+                  .Case("attn_o", 3)
+                  .Case("mlp", 4)
+                  .Default(-1);
+    if (idx < 0 || scheme.empty()) {
+      error = "bad quantization override '" + o +
+              "': expected CLASS=SCHEME with CLASS one of embed, lm_head, "
+              "attn_qkv, attn_o, mlp";
+      return false;
+    }
+    schemes[idx] = scheme.str();
+  }
+  for (const std::string &s : schemes) {
+    static const char *const kSchemes[] = {
+        "f32",    "f16",     "q8",          "q8_ch",
+        "q4_g32", "q4_g128", "q4_g32_asym", "q4_g128_asym"};
+    if (llvm::find(kSchemes, s) == std::end(kSchemes)) {
+      error = "unknown quantization scheme '" + s +
+              "'; expected f32, f16, q8, q8_ch, q4_g32, q4_g128, "
+              "q4_g32_asym or q4_g128_asym";
+      return false;
+    }
+  }
+  return true;
+}

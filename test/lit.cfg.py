@@ -65,6 +65,18 @@ else:
     lit_config.note("aarch64 suite unsupported: no qemu-aarch64-static or no "
                     f"{config.llmc_aarch64_runner} (run scripts/build-aarch64.sh)")
 
+# Portable x86-64 artifacts on older CPUs: qemu-user runs this machine's
+# llmc-run as a CPU model without AVX (Nehalem, x86-64-v2) or without
+# AVX-512 (Haswell, x86-64-v3), whose CPUID the runtime's feature check
+# reads. Same package as the aarch64 suite's qemu; required with it.
+qemu_x86 = shutil.which("qemu-x86_64-static")
+if qemu_x86:
+    config.available_features.add("x86-qemu")
+    config.substitutions.append(("%x86-qemu", qemu_x86))
+elif os.environ.get("LLMC_REQUIRE_AARCH64"):
+    lit_config.fatal("LLMC_REQUIRE_AARCH64 is set but qemu-x86_64-static is "
+                     "missing (qemu-user-static)")
+
 # The OpenCL suite: artifacts for the OpenCL presets run on whatever OpenCL
 # driver is installed (PoCL's CPU device here), and once under Oclgrind.
 # scripts/setup.sh installs both, and scripts/test.sh requires the suite.

@@ -465,6 +465,37 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
                       "weight as the file does)";
     return false;
   }
+  // Every flag that can be checked without the model is checked here,
+  // before an import that may take minutes.
+  if (!keep) {
+    std::array<std::string, 6> schemes;
+    std::string error;
+    if (!resolveQuantPolicy(preset, opts.quantOverrides, schemes, error)) {
+      emitError(loc) << error;
+      return false;
+    }
+  }
+  if (opts.kvCache != "f32" && opts.kvCache != "f16" && opts.kvCache != "q8") {
+    emitError(loc) << "--kv-cache must be f32, f16 or q8, got '" << opts.kvCache
+                   << "'";
+    return false;
+  }
+  if (opts.kvSplits < 1 || opts.kvSplits > 256) {
+    emitError(loc) << "--kv-splits must be in [1, 256], got " << opts.kvSplits;
+    return false;
+  }
+  if (opts.kvTile < 0) {
+    emitError(loc) << "--kv-tile must be positive (0: from the target's L1 "
+                      "cache), got "
+                   << opts.kvTile;
+    return false;
+  }
+  if (opts.maxContext < 0) {
+    emitError(loc) << "--max-context must be positive (0: the model's, at most "
+                   << kDefaultMaxContext << "), got " << opts.maxContext;
+    return false;
+  }
+
   auto t0 = Clock::now();
   if (log)
     *log << "llmc: [1/4] importing " << opts.modelDir << "\n";
@@ -500,16 +531,7 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
     return false;
   }
 
-  if (opts.kvCache != "f32" && opts.kvCache != "f16" && opts.kvCache != "q8") {
-    emitError(loc) << "--kv-cache must be f32, f16 or q8, got '" << opts.kvCache
-                   << "'";
-    return false;
-  }
-  if (opts.kvSplits < 1 || opts.kvSplits > 256) {
-    emitError(loc) << "--kv-splits must be in [1, 256], got " << opts.kvSplits;
-    return false;
-  }
-  if (opts.kvTile < 0 || opts.kvTile > maxContext) {
+  if (opts.kvTile > maxContext) {
     emitError(loc) << "--kv-tile must be in [1, " << maxContext << "], got "
                    << opts.kvTile;
     return false;

@@ -43,8 +43,8 @@ int main(int argc, char **argv) {
   /* The prompt, with the beginning-of-text token; text is text (special
    * tokens typed by a user are not parsed). */
   int32_t ids[512];
-  int64_t n = llmc_tokenize(tok, argv[2], strlen(argv[2]), 0, 1, ids, 512);
-  if (n < 0 || n > 512) return fail("tokenize");
+  size_t n = 0;
+  if (llmc_tokenize(tok, argv[2], strlen(argv[2]), 0, 1, ids, 512, &n)) return fail("tokenize");
   if (llmc_prefill(ctx, ids, n)) return fail("prefill");
 
   llmc_sampler_params sp = llmc_sampler_default_params();
@@ -64,8 +64,9 @@ int main(int argc, char **argv) {
   for (long i = 0; i < max_new; ++i) {
     const float *logits;
     if (llmc_get_logits(ctx, &logits)) return fail("logits");
-    int32_t next = llmc_sampler_sample(&sampler, logits, info.vocab_size, NULL, 0, scratch);
-    if (next < 0) return fail("sample");
+    int32_t next;
+    if (llmc_sampler_sample(&sampler, logits, info.vocab_size, NULL, 0, scratch, &next))
+      return fail("sample");
     if (next == llmc_tokenizer_eos(tok) || next == llmc_tokenizer_eot(tok)) break;
     if (llmc_detok_stream_push(tok, &stream, next, text, cap, &len) == 0)
       fwrite(text, 1, len, stdout);

@@ -134,7 +134,14 @@ uint64_t llmc_hal_fnv1a(uint64_t h, const void *data, size_t n);
 unsigned char *llmc_hal_read_file(const char *path, size_t *size);
 void llmc_hal_write_file(const char *path, const void *data, size_t size);
 
-/* Reports an error in the runtime's last-error text; returns st. */
+/* Reports an error in the runtime's last-error text (runtime/src/error.c),
+ * prefixed by llmc_fail_name when set (the artifact being opened); returns
+ * st. */
+#ifdef __cplusplus
+extern thread_local const char *llmc_fail_name;
+#else
+extern _Thread_local const char *llmc_fail_name;
+#endif
 llmc_status llmc_hal_fail(llmc_status st, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -36,7 +36,12 @@ extern "C" {
  * or a struct changes incompatibly (structs only grow at their end between
  * versions otherwise). A program compares it with llmc_api_version() of the
  * library it runs with. */
-#define LLMC_API_VERSION 1
+#define LLMC_API_VERSION 2
+
+/* One error convention: every call that can fail returns an llmc_status
+ * (LLMC_OK = 0) and, when it fails, sets the thread's llmc_last_error() text.
+ * Results come back through pointer arguments. (API version 2: the tokenizer
+ * and the sampler follow it too.) */
 
 typedef enum llmc_status {
   LLMC_OK = 0,
@@ -51,7 +56,10 @@ typedef enum llmc_status {
   LLMC_ERR_CONTEXT_FULL = 9,      /* position + tokens would exceed n_ctx */
   LLMC_ERR_PAYLOAD_LOAD = 10,     /* native code could not be loaded */
   LLMC_ERR_INVALID_STATE = 11,    /* e.g. logits requested before any run */
-  LLMC_ERR_UNSUPPORTED = 12       /* feature not available on this platform */
+  LLMC_ERR_UNSUPPORTED = 12,      /* feature not available on this platform */
+  LLMC_ERR_NON_FINITE = 13,       /* NaN or infinite logits given to the sampler */
+  LLMC_ERR_BUFFER_TOO_SMALL = 14  /* output buffer too small; the size needed
+                                     is reported through the size argument */
 } llmc_status;
 
 /* The runtime's release ("0.1.0") and API version (LLMC_API_VERSION of the

@@ -6,17 +6,15 @@
  * and nothing is allocated.
  *
  * Conventions
- *  - Status codes are llmc_status values (runtime/include/llmc.h). Functions
- *    returning int return LLMC_OK (0) or a status; functions returning
- *    int64_t return a count >= 0 or minus a status (e.g.
- *    -LLMC_ERR_INVALID_ARGUMENT). Nothing aborts, prints or throws, whatever
- *    the blob or the input holds.
+ *  - Every call that can fail returns an llmc_status (runtime/include/llmc.h)
+ *    and sets llmc_last_error(), as the rest of the API does. Nothing aborts,
+ *    prints or throws, whatever the blob or the input holds.
  *  - A tokenizer is immutable once initialised; every function is reentrant
  *    and may be called from several threads on the same tokenizer. The blob
  *    must outlive the tokenizer.
- *  - Sized outputs: the functions write at most `cap` elements and return the
- *    number the full result needs, so a caller can retry with a bigger buffer
- *    (the output is complete iff the return value <= cap).
+ *  - Sized outputs: the functions write at most `cap` elements and report
+ *    the number the full result needs; LLMC_ERR_BUFFER_TOO_SMALL when it
+ *    did not fit, so a caller can retry with a bigger buffer.
  *
  * Encoding is exactly Hugging Face tokenizers' for Llama 3 tokenizer.json
  * (added-token split, the Split pre-tokenizer regex, ByteLevel, BPE with
@@ -33,7 +31,7 @@
  *    pre-token (CJK text without spaces, long runs of symbols) takes one
  *    malloc of about 28 bytes per byte of it, reused for the rest of the call
  *    and freed before returning; if that fails the call returns
- *    -LLMC_ERR_OUT_OF_MEMORY. BPE is O(n log n) per pre-token either way.
+ *    LLMC_ERR_OUT_OF_MEMORY. BPE is O(n log n) per pre-token either way.
  */
 #ifndef LLMC_TOKENIZER_H
 #define LLMC_TOKENIZER_H
@@ -77,10 +75,11 @@ typedef struct llmc_tokenizer {
  * Hostile blobs give LLMC_ERR_BAD_FORMAT (or LLMC_ERR_UNSUPPORTED_VERSION /
  * LLMC_ERR_UNSUPPORTED for a newer version or another pre-tokenizer) and
  * out->error says why; they never crash. Cost: one pass over the tables. */
-LLMC_API int llmc_tokenizer_init(const void *blob, size_t size,
-                                 llmc_tokenizer *out);
+LLMC_API llmc_status llmc_tokenizer_init(const void *blob, size_t size,
+                                         llmc_tokenizer *out);
 
-/* Vocabulary size, and the bos / eos / eot ids (-1 when none). */
+/* Vocabulary size, and the bos / eos / eot ids (-1 when the vocabulary has
+ * none: a value, not an error). */
 LLMC_API uint32_t llmc_tokenizer_vocab_size(const llmc_tokenizer *t);
 LLMC_API int32_t llmc_tokenizer_bos(const llmc_tokenizer *t);
 LLMC_API int32_t llmc_tokenizer_eos(const llmc_tokenizer *t);
@@ -90,38 +89,42 @@ LLMC_API uint32_t llmc_tokenizer_max_token_bytes(const llmc_tokenizer *t);
 /* LLMC_TOK_FLAG_* of a token, or 0 for an id out of range. */
 LLMC_API uint32_t llmc_token_flags(const llmc_tokenizer *t, int32_t id);
 
+/* Every call below that fills a caller's buffer (ids, ends, text) writes at
+ * most `cap` entries and stores the size of the whole result in its last
+ * argument; when that is more than cap it returns LLMC_ERR_BUFFER_TOO_SMALL
+ * (the first cap entries are written): call again with a buffer of that
+ * size. The buffer may be NULL when cap is 0, to ask for the size. */
+
 /* Encodes `len` bytes of (UTF-8) text. parse_special: split out the literal
  * text of special / added tokens first (longest match at the leftmost
  * position, as HF does) and emit their ids; otherwise specials are plain
- * text. add_bos: prepend the bos id (when the blob has one). Writes up to
- * `cap` ids; returns the number of ids of the full encoding, or a negative
- * status. ids may be NULL when cap is 0. */
-LLMC_API int64_t llmc_tokenize(const llmc_tokenizer *t, const char *text,
-                               size_t len, int parse_special, int add_bos,
-                               int32_t *ids, size_t cap);
+ * text (what an app must do with text a user typed). add_bos: prepend the
+ * bos id (when the blob has one). */
+LLMC_API llmc_status llmc_tokenize(const llmc_tokenizer *t, const char *text,
+                                   size_t len, int parse_special, int add_bos,
+                                   int32_t *ids, size_t cap, size_t *n_ids);
 
 /* Pre-tokenization alone (for tests and tools): the pieces BPE sees, as end
  * offsets into text (piece k is [ends[k-1], ends[k]), ends[-1] = 0). With
- * parse_special, special / added token matches are pieces of their own.
- * Returns the number of pieces, or a negative status. */
-LLMC_API int64_t llmc_pretokenize(const llmc_tokenizer *t, const char *text,
-                                  size_t len, int parse_special, size_t *ends,
-                                  size_t cap);
+ * parse_special, special / added token matches are pieces of their own. */
+LLMC_API llmc_status llmc_pretokenize(const llmc_tokenizer *t, const char *text,
+                                      size_t len, int parse_special,
+                                      size_t *ends, size_t cap,
+                                      size_t *n_pieces);
 
 /* The raw bytes of one token (what it decodes to: possibly a partial UTF-8
  * sequence; special tokens: their text). *bytes points into the blob. */
-LLMC_API int llmc_token_bytes(const llmc_tokenizer *t, int32_t id,
-                              const char **bytes, size_t *len);
+LLMC_API llmc_status llmc_token_bytes(const llmc_tokenizer *t, int32_t id,
+                                      const char **bytes, size_t *len);
 
 /* Decodes ids to UTF-8 text: the tokens' bytes concatenated, each maximal
  * invalid subsequence replaced by U+FFFD exactly as Rust's
  * String::from_utf8_lossy (which HF's ByteLevel decoder uses) does.
- * skip_special: leave out tokens flagged special. Writes up to `cap` bytes
- * (no NUL terminator); returns the length of the full text, or a negative
- * status (LLMC_ERR_INVALID_ARGUMENT for an id out of range or unused). */
-LLMC_API int64_t llmc_detokenize(const llmc_tokenizer *t, const int32_t *ids,
-                                 size_t n, int skip_special, char *out,
-                                 size_t cap);
+ * skip_special: leave out tokens flagged special. The text has no NUL
+ * terminator. LLMC_ERR_INVALID_ARGUMENT for an id out of range or unused. */
+LLMC_API llmc_status llmc_detokenize(const llmc_tokenizer *t, const int32_t *ids,
+                                     size_t n, int skip_special, char *out,
+                                     size_t cap, size_t *n_bytes);
 
 /* Streaming detokenization: push one id at a time and get only complete
  * UTF-8 out. An incomplete sequence at the end is held back (in `pending`)
@@ -141,16 +144,17 @@ typedef struct llmc_detok_stream {
 
 /* Writes the text the id completes to out and its length to *written. If cap
  * is too small (see LLMC_DETOK_STREAM_BOUND), nothing is written, the stream
- * is unchanged, *written is the size needed and LLMC_ERR_INVALID_ARGUMENT is
+ * is unchanged, *written is the size needed and LLMC_ERR_BUFFER_TOO_SMALL is
  * returned (retry with a buffer of that size). */
-LLMC_API int llmc_detok_stream_push(const llmc_tokenizer *t,
-                                    llmc_detok_stream *s, int32_t id,
-                                    char *out, size_t cap, size_t *written);
+LLMC_API llmc_status llmc_detok_stream_push(const llmc_tokenizer *t,
+                                            llmc_detok_stream *s, int32_t id,
+                                            char *out, size_t cap,
+                                            size_t *written);
 
 /* Ends the stream: a held-back incomplete sequence becomes U+FFFD (at most 3
  * bytes written). The stream is reset for reuse. Same cap rule as push. */
-LLMC_API int llmc_detok_stream_flush(llmc_detok_stream *s, char *out,
-                                     size_t cap, size_t *written);
+LLMC_API llmc_status llmc_detok_stream_flush(llmc_detok_stream *s, char *out,
+                                             size_t cap, size_t *written);
 
 #ifdef __cplusplus
 }

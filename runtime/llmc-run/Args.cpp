@@ -93,6 +93,25 @@ bool assign(Option &o, const std::string &text, const char *tool,
     return true;
   }
   case Option::Text:
+    if (o.choices) {
+      std::string all = o.choices;
+      bool found = false;
+      for (size_t start = 0; start <= all.size();) {
+        size_t bar = all.find('|', start);
+        if (bar == std::string::npos)
+          bar = all.size();
+        found |= all.compare(start, bar - start, text) == 0 &&
+                 bar - start == text.size();
+        start = bar + 1;
+      }
+      if (!found) {
+        for (char &c : all)
+          c = c == '|' ? ',' : c;
+        std::fprintf(stderr, "%s: error: --%s must be one of %s, not '%s'\n",
+                     tool, o.name, all.c_str(), text.c_str());
+        return false;
+      }
+    }
     *static_cast<std::string *>(o.value) = text;
     return true;
   case Option::IntList: {
@@ -194,6 +213,24 @@ ParseResult parse(Command &cmd, int argc, char **argv, int first,
   return ParseResult::Ok;
 }
 
+Option opt(const char *name, Option::Kind kind, void *value, const char *meta,
+           const char *help, double min, double max, const char *choices) {
+  Option o{name, kind, value, meta, help};
+  o.min = min;
+  o.max = max;
+  o.choices = choices;
+  return o;
+}
+
+int parseSubcommand(Command &cmd, int argc, char **argv, const char *tool) {
+  switch (parse(cmd, argc, argv, 2, tool)) {
+  case ParseResult::Help: return 0;
+  case ParseResult::Error: return 1;
+  case ParseResult::Ok: break;
+  }
+  return -1;
+}
+
 std::string help(const Command &cmd, const char *tool) {
   std::string out = std::string(tool) + " " + cmd.name + ": " + cmd.summary +
                     "\n\nUsage: " + tool + " " + cmd.name;
@@ -223,6 +260,12 @@ std::string help(const Command &cmd, const char *tool) {
     default:
       break;
     }
+    if (o.choices) {
+      std::string c = o.choices;
+      for (char &ch : c)
+        ch = ch == '|' ? ',' : ch;
+      right += " (" + c + ")";
+    }
     if (o.required)
       right += " (required)";
     else if (def[0])
@@ -233,6 +276,13 @@ std::string help(const Command &cmd, const char *tool) {
       out += left + "\n" + std::string(24, ' ') + right + "\n";
   }
   out += "  --help                Show this help\n";
+  if (cmd.example) {
+    // Examples are written for llmc; llmc-run takes the same command line.
+    std::string example = cmd.example;
+    if (example.rfind("llmc ", 0) == 0)
+      example = std::string(tool) + example.substr(4);
+    out += "\nExample:\n  " + example + "\n";
+  }
   return out;
 }
 

@@ -27,6 +27,8 @@ struct Option {
   const char *meta;  ///< value placeholder in --help ("N", "file")
   const char *help;
   double min = -1e300, max = 1e300; ///< accepted range of Int / Float
+  /// Text: the accepted values, '|'-separated ("f32|f16|q8"); null: any.
+  const char *choices = nullptr;
   bool required = false;
   bool given = false;
 };
@@ -42,6 +44,8 @@ struct Command {
   const char *summary;  ///< one line
   std::vector<Positional> positionals;
   std::vector<Option> options;
+  /// A command line that shows the subcommand in use, for --help.
+  const char *example = nullptr;
 };
 
 enum class ParseResult { Ok, Help, Error };
@@ -50,6 +54,15 @@ enum class ParseResult { Ok, Help, Error };
 /// with `tool`) and --help itself.
 ParseResult parse(Command &cmd, int argc, char **argv, int first,
                   const char *tool);
+
+/// An option for a Command's table.
+Option opt(const char *name, Option::Kind kind, void *value, const char *meta,
+           const char *help, double min = -1e300, double max = 1e300,
+           const char *choices = nullptr);
+
+/// parse() of argv[2..] for a subcommand's main: -1 to go on, else the
+/// process exit code (0 after --help, 1 after an error).
+int parseSubcommand(Command &cmd, int argc, char **argv, const char *tool);
 
 /// The --help text of `cmd`.
 std::string help(const Command &cmd, const char *tool);

@@ -62,10 +62,15 @@ int runtimeError(const char *what, llmc_status st) {
     detail += "; this runtime was built without OpenCL";
   else if (st == LLMC_ERR_WRONG_TARGET && detail.find("format 'spirv'") != std::string::npos)
     detail += "; this runtime was built without Vulkan";
+  // The message names the file or the status itself when it can; never
+  // twice ("decode: context full: context full: ...").
+  const char *status = llmc_status_string(st);
   if (!std::strncmp(detail.c_str(), what, std::strlen(what)))
-    error("%s (%s)", detail.c_str(), llmc_status_string(st));
+    error("%s (%s)", detail.c_str(), status);
+  else if (!std::strncmp(detail.c_str(), status, std::strlen(status)))
+    error("%s: %s", what, detail.c_str());
   else
-    error("%s: %s: %s", what, llmc_status_string(st), detail.c_str());
+    error("%s: %s: %s", what, status, detail.c_str());
   return 1;
 }
 
@@ -74,23 +79,9 @@ double secondsSince(std::chrono::steady_clock::time_point t0) {
       .count();
 }
 
-Option opt(const char *name, Option::Kind kind, void *value, const char *meta,
-           const char *help, double min = -1e300, double max = 1e300) {
-  Option o{name, kind, value, meta, help};
-  o.min = min;
-  o.max = max;
-  return o;
-}
-
-/// Parses a subcommand's flags: -1 to go on, else the exit code (--help
-/// printed, or an error).
+/// Parses a subcommand's flags: -1 to go on, else the exit code.
 int parseFlags(Command &cmd, int argc, char **argv) {
-  switch (parse(cmd, argc, argv, 2, gTool)) {
-  case ParseResult::Help: return 0;
-  case ParseResult::Error: return 1;
-  case ParseResult::Ok: break;
-  }
-  return -1;
+  return parseSubcommand(cmd, argc, argv, gTool);
 }
 
 //===----------------------------------------------------------------------===//
@@ -122,7 +113,7 @@ struct ContextFlags {
 
 struct SamplingFlags {
   double temp = 0, topP = 1, minP = 0, repeat = 1;
-  int64_t topK = 0, seed = 0;
+  int64_t topK = 0, seed = 0, repeatLastN = 64;
   std::vector<std::string> stop;
   void add(Command &c) {
     c.options.push_back(opt("temp", Option::Float, &temp, "T",
@@ -136,7 +127,12 @@ struct SamplingFlags {
                             "Drop tokens below min-p x the best (0 = off)", 0,
                             1));
     c.options.push_back(opt("repeat-penalty", Option::Float, &repeat, "R",
-                            "Repetition penalty as in transformers (1 = off)"));
+                            "Repetition penalty as in transformers (1 = off)",
+                            1e-6));
+    c.options.push_back(opt("repeat-last-n", Option::Int, &repeatLastN, "N",
+                            "Tokens the repetition penalty looks back over "
+                            "(-1 = all; llama.cpp's window)",
+                            -1, INT32_MAX));
     c.options.push_back(opt("seed", Option::Int, &seed, "N", "Sampler seed", 0));
     c.options.push_back(opt("stop", Option::TextList, &stop, "text",
                             "Stop when the output contains this text "
@@ -149,10 +145,14 @@ struct SamplingFlags {
     p.top_p = (float)topP;
     p.min_p = (float)minP;
     p.repetition_penalty = (float)repeat;
+    p.repeat_last_n = (int32_t)repeatLastN;
     p.seed = (uint64_t)seed;
-    if (llmc_sampler_init(&s, &p) != 0) {
-      error("bad sampling parameters (need top-p in (0, 1], min-p <= 1, "
-            "repeat-penalty > 0)");
+    if (topP <= 0) {
+      error("--top-p must be in (0, 1], not 0");
+      return false;
+    }
+    if (llmc_sampler_init(&s, &p) != LLMC_OK) {
+      error("%s", llmc_last_error());
       return false;
     }
     return true;
@@ -221,18 +221,25 @@ struct Session {
   }
 };
 
-std::vector<int32_t> encode(const llmc_tokenizer *tok, const std::string &text,
-                            bool parseSpecial, bool bos) {
-  std::vector<int32_t> ids(text.size() + 8);
-  int64_t n = llmc_tokenize(tok, text.data(), text.size(), parseSpecial, bos,
-                            ids.data(), ids.size());
-  if (n > (int64_t)ids.size()) {
+/// The ids of `text`; false (after printing why) if the tokenizer failed.
+bool encode(const llmc_tokenizer *tok, const std::string &text,
+            bool parseSpecial, bool bos, std::vector<int32_t> &ids) {
+  ids.resize(text.size() + 8);
+  size_t n = 0;
+  llmc_status st = llmc_tokenize(tok, text.data(), text.size(), parseSpecial,
+                                 bos, ids.data(), ids.size(), &n);
+  if (st == LLMC_ERR_BUFFER_TOO_SMALL) {
     ids.resize(n);
-    n = llmc_tokenize(tok, text.data(), text.size(), parseSpecial, bos,
-                      ids.data(), ids.size());
+    st = llmc_tokenize(tok, text.data(), text.size(), parseSpecial, bos,
+                       ids.data(), ids.size(), &n);
   }
-  ids.resize(n < 0 ? 0 : n);
-  return ids;
+  if (st != LLMC_OK) {
+    ids.clear();
+    runtimeError("tokenize", st);
+    return false;
+  }
+  ids.resize(n);
+  return true;
 }
 
 /// Why generation stopped.
@@ -243,6 +250,11 @@ struct GenerateResult {
   int64_t generated = 0;
   double decodeSecs = 0;
   std::string text;
+  /// Every sampled id, in order; the last is in the cache unless `unfed`.
+  std::vector<int32_t> tokens;
+  /// The last sampled id was not decoded into the cache (max-new, a stop
+  /// string, or a full context).
+  bool unfed = false;
 };
 
 /// Generates after the logits already in `s.ctx`: samples, streams text (or
@@ -276,10 +288,17 @@ GenerateResult generate(Session &s, llmc_sampler &sampler, int64_t maxNew,
       r.reason = StopReason::Error;
       break;
     }
-    int32_t id = llmc_sampler_sample(&sampler, logits, s.info.vocab_size,
-                                     history.data(), history.size(),
-                                     scratch.data());
+    int32_t id = -1;
+    if (llmc_status st = llmc_sampler_sample(&sampler, logits, s.info.vocab_size,
+                                             history.data(), history.size(),
+                                             scratch.data(), &id)) {
+      runtimeError("sampling", st);
+      r.reason = StopReason::Error;
+      break;
+    }
     history.push_back(id);
+    r.tokens.push_back(id);
+    r.unfed = true;
     ++r.generated;
     bool stop = stopAtEos && s.isStop(id);
     if (textOut && !stop) {
@@ -314,6 +333,7 @@ GenerateResult generate(Session &s, llmc_sampler &sampler, int64_t maxNew,
       }
       break;
     }
+    r.unfed = false;
     if (stop) {
       r.reason = StopReason::Eos;
       break;
@@ -366,6 +386,7 @@ int cmdRun(int argc, char **argv) {
                             "little-endian, vocab floats per step)"));
   sf.add(cmd);
   cf.add(cmd);
+  cmd.example = "llmc run model.llmc -p \"And God said\" --max-new 64 --temp 0.8 --top-k 40";
   if (int rc = parseFlags(cmd, argc, argv); rc >= 0)
     return rc;
   bool textMode = cmd.options[0].given;
@@ -373,15 +394,15 @@ int cmdRun(int argc, char **argv) {
     error("give exactly one of -p TEXT or --tokens IDS");
     return 1;
   }
-  Session s;
-  if (!s.open(artifact, ctxSize, textMode, cf))
-    return 1;
   llmc_sampler sampler;
   if (!sf.init(sampler))
     return 1;
-  std::vector<int32_t> ids =
-      textMode ? encode(s.tok, prompt, /*parseSpecial=*/true, /*bos=*/true)
-               : std::vector<int32_t>(tokens.begin(), tokens.end());
+  Session s;
+  if (!s.open(artifact, ctxSize, textMode, cf))
+    return 1;
+  std::vector<int32_t> ids(tokens.begin(), tokens.end());
+  if (textMode && !encode(s.tok, prompt, /*parseSpecial=*/true, /*bos=*/true, ids))
+    return 1;
   std::unique_ptr<FILE, int (*)(FILE *)> logitsOut(nullptr, &std::fclose);
   std::string logitsTmp = dumpLogits + ".tmp";
   if (!dumpLogits.empty()) {
@@ -467,15 +488,67 @@ LineRead readChatLine(std::string &line) {
   return ch == EOF && line.empty() ? LineRead::End : LineRead::Line;
 }
 
+/// A chat's token history, kept so that a full context can be shifted: the
+/// system prompt stays, the oldest turns go, and what is kept is prefilled
+/// again (llama.cpp's context shift, done by re-prefilling rather than by
+/// rotating the cached keys).
+struct ChatState {
+  std::vector<int32_t> prefix;             ///< BOS and the system turn
+  std::vector<std::vector<int32_t>> turns; ///< finished turns, oldest first
+  size_t cached() const {
+    size_t n = prefix.size();
+    for (const auto &t : turns)
+      n += t.size();
+    return n;
+  }
+};
+
+/// Makes room for `current` (the turn in progress, not yet in the cache)
+/// plus `room` more positions: drops the oldest turns, resets the context
+/// and prefills the prefix, the kept turns and `current`. False (the chat
+/// unchanged) if even the prefix and `current` leave no room.
+bool shiftContext(Session &s, ChatState &chat, const std::vector<int32_t> &current,
+                  size_t room, bool &error) {
+  error = false;
+  size_t nCtx = (size_t)s.nCtx();
+  if (chat.prefix.size() + current.size() + 1 > nCtx)
+    return false;
+  size_t total = chat.cached() + current.size(), dropped = 0;
+  while (!chat.turns.empty() && total + room > nCtx) {
+    total -= chat.turns.front().size();
+    chat.turns.erase(chat.turns.begin());
+    ++dropped;
+  }
+  std::vector<int32_t> all = chat.prefix;
+  for (const auto &t : chat.turns)
+    all.insert(all.end(), t.begin(), t.end());
+  all.insert(all.end(), current.begin(), current.end());
+  llmc_reset(s.ctx);
+  if (llmc_status st = llmc_prefill(s.ctx, all.data(), (int64_t)all.size())) {
+    runtimeError("prefill", st);
+    error = true;
+    return false;
+  }
+  std::fprintf(stderr,
+               "\n%s: the context is full: dropped the %zu oldest turn%s, "
+               "kept %zu of %zu positions (system prompt and %zu recent "
+               "turn%s)\n",
+               gTool, dropped, dropped == 1 ? "" : "s", all.size(), nCtx,
+               chat.turns.size(), chat.turns.size() == 1 ? "" : "s");
+  return true;
+}
+
 int cmdChat(int argc, char **argv) {
   std::string artifact, system;
-  int64_t maxNew = 256;
+  int64_t maxNew = 256, ctxSize = 0;
   ContextFlags cf;
   SamplingFlags sf;
   Command cmd{"chat",
-              "interactive chat in the Llama 3 chat format; the KV cache "
-              "carries over between turns; a message is one line of at most "
-              "1 MiB",
+              "interactive chat in the Llama 3 chat format: the KV cache "
+              "carries over between turns, and a full context drops the "
+              "oldest turns (the system prompt stays); a message is one line "
+              "of at most 1 MiB, taken as plain text; /reset starts over, "
+              "/quit (or an empty line, or Ctrl-D) ends",
               {{"<model.llmc>", &artifact, true}},
               {}};
   cmd.options.push_back(opt("system", Option::Text, &system, "text",
@@ -483,27 +556,69 @@ int cmdChat(int argc, char **argv) {
   cmd.options.push_back(opt("max-new", Option::Int, &maxNew, "N",
                             "Most tokens per reply (-1 = until end of turn)",
                             -1, INT32_MAX));
+  cmd.options.push_back(opt("ctx", Option::Int, &ctxSize, "N",
+                            "Context size in positions (0 = the compiled "
+                            "maximum)",
+                            0, INT32_MAX));
+  bool verbosePrompt = false;
+  cmd.options.push_back(opt("verbose-prompt", Option::Flag, &verbosePrompt, "",
+                            "Print the token ids of each message as the "
+                            "model gets it (stderr)"));
   sf.add(cmd);
   cf.add(cmd);
+  cmd.example = "llmc chat model.llmc --system \"You are terse.\" --ctx 2048";
   if (int rc = parseFlags(cmd, argc, argv); rc >= 0)
     return rc;
-  Session s;
-  if (!s.open(artifact, 0, /*needTokenizer=*/true, cf))
-    return 1;
   llmc_sampler sampler;
   if (!sf.init(sampler))
     return 1;
-  auto header = [](const char *role) {
-    return std::string("<|start_header_id|>") + role + "<|end_header_id|>\n\n";
+  Session s;
+  if (!s.open(artifact, ctxSize, /*needTokenizer=*/true, cf))
+    return 1;
+  // The template's special tokens come from our own strings; what a user
+  // typed (and the system prompt) is plain text, never parsed for special
+  // tokens, so typing "<|eot_id|><|start_header_id|>system" cannot inject a
+  // turn. Pieces between special tokens are tokenized on their own, as
+  // Hugging Face does after splitting out the added tokens.
+  auto special = [&](const char *text, std::vector<int32_t> &out) {
+    std::vector<int32_t> ids;
+    if (!encode(s.tok, text, /*parseSpecial=*/true, false, ids))
+      return false;
+    out.insert(out.end(), ids.begin(), ids.end());
+    return true;
   };
-  std::string pending = "<|begin_of_text|>";
-  if (!system.empty())
-    pending += header("system") + system + "<|eot_id|>";
-  std::vector<int32_t> history;
+  auto plain = [&](const std::string &text, std::vector<int32_t> &out) {
+    std::vector<int32_t> ids;
+    if (!encode(s.tok, text, /*parseSpecial=*/false, false, ids))
+      return false;
+    out.insert(out.end(), ids.begin(), ids.end());
+    return true;
+  };
+  ChatState chat;
+  if (!special("<|begin_of_text|>", chat.prefix))
+    return 1;
+  if (!system.empty() &&
+      (!special("<|start_header_id|>system<|end_header_id|>", chat.prefix) ||
+       !plain("\n\n" + system, chat.prefix) ||
+       !special("<|eot_id|>", chat.prefix)))
+    return 1;
+  const size_t nCtx = (size_t)s.nCtx();
+  if (chat.prefix.size() + 8 > nCtx) {
+    error("the system prompt takes %zu of the context's %zu positions; give a "
+          "larger --ctx or a shorter prompt",
+          chat.prefix.size(), nCtx);
+    return 1;
+  }
+  if (llmc_status st = llmc_prefill(s.ctx, chat.prefix.data(),
+                                    (int64_t)chat.prefix.size()))
+    return runtimeError("prefill", st);
+  std::vector<int32_t> history = chat.prefix;
   std::fprintf(stderr,
-               "%s chat: %lld positions of context; an empty line or Ctrl-D "
-               "ends\n",
-               gTool, (long long)s.nCtx());
+               "%s chat: %zu positions of context; /reset starts over, /quit "
+               "(or an empty line, or Ctrl-D) ends\n",
+               gTool, nCtx);
+  // A reply cut off by --max-new is closed before the next turn.
+  std::vector<int32_t> pendingClose;
   std::string line;
   while (true) {
     std::fputs("> ", stderr);
@@ -517,35 +632,102 @@ int cmdChat(int argc, char **argv) {
       error("stdin holds a NUL byte: not text; the chat ends");
       return 1;
     }
-    if (got == LineRead::End || line.empty())
+    if (got == LineRead::End || line.empty() || line == "/quit")
       break;
-    pending += header("user") + line + "<|eot_id|>" + header("assistant");
-    std::vector<int32_t> ids = encode(s.tok, pending, true, false);
-    pending.clear();
+    if (line == "/reset") {
+      chat.turns.clear();
+      pendingClose.clear();
+      history = chat.prefix;
+      llmc_reset(s.ctx);
+      if (llmc_status st = llmc_prefill(s.ctx, chat.prefix.data(),
+                                        (int64_t)chat.prefix.size()))
+        return runtimeError("prefill", st);
+      std::fprintf(stderr, "%s: the chat starts over (system prompt kept)\n",
+                   gTool);
+      continue;
+    }
+    std::vector<int32_t> turn;
+    if (!special("<|start_header_id|>user<|end_header_id|>", turn) ||
+        !plain("\n\n" + line, turn) ||
+        !special("<|eot_id|><|start_header_id|>assistant<|end_header_id|>", turn) ||
+        !plain("\n\n", turn))
+      return 1;
+    if (chat.prefix.size() + turn.size() + 1 > nCtx) {
+      warning("a message of %zu tokens does not fit the context (%zu "
+              "positions, %zu of them before the first turn); it was not "
+              "sent, the chat goes on",
+              turn.size(), nCtx, chat.prefix.size());
+      continue;
+    }
+    // The close of a reply cut short (held by the last turn) goes in first.
+    std::vector<int32_t> feed = pendingClose;
+    feed.insert(feed.end(), turn.begin(), turn.end());
+    pendingClose.clear();
     int64_t pos = 0;
     llmc_get_position(s.ctx, &pos);
-    if (pos + (int64_t)ids.size() >= s.nCtx()) {
-      warning("the context is full (%lld of %lld positions used); start a "
-              "new chat",
-              (long long)pos, (long long)s.nCtx());
-      break;
+    if ((size_t)pos + feed.size() + 1 > nCtx) {
+      // Room for the message and a reply of up to a quarter of the context.
+      size_t room = nCtx / 4;
+      if (maxNew >= 0 && (size_t)maxNew < room)
+        room = (size_t)maxNew + 1;
+      bool failed = false;
+      if (!shiftContext(s, chat, {}, turn.size() + room, failed) && failed)
+        return 1;
+      feed = turn; // the shift prefilled the kept turns, closes included
     }
-    if (llmc_status st = llmc_prefill(s.ctx, ids.data(), ids.size()))
+    if (verbosePrompt) {
+      std::fprintf(stderr, "%s: message ids:", gTool);
+      for (int32_t id : turn)
+        std::fprintf(stderr, " %d", id);
+      std::fputc('\n', stderr);
+    }
+    if (llmc_status st = llmc_prefill(s.ctx, feed.data(), (int64_t)feed.size()))
       return runtimeError("prefill", st);
-    history.insert(history.end(), ids.begin(), ids.end());
-    GenerateResult r =
-        generate(s, sampler, maxNew, sf.stop, history, true, nullptr, true);
+    history.insert(history.end(), turn.begin(), turn.end());
+    int64_t left = maxNew;
+    while (true) {
+      GenerateResult r =
+          generate(s, sampler, left, sf.stop, history, true, nullptr, true);
+      turn.insert(turn.end(), r.tokens.begin(), r.tokens.end());
+      if (r.reason == StopReason::Error)
+        return 1;
+      if (left >= 0)
+        left -= r.generated;
+      if (r.reason != StopReason::ContextFull || left == 0) {
+        // A reply cut short: its last token and an end of turn go in first
+        // next time, so the cache holds the reply as it was shown.
+        if (r.reason != StopReason::Eos) {
+          if (r.unfed)
+            pendingClose.push_back(r.tokens.back());
+          special("<|eot_id|>", pendingClose);
+          turn.insert(turn.end(), pendingClose.begin(), pendingClose.end());
+        }
+        break;
+      }
+      // Full mid-reply: drop old turns and continue the reply after them.
+      bool failed = false;
+      if (!shiftContext(s, chat, turn, nCtx / 4, failed)) {
+        if (failed)
+          return 1;
+        warning("this reply alone fills the context (%zu positions); it "
+                "ends here, the chat goes on",
+                nCtx);
+        // Nothing of it fits with the next message: that one starts afresh.
+        pendingClose.clear();
+        turn.clear();
+        llmc_reset(s.ctx);
+        if (llmc_status st = llmc_prefill(s.ctx, chat.prefix.data(),
+                                          (int64_t)chat.prefix.size()))
+          return runtimeError("prefill", st);
+        chat.turns.clear();
+        break;
+      }
+    }
     std::fputc('\n', stdout);
     std::fflush(stdout);
-    if (r.reason == StopReason::Error)
-      return 1;
-    if (r.reason == StopReason::ContextFull) {
-      warning("the context is full (%lld positions); start a new chat",
-              (long long)s.nCtx());
-      break;
-    }
-    if (r.reason != StopReason::Eos)
-      pending = "<|eot_id|>"; // close the cut-off turn before the next one
+    // The turn as the cache holds it (with its close, once that is fed).
+    if (!turn.empty())
+      chat.turns.push_back(turn);
   }
   return 0;
 }
@@ -570,6 +752,7 @@ int cmdTokenize(int argc, char **argv) {
                             "plain text"));
   cmd.options.push_back(opt("bos", Option::Flag, &bos, "",
                             "Prepend the begin-of-text id"));
+  cmd.example = "llmc tokenize model.llmc \"In the beginning\"   (then: --decode 644,279,7314)";
   if (int rc = parseFlags(cmd, argc, argv); rc >= 0)
     return rc;
   if (!decode.empty() && !text.empty()) {
@@ -583,22 +766,25 @@ int cmdTokenize(int argc, char **argv) {
   if (!decode.empty()) {
     std::vector<int32_t> ids(decode.begin(), decode.end());
     std::vector<char> out(ids.size() * 16 + 16);
-    int64_t n = llmc_detokenize(s.tok, ids.data(), ids.size(), 0, out.data(),
-                                out.size());
-    if (n > (int64_t)out.size()) {
+    size_t n = 0;
+    llmc_status st = llmc_detokenize(s.tok, ids.data(), ids.size(), 0,
+                                     out.data(), out.size(), &n);
+    if (st == LLMC_ERR_BUFFER_TOO_SMALL) {
       out.resize(n);
-      n = llmc_detokenize(s.tok, ids.data(), ids.size(), 0, out.data(),
-                          out.size());
+      st = llmc_detokenize(s.tok, ids.data(), ids.size(), 0, out.data(),
+                           out.size(), &n);
     }
-    if (n < 0) {
-      error("cannot decode: an id is outside the vocabulary");
+    if (st != LLMC_OK) {
+      error("cannot decode: %s", llmc_last_error());
       return 1;
     }
     std::fwrite(out.data(), 1, n, stdout);
     std::fputc('\n', stdout);
     return 0;
   }
-  std::vector<int32_t> ids = encode(s.tok, text, !noSpecial, bos);
+  std::vector<int32_t> ids;
+  if (!encode(s.tok, text, !noSpecial, bos, ids))
+    return 1;
   for (size_t i = 0; i < ids.size(); ++i)
     std::printf(i ? ",%d" : "%d", ids[i]);
   std::fputc('\n', stdout);
@@ -695,6 +881,7 @@ int cmdPerplexity(int argc, char **argv) {
                             "Reference artifact (e.g. the f32 build): adds KL "
                             "divergence and top-1 agreement"));
   cf.add(cmd);
+  cmd.example = "llmc perplexity q4.llmc --file wiki.test.raw --ref f32.llmc";
   if (int rc = parseFlags(cmd, argc, argv); rc >= 0)
     return rc;
   Session s;
@@ -713,7 +900,9 @@ int cmdPerplexity(int argc, char **argv) {
   std::string text;
   if (!readFile(file, text, kMaxTextFile))
     return 1;
-  std::vector<int32_t> tokens = encode(s.tok, text, /*parseSpecial=*/false, false);
+  std::vector<int32_t> tokens;
+  if (!encode(s.tok, text, /*parseSpecial=*/false, false, tokens))
+    return 1;
   int64_t nCtx = s.nCtx();
   int64_t ctx = ctxLen ? ctxLen : std::min<int64_t>(512, nCtx);
   if (ctx < 4 || ctx > nCtx) {
@@ -912,6 +1101,7 @@ int cmdInspect(int argc, char **argv) {
                             "Memory bandwidth (overrides the preset's)", 0));
   cmd.options.push_back(opt("dispatches", Option::Flag, &f.dispatches, "",
                             "List every dispatch of a decode token"));
+  cmd.example = "llmc inspect model.llmc --target android/cpu --position 1024";
   if (int rc = parseFlags(cmd, argc, argv); rc >= 0)
     return rc;
   // Metadata only: any artifact can be inspected anywhere (an android/cpu

@@ -44,11 +44,8 @@
 
 /* ---- errors ---------------------------------------------------------------- */
 
-static _Thread_local char g_error[320];
-/* The artifact being opened: every message of the open names it. */
-static _Thread_local const char *g_name;
-
-LLMC_API const char *llmc_last_error(void) { return g_error; }
+/* The artifact being opened: every message of the open names it (error.c). */
+#define g_name llmc_fail_name
 
 #ifndef LLMC_VERSION_STRING
 #define LLMC_VERSION_STRING "unknown"
@@ -56,32 +53,10 @@ LLMC_API const char *llmc_last_error(void) { return g_error; }
 LLMC_API const char *llmc_version(void) { return LLMC_VERSION_STRING; }
 LLMC_API uint32_t llmc_api_version(void) { return LLMC_API_VERSION; }
 
-/* Sets the message (prefixed by the name of the artifact being opened) and
- * returns st. The HALs report through it too. */
-llmc_status llmc_hal_fail(llmc_status st, const char *fmt, ...) {
-  int n = g_name ? snprintf(g_error, 192, "%s: ", g_name) : 0;
-  n = n > 191 ? 191 : n; /* a name longer than that is cut */
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(g_error + n, sizeof g_error - (size_t)n, fmt, ap);
-  va_end(ap);
-  return st;
-}
 #define fail llmc_hal_fail
 
 static llmc_status null_arg(void) {
   return fail(LLMC_ERR_INVALID_ARGUMENT, "NULL argument");
-}
-
-LLMC_API const char *llmc_status_string(llmc_status s) {
-  /* One string, no table of pointers to relocate. */
-  const char *p = "ok\0invalid argument\0I/O error\0bad artifact format\0"
-                  "unsupported format version\0checksum mismatch\0"
-                  "artifact built for another target\0CPU lacks a required feature\0"
-                  "out of memory\0context full\0native code payload failed to load\0"
-                  "invalid state\0unsupported on this platform\0unknown status";
-  for (unsigned i = (unsigned)s > 13 ? 13 : (unsigned)s; i; --i) p += strlen(p) + 1;
-  return p;
 }
 
 /* ---- model ------------------------------------------------------------------ */
@@ -144,11 +119,13 @@ static int triple_matches(const char *triple) {
 #include <cpuid.h>
 static const char k_feature_names[] =
     "sse4.2\0avx\0avx2\0fma\0f16c\0bmi2\0avx512f\0avx512bw\0avx512vl\0avx512dq\0"
-    "avx512cd\0avx512vnni\0avx512bf16\0avxvnni\0";
+    "avx512cd\0avx512vnni\0avx512bf16\0avxvnni\0sse3\0ssse3\0sse4.1\0popcnt\0"
+    "cx16\0movbe\0bmi\0";
 static const uint8_t k_feature_where[][2] = {
     {0, 20}, {0 | 1 << 2, 28}, {1 | 1 << 2, 5}, {0 | 1 << 2, 12}, {0 | 1 << 2, 29},
     {1, 8}, {1 | 2 << 2, 16}, {1 | 2 << 2, 30}, {1 | 2 << 2, 31}, {1 | 2 << 2, 17},
-    {1 | 2 << 2, 28}, {2 | 2 << 2, 11}, {3 | 2 << 2, 5}, {3 | 1 << 2, 4}};
+    {1 | 2 << 2, 28}, {2 | 2 << 2, 11}, {3 | 2 << 2, 5}, {3 | 1 << 2, 4},
+    {0, 0}, {0, 9}, {0, 19}, {0, 23}, {0, 13}, {0, 22}, {1, 3}};
 
 static int feature_present(int i) {
   unsigned a, b, c, d, words[4] = {0, 0, 0, 0}, xcr0 = 0;

@@ -2,9 +2,18 @@
 
 #include "runtime/include/llmc_sampler.h"
 
-#include <math.h> /* isnan, a macro: no libm */
-#include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+
+#include "runtime/hal/llmc_hal.h"
+
+/* No libm (an app embedding the runtime need not link it): finiteness from
+ * the bits, exp from its own series below. */
+static int is_finite(float x) {
+  uint32_t b;
+  memcpy(&b, &x, sizeof b);
+  return (b & 0x7f800000u) != 0x7f800000u;
+}
 
 llmc_sampler_params llmc_sampler_default_params(void) {
   llmc_sampler_params p;
@@ -13,16 +22,23 @@ llmc_sampler_params llmc_sampler_default_params(void) {
   p.top_p = 1.0f;
   p.min_p = 0.0f;
   p.repetition_penalty = 1.0f;
+  p.repeat_last_n = 64; /* llama.cpp's default window */
   p.seed = 0;
   return p;
 }
 
-int llmc_sampler_init(llmc_sampler *s, const llmc_sampler_params *p) {
+llmc_status llmc_sampler_init(llmc_sampler *s, const llmc_sampler_params *p) {
   if (!s || !p)
-    return -1;
-  if (isnan(p->temperature) || isnan(p->top_p) || !(p->top_p > 0.0f) ||
-      isnan(p->min_p) || p->min_p > 1.0f || !(p->repetition_penalty > 0.0f))
-    return -1;
+    return llmc_hal_fail(LLMC_ERR_INVALID_ARGUMENT, "sampler: NULL argument");
+  if (!is_finite(p->temperature) || !is_finite(p->top_p) ||
+      !(p->top_p > 0.0f && p->top_p <= 1.0f) || !is_finite(p->min_p) ||
+      !(p->min_p >= 0.0f && p->min_p <= 1.0f) || p->top_k < 0 ||
+      !is_finite(p->repetition_penalty) || !(p->repetition_penalty > 0.0f) ||
+      p->repeat_last_n < -1)
+    return llmc_hal_fail(LLMC_ERR_INVALID_ARGUMENT,
+                         "sampler: parameter out of range (need finite values, "
+                         "top_p in (0, 1], min_p in [0, 1], top_k >= 0, "
+                         "repetition_penalty > 0, repeat_last_n >= -1)");
   s->params = *p;
   /* xorshift64* must not start at 0; mix the seed (splitmix64 step). */
   uint64_t z = p->seed + 0x9E3779B97F4A7C15ull;
@@ -30,7 +46,7 @@ int llmc_sampler_init(llmc_sampler *s, const llmc_sampler_params *p) {
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
   z ^= z >> 31;
   s->state = z ? z : 0x2545F4914F6CDD1Dull;
-  return 0;
+  return LLMC_OK;
 }
 
 static double next_uniform(llmc_sampler *s) {
@@ -43,118 +59,274 @@ static double next_uniform(llmc_sampler *s) {
   return (double)(r >> 11) * (1.0 / 9007199254740992.0); /* [0, 1) */
 }
 
-/* e^x for x <= 0, without libm (an app embedding the runtime need not link
- * it): x = k ln2 + r with |r| <= ln2/2, e^r by its Taylor series to r^13
- * (relative error below 1e-15), 2^k in the exponent bits; 0 below -708,
- * where the result would be subnormal and the token's probability nil. */
-static double exp_nonpositive(double x) {
-  if (!(x > -708.0)) return 0.0;
-  int k = (int)(x * 1.4426950408889634 - 0.5);
-  double r = (x - k * 0.6931471803691238) - k * 1.9082149292705877e-10;
-  double term = 1.0, sum = 1.0;
-  for (int i = 1; i <= 13; ++i) {
-    term *= r / i;
-    sum += term;
+/* Softmax weights, in place: c[i].logit = e^((c[i].logit - max) * inv_t).
+ * The maximum comes out first, so every exponent is <= 0 and nothing
+ * overflows at any temperature. e^x: x = k ln2 + r with |r| <= ln2/2, e^r by
+ * a degree-6 polynomial (relative error about 1e-7, the float weights'
+ * own), 2^k in the exponent bits; exactly 0 below -87, where the weight is
+ * under 2^-125 of the best token's, so such a token is never drawn. No
+ * libm, no branches: the loop vectorizes. */
+static void softmax_weights(llmc_sampler_candidate *c, int32_t n, float max,
+                            float inv_t) {
+  /* The runtime builds with -Os, which vectorizes only when asked. */
+#pragma clang loop vectorize(enable) interleave(enable)
+  for (int32_t i = 0; i < n; ++i) {
+    float x = (c[i].logit - max) * inv_t;
+    int zero = !(x > -87.0f); /* also -inf */
+    x = zero ? 0.0f : x;
+    int k = (int)(x * 1.44269504f - 0.5f);
+    float r = (x - (float)k * 0.693145752f) - (float)k * 1.42860677e-6f;
+    float e = 1.0f / 720.0f;
+    e = e * r + 1.0f / 120.0f;
+    e = e * r + 1.0f / 24.0f;
+    e = e * r + 1.0f / 6.0f;
+    e = e * r + 0.5f;
+    e = e * r + 1.0f;
+    e = e * r + 1.0f;
+    uint32_t bits = (uint32_t)(k + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    c[i].logit = zero ? 0.0f : e * scale;
   }
-  uint64_t bits = (uint64_t)(k + 1023) << 52;
-  double scale;
-  memcpy(&scale, &bits, sizeof scale);
-  return sum * scale;
 }
 
-static int by_logit_desc(const void *a, const void *b) {
-  float la = ((const llmc_sampler_candidate *)a)->logit;
-  float lb = ((const llmc_sampler_candidate *)b)->logit;
-  if (la > lb)
-    return -1;
-  if (la < lb)
-    return 1;
-  /* Ties: lower id first, so results do not depend on qsort's order. */
-  return ((const llmc_sampler_candidate *)a)->id -
-         ((const llmc_sampler_candidate *)b)->id;
+/* Sum of a block of weights in float, vectorized (the order of the additions
+ * is free); the same block always gives the same sum. */
+#define LLMC_SAMPLER_BLOCK 256
+__attribute__((noinline)) static float block_sum(const llmc_sampler_candidate *c,
+                                                 int32_t n) {
+#pragma clang fp reassociate(on)
+  float sum = 0.0f;
+#pragma clang loop vectorize(enable) interleave(enable)
+  for (int32_t i = 0; i < n; ++i)
+    sum += c[i].logit;
+  return sum;
 }
 
-int32_t llmc_sampler_sample(llmc_sampler *s, const float *logits,
-                            int32_t vocab, const int32_t *history,
-                            size_t history_len,
-                            llmc_sampler_candidate *c) {
-  if (!s || !logits || vocab <= 0 || !c || (history_len && !history))
-    return -1;
+/* Candidate order: higher value first, ties by lower id, so results never
+ * depend on where the selection moved them. */
+static int before(const llmc_sampler_candidate *a,
+                  const llmc_sampler_candidate *b) {
+  return a->logit > b->logit || (a->logit == b->logit && a->id < b->id);
+}
+
+static void swap(llmc_sampler_candidate *a, llmc_sampler_candidate *b) {
+  llmc_sampler_candidate t = *a;
+  *a = *b;
+  *b = t;
+}
+
+/* c[0..n) as a heap whose top c[0] is the candidate that sorts last. */
+static void sift_down(llmc_sampler_candidate *c, int32_t root, int32_t n) {
+  for (;;) {
+    int32_t child = 2 * root + 1;
+    if (child >= n) return;
+    if (child + 1 < n && before(&c[child], &c[child + 1])) ++child;
+    if (!before(&c[root], &c[child])) return;
+    swap(&c[root], &c[child]);
+    root = child;
+  }
+}
+
+/* The k best of c[0..n), sorted, into c[0..k); the rest stay in c[k..n).
+ * One pass with a heap of the k best so far: most candidates lose to the
+ * heap's worst with one comparison, so this is O(n) in practice and
+ * O(n log k) at worst, never a sort of the vocabulary. */
+static void best_sorted(llmc_sampler_candidate *c, int32_t n, int32_t k) {
+  for (int32_t i = k / 2; i-- > 0;)
+    sift_down(c, i, k);
+  for (int32_t i = k; i < n; ++i) {
+    if (c[i].logit < c[0].logit || !before(&c[i], &c[0]))
+      continue;
+    swap(&c[i], &c[0]);
+    sift_down(c, 0, k);
+  }
+  for (int32_t end = k - 1; end > 0; --end) {
+    swap(&c[0], &c[end]);
+    sift_down(c, 0, end);
+  }
+}
+
+llmc_status llmc_sampler_sample(llmc_sampler *s, const float *logits,
+                                int32_t vocab, const int32_t *history,
+                                size_t history_len, llmc_sampler_candidate *c,
+                                int32_t *out_id) {
+  if (!s || !logits || vocab <= 0 || !c || (history_len && !history) || !out_id)
+    return llmc_hal_fail(LLMC_ERR_INVALID_ARGUMENT,
+                         "sampler: NULL argument or vocab <= 0");
   const llmc_sampler_params *p = &s->params;
+  /* One pass: finiteness (from the bits, so it vectorizes) and the first
+   * maximum. */
+  uint32_t special = 0;
+  int32_t max_key = INT32_MIN;
+#pragma clang loop vectorize(enable) interleave(enable)
   for (int32_t i = 0; i < vocab; ++i) {
-    c[i].id = i;
-    c[i].logit = logits[i];
+    uint32_t b;
+    memcpy(&b, &logits[i], sizeof b);
+    special |= (b & 0x7f800000u) == 0x7f800000u;
+    /* Finite floats order as these integers do: an integer maximum
+     * vectorizes where a float one (NaN rules) does not. */
+    int32_t key = (int32_t)(b ^ ((uint32_t)((int32_t)b >> 31) & 0x7fffffffu));
+    max_key = key > max_key ? key : max_key;
   }
-  /* Repetition penalty, once per distinct id (HF gathers, then scatters). */
-  if (p->repetition_penalty != 1.0f)
-    for (size_t h = 0; h < history_len; ++h) {
-      int32_t id = history[h];
-      if (id < 0 || id >= vocab)
-        continue;
-      int seen = 0;
-      for (size_t e = 0; e < h && !seen; ++e)
-        seen = history[e] == id;
-      if (seen)
+  uint32_t max_bits = (uint32_t)max_key ^
+                      ((uint32_t)(max_key >> 31) & 0x7fffffffu);
+  float max_logit;
+  memcpy(&max_logit, &max_bits, sizeof max_logit);
+  int32_t best = 0;
+  while (!special && logits[best] != max_logit)
+    ++best;
+  if (special) {
+    int32_t i = 0;
+    while (is_finite(logits[i])) ++i;
+    return llmc_hal_fail(LLMC_ERR_NON_FINITE, "sampler: logit %d is %s", i,
+                         logits[i] != logits[i] ? "NaN" : "infinite");
+  }
+  int greedy = p->temperature <= 0.0f || p->top_k == 1;
+  int penalty = p->repetition_penalty != 1.0f && history_len > 0;
+  if (greedy && !penalty) {
+    *out_id = best;
+    return LLMC_OK;
+  }
+  {
+    llmc_sampler_candidate *restrict dst = c;
+    const float *restrict src = logits;
+#pragma clang loop vectorize(enable) interleave(enable)
+    for (int32_t i = 0; i < vocab; ++i) {
+      dst[i].id = i;
+      dst[i].logit = src[i];
+    }
+  }
+
+  /* Repetition penalty over the window, once per distinct id (as HF's
+   * gather-then-scatter): a penalized candidate is marked by a negative id
+   * and the marks are undone after, so the cost is O(window), not
+   * O(window^2). Only penalized logits change, so the maximum is the old
+   * one unless it was penalized itself. */
+  if (penalty) {
+    size_t n = history_len;
+    if (p->repeat_last_n >= 0 && (size_t)p->repeat_last_n < n)
+      n = (size_t)p->repeat_last_n;
+    const int32_t *window = history + (history_len - n);
+    int best_hit = 0;
+    for (size_t h = 0; h < n; ++h) {
+      int32_t id = window[h];
+      if (id < 0 || id >= vocab || c[id].id < 0)
         continue;
       float l = c[id].logit;
       c[id].logit = l > 0 ? l / p->repetition_penalty
                           : l * p->repetition_penalty;
+      c[id].id = -1 - id;
+      best_hit |= id == best;
     }
-
-  if (p->temperature <= 0.0f || p->top_k == 1) {
-    int32_t best = 0;
-    for (int32_t i = 1; i < vocab; ++i)
-      if (c[i].logit > c[best].logit)
-        best = i;
-    return best;
+    for (size_t h = 0; h < n; ++h) {
+      int32_t id = window[h];
+      if (id >= 0 && id < vocab) {
+        c[id].id = id;
+        best = c[id].logit > c[best].logit ||
+                       (c[id].logit == c[best].logit && id < best)
+                   ? id
+                   : best;
+      }
+    }
+    if (best_hit || p->repetition_penalty < 1.0f)
+      for (int32_t i = 0; i < vocab; ++i)
+        best = c[i].logit > c[best].logit ? i : best;
+    if (greedy) {
+      *out_id = best;
+      return LLMC_OK;
+    }
   }
 
-  for (int32_t i = 0; i < vocab; ++i)
-    c[i].logit /= p->temperature;
-  qsort(c, (size_t)vocab, sizeof(*c), by_logit_desc);
-  int32_t n = vocab;
-  if (p->top_k > 0 && p->top_k < n)
+  /* 1/T capped at 1e30: below T = 1e-30 every distinct float logit is
+   * already 100 binades below the best, so the cap changes no weight and
+   * 1/T never overflows. */
+  double inv = 1.0 / (double)p->temperature;
+  float inv_t = inv > 1e30 ? 1e30f : (float)inv;
+  max_logit = c[best].logit;
+  int32_t n = vocab, sorted = 0;
+  if (p->top_k > 0 && p->top_k < n) {
+    best_sorted(c, n, p->top_k); /* on logits: the order weights have */
     n = p->top_k;
-
-  /* Probabilities of the kept candidates, in place of the logits. */
-  float max_logit = c[0].logit;
-  double sum = 0.0;
-  for (int32_t i = 0; i < n; ++i) {
-    double e = exp_nonpositive((double)c[i].logit - max_logit);
-    c[i].logit = (float)e;
-    sum += e;
+    sorted = 1;
   }
-  for (int32_t i = 0; i < n; ++i)
-    c[i].logit = (float)(c[i].logit / sum);
-
+  softmax_weights(c, n, max_logit, inv_t);
   if (p->top_p < 1.0f) {
-    /* Smallest prefix whose mass reaches top_p (at least one token). */
-    double mass = 0.0;
-    int32_t keep = 0;
-    while (keep < n) {
-      mass += c[keep].logit;
-      ++keep;
-      if (mass >= p->top_p)
+    /* Top-p needs the best candidates in order until their mass reaches
+     * top_p of the whole: select and sort a few and, only if their mass
+     * falls short, 4x more (top-k has sorted its k already). */
+    double total = 0.0;
+    for (int32_t b = 0; b < n; b += LLMC_SAMPLER_BLOCK)
+      total += block_sum(c + b, n - b < LLMC_SAMPLER_BLOCK ? n - b
+                                                          : LLMC_SAMPLER_BLOCK);
+    double goal = (double)p->top_p * total;
+    int32_t k = sorted || n < 64 ? n : 64;
+    for (;;) {
+      if (!sorted)
+        best_sorted(c, n, k);
+      double mass = 0.0;
+      int32_t keep = 0;
+      while (keep < k && mass < goal)
+        mass += c[keep++].logit;
+      if (mass >= goal || k == n) {
+        n = keep;
+        break;
+      }
+      k = k > n / 4 ? n : k * 4;
+    }
+  }
+
+  /* min-p keeps w >= min_p * w_max, and w_max is 1 (the best candidate
+   * survives every filter above). Compaction keeps the candidates' order,
+   * so a seed gives the same draw. */
+  int32_t kept = n;
+  if (p->min_p > 0.0f) {
+    kept = 0;
+    for (int32_t i = 0; i < n; ++i)
+      if (c[i].logit >= p->min_p)
+        c[kept++] = c[i];
+  }
+
+  /* The draw: the total by blocks (each summed by one vectorized function,
+   * so the scan below sees the same block sums), then a scan over blocks
+   * and one block: O(vocab) without a serial chain of 128k additions. */
+  double total = 0.0;
+  for (int32_t b = 0; b < kept; b += LLMC_SAMPLER_BLOCK)
+    total += block_sum(c + b, kept - b < LLMC_SAMPLER_BLOCK ? kept - b
+                                                            : LLMC_SAMPLER_BLOCK);
+  double r = next_uniform(s) * total;
+  int32_t last = -1; /* the last candidate with weight seen */
+  for (int32_t b = 0; b < kept; b += LLMC_SAMPLER_BLOCK) {
+    int32_t len = kept - b < LLMC_SAMPLER_BLOCK ? kept - b : LLMC_SAMPLER_BLOCK;
+    float bs = block_sum(c + b, len);
+    if (bs <= 0.0f)
+      continue;
+    if (r - bs >= 0.0) {
+      r -= bs;
+      for (int32_t i = b + len; i-- > b;)
+        if (c[i].logit > 0.0f) {
+          last = i;
+          break;
+        }
+      continue;
+    }
+    /* Zero weights are never drawn: r only goes below 0 on a positive
+     * one; rounding between the block's float sum and this double scan
+     * ends on its last weighted candidate. */
+    for (int32_t i = b; i < b + len; ++i) {
+      if (c[i].logit <= 0.0f)
+        continue;
+      last = i;
+      r -= c[i].logit;
+      if (r < 0.0)
         break;
     }
-    n = keep;
+    break;
   }
-  if (p->min_p > 0.0f) {
-    float floor_p = p->min_p * c[0].logit;
-    int32_t keep = 1;
-    while (keep < n && c[keep].logit >= floor_p)
-      ++keep;
-    n = keep;
+  if (last >= 0) {
+    *out_id = c[last].id;
+    return LLMC_OK;
   }
-
-  double total = 0.0;
-  for (int32_t i = 0; i < n; ++i)
-    total += c[i].logit;
-  double r = next_uniform(s) * total;
-  for (int32_t i = 0; i < n; ++i) {
-    r -= c[i].logit;
-    if (r < 0.0)
-      return c[i].id;
-  }
-  return c[n - 1].id;
+  *out_id = best;
+  return LLMC_OK;
 }

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/hal/llmc_hal.h"
 #include "runtime/include/llmc_tokenizer_format.h"
 #include "runtime/src/llmc_internal.h"
 #include "runtime/src/unicode_tables.h"
@@ -77,14 +78,14 @@ static int opt_id_ok(const llmc_tokenizer *t, int32_t id) {
   return id == -1 || (id >= 0 && used_id(t, (uint32_t)id));
 }
 
-int llmc_tokenizer_init(const void *blob, size_t size, llmc_tokenizer *out) {
-  if (!out) return LLMC_ERR_INVALID_ARGUMENT;
+llmc_status llmc_tokenizer_init(const void *blob, size_t size, llmc_tokenizer *out) {
+  if (!out) return llmc_hal_fail(LLMC_ERR_INVALID_ARGUMENT, "tokenizer: NULL argument");
   memset(out, 0, sizeof *out);
 #define FAIL(code, msg) \
   do {                  \
     memset(out, 0, sizeof *out); \
     out->error = "tokenizer blob: " msg; \
-    return code;        \
+    return llmc_hal_fail(code, "%s", out->error); \
   } while (0)
   if (!blob) FAIL(LLMC_ERR_INVALID_ARGUMENT, "NULL blob");
   const unsigned char *b = (const unsigned char *)blob;
@@ -221,6 +222,21 @@ int llmc_tokenizer_init(const void *blob, size_t size, llmc_tokenizer *out) {
 
 static int tok_ok(const llmc_tokenizer *t) { return t && t->blob; }
 
+static llmc_status bad_id(int32_t id) {
+  return llmc_hal_fail(LLMC_ERR_INVALID_ARGUMENT,
+                       "tokenizer: id %d is not in the vocabulary", id);
+}
+
+/* The common end of the calls that fill a caller's buffer: the size the
+ * whole result needs in *out_n, and whether it fit. */
+static llmc_status fits(size_t need, size_t cap, size_t *out_n, const char *what) {
+  *out_n = need;
+  if (need <= cap) return LLMC_OK;
+  return llmc_hal_fail(LLMC_ERR_BUFFER_TOO_SMALL,
+                       "tokenizer: the %s needs %zu entries, the buffer holds %zu",
+                       what, need, cap);
+}
+
 uint32_t llmc_tokenizer_vocab_size(const llmc_tokenizer *t) {
   return tok_ok(t) ? t->vocab_size : 0;
 }
@@ -235,10 +251,12 @@ uint32_t llmc_token_flags(const llmc_tokenizer *t, int32_t id) {
   return tok_flags(t, (uint32_t)id);
 }
 
-int llmc_token_bytes(const llmc_tokenizer *t, int32_t id, const char **bytes,
-                     size_t *len) {
-  if (!tok_ok(t) || !bytes || !len || id < 0 || !used_id(t, (uint32_t)id))
-    return LLMC_ERR_INVALID_ARGUMENT;
+llmc_status llmc_token_bytes(const llmc_tokenizer *t, int32_t id, const char **bytes,
+                             size_t *len) {
+  if (!tok_ok(t) || !bytes || !len)
+    return llmc_hal_fail(LLMC_ERR_INVALID_ARGUMENT, "tokenizer: NULL argument");
+  if (id < 0 || !used_id(t, (uint32_t)id))
+    return bad_id(id);
   *bytes = (const char *)tok_str(t, (uint32_t)id);
   *len = tok_len(t, (uint32_t)id);
   return LLMC_OK;
@@ -688,30 +706,33 @@ static int run(const llmc_tokenizer *t, const unsigned char *s, size_t len,
   return LLMC_OK;
 }
 
-int64_t llmc_tokenize(const llmc_tokenizer *t, const char *text, size_t len,
-                      int parse_special, int add_bos, int32_t *ids,
-                      size_t cap) {
-  if (!tok_ok(t) || (!text && len) || (!ids && cap))
-    return -(int64_t)LLMC_ERR_INVALID_ARGUMENT;
+llmc_status llmc_tokenize(const llmc_tokenizer *t, const char *text, size_t len,
+                          int parse_special, int add_bos, int32_t *ids,
+                          size_t cap, size_t *n_ids) {
+  if (n_ids) *n_ids = 0;
+  if (!tok_ok(t) || (!text && len) || (!ids && cap) || !n_ids)
+    return llmc_hal_fail(LLMC_ERR_INVALID_ARGUMENT, "tokenize: NULL argument");
   sink o = {ids, NULL, cap, 0, NULL, 0};
   if (add_bos && t->bos_id >= 0) emit(&o, t->bos_id);
   int st = len ? run(t, (const unsigned char *)text, len, parse_special, &o)
                : LLMC_OK;
   free(o.big);
-  if (st != LLMC_OK) return -(int64_t)st;
-  return (int64_t)o.count;
+  if (st != LLMC_OK) return llmc_hal_fail((llmc_status)st, "tokenize: out of memory");
+  return fits(o.count, cap, n_ids, "text's encoding");
 }
 
-int64_t llmc_pretokenize(const llmc_tokenizer *t, const char *text, size_t len,
-                         int parse_special, size_t *ends, size_t cap) {
-  if (!tok_ok(t) || (!text && len) || (!ends && cap))
-    return -(int64_t)LLMC_ERR_INVALID_ARGUMENT;
+llmc_status llmc_pretokenize(const llmc_tokenizer *t, const char *text, size_t len,
+                             int parse_special, size_t *ends, size_t cap,
+                             size_t *n_pieces) {
+  if (n_pieces) *n_pieces = 0;
+  if (!tok_ok(t) || (!text && len) || (!ends && cap) || !n_pieces)
+    return llmc_hal_fail(LLMC_ERR_INVALID_ARGUMENT, "pretokenize: NULL argument");
   size_t dummy;
   sink o = {NULL, ends ? ends : &dummy, cap, 0, NULL, 0};
   int st = len ? run(t, (const unsigned char *)text, len, parse_special, &o)
                : LLMC_OK;
-  if (st != LLMC_OK) return -(int64_t)st;
-  return (int64_t)o.count;
+  if (st != LLMC_OK) return llmc_hal_fail((llmc_status)st, "pretokenize: out of memory");
+  return fits(o.count, cap, n_pieces, "text's pieces");
 }
 
 /* ---- Decoding -------------------------------------------------------------- */
@@ -787,31 +808,35 @@ static void feed(unsigned char pend[4], unsigned *npend, const unsigned char *b,
   }
 }
 
-int64_t llmc_detokenize(const llmc_tokenizer *t, const int32_t *ids, size_t n,
-                        int skip_special, char *out, size_t cap) {
-  if (!tok_ok(t) || (!ids && n) || (!out && cap))
-    return -(int64_t)LLMC_ERR_INVALID_ARGUMENT;
+llmc_status llmc_detokenize(const llmc_tokenizer *t, const int32_t *ids, size_t n,
+                            int skip_special, char *out, size_t cap,
+                            size_t *n_bytes) {
+  if (n_bytes) *n_bytes = 0;
+  if (!tok_ok(t) || (!ids && n) || (!out && cap) || !n_bytes)
+    return llmc_hal_fail(LLMC_ERR_INVALID_ARGUMENT, "detokenize: NULL argument");
   out_buf o = {out, cap, 0};
   unsigned char pend[4];
   unsigned npend = 0;
   for (size_t k = 0; k < n; k++) {
     int32_t id = ids[k];
     if (id < 0 || !used_id(t, (uint32_t)id))
-      return -(int64_t)LLMC_ERR_INVALID_ARGUMENT;
+      return bad_id(id);
     if (skip_special && (tok_flags(t, (uint32_t)id) & LLMC_TOK_FLAG_SPECIAL))
       continue;
     feed(pend, &npend, tok_str(t, (uint32_t)id), tok_len(t, (uint32_t)id), &o);
   }
   if (npend) put(&o, kReplacement, 3);
-  return (int64_t)o.n;
+  return fits(o.n, cap, n_bytes, "text");
 }
 
-int llmc_detok_stream_push(const llmc_tokenizer *t, llmc_detok_stream *s,
-                           int32_t id, char *out, size_t cap, size_t *written) {
+llmc_status llmc_detok_stream_push(const llmc_tokenizer *t, llmc_detok_stream *s,
+                                   int32_t id, char *out, size_t cap, size_t *written) {
   if (written) *written = 0;
-  if (!tok_ok(t) || !s || !written || (!out && cap) || s->npending > 3 ||
-      id < 0 || !used_id(t, (uint32_t)id))
-    return LLMC_ERR_INVALID_ARGUMENT;
+  if (!tok_ok(t) || !s || !written || (!out && cap) || s->npending > 3)
+    return llmc_hal_fail(LLMC_ERR_INVALID_ARGUMENT,
+                         "detokenize: NULL argument or a corrupt stream");
+  if (id < 0 || !used_id(t, (uint32_t)id))
+    return bad_id(id);
   const unsigned char *b = tok_str(t, (uint32_t)id);
   size_t n = tok_len(t, (uint32_t)id);
   /* Measure on a copy of the state, then write only if it all fits. */
@@ -820,26 +845,23 @@ int llmc_detok_stream_push(const llmc_tokenizer *t, llmc_detok_stream *s,
   memcpy(pend, s->pending, 4);
   out_buf m = {NULL, 0, 0};
   feed(pend, &npend, b, n, &m);
-  if (m.n > cap) {
-    *written = m.n;
-    return LLMC_ERR_INVALID_ARGUMENT;
-  }
+  if (m.n > cap)
+    return fits(m.n, cap, written, "token's text");
   out_buf o = {out, cap, 0};
   feed(s->pending, &s->npending, b, n, &o);
   *written = o.n;
   return LLMC_OK;
 }
 
-int llmc_detok_stream_flush(llmc_detok_stream *s, char *out, size_t cap,
-                            size_t *written) {
+llmc_status llmc_detok_stream_flush(llmc_detok_stream *s, char *out, size_t cap,
+                                    size_t *written) {
   if (written) *written = 0;
   if (!s || !written || (!out && cap) || s->npending > 3)
-    return LLMC_ERR_INVALID_ARGUMENT;
+    return llmc_hal_fail(LLMC_ERR_INVALID_ARGUMENT,
+                         "detokenize: NULL argument or a corrupt stream");
   if (s->npending == 0) return LLMC_OK;
-  if (cap < 3) {
-    *written = 3;
-    return LLMC_ERR_INVALID_ARGUMENT;
-  }
+  if (cap < 3)
+    return fits(3, cap, written, "stream's end");
   memcpy(out, kReplacement, 3);
   *written = 3;
   s->npending = 0;

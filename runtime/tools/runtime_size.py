@@ -45,7 +45,8 @@ llmc_detok_stream_push llmc_detok_stream_flush""".split()
 SAMPLER = "llmc_sampler_default_params llmc_sampler_init llmc_sampler_sample".split()
 INSPECT = ["llmc_model_get_dispatch_info"]
 TABLES = re.compile(r"^llmc_uc_")
-CORE_OBJECTS = ["src/llmc_runtime.c.o", "src/llmc_fb.c.o", "hal/cpu/llmc_hal_cpu.c.o"]
+CORE_OBJECTS = ["src/error.c.o", "src/llmc_runtime.c.o", "src/llmc_fb.c.o",
+                "hal/cpu/llmc_hal_cpu.c.o"]
 APP_OBJECTS = CORE_OBJECTS + ["src/tokenizer.c.o", "src/sampler.c.o"]
 HALS = {"opencl": "llmc_hal_opencl", "vulkan": "llmc_hal_vulkan"}
 BUDGET = {"core": 12 * 1024, "total": 20 * 1024}

@@ -343,8 +343,8 @@ struct ExpandSinCosPass
 /// math.roundeven on f32 (the q8 KV cache's quantization) as arithmetic:
 /// adding and subtracting 2^23 to |x| rounds it to the nearest integer, ties
 /// to even; the sign comes back with copysign, and |x| >= 2^23 (already an
-/// integer) or NaN stays x. Without SSE4.1 (linux/x86-64) LLVM would call
-/// libm's roundevenf.
+/// integer) or NaN stays x. Without SSE4.1 (an SSE2-only x86-64 CPU) LLVM
+/// would call libm's roundevenf.
 struct ExpandRoundEvenPass
     : public PassWrapper<ExpandRoundEvenPass, OperationPass<ModuleOp>> {
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(ExpandRoundEvenPass)

@@ -20,22 +20,35 @@ constexpr int64_t KB = 1024, MB = 1024 * 1024;
 
 const std::vector<TargetPreset> kPresets = {
     // The machine llmc runs on: triple, CPU and features are detected when
-    // building (never assumed), the memory system is not known.
-    {"host", "this machine (CPU and features detected at build time)", "cpu",
-     "", "", "", 0, 0, 0, 0, 0, 0, 0.0, 0.0, ""},
+    // building (never assumed), the memory system is not known. An artifact
+    // for this machine only: another CPU may lack what this one has (the
+    // runtime then refuses it by name).
+    {"host", "this machine only (CPU and features detected at build time)",
+     "cpu", "", "", "", 0, 0, 0, 0, 0, 0, 0.0, 0.0, ""},
 
-    // Portable x86-64 artifacts, for machines other than the build's: the
-    // psABI levels (x86-64-v3: AVX2, FMA, F16C, BMI; Haswell and Zen 1 on).
-    // The features are spelled out because the runtime checks them at load
-    // time. No memory figures: these name an instruction set, not a machine.
-    {"linux/x86-64-v3", "any x86-64 with AVX2, FMA and F16C (x86-64-v3)",
+    // Portable x86-64 artifacts, by the psABI's microarchitecture levels:
+    // v2 (SSE4.2, POPCNT; every x86-64 CPU since about 2009), v3 (AVX2,
+    // FMA, F16C, BMI; Haswell and Zen 1 on), v4 (AVX-512 F, BW, CD, DQ, VL;
+    // Skylake-SP, Ice Lake, Zen 4 on). The features are spelled out because
+    // the runtime checks them at load time. No memory figures: these name an
+    // instruction set, not a machine. The integer-dot microkernels are the
+    // AVX2 ones on v3 and v4 (v4 does not imply AVX-512 VNNI; `host` on a
+    // VNNI machine gets those) and plain C on v2.
+    {"linux/x86_64", "any x86-64 with SSE4.2 (x86-64-v2)", "cpu",
+     "x86_64-unknown-linux-gnu", "x86-64-v2",
+     "+cx16,+popcnt,+sahf,+sse3,+sse4.1,+sse4.2,+ssse3", 0, 0, 0, 0, 0, 0,
+     0.0, 0.0, ""},
+    {"linux/x86_64-v3", "any x86-64 with AVX2, FMA and F16C (x86-64-v3)",
      "cpu", "x86_64-unknown-linux-gnu", "x86-64-v3",
-     "+avx,+avx2,+bmi,+bmi2,+cx16,+f16c,+fma,+lzcnt,+movbe,+popcnt,+sse3,"
-     "+sse4.1,+sse4.2,+ssse3,+xsave",
+     "+avx,+avx2,+bmi,+bmi2,+cx16,+f16c,+fma,+lzcnt,+movbe,+popcnt,+sahf,"
+     "+sse3,+sse4.1,+sse4.2,+ssse3,+xsave",
      0, 0, 0, 0, 0, 0, 0.0, 0.0, ""},
-    {"linux/x86-64", "any x86-64 (SSE2 baseline)", "cpu",
-     "x86_64-unknown-linux-gnu", "x86-64", "+sse2", 0, 0, 0, 0, 0, 0, 0.0, 0.0,
-     ""},
+    {"linux/x86_64-v4", "any x86-64 with AVX-512 F/BW/CD/DQ/VL (x86-64-v4)",
+     "cpu", "x86_64-unknown-linux-gnu", "x86-64-v4",
+     "+avx,+avx2,+avx512bw,+avx512cd,+avx512dq,+avx512f,+avx512vl,+bmi,"
+     "+bmi2,+cx16,+f16c,+fma,+lzcnt,+movbe,+popcnt,+sahf,+sse3,+sse4.1,"
+     "+sse4.2,+ssse3,+xsave",
+     0, 0, 0, 0, 0, 0, 0.0, 0.0, ""},
 
     // Raspberry Pi 5: BCM2712, 4x Cortex-A76 at 2.4 GHz, 2 MB shared L3,
     // LPDDR4X-4267 on a 32-bit bus (Raspberry Pi 5 product brief) ->

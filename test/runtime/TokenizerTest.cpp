@@ -207,25 +207,29 @@ struct Tok {
   }
   std::vector<int32_t> encode(const std::string &s, int special = 1,
                               int bos = 0) const {
-    int64_t n = llmc_tokenize(&t, s.data(), s.size(), special, bos, nullptr, 0);
-    EXPECT_GE(n, 0);
-    if (n < 0)
+    size_t n = 0, n2 = 0;
+    llmc_status st =
+        llmc_tokenize(&t, s.data(), s.size(), special, bos, nullptr, 0, &n);
+    EXPECT_EQ(st, n ? LLMC_ERR_BUFFER_TOO_SMALL : LLMC_OK);
+    if (st != LLMC_OK && st != LLMC_ERR_BUFFER_TOO_SMALL)
       return {};
     std::vector<int32_t> ids(size_t(n) + 1, -7);
     EXPECT_EQ(llmc_tokenize(&t, s.data(), s.size(), special, bos, ids.data(),
-                            ids.size()),
-              n);
+                            ids.size(), &n2),
+              LLMC_OK);
+    EXPECT_EQ(n2, n);
     EXPECT_EQ(ids[size_t(n)], -7); // nothing written past the result
     ids.resize(size_t(n));
     return ids;
   }
   std::vector<std::string> pieces(const std::string &s, int special = 0) const {
-    int64_t n = llmc_pretokenize(&t, s.data(), s.size(), special, nullptr, 0);
-    EXPECT_GE(n, 0);
-    std::vector<size_t> ends(size_t(std::max<int64_t>(n, 0)));
+    size_t n = 0, n2 = 0;
+    llmc_pretokenize(&t, s.data(), s.size(), special, nullptr, 0, &n);
+    std::vector<size_t> ends(n);
     EXPECT_EQ(llmc_pretokenize(&t, s.data(), s.size(), special, ends.data(),
-                               ends.size()),
-              n);
+                               ends.size(), &n2),
+              LLMC_OK);
+    EXPECT_EQ(n2, n);
     std::vector<std::string> out;
     size_t prev = 0;
     for (size_t e : ends) {
@@ -237,13 +241,17 @@ struct Tok {
     return out;
   }
   std::string decode(const std::vector<int32_t> &ids, int skip = 0) const {
-    int64_t n = llmc_detokenize(&t, ids.data(), ids.size(), skip, nullptr, 0);
-    EXPECT_GE(n, 0);
-    if (n < 0)
+    size_t n = 0, n2 = 0;
+    llmc_status st =
+        llmc_detokenize(&t, ids.data(), ids.size(), skip, nullptr, 0, &n);
+    EXPECT_EQ(st, n ? LLMC_ERR_BUFFER_TOO_SMALL : LLMC_OK);
+    if (st != LLMC_OK && st != LLMC_ERR_BUFFER_TOO_SMALL)
       return "<error>";
     std::string s(size_t(n) + 1, '#');
-    EXPECT_EQ(llmc_detokenize(&t, ids.data(), ids.size(), skip, s.data(), s.size()),
-              n);
+    EXPECT_EQ(llmc_detokenize(&t, ids.data(), ids.size(), skip, s.data(),
+                              s.size(), &n2),
+              LLMC_OK);
+    EXPECT_EQ(n2, n);
     EXPECT_EQ(s.back(), '#');
     s.resize(size_t(n));
     return s;
@@ -360,21 +368,33 @@ TEST(TokenizerBpe, CapacityAndArguments) {
   Tok t(v);
   std::string s = "hello world";
   int32_t ids[2] = {-1, -1};
-  EXPECT_EQ(llmc_tokenize(&t.t, s.data(), s.size(), 1, 1, ids, 2), 5);
+  size_t n = 0;
+  // Too small a buffer: a status, the size needed, and the prefix written;
+  // llmc_last_error says so (the one error convention of llmc.h).
+  EXPECT_EQ(llmc_tokenize(&t.t, s.data(), s.size(), 1, 1, ids, 2, &n),
+            LLMC_ERR_BUFFER_TOO_SMALL);
+  EXPECT_EQ(n, 5u);
+  EXPECT_NE(std::string(llmc_last_error()).find("needs 5"), std::string::npos)
+      << llmc_last_error();
   EXPECT_EQ(ids[0], v.bos);
   EXPECT_EQ(ids[1], int32_t(v.id("hello")));
-  EXPECT_EQ(llmc_tokenize(&t.t, s.data(), s.size(), 1, 0, nullptr, 0), 4);
-  EXPECT_EQ(llmc_tokenize(nullptr, s.data(), s.size(), 1, 0, nullptr, 0),
-            -LLMC_ERR_INVALID_ARGUMENT);
-  EXPECT_EQ(llmc_tokenize(&t.t, nullptr, 3, 1, 0, nullptr, 0),
-            -LLMC_ERR_INVALID_ARGUMENT);
-  EXPECT_EQ(llmc_tokenize(&t.t, s.data(), s.size(), 1, 0, nullptr, 3),
-            -LLMC_ERR_INVALID_ARGUMENT);
-  EXPECT_EQ(llmc_tokenize(&t.t, nullptr, 0, 1, 1, ids, 2), 1);
+  EXPECT_EQ(llmc_tokenize(&t.t, s.data(), s.size(), 1, 0, nullptr, 0, &n),
+            LLMC_ERR_BUFFER_TOO_SMALL);
+  EXPECT_EQ(n, 4u);
+  EXPECT_EQ(llmc_tokenize(nullptr, s.data(), s.size(), 1, 0, nullptr, 0, &n),
+            LLMC_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(llmc_tokenize(&t.t, nullptr, 3, 1, 0, nullptr, 0, &n),
+            LLMC_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(llmc_tokenize(&t.t, s.data(), s.size(), 1, 0, nullptr, 3, &n),
+            LLMC_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(llmc_tokenize(&t.t, s.data(), s.size(), 1, 0, ids, 2, nullptr),
+            LLMC_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(llmc_tokenize(&t.t, nullptr, 0, 1, 1, ids, 2, &n), LLMC_OK);
+  EXPECT_EQ(n, 1u);
   llmc_tokenizer zero;
   std::memset(&zero, 0, sizeof zero);
-  EXPECT_EQ(llmc_tokenize(&zero, s.data(), s.size(), 1, 0, nullptr, 0),
-            -LLMC_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(llmc_tokenize(&zero, s.data(), s.size(), 1, 0, nullptr, 0, &n),
+            LLMC_ERR_INVALID_ARGUMENT);
   EXPECT_EQ(t.encode("hi", 1, 1), Ids({v.bos, 'h', 'i'}));
   EXPECT_EQ(llmc_tokenizer_bos(&t.t), v.bos);
   EXPECT_EQ(llmc_tokenizer_eot(&t.t), v.eot);
@@ -516,16 +536,24 @@ TEST(TokenizerDecode, LossyLikeFromUtf8Lossy) {
   EXPECT_EQ(t.decode(bytes({0xFF, 0xF5, 0xF8})), R + R + R);
   EXPECT_EQ(t.decode(bytes({0xF1, 0x80, 0x80})), R);
   int32_t bad[] = {int32_t(tinyVocab().text.size())};
-  EXPECT_EQ(llmc_detokenize(&t.t, bad, 1, 0, nullptr, 0), -LLMC_ERR_INVALID_ARGUMENT);
+  size_t len = 0;
+  EXPECT_EQ(llmc_detokenize(&t.t, bad, 1, 0, nullptr, 0, &len),
+            LLMC_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(llmc_last_error()).find("not in the vocabulary"),
+            std::string::npos)
+      << llmc_last_error();
   int32_t hole[] = {int32_t(tinyVocab().text.size() - 1)};
-  EXPECT_EQ(llmc_detokenize(&t.t, hole, 1, 0, nullptr, 0), -LLMC_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(llmc_detokenize(&t.t, hole, 1, 0, nullptr, 0, &len),
+            LLMC_ERR_INVALID_ARGUMENT);
   const char *b;
   size_t n;
   EXPECT_EQ(llmc_token_bytes(&t.t, hole[0], &b, &n), LLMC_ERR_INVALID_ARGUMENT);
   // A short buffer: the needed length, a prefix written.
   int32_t ids[] = {'a', 'b', 'c'};
   char out[2] = {0, 0};
-  EXPECT_EQ(llmc_detokenize(&t.t, ids, 3, 0, out, 2), 3);
+  EXPECT_EQ(llmc_detokenize(&t.t, ids, 3, 0, out, 2, &len),
+            LLMC_ERR_BUFFER_TOO_SMALL);
+  EXPECT_EQ(len, 3u);
   EXPECT_EQ(std::string(out, 2), "ab");
 }
 
@@ -544,7 +572,7 @@ TEST(TokenizerDecode, Stream) {
   EXPECT_EQ(w, 0u);
   EXPECT_EQ(s.npending, 2u);
   // Too small a buffer: nothing happens, the size needed is reported.
-  ASSERT_EQ(llmc_detok_stream_push(&t.t, &s, h2, buf, 3, &w), LLMC_ERR_INVALID_ARGUMENT);
+  ASSERT_EQ(llmc_detok_stream_push(&t.t, &s, h2, buf, 3, &w), LLMC_ERR_BUFFER_TOO_SMALL);
   EXPECT_EQ(w, 4u);
   EXPECT_EQ(s.npending, 2u);
   ASSERT_EQ(llmc_detok_stream_push(&t.t, &s, h2, buf, sizeof buf, &w), LLMC_OK);
@@ -619,10 +647,11 @@ void exercise(const llmc_tokenizer &t, std::mt19937 &rng) {
   for (int k = 0; k < 16; k++)
     s += char(rng());
   int32_t ids[256];
-  int64_t n = llmc_tokenize(&t, s.data(), s.size(), 1, 1, ids, 256);
-  ASSERT_GE(n, 0);
+  size_t n = 0;
+  llmc_status status = llmc_tokenize(&t, s.data(), s.size(), 1, 1, ids, 256, &n);
+  ASSERT_TRUE(status == LLMC_OK || status == LLMC_ERR_BUFFER_TOO_SMALL) << status;
   char out[4096];
-  llmc_detokenize(&t, ids, size_t(std::min<int64_t>(n, 256)), 0, out, sizeof out);
+  llmc_detokenize(&t, ids, std::min<size_t>(n, 256), 0, out, sizeof out, &n);
   llmc_detok_stream st = {};
   for (int32_t id = -2; id < int32_t(llmc_tokenizer_vocab_size(&t)) + 2; id++) {
     size_t w;

@@ -37,15 +37,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static const char text[] = "Hello, world! 123 \xc3\xa9t\xc3\xa9 <|eot_id|>  \n\tx";
   const size_t len = sizeof text - 1;
   for (int special = 0; special < 2; ++special) {
-    int64_t n = llmc_tokenize(&t, text, len, special, special, nullptr, 0);
-    if (n < 0)
+    size_t n = 0, n2 = 0;
+    llmc_status st = llmc_tokenize(&t, text, len, special, special, nullptr, 0, &n);
+    if (st != LLMC_ERR_BUFFER_TOO_SMALL && st != LLMC_OK)
       continue; // a vocabulary that cannot spell some byte: refused cleanly
-    std::vector<int32_t> ids(size_t(n) + 1);
-    check(llmc_tokenize(&t, text, len, special, special, ids.data(), ids.size()) == n);
-    int64_t k = llmc_detokenize(&t, ids.data(), size_t(n), 0, nullptr, 0);
-    check(k >= 0);
-    std::vector<char> out(size_t(k) + 1);
-    check(llmc_detokenize(&t, ids.data(), size_t(n), 0, out.data(), out.size()) == k);
+    std::vector<int32_t> ids(n + 1);
+    check(llmc_tokenize(&t, text, len, special, special, ids.data(), ids.size(), &n2) ==
+              LLMC_OK &&
+          n2 == n);
+    size_t k = 0, k2 = 0;
+    st = llmc_detokenize(&t, ids.data(), n, 0, nullptr, 0, &k);
+    check(st == LLMC_OK || st == LLMC_ERR_BUFFER_TOO_SMALL);
+    std::vector<char> out(k + 1);
+    check(llmc_detokenize(&t, ids.data(), n, 0, out.data(), out.size(), &k2) == LLMC_OK &&
+          k2 == k);
   }
   return 0;
 }

@@ -4,12 +4,18 @@
 // layers over the libraries in compiler/; the subcommands that use an
 // artifact are llmc-run's (runtime/llmc-run/), run from here unchanged.
 //
+// Flags are parsed with the runner's table parser (runtime/llmc-run/Args.h),
+// not llvm::cl: LLVM registers hundreds of its own options in every tool
+// that links it, and a user should see and be able to pass only llmc's. The
+// few LLVM tuning flags someone may need go through --llvm-args.
+//
 //===----------------------------------------------------------------------===//
 
 #include "compiler/frontend/GGUFImporter.h"
 #include "compiler/frontend/HFImporter.h"
 #include "compiler/pipeline/Build.h"
 #include "dialects/llm/LLMDialect.h"
+#include "runtime/llmc-run/Args.h"
 #include "runtime/llmc-run/LlmcRun.h"
 #include "targets/presets/Presets.h"
 
@@ -19,6 +25,7 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Process.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
@@ -33,115 +40,27 @@ using namespace llvm;
 #endif
 
 namespace {
-cl::SubCommand importCmd("import",
-                         "Import a Hugging Face Llama 3 checkpoint directory "
-                         "as llm dialect IR (or a GGUF file)");
-cl::opt<std::string> importDir(cl::Positional, cl::Required,
-                               cl::desc("<model dir | model.gguf>"),
-                               cl::sub(importCmd));
-cl::opt<std::string> importOut("o", cl::desc("Output .mlir file ('-' = stdout)"),
-                               cl::value_desc("file"), cl::init("-"),
-                               cl::sub(importCmd));
-cl::opt<int64_t> importMaxContext(
-    "max-context",
-    cl::desc("Largest context the compiled model supports (default: the "
-             "model's max_position_embeddings)"),
-    cl::init(0), cl::sub(importCmd));
 
-cl::SubCommand buildCmd("build",
-                        "Compile a Hugging Face Llama 3 checkpoint (or a GGUF "
-                        "file) into a .llmc artifact");
-// Not cl::Required: `llmc build --target help` needs neither.
-cl::opt<std::string> buildDir(cl::Positional,
-                              cl::desc("<model dir | model.gguf>"),
-                              cl::sub(buildCmd));
-cl::opt<std::string> buildOut("o",
-                              cl::desc("Output artifact (required; with --emit "
-                                       "static-lib / shared-lib: libNAME.a / "
-                                       "libNAME.so)"),
-                              cl::value_desc("file.llmc"), cl::sub(buildCmd));
-cl::opt<std::string> buildEmit(
-    "emit",
-    cl::desc("What to write: artifact (default: the code inside the .llmc), "
-             "static-lib or shared-lib (CPU targets: the code as a library the "
-             "app links, -o libNAME.a / libNAME.so, with NAME.h beside it and "
-             "the weights in NAME.llmc; no code is loaded at run time)"),
-    cl::init("artifact"), cl::sub(buildCmd));
-cl::opt<bool> buildEmbedWeights(
-    "embed-weights",
-    cl::desc("With --emit static-lib / shared-lib: put the artifact inside "
-             "the library too (small models; no NAME.llmc)"),
-    cl::init(false), cl::sub(buildCmd));
-cl::opt<bool> buildAllowNonfinite(
-    "allow-nonfinite",
-    cl::desc("Keep NaN or infinite weights (refused by default: they make "
-             "every output NaN)"),
-    cl::init(false), cl::sub(buildCmd));
-cl::opt<std::string> buildTarget(
-    "target",
-    cl::desc("Target preset: host, or `help` to list every preset and which "
-             "are supported yet"),
-    cl::init("host"), cl::sub(buildCmd));
-cl::opt<int64_t> buildChunk(
-    "prefill-chunk",
-    cl::desc("Tokens per kernel call; longer prompts run as several chunks "
-             "(default: 64, or the context if smaller)"),
-    cl::init(0), cl::sub(buildCmd));
-cl::opt<int64_t> buildMaxContext(
-    "max-context",
-    cl::desc("Largest context the artifact supports; sizes the KV cache "
-             "(default: min(max_position_embeddings, 4096))"),
-    cl::init(0), cl::sub(buildCmd));
-cl::opt<std::string> buildQuant(
-    "quantization",
-    cl::desc("Weight format preset: f32, f16, q8, q4_g32, q4_g128, "
-             "q4_g32_asym, q4_g128_asym, q4f16_g32, q4f16_g128 (q4 weights; "
-             "f16 activations on GPU targets), keep (GGUF: the file's "
-             "formats) (docs/quantization.md; default: f32, GGUF: keep)"),
-    cl::init(""), cl::sub(buildCmd));
-cl::list<std::string> buildQuantOverride(
-    "quant-override",
-    cl::desc("Per-class scheme, e.g. attn_o=f16 or lm_head=q8_ch "
-             "(classes: embed, lm_head, attn_qkv, attn_o, mlp)"),
-    cl::CommaSeparated, cl::sub(buildCmd));
-cl::opt<std::string> buildKVCache(
-    "kv-cache",
-    cl::desc("KV cache element type: f32, f16 or q8 (int8 with a scale per "
-             "position and head); default f32"),
-    cl::init("f32"), cl::sub(buildCmd));
-cl::opt<int64_t> buildKVTile(
-    "kv-tile",
-    cl::desc("Positions per attention tile (default: from the target's L1 "
-             "cache size)"),
-    cl::init(0), cl::sub(buildCmd));
-cl::opt<int64_t> buildKVSplits(
-    "kv-splits",
-    cl::desc("Position ranges attention computes in parallel and then "
-             "combines (flash decoding; default 1: the grid is already KV "
-             "heads x tokens)"),
-    cl::init(1), cl::sub(buildCmd));
-cl::opt<bool> buildNoFuse(
-    "no-fuse",
-    cl::desc("Skip llm-fuse: one kernel per op (16 a layer instead of 5); "
-             "for comparisons, same results"),
-    cl::init(false), cl::sub(buildCmd));
-cl::opt<std::string> buildDumpKernels(
-    "dump-kernel-ir", cl::desc("Also write the dispatch-level MLIR (kernels + llm.schedule) to <file>"),
-    cl::value_desc("file"), cl::sub(buildCmd));
-cl::opt<std::string> buildDumpTarget(
-    "dump-target-code",
-    cl::desc("Also write the target code as text to <file>: the optimized "
-             "LLVM IR (CPU targets), the OpenCL C program (OpenCL targets) or the SPIR-V module as MLIR (Vulkan targets)"),
-    cl::value_desc("file"), cl::sub(buildCmd));
-cl::opt<std::string> buildDumpPayload(
-    "dump-payload",
-    cl::desc("Also write the compiled kernels exactly as the artifact stores "
-             "them to <file>: a shared object (CPU), OpenCL C source or a "
-             "SPIR-V binary (for spirv-val, spirv-dis)"),
-    cl::value_desc("file"), cl::sub(buildCmd));
-cl::opt<std::string> buildDumpLLVM(
-    "dump-llvm-ir", cl::desc("Same as --dump-target-code"),
-    cl::value_desc("file"), cl::sub(buildCmd));
+using llmc::run::Command;
+using llmc::run::Option;
+
+using llmc::run::opt;
+
+int parseFlags(Command &cmd, int argc, char **argv) {
+  return llmc::run::parseSubcommand(cmd, argc, argv, "llmc");
+}
+
+/// Hands --llvm-args to LLVM's own option parser (codegen tuning, e.g.
+/// "-x86-asm-syntax=intel"); false after printing LLVM's error.
+bool applyLLVMArgs(const std::string &args) {
+  if (args.empty())
+    return true;
+  SmallVector<const char *> argv = {"llmc --llvm-args"};
+  BumpPtrAllocator alloc;
+  StringSaver saver(alloc);
+  cl::TokenizeGNUCommandLine(args, saver, argv);
+  return cl::ParseCommandLineOptions(argv.size(), argv.data(), "", &errs());
+}
 
 /// Prints diagnostics as `llmc: error: <where>: <message>`.
 void installDiagnosticHandler(mlir::MLIRContext &ctx) {
@@ -176,10 +95,30 @@ void installDiagnosticHandler(mlir::MLIRContext &ctx) {
   });
 }
 
-int runImport() {
+int runImport(int argc, char **argv) {
+  std::string importDir, importOut = "-";
+  int64_t importMaxContext = 0;
+  bool debugIR = false;
+  Command cmd{"import",
+              "import a Hugging Face Llama 3 checkpoint directory (or a GGUF "
+              "file) as llm dialect IR",
+              {{"<model dir | model.gguf>", &importDir, true}},
+              {}};
+  cmd.options.push_back(opt("o", Option::Text, &importOut, "file",
+                            "Output .mlir file ('-' = stdout)"));
+  cmd.options.push_back(opt("max-context", Option::Int, &importMaxContext, "N",
+                            "Largest context the compiled model supports (0 = "
+                            "the model's max_position_embeddings)",
+                            0, INT32_MAX));
+  cmd.options.push_back(opt("debug-ir", Option::Flag, &debugIR, "",
+                            "Print the IR an error is about"));
+  cmd.example = "llmc import examples/kjv-llama -o model.mlir";
+  if (int rc = parseFlags(cmd, argc, argv); rc >= 0)
+    return rc;
   mlir::DialectRegistry registry;
   llmc::registerImporterDialects(registry);
   mlir::MLIRContext ctx(registry);
+  ctx.printOpOnDiagnostic(debugIR);
   installDiagnosticHandler(ctx);
 
   auto start = std::chrono::steady_clock::now();
@@ -237,42 +176,119 @@ int runImport() {
                    importOut.c_str());
   return 0;
 }
-int runBuild() {
-  if (buildTarget == "help") {
+int runBuild(int argc, char **argv) {
+  llmc::BuildOptions opts;
+  std::vector<std::string> overrides;
+  std::string dumpLLVM, llvmArgs;
+  int64_t chunk = 0;
+  bool noFuse = false, debugIR = false;
+  Command cmd{"build",
+              "compile a Hugging Face Llama 3 checkpoint (or a GGUF file) into "
+              "a .llmc artifact",
+              {{"<model dir | model.gguf>", &opts.modelDir, false}},
+              {}};
+  auto add = [&](Option o) { cmd.options.push_back(o); };
+  add(opt("o", Option::Text, &opts.output, "file.llmc",
+          "Output artifact (with --emit static-lib / shared-lib: libNAME.a / "
+          "libNAME.so)"));
+  add(opt("target", Option::Text, &opts.target, "preset",
+          "Target preset; `--target help` lists them (host: this machine "
+          "only; linux/x86_64: any x86-64-v2 CPU)"));
+  add(opt("quantization", Option::Text, &opts.quantization, "preset",
+          "Weight format: f32, f16, q8, q4_g32, q4_g128, q4_g32_asym, "
+          "q4_g128_asym, q4f16_g32, q4f16_g128, or keep (GGUF: the file's "
+          "formats); docs/quantization.md (default: f32, GGUF: keep)"));
+  add(opt("quant-override", Option::TextList, &overrides, "CLASS=SCHEME",
+          "Per-class scheme, comma-separated or repeated, e.g. attn_o=f16 "
+          "(classes: embed, lm_head, attn_qkv, attn_o, mlp)"));
+  add(opt("kv-cache", Option::Text, &opts.kvCache, "type",
+          "KV cache element type (q8: int8 with a scale per position and "
+          "head)",
+          -1e300, 1e300, "f32|f16|q8"));
+  add(opt("max-context", Option::Int, &opts.maxContext, "N",
+          "Largest context the artifact supports; sizes the KV cache (0 = "
+          "min(max_position_embeddings, 4096))",
+          0, INT32_MAX));
+  add(opt("prefill-chunk", Option::Int, &chunk, "N",
+          "Tokens per kernel call; longer prompts run as several chunks (0 = "
+          "64, or the context if smaller)",
+          0, 4096));
+  add(opt("kv-tile", Option::Int, &opts.kvTile, "N",
+          "Positions per attention tile (0 = from the target's L1 cache)", 0,
+          INT32_MAX));
+  add(opt("kv-splits", Option::Int, &opts.kvSplits, "N",
+          "Position ranges attention computes in parallel, then combines "
+          "(flash decoding)",
+          1, 256));
+  add(opt("emit", Option::Text, &opts.emit, "kind",
+          "What to write: the .llmc artifact, or the code as a library the "
+          "app links (CPU targets; NAME.h and the weights in NAME.llmc "
+          "beside it, no code loaded at run time)",
+          -1e300, 1e300, "artifact|static-lib|shared-lib"));
+  add(opt("embed-weights", Option::Flag, &opts.embedWeights, "",
+          "With --emit static-lib / shared-lib: put the artifact inside the "
+          "library too (small models; no NAME.llmc)"));
+  add(opt("no-fuse", Option::Flag, &noFuse, "",
+          "Skip llm-fuse: one kernel per op, for comparisons (same results)"));
+  add(opt("allow-nonfinite", Option::Flag, &opts.allowNonfinite, "",
+          "Keep NaN or infinite weights (refused otherwise: they make every "
+          "output NaN)"));
+  add(opt("dump-kernel-ir", Option::Text, &opts.dumpKernelIR, "file",
+          "Also write the dispatch-level MLIR (kernels + llm.schedule)"));
+  add(opt("dump-target-code", Option::Text, &dumpLLVM, "file",
+          "Also write the target code as text: optimized LLVM IR (CPU), the "
+          "OpenCL C program, or the SPIR-V module as MLIR"));
+  add(opt("dump-llvm-ir", Option::Text, &dumpLLVM, "file",
+          "Same as --dump-target-code"));
+  add(opt("dump-payload", Option::Text, &opts.dumpPayload, "file",
+          "Also write the compiled kernels as the artifact stores them (a "
+          "shared object, OpenCL C or a SPIR-V binary)"));
+  add(opt("debug-ir", Option::Flag, &debugIR, "",
+          "Print the IR an error is about (compiler developers)"));
+  add(opt("llvm-args", Option::Text, &llvmArgs, "\"flags\"",
+          "Options for LLVM's code generator, e.g. \"-x86-asm-syntax=intel\" "
+          "(compiler developers)"));
+  cmd.example = "llmc build examples/kjv-llama -o model.llmc "
+                "--quantization q4_g32 --target linux/x86_64";
+  if (int rc = parseFlags(cmd, argc, argv); rc >= 0)
+    return rc;
+  if (opts.target == "help") {
     outs() << llmc::targets::describeTargetPresets();
     return 0;
   }
-  if (buildDir.empty() || buildOut.empty()) {
+  if (opts.modelDir.empty() || opts.output.empty()) {
     WithColor::error(errs(), "llmc")
         << "build needs a model and -o <file.llmc> (see llmc build --help)\n";
     return 1;
   }
+  for (const std::string &o : overrides) {
+    SmallVector<StringRef> parts;
+    StringRef(o).split(parts, ',', -1, /*KeepEmpty=*/false);
+    for (StringRef part : parts)
+      opts.quantOverrides.push_back(part.str());
+  }
+  for (const Option &o : cmd.options)
+    if (o.given && o.value == &chunk)
+      opts.prefillChunk = chunk;
+  opts.fuse = !noFuse;
+  opts.dumpLLVMIR = dumpLLVM;
+  if (!applyLLVMArgs(llvmArgs))
+    return 1;
   mlir::DialectRegistry registry;
   llmc::registerBuildDialects(registry);
   mlir::MLIRContext ctx(registry);
+  // A user's mistake is one or two lines; the IR is for compiler work.
+  ctx.printOpOnDiagnostic(debugIR);
   installDiagnosticHandler(ctx);
-  llmc::BuildOptions opts;
-  opts.modelDir = buildDir;
-  opts.output = buildOut;
-  opts.target = buildTarget;
-  if (buildChunk.getNumOccurrences())
-    opts.prefillChunk = buildChunk;
-  opts.maxContext = buildMaxContext;
-  opts.quantization = buildQuant;
-  opts.quantOverrides.assign(buildQuantOverride.begin(), buildQuantOverride.end());
-  opts.fuse = !buildNoFuse;
-  opts.kvCache = buildKVCache;
-  opts.kvTile = buildKVTile;
-  opts.kvSplits = buildKVSplits;
-  opts.emit = buildEmit;
-  opts.embedWeights = buildEmbedWeights;
-  opts.allowNonfinite = buildAllowNonfinite;
-  opts.dumpKernelIR = buildDumpKernels;
-  opts.dumpPayload = buildDumpPayload;
-  opts.dumpLLVMIR = !buildDumpTarget.empty() ? buildDumpTarget : buildDumpLLVM;
   opts.progress = &errs();
   return llmc::buildArtifact(ctx, opts) ? 0 : 1;
 }
+
+const char *kOverview =
+    "llmc: ahead-of-time compiler for Llama 3 models\n\n"
+    "Usage: llmc <subcommand> [options]\n\n"
+    "  build MODEL_DIR -o model.llmc    compile a checkpoint or GGUF file\n"
+    "  import MODEL_DIR -o model.mlir   import a checkpoint as llm IR\n";
 
 } // namespace
 
@@ -283,24 +299,25 @@ int main(int argc, char **argv) {
   if (argc >= 2 && llmc::run::isRunnerSubcommand(argv[1]))
     return llmc::run::runnerMain(argc, argv, "llmc");
   InitLLVM init(argc, argv);
-  cl::SetVersionPrinter([](raw_ostream &os) {
-    os << "llmc " << LLMC_VERSION << " (LLVM/MLIR " << LLVM_VERSION_STRING
-       << ")\n";
-  });
-  std::string overview =
-      "llmc: ahead-of-time compiler for Llama 3 models\n\n"
-      "  build MODEL_DIR -o model.llmc    compile a checkpoint (--target: "
-      "host, linux/aarch64, ...)\n"
-      "  import MODEL_DIR -o model.mlir   import a checkpoint as llm IR\n";
-  overview += llmc::run::runnerOverview();
-  overview += "\nRun `llmc <subcommand> --help` for the flags of a subcommand;"
-              "\nllmc-run (no compiler inside) takes the same run, chat, "
-              "tokenize, inspect\nand perplexity subcommands.\n";
-  cl::ParseCommandLineOptions(argc, argv, overview);
-  if (importCmd)
-    return runImport();
-  if (buildCmd)
-    return runBuild();
-  errs() << "llmc: no subcommand given; run `llmc --help`\n";
+  StringRef sub = argc >= 2 ? argv[1] : "";
+  if (sub == "build")
+    return runBuild(argc, argv);
+  if (sub == "import")
+    return runImport(argc, argv);
+  if (sub == "--version" || sub == "-version") {
+    outs() << "llmc " << LLMC_VERSION << " (LLVM/MLIR " << LLVM_VERSION_STRING
+           << ")\n";
+    return 0;
+  }
+  bool help = sub == "--help" || sub == "-help" || sub == "-h" || sub == "help";
+  (help ? outs() : errs())
+      << kOverview << llmc::run::runnerOverview()
+      << "\nRun `llmc <subcommand> --help` for its flags, with defaults and an\n"
+         "example; `llmc --version` for the version. llmc-run (no compiler\n"
+         "inside) takes the same run, chat, tokenize, inspect and perplexity.\n";
+  if (help)
+    return 0;
+  if (!sub.empty())
+    errs() << "llmc: error: unknown subcommand '" << sub << "'\n";
   return 1;
 }

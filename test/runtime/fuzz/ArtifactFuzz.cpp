@@ -61,10 +61,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (llmc_model_get_tokenizer(m, &t) == LLMC_OK) {
       static const char text[] = "In the beginning <|eot_id|> \xf0\x9f\x99\x82";
       int32_t ids[64];
-      int64_t n = llmc_tokenize(t, text, sizeof text - 1, 1, 1, ids, 64);
-      if (n > 0 && n <= 64) {
+      size_t n = 0, k = 0;
+      if (llmc_tokenize(t, text, sizeof text - 1, 1, 1, ids, 64, &n) == LLMC_OK) {
         char out[256];
-        check(llmc_detokenize(t, ids, size_t(n), 0, out, sizeof out) >= 0);
+        llmc_status st = llmc_detokenize(t, ids, n, 0, out, sizeof out, &k);
+        check(st == LLMC_OK || st == LLMC_ERR_BUFFER_TOO_SMALL);
       }
     }
     check(llmc_model_close(m) == LLMC_OK);

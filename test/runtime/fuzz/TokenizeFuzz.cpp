@@ -52,23 +52,29 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const char *text = reinterpret_cast<const char *>(data);
   const bool utf8 = llvm::json::isUTF8(llvm::StringRef(text, size));
   for (int special = 0; special < 2; ++special) {
-    int64_t n = llmc_tokenize(&gTok, text, size, special, 0, nullptr, 0);
-    check(n >= 0 && (size == 0 || n > 0) && uint64_t(n) <= size);
-    std::vector<int32_t> ids(size_t(n) + 1);
-    check(llmc_tokenize(&gTok, text, size, special, 0, ids.data(), ids.size()) == n);
-    for (int64_t i = 0; i < n; ++i)
+    size_t n = 0, n2 = 0;
+    llmc_status st = llmc_tokenize(&gTok, text, size, special, 0, nullptr, 0, &n);
+    check(st == (n ? LLMC_ERR_BUFFER_TOO_SMALL : LLMC_OK));
+    check((size == 0 || n > 0) && n <= size);
+    std::vector<int32_t> ids(n + 1);
+    check(llmc_tokenize(&gTok, text, size, special, 0, ids.data(), ids.size(), &n2) ==
+              LLMC_OK &&
+          n2 == n);
+    for (size_t i = 0; i < n; ++i)
       check(ids[i] >= 0 && uint32_t(ids[i]) < llmc_tokenizer_vocab_size(&gTok));
-    int64_t k = llmc_detokenize(&gTok, ids.data(), size_t(n), 0, nullptr, 0);
-    check(k >= 0);
-    std::string out(size_t(k), '\0');
-    check(llmc_detokenize(&gTok, ids.data(), size_t(n), 0, out.data(), out.size()) == k);
+    size_t k = 0, k2 = 0;
+    st = llmc_detokenize(&gTok, ids.data(), n, 0, nullptr, 0, &k);
+    check(st == (k ? LLMC_ERR_BUFFER_TOO_SMALL : LLMC_OK));
+    std::string out(k, '\0');
+    check(llmc_detokenize(&gTok, ids.data(), n, 0, out.data(), out.size(), &k2) == LLMC_OK &&
+          k2 == k);
     if (utf8)
       check(out == std::string(text, size));
     // The streaming decoder gives the same text.
     llmc_detok_stream s = {};
     std::string streamed;
     std::vector<char> buf(LLMC_DETOK_STREAM_BOUND(llmc_tokenizer_max_token_bytes(&gTok)));
-    for (int64_t i = 0; i < n; ++i) {
+    for (size_t i = 0; i < n; ++i) {
       size_t w = 0;
       check(llmc_detok_stream_push(&gTok, &s, ids[i], buf.data(), buf.size(), &w) == LLMC_OK);
       streamed.append(buf.data(), w);
@@ -78,7 +84,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     streamed.append(buf.data(), w);
     check(streamed == out);
     std::vector<size_t> ends(size + 1);
-    check(llmc_pretokenize(&gTok, text, size, special, ends.data(), ends.size()) >= 0);
+    size_t pieces = 0;
+    check(llmc_pretokenize(&gTok, text, size, special, ends.data(), ends.size(), &pieces) ==
+          LLMC_OK);
   }
   return 0;
 }

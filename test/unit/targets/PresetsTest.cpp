@@ -31,7 +31,7 @@ TEST(TargetPresets, EveryRowIsComplete) {
     EXPECT_STRNE(p.device, "");
     bool host = std::string(p.name) == "host";
     // The x86-64 instruction-set levels name no machine: no memory figures.
-    bool isa = std::string(p.name).rfind("linux/x86-64", 0) == 0;
+    bool isa = std::string(p.name).rfind("linux/x86_64", 0) == 0;
     bool gpu = std::string(p.hal) != "cpu";
     // Only the host takes its triple and features from the machine; only it
     // and the x86-64 levels lack a memory system. Every CPU preset is built

@@ -49,21 +49,20 @@ public final class LlmcModel {
                          onText: (String) -> Void) throws -> Int {
         let bytes = Array(prompt.utf8)
         var ids = [Int32](repeating: 0, count: bytes.count + 2)
-        let n = bytes.withUnsafeBufferPointer { text in
+        var n = 0
+        let tokenized = bytes.withUnsafeBufferPointer { text in
             text.withMemoryRebound(to: CChar.self) {
-                llmc_tokenize(tokenizer, $0.baseAddress, text.count, 0, 1, &ids, ids.count)
+                llmc_tokenize(tokenizer, $0.baseAddress, text.count, 0, 1, &ids, ids.count, &n)
             }
         }
-        guard n >= 0 else { throw LlmcError(description: "llmc: tokenize failed") }
+        try Self.check(tokenized, "tokenize")
         try Self.check(llmc_reset(context), "reset")
         try Self.check(llmc_prefill(context, ids, n), "prefill")
 
         var samplerParams = llmc_sampler_default_params()
         samplerParams.temperature = temperature
         var sampler = llmc_sampler()
-        guard llmc_sampler_init(&sampler, &samplerParams) == 0 else {
-            throw LlmcError(description: "llmc: bad sampler parameters")
-        }
+        try Self.check(llmc_sampler_init(&sampler, &samplerParams), "sampler")
         var scratch = [llmc_sampler_candidate](repeating: llmc_sampler_candidate(),
                                                count: Int(info.vocab_size))
         var stream = llmc_detok_stream()
@@ -72,13 +71,15 @@ public final class LlmcModel {
         while made < maxNew {
             var logits: UnsafePointer<Float>?
             try Self.check(llmc_get_logits(context, &logits), "logits")
-            let next = llmc_sampler_sample(&sampler, logits, info.vocab_size, nil, 0, &scratch)
-            if next < 0 || next == llmc_tokenizer_eos(tokenizer) || next == llmc_tokenizer_eot(tokenizer) {
+            var next: Int32 = 0
+            try Self.check(llmc_sampler_sample(&sampler, logits, info.vocab_size, nil, 0, &scratch, &next),
+                           "sample")
+            if next == llmc_tokenizer_eos(tokenizer) || next == llmc_tokenizer_eot(tokenizer) {
                 break
             }
             made += 1
             var written = 0
-            if llmc_detok_stream_push(tokenizer, &stream, next, &text, text.count, &written) == 0,
+            if llmc_detok_stream_push(tokenizer, &stream, next, &text, text.count, &written) == LLMC_OK,
                written > 0 {
                 onText(String(decoding: text[0..<written].map { UInt8(bitPattern: $0) }, as: UTF8.self))
             }

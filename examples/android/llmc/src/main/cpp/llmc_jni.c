@@ -88,9 +88,10 @@ JNIEXPORT jint JNICALL Java_org_llmc_Llmc_nativeGenerate(JNIEnv *env, jclass cls
   jsize len = (*env)->GetArrayLength(env, jprompt);
   jbyte *prompt = (*env)->GetByteArrayElements(env, jprompt, NULL);
   int32_t *ids = malloc(sizeof *ids * ((size_t)len + 2));
-  int64_t n = ids ? llmc_tokenize(s->tok, (const char *)prompt, (size_t)len, 0, 1, ids,
-                                  (size_t)len + 2)
-                  : -1;
+  size_t n = 0;
+  llmc_status tokenized = ids ? llmc_tokenize(s->tok, (const char *)prompt, (size_t)len, 0, 1,
+                                              ids, (size_t)len + 2, &n)
+                              : LLMC_ERR_OUT_OF_MEMORY;
   (*env)->ReleaseByteArrayElements(env, jprompt, prompt, JNI_ABORT);
   llmc_sampler_params sp = llmc_sampler_default_params();
   sp.temperature = temperature;
@@ -101,7 +102,7 @@ JNIEXPORT jint JNICALL Java_org_llmc_Llmc_nativeGenerate(JNIEnv *env, jclass cls
   llmc_detok_stream stream = {{0}, 0};
   jint made = 0;
   const char *failed = !ids || !scratch || !text ? "out of memory"
-                       : n < 0                   ? "tokenize"
+                       : tokenized != LLMC_OK    ? "tokenize"
                        : llmc_reset(s->ctx) || llmc_prefill(s->ctx, ids, n) ? "prefill"
                        : llmc_sampler_init(&sampler, &sp) ? "sampler"
                                                           : NULL;
@@ -111,8 +112,12 @@ JNIEXPORT jint JNICALL Java_org_llmc_Llmc_nativeGenerate(JNIEnv *env, jclass cls
       failed = "logits";
       break;
     }
-    int32_t next = llmc_sampler_sample(&sampler, logits, s->info.vocab_size, NULL, 0, scratch);
-    if (next < 0 || next == llmc_tokenizer_eos(s->tok) || next == llmc_tokenizer_eot(s->tok))
+    int32_t next;
+    if (llmc_sampler_sample(&sampler, logits, s->info.vocab_size, NULL, 0, scratch, &next)) {
+      failed = "sample";
+      break;
+    }
+    if (next == llmc_tokenizer_eos(s->tok) || next == llmc_tokenizer_eot(s->tok))
       break;
     ++made;
     jboolean more = JNI_TRUE;
