@@ -14,7 +14,7 @@ done
 [ -e /usr/aarch64-linux-gnu/lib/libc.so.6 ] || {
   echo "build-aarch64: no aarch64 glibc in /usr/aarch64-linux-gnu (run scripts/setup.sh)" >&2; exit 1; }
 if [ ! -f "$BUILD/build.ninja" ]; then
-  cmake -G Ninja -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DLLMC_RUNTIME_ONLY=ON \
+  cmake -G Ninja -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DLLMC_RUNTIME_ONLY=ON -DLLMC_WERROR=ON \
     -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/toolchains/aarch64-linux-gnu.cmake" >/dev/null
 fi
 if [ $# -gt 0 ]; then

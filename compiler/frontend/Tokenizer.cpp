@@ -213,7 +213,8 @@ private:
   // From the configs.
   std::optional<uint32_t> cfgBos, cfgEos, genBos;
   std::vector<uint32_t> genEos;
-  bool chatTemplateLlama3 = false;
+  /// LLMC_TOK_CHAT_* of the template text (before the vocabulary check).
+  uint32_t chatTemplateForm = 0;
 
 public:
   int32_t bosId = -1, eosId = -1, eotId = -1;
@@ -650,8 +651,19 @@ Error Builder::parseTokenizerConfig(const json::Object &cfg, StringRef cfgPath) 
                   kindName(*v));
     }
   }
-  chatTemplateLlama3 = tmpl && tmpl->contains("<|start_header_id|>") &&
-                       tmpl->contains("<|eot_id|>");
+  // The Llama 3 family's templates, by the forms they render: 3.0 puts each
+  // message in a header block; 3.1 and later always open with a system
+  // block of "Cutting Knowledge Date" and "Today Date" (3.1 a fixed date,
+  // 3.2 and 3.3 today's through strftime_now). Anything else is no template
+  // llmc can render: chat then says it uses the built-in Llama 3 format.
+  chatTemplateForm = 0;
+  if (tmpl && tmpl->contains("<|start_header_id|>") &&
+      tmpl->contains("<|eot_id|>"))
+    chatTemplateForm = !tmpl->contains("Cutting Knowledge Date")
+                           ? LLMC_TOK_CHAT_LLAMA3
+                       : tmpl->contains("strftime_now")
+                           ? LLMC_TOK_CHAT_LLAMA32
+                           : LLMC_TOK_CHAT_LLAMA31;
   return Error::success();
 }
 
@@ -718,9 +730,9 @@ void Builder::resolveSpecialIds() {
   }
   if (eosId < 0 && !eosCandidates.empty())
     eosId = int32_t(eosCandidates.front());
-  chatTemplate = chatTemplateLlama3 && eot && addedId("<|start_header_id|>") &&
+  chatTemplate = eot && addedId("<|start_header_id|>") &&
                          addedId("<|end_header_id|>")
-                     ? 1
+                     ? chatTemplateForm
                      : 0;
 }
 

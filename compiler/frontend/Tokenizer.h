@@ -32,10 +32,13 @@
 //    generation_config.json eos_token_id (an int or a list, in order) and
 //    <|end_of_text|> that is not the eot id; failing that the first of them;
 //  - -1 where there is none.
-// chat_template is 1 when tokenizer_config.json's chat_template (a string, or
-// the "default" entry of a list of {name, template}) contains both
-// "<|start_header_id|>" and "<|eot_id|>" and the vocabulary has the
-// <|start_header_id|>, <|end_header_id|> and <|eot_id|> tokens.
+// chat_template (LLMC_TOK_CHAT_*) is the form of tokenizer_config.json's
+// chat_template (a string, or the "default" entry of a list of {name,
+// template}) when it contains both "<|start_header_id|>" and "<|eot_id|>"
+// and the vocabulary has the <|start_header_id|>, <|end_header_id|> and
+// <|eot_id|> tokens: Llama 3.1's when it also writes "Cutting Knowledge
+// Date", Llama 3.2's when that date is strftime_now's, else Llama 3's; 0
+// otherwise.
 //
 //===----------------------------------------------------------------------===//
 

@@ -62,6 +62,7 @@ typedef struct llmc_tokenizer {
   uint32_t vocab_size, num_merges, num_special, num_sorted, options;
   uint32_t max_special_len, max_token_len;
   int32_t bos_id, eos_id, eot_id;
+  uint32_t chat_format;
   uint32_t special_first[8];  /* bitmap: first bytes of special tokens */
   uint32_t added_first[8];    /* bitmap: first bytes of non-special added tokens */
   int32_t byte_id[256];       /* byte_tokens, decoded */
@@ -84,6 +85,9 @@ LLMC_API uint32_t llmc_tokenizer_vocab_size(const llmc_tokenizer *t);
 LLMC_API int32_t llmc_tokenizer_bos(const llmc_tokenizer *t);
 LLMC_API int32_t llmc_tokenizer_eos(const llmc_tokenizer *t);
 LLMC_API int32_t llmc_tokenizer_eot(const llmc_tokenizer *t);
+/* The checkpoint's chat template, LLMC_TOK_CHAT_* of llmc_tokenizer_format.h
+ * (0: none llmc can render). */
+LLMC_API uint32_t llmc_tokenizer_chat_format(const llmc_tokenizer *t);
 /* Length in bytes of the longest token (0 for a NULL tokenizer). */
 LLMC_API uint32_t llmc_tokenizer_max_token_bytes(const llmc_tokenizer *t);
 /* LLMC_TOK_FLAG_* of a token, or 0 for an id out of range. */

@@ -47,6 +47,17 @@ enum {
   LLMC_TOK_FLAG_UNUSED = 1u << 2   /* no token has this id */
 };
 
+/* The chat template of the checkpoint's tokenizer_config.json, by the form
+ * it renders (the tokenizer only records it; `llmc chat` renders it). */
+enum {
+  LLMC_TOK_CHAT_NONE = 0,    /* none, or not one llmc can render */
+  LLMC_TOK_CHAT_LLAMA3 = 1,  /* Llama 3: header blocks, bos first */
+  LLMC_TOK_CHAT_LLAMA31 = 2, /* Llama 3.1: always a system block with
+                                "Cutting Knowledge Date: December 2023" and
+                                "Today Date: 26 Jul 2024" */
+  LLMC_TOK_CHAT_LLAMA32 = 3  /* Llama 3.2 / 3.3: the same with today's date */
+};
+
 typedef struct llmc_tok_header {
   char magic[8];
   uint32_t version;
@@ -59,7 +70,7 @@ typedef struct llmc_tok_header {
   int32_t bos_id;        /* -1 when none */
   int32_t eos_id;        /* end of text, -1 when none */
   int32_t eot_id;        /* end of turn (<|eot_id|>), -1 when none */
-  uint32_t chat_template; /* 0 none, 1 Llama 3 chat format recognised */
+  uint32_t chat_template; /* LLMC_TOK_CHAT_*: the checkpoint's chat template */
   uint32_t strings_offset, strings_size;
   uint32_t tokens_offset;
   uint32_t sorted_offset;

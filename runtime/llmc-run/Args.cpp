@@ -50,6 +50,19 @@ std::string rangeText(const Option &o) {
   return buf;
 }
 
+/// "a|b|c" as "a, b or c".
+std::string choiceText(const char *choices) {
+  std::string all = choices, out;
+  size_t last = all.rfind('|');
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (all[i] != '|')
+      out += all[i];
+    else
+      out += i == last ? " or " : ", ";
+  }
+  return out;
+}
+
 /// Stores `text` into `o`; false (after printing why) if it does not parse.
 bool assign(Option &o, const std::string &text, const char *tool,
             const Command &cmd) {
@@ -105,10 +118,8 @@ bool assign(Option &o, const std::string &text, const char *tool,
         start = bar + 1;
       }
       if (!found) {
-        for (char &c : all)
-          c = c == '|' ? ',' : c;
-        std::fprintf(stderr, "%s: error: --%s must be one of %s, not '%s'\n",
-                     tool, o.name, all.c_str(), text.c_str());
+        std::fprintf(stderr, "%s: error: --%s must be %s, not '%s'\n", tool,
+                     o.name, choiceText(o.choices).c_str(), text.c_str());
         return false;
       }
     }
@@ -260,12 +271,8 @@ std::string help(const Command &cmd, const char *tool) {
     default:
       break;
     }
-    if (o.choices) {
-      std::string c = o.choices;
-      for (char &ch : c)
-        ch = ch == '|' ? ',' : ch;
-      right += " (" + c + ")";
-    }
+    if (o.choices)
+      right += " (" + choiceText(o.choices) + ")";
     if (o.required)
       right += " (required)";
     else if (def[0])

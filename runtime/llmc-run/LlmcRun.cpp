@@ -11,6 +11,7 @@
 #include "runtime/include/llmc.h"
 #include "runtime/include/llmc_sampler.h"
 #include "runtime/include/llmc_tokenizer.h"
+#include "runtime/include/llmc_tokenizer_format.h"
 #include "runtime/llmc-run/Args.h"
 #include "targets/presets/Presets.h"
 
@@ -22,6 +23,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -488,6 +490,15 @@ LineRead readChatLine(std::string &line) {
   return ch == EOF && line.empty() ? LineRead::End : LineRead::Line;
 }
 
+/// Jinja's `| trim` (Python's str.strip) on ASCII whitespace.
+std::string trim(const std::string &text) {
+  const char *ws = " \t\n\r\f\v";
+  size_t first = text.find_first_not_of(ws);
+  if (first == std::string::npos)
+    return "";
+  return text.substr(first, text.find_last_not_of(ws) - first + 1);
+}
+
 /// A chat's token history, kept so that a full context can be shifted: the
 /// system prompt stays, the oldest turns go, and what is kept is prefilled
 /// again (llama.cpp's context shift, done by re-prefilling rather than by
@@ -562,8 +573,12 @@ int cmdChat(int argc, char **argv) {
                             0, INT32_MAX));
   bool verbosePrompt = false;
   cmd.options.push_back(opt("verbose-prompt", Option::Flag, &verbosePrompt, "",
-                            "Print the token ids of each message as the "
-                            "model gets it (stderr)"));
+                            "Print the token ids the model gets: the start, "
+                            "then each message (stderr)"));
+  std::string date;
+  cmd.options.push_back(opt("date", Option::Text, &date, "\"26 Jul 2024\"",
+                            "\"Today Date\" for the Llama 3.1 / 3.2 templates "
+                            "(default: 3.1's fixed date, 3.2's today)"));
   sf.add(cmd);
   cf.add(cmd);
   cmd.example = "llmc chat model.llmc --system \"You are terse.\" --ctx 2048";
@@ -594,14 +609,50 @@ int cmdChat(int argc, char **argv) {
     out.insert(out.end(), ids.begin(), ids.end());
     return true;
   };
+  // The checkpoint's template, by the form it renders (the compiler
+  // recognised it in tokenizer_config.json): what Hugging Face's
+  // apply_chat_template gives, message contents trimmed as its `| trim`.
+  uint32_t form = llmc_tokenizer_chat_format(s.tok);
+  if (form > LLMC_TOK_CHAT_LLAMA32) {
+    error("%s: chat template form %u is newer than this runtime", artifact.c_str(),
+          form);
+    return 1;
+  }
+  if (form == LLMC_TOK_CHAT_NONE)
+    warning("%s has no Llama 3 chat template (tokenizer_config.json); using "
+            "the built-in Llama 3 format",
+            artifact.c_str());
+  if (date.empty() && form == LLMC_TOK_CHAT_LLAMA31)
+    date = "26 Jul 2024";
+  if (date.empty() && form == LLMC_TOK_CHAT_LLAMA32) {
+    char buf[32];
+    std::time_t now = std::time(nullptr);
+    std::strftime(buf, sizeof buf, "%d %b %Y", std::localtime(&now));
+    date = buf;
+  }
   ChatState chat;
   if (!special("<|begin_of_text|>", chat.prefix))
     return 1;
-  if (!system.empty() &&
-      (!special("<|start_header_id|>system<|end_header_id|>", chat.prefix) ||
-       !plain("\n\n" + system, chat.prefix) ||
-       !special("<|eot_id|>", chat.prefix)))
+  if (form == LLMC_TOK_CHAT_LLAMA31 || form == LLMC_TOK_CHAT_LLAMA32) {
+    // 3.1 and later: a system block always, with the dates.
+    if (!special("<|start_header_id|>system<|end_header_id|>", chat.prefix) ||
+        !plain("\n\nCutting Knowledge Date: December 2023\nToday Date: " + date +
+                   "\n\n" + trim(system),
+               chat.prefix) ||
+        !special("<|eot_id|>", chat.prefix))
+      return 1;
+  } else if (!system.empty() &&
+             (!special("<|start_header_id|>system<|end_header_id|>", chat.prefix) ||
+              !plain("\n\n" + trim(system), chat.prefix) ||
+              !special("<|eot_id|>", chat.prefix))) {
     return 1;
+  }
+  if (verbosePrompt) {
+    std::fprintf(stderr, "%s: start ids:", gTool);
+    for (int32_t id : chat.prefix)
+      std::fprintf(stderr, " %d", id);
+    std::fputc('\n', stderr);
+  }
   const size_t nCtx = (size_t)s.nCtx();
   if (chat.prefix.size() + 8 > nCtx) {
     error("the system prompt takes %zu of the context's %zu positions; give a "
@@ -648,7 +699,7 @@ int cmdChat(int argc, char **argv) {
     }
     std::vector<int32_t> turn;
     if (!special("<|start_header_id|>user<|end_header_id|>", turn) ||
-        !plain("\n\n" + line, turn) ||
+        !plain("\n\n" + trim(line), turn) ||
         !special("<|eot_id|><|start_header_id|>assistant<|end_header_id|>", turn) ||
         !plain("\n\n", turn))
       return 1;
@@ -677,7 +728,7 @@ int cmdChat(int argc, char **argv) {
     }
     if (verbosePrompt) {
       std::fprintf(stderr, "%s: message ids:", gTool);
-      for (int32_t id : turn)
+      for (int32_t id : feed)
         std::fprintf(stderr, " %d", id);
       std::fputc('\n', stderr);
     }

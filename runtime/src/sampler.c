@@ -68,8 +68,6 @@ static double next_uniform(llmc_sampler *s) {
  * libm, no branches: the loop vectorizes. */
 static void softmax_weights(llmc_sampler_candidate *c, int32_t n, float max,
                             float inv_t) {
-  /* The runtime builds with -Os, which vectorizes only when asked. */
-#pragma clang loop vectorize(enable) interleave(enable)
   for (int32_t i = 0; i < n; ++i) {
     float x = (c[i].logit - max) * inv_t;
     int zero = !(x > -87.0f); /* also -inf */
@@ -97,7 +95,6 @@ __attribute__((noinline)) static float block_sum(const llmc_sampler_candidate *c
                                                  int32_t n) {
 #pragma clang fp reassociate(on)
   float sum = 0.0f;
-#pragma clang loop vectorize(enable) interleave(enable)
   for (int32_t i = 0; i < n; ++i)
     sum += c[i].logit;
   return sum;
@@ -159,7 +156,6 @@ llmc_status llmc_sampler_sample(llmc_sampler *s, const float *logits,
    * maximum. */
   uint32_t special = 0;
   int32_t max_key = INT32_MIN;
-#pragma clang loop vectorize(enable) interleave(enable)
   for (int32_t i = 0; i < vocab; ++i) {
     uint32_t b;
     memcpy(&b, &logits[i], sizeof b);
@@ -191,7 +187,6 @@ llmc_status llmc_sampler_sample(llmc_sampler *s, const float *logits,
   {
     llmc_sampler_candidate *restrict dst = c;
     const float *restrict src = logits;
-#pragma clang loop vectorize(enable) interleave(enable)
     for (int32_t i = 0; i < vocab; ++i) {
       dst[i].id = i;
       dst[i].logit = src[i];

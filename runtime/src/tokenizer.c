@@ -112,6 +112,7 @@ llmc_status llmc_tokenizer_init(const void *blob, size_t size, llmc_tokenizer *o
   t.bos_id = (int32_t)HDR(bos_id);
   t.eos_id = (int32_t)HDR(eos_id);
   t.eot_id = (int32_t)HDR(eot_id);
+  t.chat_format = HDR(chat_template);
   uint32_t strings_offset = HDR(strings_offset), strings_size = HDR(strings_size);
   uint32_t tokens_offset = HDR(tokens_offset), sorted_offset = HDR(sorted_offset);
   uint32_t merges_offset = HDR(merges_offset), specials_offset = HDR(specials_offset);
@@ -243,6 +244,9 @@ uint32_t llmc_tokenizer_vocab_size(const llmc_tokenizer *t) {
 int32_t llmc_tokenizer_bos(const llmc_tokenizer *t) { return tok_ok(t) ? t->bos_id : -1; }
 int32_t llmc_tokenizer_eos(const llmc_tokenizer *t) { return tok_ok(t) ? t->eos_id : -1; }
 int32_t llmc_tokenizer_eot(const llmc_tokenizer *t) { return tok_ok(t) ? t->eot_id : -1; }
+uint32_t llmc_tokenizer_chat_format(const llmc_tokenizer *t) {
+  return tok_ok(t) ? t->chat_format : 0;
+}
 uint32_t llmc_tokenizer_max_token_bytes(const llmc_tokenizer *t) {
   return tok_ok(t) ? t->max_token_len : 0;
 }

@@ -39,7 +39,8 @@ llmc_context_get_n_ctx llmc_context_get_threads llmc_prefill llmc_decode llmc_ge
 llmc_get_all_logits llmc_get_position llmc_rewind llmc_reset llmc_last_error
 llmc_status_string llmc_version llmc_api_version""".split()
 TOKENIZER = """llmc_model_get_tokenizer llmc_tokenizer_init llmc_tokenizer_vocab_size
-llmc_tokenizer_bos llmc_tokenizer_eos llmc_tokenizer_eot llmc_tokenizer_max_token_bytes
+llmc_tokenizer_bos llmc_tokenizer_eos llmc_tokenizer_eot llmc_tokenizer_chat_format
+llmc_tokenizer_max_token_bytes
 llmc_token_flags llmc_tokenize llmc_pretokenize llmc_token_bytes llmc_detokenize
 llmc_detok_stream_push llmc_detok_stream_flush""".split()
 SAMPLER = "llmc_sampler_default_params llmc_sampler_init llmc_sampler_sample".split()
