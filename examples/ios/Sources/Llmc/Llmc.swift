@@ -57,7 +57,7 @@ public final class LlmcModel {
         }
         try Self.check(tokenized, "tokenize")
         try Self.check(llmc_reset(context), "reset")
-        try Self.check(llmc_prefill(context, ids, n), "prefill")
+        try Self.check(llmc_prefill(context, ids, Int64(n)), "prefill")
 
         var samplerParams = llmc_sampler_default_params()
         samplerParams.temperature = temperature
