@@ -5,6 +5,8 @@
 // RUN: llmc-opt %s -split-input-file --llm-quantize=preset=f16 | FileCheck %s --check-prefix=F16
 // RUN: llmc-opt %s -split-input-file "--llm-quantize=preset=q4f16_g128 overrides=attn_o=f16,mlp=q4_g32_asym" | FileCheck %s --check-prefix=MIX
 // RUN: llmc-opt %s -split-input-file --llm-quantize=preset=f32 | FileCheck %s --check-prefix=F32
+// An override on top of f32: only its class changes (resolveQuantPolicy).
+// RUN: llmc-opt %s -split-input-file "--llm-quantize=preset=f32 overrides=attn_qkv=q8_ch" | FileCheck %s --check-prefix=CH
 
 // Classes come from uses: embedding table, lm_head (the linear feeding the
 // return), attention q/k/v and o, MLP, norms. The tied embedding is both
@@ -27,6 +29,16 @@ module attributes {llm.config = #llm.config<hidden_size = 128, intermediate_size
     return %l : tensor<?x64xf32>
   }
 }
+
+// CH: llm.weight @model.embed_tokens.weight : tensor<64x128xf32> = #llm.storage<{{[^>]*}}> role embed{{$}}
+// CH: llm.weight @model.layers.0.self_attn.q_proj.weight {{.*}} quant #llm.quant<scheme = int_group, bits = 8, group_size = 0, zero_point = symmetric, scale_dtype = f32> role attn_q
+// CH: llm.weight @model.layers.0.self_attn.o_proj.weight : tensor<128x128xf32> = #llm.storage<{{[^>]*}}> role attn_o{{$}}
+// CH-LABEL: func.func @forward
+// CH: %[[X:.*]] = llm.rms_norm
+// CH: %[[Q:.*]] = llm.quantized_linear %[[X]], @model.layers.0.self_attn.q_proj.weight
+// CH: %[[O:.*]] = llm.linear %[[Q]], @model.layers.0.self_attn.o_proj.weight
+// CH: %[[U:.*]] = llm.linear %[[O]], @model.layers.0.mlp.up_proj.weight
+// CH: llm.linear %[[U]], @model.layers.0.mlp.down_proj.weight
 
 // Q4: llm.weight @model.embed_tokens.weight {{.*}} quant #llm.quant<scheme = int_group, bits = 8, group_size = 32, zero_point = symmetric, scale_dtype = f16>
 // Q4: llm.weight @model.layers.0.input_layernorm.weight : tensor<128xf32> = #llm.storage<{{[^>]*}}> role attn_norm{{$}}
