@@ -7,8 +7,9 @@
 
 1. llama.cpp: built once in --cache from the PyPI `llama-cpp-python` 0.3.36
    source distribution (`pip download --no-binary`, its vendored llama.cpp,
-   CMake + Ninja, GGML_NATIVE=ON, Release), targets llama-bench and
-   llama-quantize; or taken from --llama-bin. Nothing of it is committed.
+   CMake + Ninja, GGML_NATIVE=ON, Release), targets llama-bench,
+   llama-quantize and llama-perplexity (which test/gguf/llamacpp-quantized.test
+   finds here); or taken from --llama-bin. Nothing of it is committed.
 2. The checkpoint (bench/make_llama32_1b_checkpoint.py's random
    Llama-3.2-1B-shaped one by default) written as GGUF F16 by
    test/gguf/fixture_to_gguf.py (the `gguf` package; llama.cpp's converter
@@ -58,7 +59,8 @@ def ensure_llamacpp(cache, bin_dir):
     build = os.path.join(cache, "llama.cpp-build")
     bench = os.path.join(build, "bin", "llama-bench")
     quant = os.path.join(build, "bin", "llama-quantize")
-    if os.path.exists(bench) and os.path.exists(quant):
+    ppl = os.path.join(build, "bin", "llama-perplexity")
+    if os.path.exists(bench) and os.path.exists(quant) and os.path.exists(ppl):
         return bench, quant
     src_root = os.path.join(cache, "src")
     os.makedirs(src_root, exist_ok=True)
@@ -75,7 +77,9 @@ def ensure_llamacpp(cache, bin_dir):
     run(["cmake", "-S", src, "-B", build, "-G", "Ninja", "-DCMAKE_BUILD_TYPE=Release",
          "-DGGML_NATIVE=ON", "-DLLAMA_CURL=OFF", "-DLLAMA_BUILD_TESTS=OFF"],
         stdout=subprocess.DEVNULL)
-    run(["cmake", "--build", build, "--target", "llama-bench", "llama-quantize"],
+    # llama-perplexity: test/gguf/llamacpp-quantized.test uses this build.
+    run(["cmake", "--build", build, "--target", "llama-bench", "llama-quantize",
+         "llama-perplexity"],
         stdout=subprocess.DEVNULL)
     return bench, quant
 
@@ -171,9 +175,15 @@ def main():
     ap.add_argument("--llama-bin", default=None,
                     help="directory with llama-bench and llama-quantize (skip building)")
     ap.add_argument("--no-build", action="store_true", help="reuse llmc artifacts")
+    ap.add_argument("--build-peer-only", action="store_true",
+                    help="build llama.cpp in --cache and stop (scripts/test.sh "
+                         "does, for test/gguf/llamacpp-quantized.test)")
     ap.add_argument("--kv-cache", default="f16",
                     help="llmc's KV cache type (llama-bench's default is f16)")
     args = ap.parse_args()
+    if args.build_peer_only:
+        ensure_llamacpp(args.cache, args.llama_bin)
+        return
 
     if not os.path.exists(os.path.join(args.checkpoint, "config.json")):
         log(f"peer: making the Llama-3.2-1B-shaped checkpoint in {args.checkpoint}")

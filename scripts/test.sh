@@ -49,6 +49,15 @@ echo "== build =="
 bash "$ROOT/scripts/build.sh"
 echo "== build: runtime and llmc-run for aarch64 (cross) =="
 bash "$ROOT/scripts/build-aarch64.sh"
+echo "== llama.cpp for the llama.cpp-made GGUF test (built once into ~/.cache/llmc-peer) =="
+# test/gguf/llamacpp-quantized.test imports files made by llama.cpp's own
+# llama-quantize and compares perplexity with llama-perplexity. A machine
+# where llama.cpp cannot be built skips that test (lit: UNSUPPORTED) and
+# says so here.
+if [ -z "${LLMC_LLAMA_CPP_BIN:-}" ] &&
+   ! python3 "$ROOT/bench/peer_llamacpp.py" --build-peer-only; then
+  echo "note: llama.cpp could not be built: test/gguf/llamacpp-quantized.test is skipped"
+fi
 echo "== tests =="
 # The aarch64, OpenCL, Vulkan and Metal (MSL-on-CPU) suites must run here, never be skipped
 # (test/lit.cfg.py).

@@ -133,6 +133,21 @@ std::string shapeStr(ArrayRef<int64_t> shape) {
   return s + "]";
 }
 
+/// The #llm.storage dtype of a ggml tensor type llmc reads.
+std::optional<llm::DType> toDType(GGMLType t) {
+  switch (t) {
+  case GGMLType::F32: return llm::DType::f32;
+  case GGMLType::F16: return llm::DType::f16;
+  case GGMLType::BF16: return llm::DType::bf16;
+  default:
+    for (unsigned v = 0; v <= llm::getMaxEnumValForDType(); ++v)
+      if (std::optional<llm::DType> d = llm::symbolizeDType(v))
+        if (llm::getGGMLType(*d) == t)
+          return d;
+    return std::nullopt;
+  }
+}
+
 class Importer {
 public:
   Importer(MLIRContext &ctx, StringRef path, const GGUFImportOptions &options)
@@ -531,12 +546,13 @@ LogicalResult Importer::checkTensors() {
     GGMLType ty = t->type;
     bool plain = ty == GGMLType::F32 || ty == GGMLType::F16 ||
                  ty == GGMLType::BF16;
-    bool block = ty == GGMLType::Q8_0 || ty == GGMLType::Q4_0;
+    bool block = toDType(ty).has_value() && !plain;
     if (!plain && !(block && !e.isNorm)) {
       error(e.gguf) << "tensor '" << e.gguf << "' has type "
                     << ggmlTypeName(ty) << "; supported: "
                     << (e.isNorm ? "F32, F16, BF16 (norms)"
-                                 : "F32, F16, BF16, Q8_0, Q4_0");
+                                 : "F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, "
+                                   "Q5_1, IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K");
       return failure();
     }
   }
@@ -548,24 +564,20 @@ void Importer::emitWeights() {
   StringAttr fileName = b.getStringAttr(llvm::sys::path::filename(path));
   for (const ExpectedTensor &e : expected) {
     const GGUFTensorInfo *t = file->tensor(e.gguf);
-    llm::DType dtype;
-    switch (t->type) {
-    case GGMLType::F32: dtype = llm::DType::f32; break;
-    case GGMLType::F16: dtype = llm::DType::f16; break;
-    case GGMLType::BF16: dtype = llm::DType::bf16; break;
-    case GGMLType::Q8_0: dtype = llm::DType::q8_0; break;
-    default: dtype = llm::DType::q4_0; break; // checked: Q4_0
-    }
+    llm::DType dtype = *toDType(t->type); // checkTensors: a known type
     auto storage = llm::WeightStorageAttr::get(
         &ctx, fileName, b.getStringAttr(e.gguf), t->offset, dtype,
         ArrayRef<int64_t>(e.shape), e.permuteHeads);
     llm::QuantAttr quant;
     if (options.keepQuantization && !e.isNorm) {
-      if (dtype == llm::DType::q8_0 || dtype == llm::DType::q4_0) {
+      if (std::optional<ggml::BlockForm> form = ggml::blockForm(t->type)) {
+        // The layout that holds the file's codes, scales and mins unchanged
+        // (for Q8_0 / Q4_0 the same bytes).
+        ggml::KeptLayout k = ggml::keptLayout(*form);
         quant = llm::QuantAttr::get(
-            &ctx, llm::QuantScheme::int_group,
-            dtype == llm::DType::q8_0 ? 8 : 4, 32, llm::ZeroPoint::symmetric,
-            llm::DType::f16);
+            &ctx, llm::QuantScheme::int_group, k.bits, k.group,
+            k.asymmetric ? llm::ZeroPoint::asymmetric : llm::ZeroPoint::symmetric,
+            k.scaleBytes == 2 ? llm::DType::f16 : llm::DType::f32);
         integerWeights.insert(e.hf);
       } else if (dtype == llm::DType::f16) {
         quant = llm::QuantAttr::get(&ctx, llm::QuantScheme::float_cast, 16, 0,
@@ -584,7 +596,7 @@ void Importer::emitForward(int64_t maxContext) {
   LlamaGraphShape shape = graphShape(c);
   shape.maxContext = maxContext;
   shape.ropeScaling = scaling;
-  // Kept integer formats (Q8_0, Q4_0) are already quantized weights.
+  // Kept block formats are already quantized weights.
   emitLlamaForward(b, module, fileLoc(), shape,
                    [&](StringRef w) { return integerWeights.contains(w); });
 }

@@ -4,7 +4,9 @@
 // llama.cpp's convert_hf_to_gguf.py and llama-quantize) as the same `llm`
 // module the Hugging Face importer builds: weight symbols carry Hugging Face
 // names and shapes, #llm.storage points into the .gguf file. Accepted tensor
-// types: F32, F16, BF16, Q8_0, Q4_0 (norms: F32, F16, BF16).
+// types: F32, F16, BF16 and the block formats Q8_0, Q4_0, Q4_1, Q5_0, Q5_1,
+// IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K (dialects/llm/GGMLBlocks.h); norms
+// F32, F16, BF16.
 //
 // What differs from a Hugging Face checkpoint, and how it is handled:
 //  - ggml lists dims fastest first: GGUF [in, out] is our [out, in];
@@ -20,11 +22,15 @@
 //
 // With `keepQuantization` the importer also says how each weight is stored
 // in the artifact (the `--quantization keep` preset, the default for GGUF
-// input): Q8_0 -> q8 (int8, groups of 32, f16 scales: the same bytes,
-// repacked), Q4_0 -> q4_g32 (same), F16 -> f16, F32 / BF16 -> f32, norms
-// f32; linears over integer weights are emitted as llm.quantized_linear, so
-// the module needs no llm-quantize. Without it every weight is plain f32 and
-// llm-quantize applies a preset to the dequantized values.
+// input): a block format in the llmc integer layout that holds its codes,
+// scales and mins unchanged (ggml::keptLayout: Q8_0 -> q8 and Q4_0 ->
+// q4_g32, the same bytes repacked; Q4_K -> int4 groups of 32 with f32
+// scales and mins; Q6_K -> int8 groups of 16 with f32 scales; ...), so the
+// artifact computes with exactly the file's values; F16 -> f16, F32 / BF16
+// -> f32, norms f32. Linears over integer weights are emitted as
+// llm.quantized_linear, so the module needs no llm-quantize. Without it
+// every weight is plain f32 and llm-quantize applies a preset to the
+// dequantized values.
 //
 // Every value read from the file is hostile: the parser (GGUF.h) validates
 // the container; this importer checks the hyper-parameters (positive,

@@ -7,6 +7,7 @@
 #include "compiler/frontend/HFImporter.h"
 #include "compiler/frontend/Tokenizer.h"
 #include "compiler/packager/ArtifactWriter.h"
+#include "dialects/llm/GGMLBlocks.h"
 #include "dialects/llm/LLMDialect.h"
 #include "passes/Passes.h"
 #include "dialects/llm/QuantLayout.h"
@@ -33,6 +34,7 @@
 #include "llvm/TargetParser/Host.h"
 
 #include <algorithm>
+#include <map>
 #include <cmath>
 #include <chrono>
 #include <cstdio>
@@ -71,7 +73,8 @@ double secondsSince(Clock::time_point t) {
 struct SourceTensor {
   std::string file;   // absolute path of the source file
   uint64_t sourceOffset = 0;
-  std::string sourceDtype; // f32, f16, bf16, or (GGUF) q8_0, q4_0
+  std::string sourceDtype; // f32, f16, bf16, or (GGUF) a ggml block format
+  std::optional<GGMLType> blocks; // the ggml block format, if one
   int64_t rows = 1;
   /// GGUF q / k projections: rows stored in llama.cpp's rope order for this
   /// many heads (#llm.storage rope_permute_heads); 0: in order.
@@ -84,7 +87,7 @@ struct WeightPlan {
   /// A vector every row is multiplied by, element by element (a norm's
   /// weight folded in by llm-fuse).
   std::optional<SourceTensor> scaledBy;
-  bool copyBlocks = false; // ggml blocks copied unchanged (WeightOp)
+  bool copyBlocks = false; // ggml blocks stored exactly (WeightOp)
   quant::Layout layout; // destination format (f32, f16, int8, int4)
   std::string name;     // the artifact's weight, for messages
   bool allowNonfinite = false;
@@ -105,14 +108,9 @@ std::string checkFinite(const WeightPlan &w, const SourceTensor &part, int64_t r
   return "";
 }
 
-/// ggml blocks: 32 elements, an f16 scale then the codes.
-constexpr int64_t kGGMLBlock = 32;
-constexpr int64_t kQ8_0BlockBytes = 2 + 32;
-constexpr int64_t kQ4_0BlockBytes = 2 + 16;
-
 /// Reads a weight's rows from its source file, a row at a time: as f32
 /// (any source format, ggml blocks dequantized) or, for ggml blocks that are
-/// repacked unchanged, as raw blocks. Rows come in the model's order: a
+/// stored exactly, as raw blocks. Rows come in the model's order: a
 /// rope-permuted source (GGUF q / k) is read in its stored order.
 class RowReader {
 public:
@@ -125,18 +123,14 @@ public:
       return w.file + ": cannot seek: " + std::strerror(errno);
     return "";
   }
-  bool isBlocks() const {
-    return w.sourceDtype == "q8_0" || w.sourceDtype == "q4_0";
-  }
+  bool isBlocks() const { return w.blocks.has_value(); }
   /// Bytes of one source row of `n` elements.
   uint64_t rowBytes(uint64_t n) const {
-    if (w.sourceDtype == "f32")
-      return n * 4;
-    if (w.sourceDtype == "q8_0")
-      return n / kGGMLBlock * kQ8_0BlockBytes;
-    if (w.sourceDtype == "q4_0")
-      return n / kGGMLBlock * kQ4_0BlockBytes;
-    return n * 2;
+    if (w.blocks) {
+      ggml::BlockForm f = *ggml::blockForm(*w.blocks);
+      return n / f.elems * f.bytes;
+    }
+    return w.sourceDtype == "f32" ? n * 4 : n * 2;
   }
   /// The stored row that holds logical row `r`: llama.cpp's converter
   /// stores logical row h*hd + j*hd/2 + i (i < hd/2, j < 2) of head h at
@@ -175,25 +169,9 @@ public:
         uint32_t bits = uint32_t(u16(2 * i)) << 16;
         std::memcpy(&out[i], &bits, 4);
       }
-    } else if (w.sourceDtype == "q8_0") {
-      // As ggml's dequantize_row_q8_0: x = q * d.
-      for (uint64_t b = 0; b < n / kGGMLBlock; ++b) {
-        const uint8_t *blk = &raw[b * kQ8_0BlockBytes];
-        float d = quant::halfToFloat(uint16_t(blk[0] | blk[1] << 8));
-        for (int j = 0; j < kGGMLBlock; ++j)
-          out[b * kGGMLBlock + j] = float(int8_t(blk[2 + j])) * d;
-      }
-    } else if (w.sourceDtype == "q4_0") {
-      // As ggml's dequantize_row_q4_0: element j in the low nibble of byte
-      // j, element j + 16 in its high nibble, x = (nibble - 8) * d.
-      for (uint64_t b = 0; b < n / kGGMLBlock; ++b) {
-        const uint8_t *blk = &raw[b * kQ4_0BlockBytes];
-        float d = quant::halfToFloat(uint16_t(blk[0] | blk[1] << 8));
-        for (int j = 0; j < 16; ++j) {
-          out[b * kGGMLBlock + j] = float(int(blk[2 + j] & 15) - 8) * d;
-          out[b * kGGMLBlock + j + 16] = float(int(blk[2 + j] >> 4) - 8) * d;
-        }
-      }
+    } else if (w.blocks) {
+      ggml::dequantizeBlocks(*w.blocks, raw.data(),
+                             n / ggml::blockForm(*w.blocks)->elems, out);
     } else {
       for (uint64_t i = 0; i < n; ++i)
         out[i] = quant::halfToFloat(u16(2 * i));
@@ -250,35 +228,60 @@ std::string streamWeight(const WeightPlan &w, packager::WeightSink &sink) {
     RowReader reader(part);
     if (std::string err = reader.open(); !err.empty())
       return err;
-    // ggml Q8_0 / Q4_0 blocks are our q8 / q4_g32 symmetric groups of 32
-    // with f16 scales, nibbles in the same order: split each block into its
-    // codes and its scale, bytes unchanged.
-    bool repack = w.copyBlocks && reader.isBlocks() &&
-                  (part.sourceDtype == "q8_0") == (l.bits == 8);
-    if (reader.isBlocks() && (l.cols % kGGMLBlock != 0 || l.cols < kGGMLBlock))
-      return part.file + ": internal error: a ggml block tensor whose rows "
-                         "are not whole blocks";
-    if (repack && w.scaledBy)
-      return part.file + ": internal error: ggml blocks copied unchanged "
+    // A ggml block format stored exactly (WeightOp::copiesSourceBlocks):
+    // each block's codes, scales and mins go into the layout unchanged
+    // (Q8_0 / Q4_0: the same bytes as the file's).
+    bool exact = w.copyBlocks && reader.isBlocks();
+    std::optional<ggml::BlockForm> form;
+    if (reader.isBlocks()) {
+      form = ggml::blockForm(*part.blocks);
+      if (l.cols % form->elems != 0)
+        return part.file + ": internal error: a ggml block tensor whose rows "
+                           "are not whole blocks";
+    }
+    if (exact && w.scaledBy)
+      return part.file + ": internal error: ggml blocks stored exactly "
                          "cannot be scaled";
+    std::vector<int8_t> codes;
+    std::vector<float> blockScales, blockMins;
+    if (exact) {
+      codes.resize(l.cols);
+      blockScales.resize(l.cols / form->group);
+      blockMins.resize(l.cols / form->group);
+    }
     for (int64_t r = 0; r < part.rows; ++r) {
-      if (repack) {
+      if (exact) {
         if (std::string err = reader.readRaw(r, l.cols); !err.empty())
           return err;
-        const std::vector<uint8_t> &raw = reader.rawRow();
-        int64_t codeBytes = l.bits == 8 ? kGGMLBlock : kGGMLBlock / 2;
-        int64_t blockBytes = 2 + codeBytes;
-        bytes.resize(l.cols / kGGMLBlock * codeBytes);
-        for (int64_t b = 0; b < l.cols / kGGMLBlock; ++b) {
-          const uint8_t *blk = &raw[b * blockBytes];
-          // An f16 scale with every exponent bit set is NaN or infinite.
-          if ((blk[1] & 0x7C) == 0x7C && !w.allowNonfinite)
-            return part.file + ": weight " + w.name + ": a non-finite block scale at row " +
-                   std::to_string(r) + ", block " + std::to_string(b) +
+        ggml::decodeBlocks(*part.blocks, reader.rawRow().data(),
+                           l.cols / form->elems, codes.data(),
+                           blockScales.data(), blockMins.data());
+        for (size_t g = 0; g < blockScales.size(); ++g)
+          if (!w.allowNonfinite &&
+              (!std::isfinite(blockScales[g]) ||
+               (l.asymmetric && !std::isfinite(blockMins[g]))))
+            return part.file + ": weight " + w.name +
+                   ": a non-finite block scale at row " + std::to_string(r) +
+                   ", columns " + std::to_string(g * form->group) + ".." +
+                   std::to_string((g + 1) * form->group - 1) +
                    " (every output would be NaN; --allow-nonfinite keeps it)";
-          scales.push_back(blk[0]);
-          scales.push_back(blk[1]);
-          std::memcpy(&bytes[b * codeBytes], blk + 2, codeBytes);
+        // f16 scales were f16 values in the file: stored exactly.
+        for (size_t g = 0; g < blockScales.size(); ++g) {
+          quant::putScale(scales, blockScales[g], l.scaleBytes);
+          if (l.asymmetric)
+            quant::putScale(mins, blockMins[g], l.scaleBytes);
+        }
+        // Codes as QuantLayout.h stores them: int8 as bytes (asymmetric
+        // ones are non-negative), int4 in nibbles, symmetric ones + 8.
+        if (l.bits == 8) {
+          bytes.resize(l.cols);
+          std::memcpy(bytes.data(), codes.data(), l.cols);
+        } else {
+          bytes.assign(l.cols / 2, 0);
+          for (int64_t i = 0; i < l.cols; ++i) {
+            uint8_t v = uint8_t(codes[i] + (l.asymmetric ? 0 : 8)) & 15;
+            bytes[quant::int4Byte(i)] |= quant::int4IsHigh(i) ? v << 4 : v;
+          }
         }
         if (std::string err = emitRow(); !err.empty())
           return err;
@@ -324,6 +327,40 @@ std::string streamWeight(const WeightPlan &w, packager::WeightSink &sink) {
 }
 
 } // namespace
+
+/// `keep` stores every ggml block format exactly; for those whose bytes
+/// differ from the file's (all but Q8_0 / Q4_0) one line per format says
+/// what they became and what it costs.
+void noteKeptFormats(ModuleOp module, llvm::raw_ostream &log) {
+  struct Kept {
+    int64_t tensors = 0;
+    quant::Layout layout;
+  };
+  std::map<std::string, Kept> byFormat;
+  for (auto op : module.getOps<llm::WeightOp>()) {
+    std::optional<GGMLType> g = llm::getGGMLType(op.getStorage().getDtype());
+    if (!g || *g == GGMLType::Q8_0 || *g == GGMLType::Q4_0 ||
+        !op.copiesSourceBlocks())
+      continue;
+    Kept &k = byFormat[llm::stringifyDType(op.getStorage().getDtype()).upper()];
+    ++k.tensors;
+    k.layout = op.getLayout();
+  }
+  for (auto &[name, k] : byFormat) {
+    const quant::Layout &l = k.layout;
+    ggml::BlockForm f = *ggml::blockForm(*llm::getGGMLType(
+        *llm::symbolizeDType(llvm::StringRef(name).lower())));
+    double ours = l.bits + (l.asymmetric ? 2 : 1) * l.scaleBytes * 8.0 / l.group;
+    log << llvm::format("llmc: note: %lld %s tensor%s kept exactly as int%d "
+                        "groups of %lld with %s scales%s: %.2f bits per "
+                        "weight, the file's %.2f (no %s kernels yet)\n",
+                        (long long)k.tensors, name.c_str(),
+                        k.tensors == 1 ? "" : "s", l.bits, (long long)l.group,
+                        l.scaleBytes == 2 ? (const char *)"f16" : "f32",
+                        l.asymmetric ? (const char *)" and mins" : "", ours,
+                        f.bytes * 8.0 / f.elems, name.c_str());
+  }
+}
 
 void registerBuildDialects(DialectRegistry &registry) {
   registerImporterDialects(registry);
@@ -454,7 +491,8 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
   const bool keep = preset == "keep";
   if (keep && !gguf) {
     emitError(loc) << "--quantization keep applies to GGUF input (it keeps "
-                      "the file's Q8_0 / Q4_0 / F16 formats); a Hugging Face "
+                      "the values of the file's ggml block and F16 tensors); a "
+                      "Hugging Face "
                       "checkpoint takes a preset such as f32, f16, q8 or "
                       "q4_g32";
     return false;
@@ -508,6 +546,8 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
            : importHFCheckpoint(ctx, opts.modelDir, importOpts);
   if (!module)
     return false;
+  if (keep && log)
+    noteKeptFormats(*module, *log);
   auto config = llm::getModelConfig(*module);
   if (log)
     *log << llvm::format("llmc:       %lld layers, hidden %lld, vocab %lld, "
@@ -679,6 +719,7 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
       t.permuteHeads = st.getRopePermuteHeads();
       t.sourceOffset = st.getOffset();
       t.sourceDtype = llm::stringifyDType(st.getDtype()).str();
+      t.blocks = llm::getGGMLType(st.getDtype());
       t.rows = st.getShape()[0]; // a vector is n rows of 1 (layoutFor)
       return t;
     };

@@ -29,8 +29,9 @@ def LLM_WeightStorageAttr : LLM_Attr<"WeightStorage", "storage"> {
 
     `shape` is always the logical `[out, in]` shape (a GGUF file lists its
     dims the other way round). A GGUF file may store ggml block formats
-    (`dtype = q8_0` / `q4_0`, blocks of 32 along each row; the row length
-    must then be a multiple of 32).
+    (`dtype = q8_0`, `q4_0`, `q4_1`, `q5_0`, `q5_1`, `iq4_nl`: blocks of 32
+    along each row; `q2_k` .. `q6_k`: super-blocks of 256); the row length
+    must then be a multiple of the block.
 
     `rope_permute_heads = N` (optional, default 0 = rows in order) says the
     rows are stored in llama.cpp's rotary order: llama.cpp's converter

@@ -54,13 +54,26 @@ def LLM_DType : I32EnumAttr<"DType", "element type of stored weight bytes", [
     I32EnumAttrCase<"i4", 4>,
     I32EnumAttrCase<"u8", 5>,
     I32EnumAttrCase<"u4", 6>,
-    // ggml block formats, as stored in a GGUF file (source storage only):
-    // q8_0 = blocks of 32 elements, each an f16 scale then 32 int8 codes
-    // (34 bytes); q4_0 = blocks of 32, an f16 scale then 16 bytes of
-    // nibbles, element j in the low and j+16 in the high nibble of byte j,
-    // x = (nibble - 8) * scale (18 bytes). Blocks run along a row.
+    // ggml block formats, as stored in a GGUF file (source storage only),
+    // each a run of blocks along a row (ggml-common.h; decoded by
+    // dialects/llm/GGMLBlocks.h): q8_0 = blocks of 32 elements, each an f16
+    // scale then 32 int8 codes (34 bytes); q4_0 = blocks of 32, an f16
+    // scale then 16 bytes of nibbles, element j in the low and j+16 in the
+    // high nibble of byte j, x = (nibble - 8) * scale (18 bytes); q4_1,
+    // q5_0, q5_1 and iq4_nl = blocks of 32 (20, 22, 24, 18 bytes); the
+    // K-quants q2_k .. q6_k = super-blocks of 256 (84, 110, 144, 176, 210
+    // bytes).
     I32EnumAttrCase<"q8_0", 7>,
-    I32EnumAttrCase<"q4_0", 8>
+    I32EnumAttrCase<"q4_0", 8>,
+    I32EnumAttrCase<"q4_1", 9>,
+    I32EnumAttrCase<"q5_0", 10>,
+    I32EnumAttrCase<"q5_1", 11>,
+    I32EnumAttrCase<"iq4_nl", 12>,
+    I32EnumAttrCase<"q2_k", 13>,
+    I32EnumAttrCase<"q3_k", 14>,
+    I32EnumAttrCase<"q4_k", 15>,
+    I32EnumAttrCase<"q5_k", 16>,
+    I32EnumAttrCase<"q6_k", 17>
   ]> {
   let genSpecializedAttr = 0;
   let cppNamespace = "::llmc::llm";

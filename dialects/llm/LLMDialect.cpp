@@ -106,13 +106,43 @@ unsigned llmc::llm::getDTypeBits(DType dtype) {
   case DType::i4:
   case DType::u4:
     return 4;
-  // ggml blocks of 32: rounded down (8.5 and 4.5 bits per element).
+  // ggml blocks: the code bits, rounded down (Q8_0 is 8.5 bits per element).
   case DType::q8_0:
     return 8;
+  case DType::q5_0:
+  case DType::q5_1:
+  case DType::q5_k:
+    return 5;
   case DType::q4_0:
+  case DType::q4_1:
+  case DType::iq4_nl:
+  case DType::q4_k:
     return 4;
+  case DType::q6_k:
+    return 6;
+  case DType::q3_k:
+    return 3;
+  case DType::q2_k:
+    return 2;
   }
   return 0;
+}
+
+std::optional<llmc::GGMLType> llmc::llm::getGGMLType(DType dtype) {
+  switch (dtype) {
+  case DType::q8_0: return GGMLType::Q8_0;
+  case DType::q4_0: return GGMLType::Q4_0;
+  case DType::q4_1: return GGMLType::Q4_1;
+  case DType::q5_0: return GGMLType::Q5_0;
+  case DType::q5_1: return GGMLType::Q5_1;
+  case DType::iq4_nl: return GGMLType::IQ4_NL;
+  case DType::q2_k: return GGMLType::Q2_K;
+  case DType::q3_k: return GGMLType::Q3_K;
+  case DType::q4_k: return GGMLType::Q4_K;
+  case DType::q5_k: return GGMLType::Q5_K;
+  case DType::q6_k: return GGMLType::Q6_K;
+  default: return std::nullopt;
+  }
 }
 
 ModelConfigAttr llmc::llm::getModelConfig(Operation *op) {
@@ -139,10 +169,13 @@ WeightStorageAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   for (int64_t d : shape)
     if (d < 0)
       return emitError() << "storage shape has a negative dimension " << d;
-  if ((dtype == DType::q8_0 || dtype == DType::q4_0) &&
-      (shape.empty() || shape.back() % 32 != 0))
-    return emitError() << "storage dtype " << stringifyDType(dtype)
-                       << " needs rows that are whole blocks of 32 elements";
+  if (std::optional<GGMLType> g = getGGMLType(dtype)) {
+    int block = llmc::ggml::blockForm(*g)->elems;
+    if (shape.empty() || shape.back() % block != 0)
+      return emitError() << "storage dtype " << stringifyDType(dtype)
+                         << " needs rows that are whole blocks of " << block
+                         << " elements";
+  }
   if (ropePermuteHeads < 0)
     return emitError() << "rope_permute_heads must be >= 0, got "
                        << ropePermuteHeads;

@@ -19,6 +19,7 @@
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+#include "dialects/llm/GGMLBlocks.h"
 #include "dialects/llm/QuantLayout.h"
 
 namespace llmc::llm {
@@ -52,6 +53,9 @@ ModelConfigAttr getModelConfig(mlir::Operation *op);
 quant::Layout layoutFor(mlir::RankedTensorType type, QuantAttr quant);
 /// Bytes per element of a stored dtype (i4/u4: 0, they are packed).
 unsigned getDTypeBits(DType dtype);
+/// The ggml tensor type a ggml block dtype (q8_0, ..., q6_k) stores;
+/// std::nullopt for the plain dtypes.
+std::optional<GGMLType> getGGMLType(DType dtype);
 /// Positions per online-softmax tile of an `llm.attention` without
 /// `kv_tile`.
 constexpr int64_t kDefaultKVTile = 32;

@@ -94,10 +94,10 @@ LogicalResult WeightOp::verify() {
     }
     rows += stored[0];
     DType dt = part.getDtype();
-    if (!isFloat(dt) && dt != DType::q8_0 && dt != DType::q4_0)
+    if (!isFloat(dt) && !getGGMLType(dt))
       return emitOpError() << "source storage must be f32, f16 or bf16, got "
                            << stringifyDType(dt)
-                           << " (or the ggml block formats q8_0 and q4_0)";
+                           << " (or a ggml block format: q8_0, q4_0, ..., q6_k)";
   }
   if (rows != type.getDimSize(0))
     return emitOpError() << "its parts hold " << rows << " rows, the weight type "
@@ -141,17 +141,19 @@ SmallVector<WeightStorageAttr> WeightOp::getParts() {
 }
 
 bool WeightOp::copiesSourceBlocks() {
-  // ggml Q8_0 / Q4_0 blocks are int8 / int4 symmetric groups of 32 with f16
-  // scales, nibbles in our order.
   llmc::quant::Layout l = getLayout();
-  if (!l.isInteger() || l.group != 32 || l.asymmetric || l.scaleBytes != 2)
+  if (!l.isInteger())
     return false;
   for (WeightStorageAttr part : getParts()) {
-    DType dt = part.getDtype();
-    if ((dt == DType::q8_0 && l.bits == 8) || (dt == DType::q4_0 && l.bits == 4))
-      return true;
+    std::optional<GGMLType> g = getGGMLType(part.getDtype());
+    if (!g)
+      return false;
+    llmc::ggml::KeptLayout k = llmc::ggml::keptLayout(*llmc::ggml::blockForm(*g));
+    if (k.bits != l.bits || k.group != l.group || k.asymmetric != l.asymmetric ||
+        k.scaleBytes != l.scaleBytes)
+      return false;
   }
-  return false;
+  return true;
 }
 
 llmc::quant::Layout llmc::llm::layoutFor(RankedTensorType t, QuantAttr q) {

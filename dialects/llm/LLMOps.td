@@ -107,9 +107,12 @@ def LLM_WeightOp : LLM_Op<"weight", [Symbol, IsolatedFromAbove]> {
     ::llmc::quant::Layout getLayout();
     /// The stored tensors whose rows make this weight, in order.
     ::llvm::SmallVector<WeightStorageAttr> getParts();
-    /// True when the artifact takes the source's ggml blocks unchanged
-    /// (q8_0 / q4_0 into the same int8 / int4 groups of 32): a transform
-    /// of the values (`scaled_by`) would re-quantize them instead.
+    /// True when the artifact holds the source's ggml blocks exactly: every
+    /// part is a ggml block format whose codes, scales and mins this
+    /// weight's #llm.quant stores unchanged (ggml::keptLayout: q8_0 / q4_0
+    /// are our q8 / q4_g32, the K-quants int4 / int8 groups with f32
+    /// scales). A transform of the values (`scaled_by`) would re-quantize
+    /// them instead.
     bool copiesSourceBlocks();
   }];
 }

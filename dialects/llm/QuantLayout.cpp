@@ -195,7 +195,9 @@ void quantizeGroup(const float *x, int64_t n, const Layout &l,
   mOut = m;
 }
 
-void putScale(std::vector<uint8_t> &out, float v, int scaleBytes) {
+} // namespace
+
+void llmc::quant::putScale(std::vector<uint8_t> &out, float v, int scaleBytes) {
   if (scaleBytes == 2) {
     uint16_t h = floatToHalf(v);
     out.push_back(uint8_t(h));
@@ -206,8 +208,6 @@ void putScale(std::vector<uint8_t> &out, float v, int scaleBytes) {
     out.insert(out.end(), b, b + 4);
   }
 }
-
-} // namespace
 
 void llmc::quant::encodeRow(const float *row, const Layout &l,
                             std::vector<uint8_t> &codes,

@@ -109,6 +109,10 @@ struct Layout {
 float halfToFloat(uint16_t h);
 uint16_t floatToHalf(float f);
 
+/// Appends a scale (or min) in the scale dtype: 2 bytes (f16, rounded to
+/// nearest even) or 4 (f32), little-endian.
+void putScale(std::vector<uint8_t> &out, float v, int scaleBytes);
+
 /// Encodes one f32 row (l.cols values) in layout `l`: `codes` gets the
 /// row's bytes of the first part (f32 / f16 values, or int8 / packed int4
 /// codes); for integer layouts the row's scales (and, asymmetric, mins) are

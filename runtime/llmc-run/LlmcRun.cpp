@@ -911,6 +911,7 @@ bool readFile(const std::string &path, std::string &out, size_t limit) {
 int cmdPerplexity(int argc, char **argv) {
   std::string artifact, file, refPath;
   int64_t ctxLen = 0, maxWindows = 0;
+  bool addBos = false;
   ContextFlags cf;
   Command cmd{"perplexity",
               "perplexity of a text file (non-overlapping windows, as "
@@ -928,6 +929,11 @@ int cmdPerplexity(int argc, char **argv) {
   cmd.options.push_back(opt("max-windows", Option::Int, &maxWindows, "N",
                             "Score at most this many windows (0 = all)", 0,
                             INT32_MAX));
+  cmd.options.push_back(opt("add-bos", Option::Flag, &addBos, "",
+                            "Start the token stream with BOS, as "
+                            "llama-perplexity does, so the windows are "
+                            "llama.cpp's (default: the text's tokens only, "
+                            "as the transformers reference scores them)"));
   cmd.options.push_back(opt("ref", Option::Text, &refPath, "ref.llmc",
                             "Reference artifact (e.g. the f32 build): adds KL "
                             "divergence and top-1 agreement"));
@@ -952,7 +958,7 @@ int cmdPerplexity(int argc, char **argv) {
   if (!readFile(file, text, kMaxTextFile))
     return 1;
   std::vector<int32_t> tokens;
-  if (!encode(s.tok, text, /*parseSpecial=*/false, false, tokens))
+  if (!encode(s.tok, text, /*parseSpecial=*/false, addBos, tokens))
     return 1;
   int64_t nCtx = s.nCtx();
   int64_t ctx = ctxLen ? ctxLen : std::min<int64_t>(512, nCtx);

@@ -22,6 +22,17 @@ checkpoint, with the PyPI `gguf` package's GGUFWriter:
     when the fixture has a tokenizer.json; otherwise tokenizer.ggml.model
     "none" (what llama.cpp expects of a vocabulary-less file) and the bos /
     eos ids of config.json (SpecialVocab's fallback).
+--type mixed: the 2-D weights take the ggml block formats in turn (Q2_K,
+Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, Q4_1, Q5_0, Q5_1, Q8_0, Q4_0; the
+K-quants only where a row is whole super-blocks of 256). gguf-py quantizes
+the 32-element formats but not the K-quants or IQ4_NL: their blocks are
+random bytes with the f16 scales set so the values have the weight's
+spread (a random model, for checking numerics, not text).
+--dequantized DIR also writes DIR, a Hugging Face checkpoint (F32) of the
+values the GGUF file holds as the `gguf` package dequantizes them (q / k
+rows back in Hugging Face order), with the fixture's config and tokenizer:
+the independent reference for a build of the file.
+
 --type: 2-D weights in F32, F16, BF16, Q8_0 or Q4_0 (gguf.quants.quantize);
 norms and rope_freqs stay F32 as llama.cpp keeps them. In q4_0 mode
 token_embd and output are Q8_0, mirroring llmc's q4_g32 preset (embeddings
@@ -39,7 +50,7 @@ llama.rope.scaling.factor) when it is not 8192.
 in Llama 3.1, whose table carries no metadata).
 
 --bad KIND writes a file llmc must refuse: arch (general.architecture gpt2),
-type (blk.0.attn_k.weight as Q4_1), missing (no blk.1.attn_v.weight), shape
+type (blk.0.attn_k.weight as MXFP4), missing (no blk.1.attn_v.weight), shape
 (llama.feed_forward_length 96 for 128-wide tensors), unknown (an extra
 blk.0.attn_q.bias), rope (a rope_freqs table of no known scaling), tokenizer
 (tokenizer.ggml.model "llama", SentencePiece).
@@ -140,7 +151,53 @@ def vocab_from_tokenizer_json(d, vocab_size):
     return tokens, types
 
 
-def write(model_dir, out, qtype, bad, rope_scaling=None):
+MIXED = [Q.Q2_K, Q.Q3_K, Q.Q4_K, Q.Q5_K, Q.Q6_K, Q.IQ4_NL, Q.Q4_1, Q.Q5_0,
+         Q.Q5_1, Q.Q8_0, Q.Q4_0]
+# Byte offsets of the f16 scale fields (ggml-common.h) of the formats
+# gguf-py cannot quantize.
+HALF_FIELDS = {Q.Q2_K: [80, 82], Q.Q3_K: [108], Q.Q4_K: [0, 2], Q.Q5_K: [0, 2],
+               Q.Q6_K: [208], Q.IQ4_NL: [0]}
+
+
+def random_blocks(a, qt, rng):
+    """Blocks of qt with random codes and sub-scales, values spread as a's."""
+    elems, nbytes = gguf.quants.GGML_QUANT_SIZES[qt]
+    nblocks = a.size // elems
+    raw = rng.integers(0, 256, size=(nblocks, nbytes), dtype=np.uint8)
+    one = np.frombuffer(np.float16(1.0).tobytes(), np.uint8)
+    for off in HALF_FIELDS[qt]:
+        raw[:, off:off + 2] = one
+    spread = gguf.quants.dequantize(raw.reshape(-1), qt).std()
+    scale = np.frombuffer(np.float16(a.std() / spread).tobytes(), np.uint8)
+    for off in HALF_FIELDS[qt]:
+        raw[:, off:off + 2] = scale
+    return raw.reshape(a.shape[0], -1)
+
+
+def unpermute(w, n_head):
+    """The inverse of permute()."""
+    return (w.reshape(n_head, w.shape[0] // n_head // 2, 2, *w.shape[1:])
+            .swapaxes(1, 2).reshape(w.shape))
+
+
+def write_safetensors(path, tensors):
+    header, blobs, at = {}, [], 0
+    for name, a in tensors.items():
+        b = np.ascontiguousarray(a, dtype="<f4").tobytes()
+        header[name] = {"dtype": "F32", "shape": list(a.shape),
+                        "data_offsets": [at, at + len(b)]}
+        blobs.append(b)
+        at += len(b)
+    h = json.dumps(header).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
+
+
+def write(model_dir, out, qtype, bad, rope_scaling=None, dequantized=None):
     cfg = json.load(open(os.path.join(model_dir, "config.json")))
     if rope_scaling:
         factor, orig = rope_scaling.split(",")
@@ -166,7 +223,8 @@ def write(model_dir, out, qtype, bad, rope_scaling=None):
     if "head_dim" in cfg:
         w.add_key_length(head_dim)
         w.add_value_length(head_dim)
-    w.add_file_type({"f32": 0, "f16": 1, "q4_0": 2, "q8_0": 7, "bf16": 32}[qtype])
+    w.add_file_type({"f32": 0, "f16": 1, "q4_0": 2, "q8_0": 7, "bf16": 32,
+                     "mixed": 15}[qtype])  # 15: llama.cpp's Q4_K_M
     w.add_vocab_size(vocab)
     w.add_rope_dimension_count(head_dim)
     rs = cfg.get("rope_scaling")
@@ -192,18 +250,32 @@ def write(model_dir, out, qtype, bad, rope_scaling=None):
         sv = gguf.SpecialVocab(model_dir, load_merges=False, n_vocab=vocab)
     sv.add_to_gguf(w, quiet=True)
 
+    rng = np.random.default_rng(7)
+    mixed = iter(MIXED * 64)
+    ref = {}  # GGUF name -> the values the file holds (dequantized)
+
     def put(name, a, big):
         """2-D weights in qtype, 1-D in F32 (as llama.cpp)."""
         a = np.ascontiguousarray(a, dtype=np.float32)
         kind = qtype
+        if qtype == "mixed" and a.ndim == 2:
+            qt = next(mixed)
+            while gguf.quants.GGML_QUANT_SIZES[qt][0] == 256 and a.shape[1] % 256:
+                qt = next(mixed)
+            raw = (random_blocks(a, qt, rng) if qt in HALF_FIELDS
+                   else gguf.quants.quantize(a, qt))
+            w.add_tensor(name, raw, raw_dtype=qt)
+            ref[name] = gguf.quants.dequantize(raw, qt).reshape(a.shape)
+            return
+        ref[name] = a
         if a.ndim == 1:
             kind = "f32"
         elif qtype == "q4_0" and big:
             kind = "q8_0"
         if bad == "type" and name == "blk.0.attn_k.weight":
             blocks = a.shape[0] * a.shape[1] // 32
-            raw = np.zeros((a.shape[0], blocks // a.shape[0] * 20), dtype=np.uint8)
-            w.add_tensor(name, raw, raw_dtype=Q.Q4_1)
+            raw = np.zeros((a.shape[0], blocks // a.shape[0] * 17), dtype=np.uint8)
+            w.add_tensor(name, raw, raw_dtype=Q.MXFP4)
             return
         if kind == "f32":
             w.add_tensor(name, a)
@@ -242,6 +314,33 @@ def write(model_dir, out, qtype, bad, rope_scaling=None):
     w.write_tensors_to_file()
     w.close()
     del arch
+    if dequantized:
+        write_dequantized(model_dir, dequantized, cfg, ref)
+
+
+def write_dequantized(model_dir, out_dir, cfg, ref):
+    import shutil
+    n_head, n_kv = cfg["num_attention_heads"], cfg["num_key_value_heads"]
+    os.makedirs(out_dir, exist_ok=True)
+    for f in os.listdir(model_dir):
+        if f.endswith(".json") and not f.startswith("model.safetensors"):
+            shutil.copy(os.path.join(model_dir, f), out_dir)
+    hf = {"model.embed_tokens.weight": ref["token_embd.weight"],
+          "model.norm.weight": ref["output_norm.weight"]}
+    if "output.weight" in ref:
+        hf["lm_head.weight"] = ref["output.weight"]
+    for i in range(cfg["num_hidden_layers"]):
+        p, g = f"model.layers.{i}.", f"blk.{i}."
+        hf[p + "input_layernorm.weight"] = ref[g + "attn_norm.weight"]
+        hf[p + "self_attn.q_proj.weight"] = unpermute(ref[g + "attn_q.weight"], n_head)
+        hf[p + "self_attn.k_proj.weight"] = unpermute(ref[g + "attn_k.weight"], n_kv)
+        hf[p + "self_attn.v_proj.weight"] = ref[g + "attn_v.weight"]
+        hf[p + "self_attn.o_proj.weight"] = ref[g + "attn_output.weight"]
+        hf[p + "post_attention_layernorm.weight"] = ref[g + "ffn_norm.weight"]
+        hf[p + "mlp.gate_proj.weight"] = ref[g + "ffn_gate.weight"]
+        hf[p + "mlp.up_proj.weight"] = ref[g + "ffn_up.weight"]
+        hf[p + "mlp.down_proj.weight"] = ref[g + "ffn_down.weight"]
+    write_safetensors(os.path.join(out_dir, "model.safetensors"), hf)
 
 
 def main():
@@ -249,14 +348,19 @@ def main():
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model_dir")
     ap.add_argument("out")
-    ap.add_argument("--type", default="f32", choices=["f32", "f16", "bf16", "q8_0", "q4_0"])
+    ap.add_argument("--type", default="f32",
+                    choices=["f32", "f16", "bf16", "q8_0", "q4_0", "mixed"])
+    ap.add_argument("--dequantized", metavar="DIR",
+                    help="also write the file's values as an F32 Hugging Face "
+                         "checkpoint in DIR")
     ap.add_argument("--bad", choices=["arch", "type", "missing", "shape", "unknown",
                                       "rope", "tokenizer"])
     ap.add_argument("--rope-scaling", metavar="FACTOR,ORIG",
                     help="replace config.json's rope_scaling by llama3 scaling "
                          "with this factor and original context (low 1, high 4)")
     args = ap.parse_args()
-    write(args.model_dir, args.out, args.type, args.bad, args.rope_scaling)
+    write(args.model_dir, args.out, args.type, args.bad, args.rope_scaling,
+          args.dequantized)
     return 0
 
 

@@ -12,3 +12,27 @@ llm.weight @k : tensor<32x64xf32> = #llm.storage<file = "m.gguf", tensor = "blk.
 // A zero count is the default: printed without it.
 // CHECK: llm.weight @v : tensor<32x64xf32> = #llm.storage<file = "m.gguf", tensor = "blk.0.attn_v.weight", offset = 9600, dtype = f16, shape = [32, 64]>{{$}}
 llm.weight @v : tensor<32x64xf32> = #llm.storage<file = "m.gguf", tensor = "blk.0.attn_v.weight", offset = 9600, dtype = f16, shape = [32, 64], rope_permute_heads = 0>
+
+// -----
+
+// The K-quants (super-blocks of 256) and the other 32-element formats, with
+// the #llm.quant that keeps each exactly (Q4_K: int4 asymmetric groups of
+// 32 with f32 scales; Q6_K: int8 groups of 16).
+// CHECK: llm.weight @q4k : tensor<8x256xf32> = #llm.storage<file = "m.gguf", tensor = "a", offset = 0, dtype = q4_k, shape = [8, 256]> quant #llm.quant<scheme = int_group, bits = 4, group_size = 32, zero_point = asymmetric, scale_dtype = f32>
+llm.weight @q4k : tensor<8x256xf32> = #llm.storage<file = "m.gguf", tensor = "a", offset = 0, dtype = q4_k, shape = [8, 256]> quant #llm.quant<scheme = int_group, bits = 4, group_size = 32, zero_point = asymmetric, scale_dtype = f32>
+// CHECK: llm.weight @q6k : tensor<8x512xf32> = #llm.storage<file = "m.gguf", tensor = "b", offset = 1152, dtype = q6_k, shape = [8, 512]> quant #llm.quant<scheme = int_group, bits = 8, group_size = 16, zero_point = symmetric, scale_dtype = f32>
+llm.weight @q6k : tensor<8x512xf32> = #llm.storage<file = "m.gguf", tensor = "b", offset = 1152, dtype = q6_k, shape = [8, 512]> quant #llm.quant<scheme = int_group, bits = 8, group_size = 16, zero_point = symmetric, scale_dtype = f32>
+// CHECK: dtype = q2_k
+llm.weight @q2k : tensor<1x256xf32> = #llm.storage<file = "m.gguf", tensor = "c", offset = 0, dtype = q2_k, shape = [1, 256]>
+// CHECK: dtype = q3_k
+llm.weight @q3k : tensor<1x256xf32> = #llm.storage<file = "m.gguf", tensor = "d", offset = 0, dtype = q3_k, shape = [1, 256]>
+// CHECK: dtype = q5_k
+llm.weight @q5k : tensor<1x256xf32> = #llm.storage<file = "m.gguf", tensor = "e", offset = 0, dtype = q5_k, shape = [1, 256]>
+// CHECK: dtype = q4_1
+llm.weight @q41 : tensor<1x32xf32> = #llm.storage<file = "m.gguf", tensor = "f", offset = 0, dtype = q4_1, shape = [1, 32]>
+// CHECK: dtype = q5_0
+llm.weight @q50 : tensor<1x32xf32> = #llm.storage<file = "m.gguf", tensor = "g", offset = 0, dtype = q5_0, shape = [1, 32]>
+// CHECK: dtype = q5_1
+llm.weight @q51 : tensor<1x32xf32> = #llm.storage<file = "m.gguf", tensor = "h", offset = 0, dtype = q5_1, shape = [1, 32]>
+// CHECK: dtype = iq4_nl
+llm.weight @iq4 : tensor<1x32xf32> = #llm.storage<file = "m.gguf", tensor = "i", offset = 0, dtype = iq4_nl, shape = [1, 32]>

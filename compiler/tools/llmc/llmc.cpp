@@ -197,7 +197,7 @@ int runBuild(int argc, char **argv) {
   add(opt("quantization", Option::Text, &opts.quantization, "preset",
           "Weight format: f32, f16, q8, q4_g32, q4_g128, q4_g32_asym, "
           "q4_g128_asym, q4f16_g32, q4f16_g128, or keep (GGUF: the file's "
-          "formats); docs/quantization.md (default: f32, GGUF: keep)"));
+          "values, each block format exactly); docs/quantization.md (default: f32, GGUF: keep)"));
   add(opt("quant-override", Option::TextList, &overrides, "CLASS=SCHEME",
           "Per-class scheme, comma-separated or repeated, e.g. attn_o=f16 "
           "(classes: embed, lm_head, attn_qkv, attn_o, mlp)"));

@@ -15,5 +15,11 @@ llm.weight @w : tensor<64x64xf32> = #llm.storage<file = "m.gguf", tensor = "w", 
 
 // -----
 
-// expected-error @+1 {{source storage must be f32, f16 or bf16, got u4 (or the ggml block formats q8_0 and q4_0)}}
+// expected-error @+1 {{source storage must be f32, f16 or bf16, got u4 (or a ggml block format: q8_0, q4_0, ..., q6_k)}}
 llm.weight @w : tensor<64x64xf32> = #llm.storage<file = "m.gguf", tensor = "w", offset = 0, dtype = u4, shape = [64, 64]>
+
+// -----
+
+// A K-quant row is whole super-blocks of 256.
+// expected-error @+1 {{storage dtype q4_k needs rows that are whole blocks of 256 elements}}
+llm.weight @w : tensor<4x128xf32> = #llm.storage<file = "m.gguf", tensor = "w", offset = 0, dtype = q4_k, shape = [4, 128]>

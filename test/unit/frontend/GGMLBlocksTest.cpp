@@ -8,7 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "compiler/frontend/GGMLBlocks.h"
+#include "dialects/llm/GGMLBlocks.h"
 #include "compiler/frontend/GGUF.h"
 
 #include <gtest/gtest.h>

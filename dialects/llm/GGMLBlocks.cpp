@@ -8,9 +8,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "compiler/frontend/GGMLBlocks.h"
+#include "dialects/llm/GGMLBlocks.h"
 
-#include "compiler/frontend/GGUF.h"
 #include "dialects/llm/QuantLayout.h"
 
 #include <vector>

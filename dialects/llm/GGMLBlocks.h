@@ -17,20 +17,60 @@
 // (QuantLayout.h) whose dequantized values are exactly the file's:
 // keptLayout() names that layout.
 //
-// LLVM-free, like the reader, so it builds under the sanitizers. Block
-// layouts: ggml-common.h; the notes the decoders follow are in the
-// function bodies.
+// Beside QuantLayout.h because the two meet here: what the ggml dtypes of
+// #llm.storage mean (LLMBase.td) and the #llm.quant that holds each one
+// exactly. No MLIR or LLVM: the GGUF reader (and its fuzzer), the packager
+// and the dialect all use it. Block layouts: ggml-common.h; the decoders'
+// comments say how each is packed.
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef LLMC_COMPILER_FRONTEND_GGMLBLOCKS_H
-#define LLMC_COMPILER_FRONTEND_GGMLBLOCKS_H
+#ifndef LLMC_DIALECTS_LLM_GGMLBLOCKS_H
+#define LLMC_DIALECTS_LLM_GGMLBLOCKS_H
 
 #include <cstdint>
 #include <optional>
 
 namespace llmc {
-enum class GGMLType : uint32_t;
+
+/// ggml tensor types, with ggml's numbers (ggml.h). Gaps are types removed
+/// from ggml (4-5, 31-33, 36-38); those and anything past Q1_0 are refused.
+enum class GGMLType : uint32_t {
+  F32 = 0,
+  F16 = 1,
+  Q4_0 = 2,
+  Q4_1 = 3,
+  Q5_0 = 6,
+  Q5_1 = 7,
+  Q8_0 = 8,
+  Q8_1 = 9,
+  Q2_K = 10,
+  Q3_K = 11,
+  Q4_K = 12,
+  Q5_K = 13,
+  Q6_K = 14,
+  Q8_K = 15,
+  IQ2_XXS = 16,
+  IQ2_XS = 17,
+  IQ3_XXS = 18,
+  IQ1_S = 19,
+  IQ4_NL = 20,
+  IQ3_S = 21,
+  IQ2_S = 22,
+  IQ4_XS = 23,
+  I8 = 24,
+  I16 = 25,
+  I32 = 26,
+  I64 = 27,
+  F64 = 28,
+  IQ1_M = 29,
+  BF16 = 30,
+  TQ1_0 = 34,
+  TQ2_0 = 35,
+  MXFP4 = 39,
+  NVFP4 = 40,
+  Q1_0 = 41,
+};
 
 namespace ggml {
 
@@ -77,4 +117,4 @@ KeptLayout keptLayout(const BlockForm &);
 } // namespace ggml
 } // namespace llmc
 
-#endif // LLMC_COMPILER_FRONTEND_GGMLBLOCKS_H
+#endif // LLMC_DIALECTS_LLM_GGMLBLOCKS_H
