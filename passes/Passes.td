@@ -49,6 +49,12 @@ def LLMQuantize : Pass<"llm-quantize", "mlir::ModuleOp"> {
     `attn_o=f16,lm_head=q8_ch`. A weight shared by two classes (tied
     embeddings) takes the more precise scheme. Norm weights stay f32.
 
+    A weight whose row length the scheme's groups do not divide (a row of
+    64 with `q4_g128`, say) takes the nearest scheme that fits: the same
+    bits in smaller groups, then `q8`, `q8_ch`, and `f16`, which fits every
+    row. One warning per class and scheme names the first such weight and
+    the scheme it got; `strict` makes it an error instead.
+
     Linears over integer weights become `llm.quantized_linear`, whose kernel
     dequantizes group by group inside the dot product (or, once
     llm-pack-weights has packed the weight for the CPU, multiplies it by
@@ -58,7 +64,10 @@ def LLMQuantize : Pass<"llm-quantize", "mlir::ModuleOp"> {
     Option<"preset", "preset", "std::string", "\"f32\"",
            "Quantization preset (see the description)">,
     ListOption<"overrides", "overrides", "std::string",
-               "Per-class schemes, e.g. attn_o=f16,lm_head=q8">
+               "Per-class schemes, e.g. attn_o=f16,lm_head=q8">,
+    Option<"strict", "strict", "bool", "false",
+           "Refuse a weight whose rows the scheme's groups do not divide "
+           "instead of falling back to the nearest scheme that fits">
   ];
   let dependentDialects = ["llmc::llm::LLMDialect"];
 }

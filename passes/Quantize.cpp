@@ -19,6 +19,7 @@
 #include "llvm/ADT/StringSwitch.h"
 
 #include <array>
+#include <map>
 
 namespace llmc {
 #define GEN_PASS_DEF_LLMQUANTIZE
@@ -62,6 +63,27 @@ FailureOr<QuantAttr> schemeAttr(MLIRContext *ctx, StringRef name) {
   if (name == "q4_g128_asym")
     return intGroup(4, 128, true, DType::f16);
   return failure();
+}
+
+/// The schemes tried in order when a scheme's groups do not fit a row: the
+/// same bits in smaller groups, then more bits, ending with f16, which fits
+/// every row (what llama.cpp's llama-quantize does for rows its type's
+/// blocks do not divide).
+ArrayRef<StringRef> fallbackSchemes(StringRef scheme) {
+  static const StringRef g128[] = {"q4_g32", "q8", "q8_ch", "f16"};
+  static const StringRef g128a[] = {"q4_g32_asym", "q8", "q8_ch", "f16"};
+  static const StringRef q4[] = {"q8", "q8_ch", "f16"};
+  static const StringRef q8[] = {"q8_ch", "f16"};
+  static const StringRef q8ch[] = {"f16"};
+  if (scheme == "q4_g128")
+    return g128;
+  if (scheme == "q4_g128_asym")
+    return g128a;
+  if (scheme == "q4_g32" || scheme == "q4_g32_asym")
+    return q4;
+  if (scheme == "q8")
+    return q8;
+  return q8ch;
 }
 
 /// Bits per weight of a scheme, to pick the more precise of two.
@@ -154,33 +176,76 @@ struct QuantizePass : public llmc::impl::LLMQuantizeBase<QuantizePass> {
     if (walk.wasInterrupted())
       return signalPassFailure();
 
+    // Fallbacks taken, per class and scheme, for one warning line each.
+    struct Fallback {
+      std::string from, to, why;
+      SmallVector<std::string> weights;
+    };
+    std::map<std::pair<int, std::string>, Fallback> fallbacks;
     for (auto w : module.getOps<WeightOp>()) {
       auto it = classes.find(w.getSymName());
       if (it == classes.end())
         continue;
-      QuantAttr chosen;
-      bool first = true;
+      int chosenClass = -1;
       for (WeightClass c : it->second) {
-        QuantAttr a = c == WeightClass::Norm ? QuantAttr()
-                                             : attrs[static_cast<int>(c)];
-        if (first || precision(a) > precision(chosen))
-          chosen = a;
-        first = false;
+        int idx = static_cast<int>(c);
+        QuantAttr a = c == WeightClass::Norm ? QuantAttr() : attrs[idx];
+        if (chosenClass < 0 ||
+            precision(a) > precision(c == WeightClass::Norm
+                                         ? QuantAttr()
+                                         : attrs[chosenClass]))
+          chosenClass = idx;
       }
+      WeightClass cls = static_cast<WeightClass>(chosenClass);
+      QuantAttr chosen = cls == WeightClass::Norm ? QuantAttr() : attrs[chosenClass];
+      std::string scheme = cls == WeightClass::Norm ? "f32" : schemes[chosenClass];
       if (chosen && chosen.getScheme() == QuantScheme::int_group) {
         RankedTensorType t = w.getTensorType();
-        llmc::quant::Layout layout = layoutFor(t, chosen);
-        if (const char *why =
-                t.getRank() == 2 ? layout.invalidReason() : "not a matrix") {
-          w.emitError() << "cannot quantize @" << w.getSymName() << " "
-                        << t << " with "
-                        << kClassNames[static_cast<int>(it->second.front())]
-                        << " scheme " << chosen << ": " << why;
+        if (t.getRank() != 2) {
+          w.emitError() << "cannot quantize @" << w.getSymName() << " " << t
+                        << " with " << kClassNames[chosenClass] << " scheme "
+                        << chosen << ": not a matrix";
           return signalPassFailure();
+        }
+        if (const char *why = layoutFor(t, chosen).invalidReason()) {
+          if (strict) {
+            w.emitError() << "cannot quantize @" << w.getSymName() << " " << t
+                          << " with " << kClassNames[chosenClass] << " scheme "
+                          << chosen << ": " << why;
+            return signalPassFailure();
+          }
+          // The nearest scheme whose groups fit the row (f16 always does).
+          for (StringRef next : fallbackSchemes(scheme)) {
+            QuantAttr a = *schemeAttr(ctx, next);
+            if (a && a.getScheme() == QuantScheme::int_group &&
+                layoutFor(t, a).invalidReason())
+              continue;
+            Fallback &f = fallbacks[{chosenClass, scheme}];
+            f.from = scheme;
+            f.to = next.str();
+            f.why = why;
+            f.weights.push_back(("@" + w.getSymName() + " [" +
+                                 Twine(t.getDimSize(0)) + ", " +
+                                 Twine(t.getDimSize(1)) + "]")
+                                    .str());
+            chosen = a;
+            break;
+          }
         }
       }
       if (chosen)
         w.setQuantAttr(chosen);
+    }
+    // One line per class, as llama.cpp's llama-quantize says which tensors
+    // took a fallback type.
+    for (auto &[key, f] : fallbacks) {
+      module.emitWarning()
+                  << kClassNames[key.first] << ": " << f.weights.size()
+                  << (f.weights.size() == 1 ? " weight" : " weights") << " ("
+                  << f.weights.front()
+                  << (f.weights.size() > 1 ? ", ..." : "") << ") cannot use "
+                  << f.from << " (" << f.why << "): stored as " << f.to
+                  << " (llmc build --strict-quant refuses instead)";
     }
 
     // Linears over integer weights dequantize in their kernel.

@@ -608,6 +608,7 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
       LLMQuantizeOptions quantOpts;
       quantOpts.preset = preset;
       quantOpts.overrides = opts.quantOverrides;
+      quantOpts.strict = opts.strictQuant;
       qpm.addPass(createLLMQuantize(quantOpts));
       if (failed(qpm.run(*module)))
         return false;

@@ -40,6 +40,9 @@ struct BuildOptions {
   /// from the dequantized values.
   std::string quantization;
   std::vector<std::string> quantOverrides;
+  /// Refuse a weight the preset's groups do not fit instead of falling back
+  /// (llm-quantize's `strict`).
+  bool strictQuant = false;
   /// KV cache element type: "f32", "f16" or "q8" (llm-tile-kv).
   std::string kvCache = "f32";
   /// Positions per attention tile; 0: from the target preset's L1 size.

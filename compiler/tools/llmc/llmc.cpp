@@ -201,6 +201,9 @@ int runBuild(int argc, char **argv) {
   add(opt("quant-override", Option::TextList, &overrides, "CLASS=SCHEME",
           "Per-class scheme, comma-separated or repeated, e.g. attn_o=f16 "
           "(classes: embed, lm_head, attn_qkv, attn_o, mlp)"));
+  add(opt("strict-quant", Option::Flag, &opts.strictQuant, "",
+          "Refuse a weight whose rows the scheme's groups do not divide "
+          "(default: the nearest scheme that fits, with a warning)"));
   add(opt("kv-cache", Option::Text, &opts.kvCache, "type",
           "KV cache element type (q8: int8 with a scale per position and "
           "head)",
