@@ -1212,6 +1212,13 @@ int cmdInspect(int argc, char **argv) {
   std::printf("kv cache:      %.3f MB (%llu bytes per token)\n",
               i.kv_cache_bytes / 1e6,
               (unsigned long long)i.kv_cache_bytes_per_token);
+  // What a context holds at its longest: the weights are mapped (counted
+  // once per model), the arena and the KV cache are per context.
+  std::printf("memory:        %.1f MB at max context (weights + arena + kv "
+              "cache)\n",
+              (double(i.weights_size) + double(i.arena_size) +
+               double(i.kv_cache_bytes)) /
+                  1e6);
   // Dispatches per layer (most and fewest), from the layer each records.
   std::map<int32_t, int> perLayer;
   int outside = 0;

@@ -1,14 +1,19 @@
 #!/usr/bin/env python3
-"""Writes a Llama 3 8B-sized Hugging Face checkpoint whose tensor data is a hole.
+"""Writes a Llama 3 family checkpoint whose tensor data is a hole.
 
-Usage:  make_sparse_checkpoint.py OUT_DIR
+Usage:  make_sparse_checkpoint.py OUT_DIR [--model NAME]
 
-OUT_DIR gets config.json (meta-llama/Meta-Llama-3-8B's sizes), four shards
-model-0000N-of-00004.safetensors and model.safetensors.index.json.  Every shard has a
-correct safetensors header (all 291 tensors, BF16, the real shapes, contiguous
-data_offsets) and is then extended to its full size with truncate(): ~16 GB of logical
-size, a few KB on disk, written in milliseconds.  The data reads back as zeros; this
-checkpoint is for measuring what the importer touches (headers only), not for running.
+NAME (default llama3-8b) is one of the published configs below, copied from
+the config.json of meta-llama/Meta-Llama-3-8B, Llama-3.1-8B, Llama-3.2-1B and
+Llama-3.2-3B on the Hugging Face hub: llama3-8b, llama31-8b, llama32-1b,
+llama32-3b. OUT_DIR gets config.json and the shards as the hub has them
+(model-0000N-of-0000M.safetensors and model.safetensors.index.json, or one
+model.safetensors). Every shard has a correct safetensors header (every
+tensor, BF16, the real shapes, contiguous data_offsets) and is then extended
+to its full size with truncate(): gigabytes of logical size, a few KB on
+disk, written in milliseconds. The data reads back as zeros: this checkpoint
+is for measuring what the compiler touches and holds (memory, bytes, plan),
+not for text.
 """
 
 import json
@@ -16,7 +21,7 @@ import os
 import struct
 import sys
 
-CONFIG = {
+LLAMA3_8B = {
     "architectures": ["LlamaForCausalLM"],
     "attention_bias": False,
     "attention_dropout": 0.0,
@@ -42,14 +47,44 @@ CONFIG = {
     "use_cache": True,
     "vocab_size": 128256,
 }
-NUM_SHARDS = 4
+
+# meta-llama/Llama-3.1-8B: 128k context with llama3 rope scaling, three
+# end-of-sequence ids.
+LLAMA31_8B = dict(LLAMA3_8B,
+                  eos_token_id=[128001, 128008, 128009],
+                  max_position_embeddings=131072,
+                  rope_scaling={"factor": 8.0, "high_freq_factor": 4.0,
+                                "low_freq_factor": 1.0,
+                                "original_max_position_embeddings": 8192,
+                                "rope_type": "llama3"},
+                  transformers_version="4.43.0.dev0")
+# meta-llama/Llama-3.2-1B and -3B: tied embeddings, head_dim written out,
+# rope scaling factor 32.
+LLAMA32_1B = dict(LLAMA31_8B,
+                  eos_token_id=128001,
+                  head_dim=64,
+                  hidden_size=2048,
+                  intermediate_size=8192,
+                  num_attention_heads=32,
+                  num_hidden_layers=16,
+                  rope_scaling=dict(LLAMA31_8B["rope_scaling"], factor=32.0),
+                  tie_word_embeddings=True,
+                  transformers_version="4.45.0.dev0")
+LLAMA32_3B = dict(LLAMA32_1B,
+                  head_dim=128,
+                  hidden_size=3072,
+                  num_attention_heads=24,
+                  num_hidden_layers=28)
+# name -> (config, shards as on the hub)
+MODELS = {"llama3-8b": (LLAMA3_8B, 4), "llama31-8b": (LLAMA31_8B, 4),
+          "llama32-1b": (LLAMA32_1B, 1), "llama32-3b": (LLAMA32_3B, 2)}
 BF16_BYTES = 2
 
 
 def tensors(c):
     """(name, shape) of a LlamaForCausalLM, in model order."""
     d, f, v = c["hidden_size"], c["intermediate_size"], c["vocab_size"]
-    hd = d // c["num_attention_heads"]
+    hd = c.get("head_dim") or d // c["num_attention_heads"]
     q, kv = c["num_attention_heads"] * hd, c["num_key_value_heads"] * hd
     out = [("model.embed_tokens.weight", [v, d])]
     for i in range(c["num_hidden_layers"]):
@@ -63,7 +98,9 @@ def tensors(c):
                 (p + "mlp.gate_proj.weight", [f, d]),
                 (p + "mlp.up_proj.weight", [f, d]),
                 (p + "mlp.down_proj.weight", [d, f])]
-    out += [("model.norm.weight", [d]), ("lm_head.weight", [v, d])]
+    out += [("model.norm.weight", [d])]
+    if not c["tie_word_embeddings"]:
+        out += [("lm_head.weight", [v, d])]
     return out
 
 
@@ -108,26 +145,35 @@ def write_sparse_safetensors(path, ts):
 
 
 def main(argv):
-    if len(argv) != 2:
+    args = argv[1:]
+    name = "llama3-8b"
+    if len(args) == 3 and args[1] == "--model" and args[2] in MODELS:
+        name = args[2]
+        args = args[:1]
+    if len(args) != 1:
         sys.exit(__doc__)
-    out = argv[1]
+    out = args[0]
+    config, num_shards = MODELS[name]
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "config.json"), "w") as f:
-        json.dump(CONFIG, f, indent=2)
+        json.dump(config, f, indent=2)
         f.write("\n")
-    ts = tensors(CONFIG)
-    weight_map, total = {}, 0
-    for i, shard in enumerate(split(ts, NUM_SHARDS)):
-        name = "model-%05d-of-%05d.safetensors" % (i + 1, NUM_SHARDS)
-        total += write_sparse_safetensors(os.path.join(out, name), shard)
-        for t, _ in shard:
-            weight_map[t] = name
-    with open(os.path.join(out, "model.safetensors.index.json"), "w") as f:
-        json.dump({"metadata": {"total_size": total},
-                   "weight_map": dict(sorted(weight_map.items()))}, f, indent=2)
-        f.write("\n")
-    print("%d tensors, %d bytes of bf16 data in %d shards"
-          % (len(ts), total, NUM_SHARDS))
+    ts = tensors(config)
+    if num_shards == 1:
+        total = write_sparse_safetensors(os.path.join(out, "model.safetensors"), ts)
+    else:
+        weight_map, total = {}, 0
+        for i, shard in enumerate(split(ts, num_shards)):
+            fname = "model-%05d-of-%05d.safetensors" % (i + 1, num_shards)
+            total += write_sparse_safetensors(os.path.join(out, fname), shard)
+            for t, _ in shard:
+                weight_map[t] = fname
+        with open(os.path.join(out, "model.safetensors.index.json"), "w") as f:
+            json.dump({"metadata": {"total_size": total},
+                       "weight_map": dict(sorted(weight_map.items()))}, f, indent=2)
+            f.write("\n")
+    print("%d tensors, %d bytes of bf16 data in %d shard%s"
+          % (len(ts), total, num_shards, "" if num_shards == 1 else "s"))
 
 
 if __name__ == "__main__":
