@@ -167,7 +167,9 @@ def main():
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--pairs", default="q4_g32:Q4_0,q4_g32:Q4_0+q8_0emb,q8:Q8_0",
                     help="llmc preset:llama.cpp type, comma-separated; TYPE+EMBemb "
-                         "puts llama.cpp's embedding / output matrix in EMB")
+                         "puts llama.cpp's embedding / output matrix in EMB; "
+                         "preset keep builds llama.cpp's file itself (e.g. "
+                         "keep:Q4_K_M)")
     ap.add_argument("--prompts", default="64,512")
     ap.add_argument("--gen", type=int, default=32)
     ap.add_argument("--rounds", type=int, default=3)
@@ -196,20 +198,28 @@ def main():
     probe_exe = ensure_probe(args.cache)
     probes = []
 
+    # "keep" builds llama.cpp's own file of the pair (--quantization keep:
+    # each ggml block format stored exactly), so its artifact is per format.
+    def akey(preset, fmt):
+        return f"keep-{fmt}" if preset == "keep" else preset
+
     artifacts, build_s = {}, {}
-    for preset, _ in pairs:
-        if preset in artifacts:
+    for preset, fmt in pairs:
+        key = akey(preset, fmt)
+        if key in artifacts:
             continue
-        art = os.path.join(args.checkpoint, f"model.{preset}.peer.llmc")
+        art = os.path.join(args.checkpoint, f"model.{key}.peer.llmc")
         if not args.no_build or not os.path.exists(art):
-            log(f"peer: llmc build --quantization {preset}")
+            log(f"peer: llmc build --quantization {preset}"
+                + (f" of the {fmt} GGUF" if preset == "keep" else ""))
             t0 = time.time()
-            run([args.llmc, "build", args.checkpoint, "-o", art, "--quantization",
+            src = ggufs[fmt] if preset == "keep" else args.checkpoint
+            run([args.llmc, "build", src, "-o", art, "--quantization",
                  preset, "--kv-cache", args.kv_cache,
                  "--max-context", str(max(prompts) + args.gen + 64)],
                 stderr=subprocess.DEVNULL)
-            build_s[preset] = time.time() - t0
-        artifacts[preset] = art
+            build_s[key] = time.time() - t0
+        artifacts[key] = art
 
     results = {}  # (preset, format, prompt) -> lists
     for r in range(args.rounds):
@@ -220,8 +230,8 @@ def main():
             for prompt in prompts:
                 lpp, ltg, size = llama_bench(bench, ggufs[fmt], prompt, args.gen,
                                              args.threads)
-                opp, otg = llmc_run(args.llmc, artifacts[preset], prompt, args.gen,
-                                    args.threads)
+                opp, otg = llmc_run(args.llmc, artifacts[akey(preset, fmt)], prompt,
+                                    args.gen, args.threads)
                 key = (preset, fmt, prompt)
                 res = results.setdefault(key, {"lpp": [], "ltg": [], "opp": [], "otg": []})
                 res["lpp"].append(lpp)
@@ -244,7 +254,7 @@ def main():
     print(f"{'':>8} {'':>14} {'':>6} | {'llama.cpp':>7} {'llmc':>7} {'ratio':>6} | "
           f"{'llama.cpp':>13} {'llmc':>13} {'ratio':>6} | {'llmc':>14}")
     for preset, fmt in pairs:
-        ours_bytes = llmc_bytes_per_token(args.llmc, artifacts[preset])
+        ours_bytes = llmc_bytes_per_token(args.llmc, artifacts[akey(preset, fmt)])
         # Decode: llama-bench's tg test always starts from an empty context,
         # so every round's tg counts; llmc's comes after the shortest prompt.
         ltg = med([t for p in prompts for t in results[(preset, fmt, p)]["ltg"]])
@@ -260,7 +270,8 @@ def main():
                   f"{opp / lpp:5.2f}x | {decode}")
     for preset, fmt in pairs:
         res = results[(preset, fmt, prompts[0])]
-        print(f"bytes a decode token reads: {preset} {llmc_bytes_per_token(args.llmc, artifacts[preset]) / 1e6:.0f} MB "
+        print(f"bytes a decode token reads: {akey(preset, fmt)} "
+              f"{llmc_bytes_per_token(args.llmc, artifacts[akey(preset, fmt)]) / 1e6:.0f} MB "
               f"(llmc inspect), {fmt} {res['size'] / 1e6:.0f} MB (llama-bench model size)")
     if build_s:
         print("llmc build seconds: " + ", ".join(f"{p} {s:.0f}" for p, s in build_s.items()))
