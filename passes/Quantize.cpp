@@ -186,19 +186,16 @@ struct QuantizePass : public llmc::impl::LLMQuantizeBase<QuantizePass> {
       auto it = classes.find(w.getSymName());
       if (it == classes.end())
         continue;
+      // The norm class's scheme is always f32 (resolveQuantPolicy).
       int chosenClass = -1;
       for (WeightClass c : it->second) {
         int idx = static_cast<int>(c);
-        QuantAttr a = c == WeightClass::Norm ? QuantAttr() : attrs[idx];
         if (chosenClass < 0 ||
-            precision(a) > precision(c == WeightClass::Norm
-                                         ? QuantAttr()
-                                         : attrs[chosenClass]))
+            precision(attrs[idx]) > precision(attrs[chosenClass]))
           chosenClass = idx;
       }
-      WeightClass cls = static_cast<WeightClass>(chosenClass);
-      QuantAttr chosen = cls == WeightClass::Norm ? QuantAttr() : attrs[chosenClass];
-      std::string scheme = cls == WeightClass::Norm ? "f32" : schemes[chosenClass];
+      QuantAttr chosen = attrs[chosenClass];
+      const std::string &scheme = schemes[chosenClass];
       if (chosen && chosen.getScheme() == QuantScheme::int_group) {
         RankedTensorType t = w.getTensorType();
         if (t.getRank() != 2) {

@@ -2,6 +2,7 @@
 
 #include "compiler/pipeline/Build.h"
 
+#include "compiler/frontend/GGUF.h"
 #include "compiler/frontend/GGUFImporter.h"
 #include "compiler/frontend/GGUFTokenizer.h"
 #include "compiler/frontend/HFImporter.h"
@@ -336,20 +337,20 @@ void noteKeptFormats(ModuleOp module, llvm::raw_ostream &log) {
     int64_t tensors = 0;
     quant::Layout layout;
   };
-  std::map<std::string, Kept> byFormat;
+  std::map<GGMLType, Kept> byFormat;
   for (auto op : module.getOps<llm::WeightOp>()) {
     std::optional<GGMLType> g = llm::getGGMLType(op.getStorage().getDtype());
     if (!g || *g == GGMLType::Q8_0 || *g == GGMLType::Q4_0 ||
         !op.copiesSourceBlocks())
       continue;
-    Kept &k = byFormat[llm::stringifyDType(op.getStorage().getDtype()).upper()];
+    Kept &k = byFormat[*g];
     ++k.tensors;
     k.layout = op.getLayout();
   }
-  for (auto &[name, k] : byFormat) {
+  for (auto &[type, k] : byFormat) {
     const quant::Layout &l = k.layout;
-    ggml::BlockForm f = *ggml::blockForm(*llm::getGGMLType(
-        *llm::symbolizeDType(llvm::StringRef(name).lower())));
+    ggml::BlockForm f = *ggml::blockForm(type);
+    std::string name = ggmlTypeName(type).str();
     double ours = l.bits + (l.asymmetric ? 2 : 1) * l.scaleBytes * 8.0 / l.group;
     log << llvm::format("llmc: note: %lld %s tensor%s kept exactly as int%d "
                         "groups of %lld with %s scales%s: %.2f bits per "
