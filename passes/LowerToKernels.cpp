@@ -71,6 +71,12 @@ LogicalResult Lowering::readPlan(func::FuncOp forward) {
     if (l.bits == 8 && l.group % vec)
       return w.emitOpError() << "int8 groups of " << l.group
                              << " do not fill vectors of " << vec;
+    // int6 exists for the integer-dot panel kernels alone (the CPU's).
+    if (l.bits == 6 && !l.panel)
+      return w.emitOpError()
+             << "@" << w.getSymName() << " is int6 (q6), which only the integer-dot panel kernels read "
+                "(the CPU back end, for weights that all their ops read in "
+                "panels): use q8 for it here";
     weights[w.getSymName()] = {w, *at, l};
   }
   for (Operation &op : forward.getBody().front()) {
@@ -180,7 +186,7 @@ DispatchBuilder::QuantViews DispatchBuilder::quantViews(FlatSymbolRefAttr sym) {
                                    : Type(Float16Type::get(ctx()));
   QuantViews v;
   v.qs = buffer(BufferSpace::weights, w.offset,
-                MemRefType::get({l.storedRows(), l.bits == 8 ? l.cols : l.cols / 2}, i8));
+                MemRefType::get({l.storedRows(), l.cols * l.bits / 8}, i8));
   auto scalesTy = MemRefType::get({l.storedRows(), l.groups()}, scaleTy);
   v.scales = buffer(BufferSpace::weights, w.offset + l.scalesOffset(), scalesTy);
   if (l.asymmetric)

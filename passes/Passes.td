@@ -35,15 +35,21 @@ def LLMQuantize : Pass<"llm-quantize", "mlir::ModuleOp"> {
     | f32           | f32                     | f32    | f32     | f32  |
     | f16           | f16                     | f16    | f16     | f32  |
     | q8            | q8                      | q8     | q8      | f32  |
-    | q4_g32[_asym] | q4_g32[_asym]           | q8     | q8      | f32  |
-    | q4_g128[_asym]| q4_g128[_asym]          | q8     | q8      | f32  |
-    | q4f16_g32     | q4_g32                  | q8     | q8      | f32  |
-    | q4f16_g128    | q4_g128                 | q8     | q8      | f32  |
+    | q4_g32[_asym] | q4_g32[_asym]           | q8 (*) | q8 (*)  | f32  |
+    | q4_g128[_asym]| q4_g128[_asym]          | q8 (*) | q8 (*)  | f32  |
+    | q4f16_g32     | q4_g32                  | q8 (*) | q8 (*)  | f32  |
+    | q4f16_g128    | q4_g128                 | q8 (*) | q8 (*)  | f32  |
+
+    (*) `q6` with `int8-dot` (a target whose integer-dot kernels read it:
+    the CPU), as llama.cpp's Q4 types keep their output matrix in 6 bits:
+    the vocabulary matrix is the largest a decode token reads.
 
     The `q4f16_*` presets quantize weights as `q4_g*`; their "f16" is the
     activations', kept in f16 by the build on GPU targets
     (`llm-plan-memory`'s `activations`). Schemes: `f32`, `f16` (float cast), `q8` (int8, symmetric, groups of
-    32, f16 scales), `q8_ch` (int8 per output channel, f32 scales),
+    32, f16 scales), `q8_ch` (int8 per output channel, f32 scales), `q6`
+    (int6, symmetric, groups of 32, f16 scales; only the CPU's panel
+    kernels read it),
     `q4_g32` / `q4_g128` (int4, symmetric, f16 scales) and their `_asym`
     variants (scale + min). `overrides` replaces a class's scheme, e.g.
     `attn_o=f16,lm_head=q8_ch`. A weight shared by two classes (tied
@@ -67,7 +73,10 @@ def LLMQuantize : Pass<"llm-quantize", "mlir::ModuleOp"> {
                "Per-class schemes, e.g. attn_o=f16,lm_head=q8">,
     Option<"strict", "strict", "bool", "false",
            "Refuse a weight whose rows the scheme's groups do not divide "
-           "instead of falling back to the nearest scheme that fits">
+           "instead of falling back to the nearest scheme that fits">,
+    Option<"int8Dot", "int8-dot", "bool", "false",
+           "The target multiplies integer weights with integer dot products "
+           "(the CPU): the q4 presets store the embedding and lm_head in q6">
   ];
   let dependentDialects = ["llmc::llm::LLMDialect"];
 }

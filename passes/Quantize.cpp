@@ -54,6 +54,8 @@ FailureOr<QuantAttr> schemeAttr(MLIRContext *ctx, StringRef name) {
     return intGroup(8, 32, false, DType::f16);
   if (name == "q8_ch")
     return intGroup(8, 0, false, DType::f32);
+  if (name == "q6")
+    return intGroup(6, 32, false, DType::f16);
   if (name == "q4_g32")
     return intGroup(4, 32, false, DType::f16);
   if (name == "q4_g128")
@@ -79,7 +81,7 @@ ArrayRef<StringRef> fallbackSchemes(StringRef scheme) {
     return g128;
   if (scheme == "q4_g128_asym")
     return g128a;
-  if (scheme == "q4_g32" || scheme == "q4_g32_asym")
+  if (scheme == "q4_g32" || scheme == "q4_g32_asym" || scheme == "q6")
     return q4;
   if (scheme == "q8")
     return q8;
@@ -106,7 +108,7 @@ struct QuantizePass : public llmc::impl::LLMQuantizeBase<QuantizePass> {
     // here again for llmc-opt).
     std::array<std::string, 6> schemes;
     std::string error;
-    if (!llmc::resolveQuantPolicy(preset, overrides, schemes, error)) {
+    if (!llmc::resolveQuantPolicy(preset, overrides, schemes, error, int8Dot)) {
       module.emitError() << error;
       return signalPassFailure();
     }
@@ -266,27 +268,31 @@ struct QuantizePass : public llmc::impl::LLMQuantizeBase<QuantizePass> {
 bool llmc::resolveQuantPolicy(llvm::StringRef preset,
                               llvm::ArrayRef<std::string> overrides,
                               std::array<std::string, 6> &schemes,
-                              std::string &error) {
-  std::string linear, embed, head;
+                              std::string &error, bool int8Dot) {
+  // The vocabulary matrix is the largest a decode token reads (a quarter
+  // of Llama-3.2-1B's q4 bytes): 6 bits where the kernels read them, as
+  // llama.cpp's Q4 files store it in Q6_K.
+  const std::string head = int8Dot ? "q6" : "q8";
+  std::string linear, embed, lmHead;
   StringRef p = preset;
   if (p == "f32" || p == "f16" || p == "q8") {
-    linear = embed = head = p.str();
+    linear = embed = lmHead = p.str();
   } else if (p == "q4_g32" || p == "q4_g128" || p == "q4_g32_asym" ||
              p == "q4_g128_asym") {
     linear = p.str();
-    embed = head = "q8";
+    embed = lmHead = head;
   } else if (p == "q4f16_g32" || p == "q4f16_g128") {
     // The weights of q4_gN; "f16" is for the activations, which the
     // build keeps in f16 on targets that store f16 natively (GPUs).
     linear = p == "q4f16_g32" ? "q4_g32" : "q4_g128";
-    embed = head = "q8";
+    embed = lmHead = head;
   } else {
     error = "unknown quantization preset '" + p.str() +
             "'; expected f32, f16, q8, q4_g32, q4_g128, q4_g32_asym, "
             "q4_g128_asym, q4f16_g32 or q4f16_g128";
     return false;
   }
-  schemes = {embed, head, linear, linear, linear, "f32"};
+  schemes = {embed, lmHead, linear, linear, linear, "f32"};
   for (const std::string &o : overrides) {
     auto [cls, scheme] = StringRef(o).split('=');
     int idx = llvm::StringSwitch<int>(cls)
@@ -306,11 +312,11 @@ bool llmc::resolveQuantPolicy(llvm::StringRef preset,
   }
   for (const std::string &s : schemes) {
     static const char *const kSchemes[] = {
-        "f32",    "f16",     "q8",          "q8_ch",
+        "f32",    "f16",     "q8",          "q8_ch",       "q6",
         "q4_g32", "q4_g128", "q4_g32_asym", "q4_g128_asym"};
     if (llvm::find(kSchemes, s) == std::end(kSchemes)) {
       error = "unknown quantization scheme '" + s +
-              "'; expected f32, f16, q8, q8_ch, q4_g32, q4_g128, "
+              "'; expected f32, f16, q8, q8_ch, q6, q4_g32, q4_g128, "
               "q4_g32_asym or q4_g128_asym";
       return false;
     }

@@ -33,7 +33,7 @@
 namespace llmc::packager {
 
 /// Element types; values equal llmc.fb.DType in runtime/schema/llmc.fbs.
-enum class DType : uint8_t { F32 = 0, F16, BF16, I8, U8, I32, I64, Q8, Q4 };
+enum class DType : uint8_t { F32 = 0, F16, BF16, I8, U8, I32, I64, Q8, Q4, Q6 };
 
 /// Where a dispatch operand lives; values equal llmc.fb.BufferSpace.
 enum class BufferSpace : uint8_t { Arena = 0, Weights, KVCache, Tokens, Logits };

@@ -592,17 +592,37 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
 
   // 2. Plan weights and memory, lower to the dispatch level.
   t0 = Clock::now();
-  if (log)
-    *log << "llmc: [2/4] quantizing (" << preset
+  if (log) {
+    // The classes whose scheme depends on the target (the q4 presets'
+    // vocabulary matrices), said where the preset's name does not say it.
+    std::string heads;
+    if (!keep) {
+      std::array<std::string, 6> schemes, plain;
+      std::string error;
+      bool dot = (*backend)->kernelStrategy().int8Dot;
+      if (resolveQuantPolicy(preset, opts.quantOverrides, schemes, error, dot) &&
+          resolveQuantPolicy(preset, opts.quantOverrides, plain, error, false)) {
+        const char *names[] = {"embed", "lm_head"};
+        for (int c = 0; c < 2; ++c)
+          if (schemes[c] != plain[c])
+            heads += (heads.empty() ? ": " : ", ") + std::string(names[c]) +
+                     " " + schemes[c];
+        if (!heads.empty())
+          heads += " for the integer-dot kernels";
+      }
+    }
+    *log << "llmc: [2/4] quantizing (" << preset << heads
          << ") and lowering to kernels (prefill chunk " << chunk << ", "
          << opts.kvCache << " KV cache, attention tiles of " << kvTile
          << ")\n";
+  }
   // The memory pool's peak without fusion (the plan of an unfused copy),
   // for the log and `llmc inspect`.
   std::optional<int64_t> unfusedArena;
   {
     LLMPlanMemoryOptions memoryOpts;
     memoryOpts.prefillChunk = chunk;
+    targets::KernelStrategy strategy = (*backend)->kernelStrategy();
     // keep: the importer already annotated every weight.
     if (!keep) {
       PassManager qpm(&ctx);
@@ -610,11 +630,11 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
       quantOpts.preset = preset;
       quantOpts.overrides = opts.quantOverrides;
       quantOpts.strict = opts.strictQuant;
+      quantOpts.int8Dot = strategy.int8Dot;
       qpm.addPass(createLLMQuantize(quantOpts));
       if (failed(qpm.run(*module)))
         return false;
     }
-    targets::KernelStrategy strategy = (*backend)->kernelStrategy();
     // q4f16: f16 activations where the target stores f16 natively; the
     // CPU targets keep f32 (their integer-dot kernels quantize f32 rows).
     if (strategy.halfActivations && StringRef(preset).starts_with("q4f16"))
@@ -697,6 +717,7 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
     w.dtype = layout.bits == 32   ? packager::DType::F32
               : layout.bits == 16 ? packager::DType::F16
               : layout.bits == 8  ? packager::DType::Q8
+              : layout.bits == 6  ? packager::DType::Q6
                                   : packager::DType::Q4;
     if (layout.isInteger()) {
       w.hasQuant = true;

@@ -198,8 +198,8 @@ LogicalResult QuantAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                          << bits;
     return success();
   case QuantScheme::int_group:
-    if (bits != 4 && bits != 8)
-      return emitError() << "int_group quantization supports 4 or 8 bits, got "
+    if (bits != 4 && bits != 6 && bits != 8)
+      return emitError() << "int_group quantization supports 4, 6 or 8 bits, got "
                          << bits;
     if (groupSize < 0)
       return emitError() << "group_size must be >= 0 (0 = per channel), got "

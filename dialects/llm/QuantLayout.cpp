@@ -97,26 +97,28 @@ void quantizeGroup(const float *x, int64_t n, const Layout &l,
       }
       dOut = storedScale(d, l.scaleBytes);
     } else {
-      // The element of largest magnitude maps to -8 exactly, which uses the
-      // full [-8, 7] range on its side (as ggml's Q4_0 does).
+      // The element of largest magnitude maps to -8 exactly (int6: -32),
+      // which uses the full [-8, 7] range on its side (as ggml's Q4_0 does;
+      // int6 is the same rule with two more bits).
+      const float half = l.bits == 6 ? 32.0f : 8.0f;
       float amax = 0, signedMax = 0;
       for (int64_t i = 0; i < n; ++i)
         if (std::fabs(x[i]) > amax) {
           amax = std::fabs(x[i]);
           signedMax = x[i];
         }
-      float d = signedMax / -8.0f;
+      float d = signedMax / -half;
       float id = d != 0 ? 1.0f / d : 0.0f;
       for (int64_t i = 0; i < n; ++i) {
-        long v = long(std::floor(x[i] * id + 8.5f));
-        q[i] = uint8_t(std::clamp(v, 0L, 15L));
+        long v = long(std::floor(x[i] * id + (half + 0.5f)));
+        q[i] = uint8_t(std::clamp(v, 0L, long(2 * half - 1)));
       }
       dOut = storedScale(d, l.scaleBytes);
       // Groups of 32 stay exactly ggml's Q4_0 (an independent reference the
       // tests use). Longer groups have more values far from the largest one,
       // so the scale is chosen to minimise the squared error instead: a few
       // candidate scales around max/-8, each refined by least squares.
-      if (n > kInt4Block && d != 0) {
+      if (l.bits == 4 && n > kInt4Block && d != 0) {
         // For fixed codes c the best scale is s = sum(x c) / sum(c^2) and
         // the error left is sum(x^2) - sum(x c)^2 / sum(c^2): each
         // candidate scale costs one pass (round with it, score
@@ -238,9 +240,22 @@ void llmc::quant::encodeRow(const float *row, const Layout &l,
     codes.assign(q.begin(), q.end());
     return;
   }
+  if (l.bits == 6) {
+    codes.assign(l.cols / kInt4Block * kInt6BlockBytes, 0);
+    for (int64_t i = 0; i < l.cols; ++i) {
+      codes[int6LowByte(i)] |= uint8_t((q[i] & 15) << (int4IsHigh(i) ? 4 : 0));
+      codes[int6TopByte(i)] |= uint8_t((q[i] >> 4) << int6TopShift(i));
+    }
+    return;
+  }
   codes.assign(l.cols / 2, 0);
   for (int64_t i = 0; i < l.cols; ++i)
     codes[int4Byte(i)] |= uint8_t(q[i] << (int4IsHigh(i) ? 4 : 0));
+}
+
+uint8_t llmc::quant::int6Code(const uint8_t *row, int64_t i) {
+  uint8_t low = row[int6LowByte(i)] >> (int4IsHigh(i) ? 4 : 0) & 15;
+  return uint8_t(low | (row[int6TopByte(i)] >> int6TopShift(i) & 3) << 4);
 }
 
 void llmc::quant::packPanel(const Layout &l, const uint8_t *rowCodes,
@@ -252,6 +267,31 @@ void llmc::quant::packPanel(const Layout &l, const uint8_t *rowCodes,
       for (int64_t r = 0; r < P; ++r)
         for (int64_t i = 0; i < 4; ++i)
           *out++ = rowCodes[r * l.cols + k + i];
+    return;
+  }
+  if (l.bits == 6) {
+    // Per 32 consecutive k: int4's four vectors of low nibbles, then two of
+    // top bits (QuantLayout.h).
+    const int64_t rowBytes = l.cols * 3 / 4;
+    auto code = [&](int64_t r, int64_t k) {
+      return int6Code(rowCodes + r * rowBytes, k);
+    };
+    for (int64_t k0 = 0; k0 < l.cols; k0 += kInt4Block) {
+      for (int64_t u = 0; u < 4; ++u)
+        for (int64_t r = 0; r < P; ++r)
+          for (int64_t i = 0; i < 4; ++i) {
+            int64_t k = k0 + 8 * u + i;
+            *out++ = uint8_t((code(r, k) & 15) | (code(r, k + 4) & 15) << 4);
+          }
+      for (int64_t v = 0; v < 2; ++v)
+        for (int64_t r = 0; r < P; ++r)
+          for (int64_t i = 0; i < 4; ++i) {
+            uint8_t byte = 0;
+            for (int64_t s = 0; s < 4; ++s)
+              byte |= uint8_t((code(r, k0 + 16 * v + 4 * s + i) >> 4) << (2 * s));
+            *out++ = byte;
+          }
+    }
     return;
   }
   // int4 rows hold ggml's nibble order (int4Byte); per 8 consecutive k:

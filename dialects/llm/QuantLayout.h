@@ -14,11 +14,15 @@
 //           rows x cols/2 bytes (int4: per 32-element block, byte j holds
 //           element j in its low nibble and element j+16 in its high nibble,
 //           values 0..15, so a 16-byte load feeds two contiguous 8-lane
-//           halves of the activations)
+//           halves of the activations) or rows x cols*3/4 bytes (int6,
+//           symmetric only: per 32-element block 24 bytes, the codes' low
+//           four bits as int4's 16 bytes, then 8 bytes of their top two
+//           bits, byte m holding elements m, m+8, m+16, m+24 from bit 0 up)
 //   scales  rows x groups values of the scale dtype (f32 or f16)
 //   mins    asymmetric only: rows x groups values, same dtype
 //
 // Dequantization: symmetric int8 x = q * d; symmetric int4 x = (q - 8) * d;
+// symmetric int6 x = (q - 32) * d;
 // asymmetric (int4 or int8 stored unsigned) x = q * d + m.
 //
 // Packed in panels (`panel` = 16, a target's choice, `packed 16` on
@@ -29,6 +33,10 @@
 //   qs      per panel, int8: per 4 consecutive k, 64 bytes, byte 4r+i =
 //           q[r][k+i]; int4: per 8 consecutive k, 64 bytes, byte 4r+i =
 //           q[r][k+i] | q[r][k+4+i] << 4
+//           int6: per 32 consecutive k, 384 bytes: the low four bits as
+//           int4 packs them (4 x 64 bytes), then two 64-byte vectors of
+//           top bits, vector v byte 4r+i holding, from bit 0 up, those of
+//           k = 16v+i, 16v+4+i, 16v+8+i, 16v+12+i
 //   scales  per panel, per group, 16 values (row r of the panel at r)
 // Only symmetric groups that are a multiple of 32 elements pack
 // (targets/cpu/ukernels/ukernels.c reads this layout).
@@ -53,6 +61,17 @@ inline int64_t int4Byte(int64_t i) {
   return i / kInt4Block * kInt4Half + i % kInt4Half;
 }
 inline bool int4IsHigh(int64_t i) { return i % kInt4Block >= kInt4Half; }
+/// An int6 row: per 32-element block, 16 bytes of low nibbles (as int4)
+/// then 8 bytes of top bits; element i's top two bits are in byte
+/// int6TopByte(i) at bit int6TopShift(i).
+constexpr int64_t kInt6BlockBytes = 24;
+inline int64_t int6LowByte(int64_t i) {
+  return i / kInt4Block * kInt6BlockBytes + i % kInt4Half;
+}
+inline int64_t int6TopByte(int64_t i) {
+  return i / kInt4Block * kInt6BlockBytes + kInt4Half + i % 8;
+}
+inline int int6TopShift(int64_t i) { return int(i % kInt4Block / 8 * 2); }
 
 /// Rows per panel of a packed weight.
 constexpr int64_t kPanel = 16;
@@ -67,7 +86,7 @@ struct Layout {
   int scaleBytes = 4;     // 4: f32 scales, 2: f16 scales
   int64_t panel = 0;      // 0: row-major; 16: packed in panels of 16 rows
 
-  bool isInteger() const { return bits == 8 || bits == 4; }
+  bool isInteger() const { return bits == 8 || bits == 6 || bits == 4; }
   int64_t groups() const { return isInteger() ? cols / group : 0; }
   /// Rows as stored: padded to whole panels when packed.
   int64_t storedRows() const {
@@ -76,7 +95,7 @@ struct Layout {
   int64_t qsBytes() const {
     if (bits == 32 || bits == 16)
       return rows * cols * (bits / 8);
-    return bits == 8 ? storedRows() * cols : storedRows() * cols / 2;
+    return storedRows() * cols * bits / 8;
   }
   int64_t scalesOffset() const { return alignUp(qsBytes()); }
   int64_t scalesBytes() const { return storedRows() * groups() * scaleBytes; }
@@ -95,6 +114,8 @@ struct Layout {
       return "the group size does not divide the row length";
     if (bits == 4 && group % kInt4Block != 0)
       return "int4 groups must be a multiple of 32 elements";
+    if (bits == 6 && (asymmetric || group % kInt4Block != 0))
+      return "int6 groups are symmetric and a multiple of 32 elements";
     if (bits == 8 && group % 8 != 0)
       return "int8 groups must be a multiple of 8 elements";
     if (panel && panel != kPanel)
@@ -122,6 +143,9 @@ void putScale(std::vector<uint8_t> &out, float v, int scaleBytes);
 /// code range.
 void encodeRow(const float *row, const Layout &l, std::vector<uint8_t> &codes,
                std::vector<uint8_t> &scales, std::vector<uint8_t> &mins);
+
+/// Element i's code (0..63) of an int6 row as encodeRow writes it.
+uint8_t int6Code(const uint8_t *row, int64_t i);
 
 /// Bytes of one activation row of `k` elements quantized for the packed
 /// kernels (ggml's Q8 blocks, kept apart): k int8 codes, k/32 f32 scales,

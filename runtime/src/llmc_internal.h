@@ -15,7 +15,7 @@ extern "C" {
 
 /* Values of llmc.fb.DType (runtime/schema/llmc.fbs). */
 enum { LLMC_DT_F32 = 0, LLMC_DT_F16, LLMC_DT_BF16, LLMC_DT_I8, LLMC_DT_U8,
-       LLMC_DT_I32, LLMC_DT_I64, LLMC_DT_Q8, LLMC_DT_Q4 };
+       LLMC_DT_I32, LLMC_DT_I64, LLMC_DT_Q8, LLMC_DT_Q4, LLMC_DT_Q6 };
 
 /* Everything the loader needs from the Model table. `info` is filled as
  * llmc_model_get_info reports it, except what the loader adds (file_size,

@@ -11,7 +11,14 @@ policy as llmc's presets:
 
   preset q8:      every linear, the embedding and the lm_head in Q8_0
   preset q4_g32:  linears in Q4_0, the embedding and the lm_head in Q8_0
-  norms stay f32 in both.
+  q4_g32q6:       linears in Q4_0, the embedding and the lm_head in llmc's
+                  6-bit `q6` (`--quant-override embed=q6,lm_head=q6`)
+  norms stay f32 in all.
+
+`q6` has no ggml counterpart: it is Q4_0's rule with 6 bits (groups of 32,
+f16 scale d = max/-32 where max is the element of largest magnitude, codes
+floor(x * (1/d) + 32.5) clamped to 0..63, value (code - 32) * d), written
+here in numpy from that definition (`quantize_q6`).
 
 llmc's fused builds (the default; `llmc build --no-fuse` turns it off) fold
 each RMSNorm's weight into the columns of the linears it feeds before
@@ -54,8 +61,24 @@ FIXTURES = ["llama3-gqa", "llama32-bf16"]
 
 def policy(preset):
     from gguf import GGMLQuantizationType as T
-    linear = {"q8": T.Q8_0, "q4_g32": T.Q4_0}[preset]
-    return {"linear": linear, "embed": T.Q8_0, "lm_head": T.Q8_0}
+    linear = {"q8": T.Q8_0, "q4_g32": T.Q4_0, "q4_g32q6": T.Q4_0}[preset]
+    head = "q6" if preset == "q4_g32q6" else T.Q8_0
+    return {"linear": linear, "embed": head, "lm_head": head}
+
+
+def quantize_q6(w):
+    """llmc's q6 (see the docstring), quantized and dequantized, in float32
+    arithmetic as the definition says."""
+    g = w.reshape(-1, 32).astype(np.float32)
+    pick = np.abs(g).argmax(axis=1)
+    smax = g[np.arange(g.shape[0]), pick]
+    d = (smax / np.float32(-32.0)).astype(np.float32)
+    with np.errstate(divide="ignore"):
+        inv = np.where(d != 0, np.float32(1.0) / d, np.float32(0.0)).astype(np.float32)
+    t = (g * inv[:, None]).astype(np.float32) + np.float32(32.5)
+    codes = np.clip(np.floor(t), 0, 63).astype(np.float32)
+    dh = d.astype(np.float16).astype(np.float32)
+    return ((codes - np.float32(32.0)) * dh[:, None]).reshape(w.shape).astype(np.float32)
 
 
 def quantize_model(model, preset):
@@ -70,8 +93,11 @@ def quantize_model(model, preset):
         kind = ("embed" if "embed_tokens" in name else
                 "lm_head" if name.startswith("lm_head") else "linear")
         w = p.detach().numpy().astype(np.float32)
-        q = quants.quantize(w, kinds[kind])
-        deq = quants.dequantize(q, kinds[kind]).reshape(w.shape).astype(np.float32)
+        if kinds[kind] == "q6":
+            deq = quantize_q6(w)
+        else:
+            q = quants.quantize(w, kinds[kind])
+            deq = quants.dequantize(q, kinds[kind]).reshape(w.shape).astype(np.float32)
         with torch.no_grad():
             p.copy_(torch.from_numpy(deq))
 
@@ -131,9 +157,12 @@ def main():
         gen_fixtures.main(["gen_fixtures.py", tmp, "--only"] + FIXTURES)
         bad = 0
         for fixture in FIXTURES:
-            for preset, folded, a8 in [(p, f, a) for p in ("q8", "q4_g32")
+            # q6 runs on the CPU's integer-dot kernels alone: int8
+            # activations only.
+            for preset, folded, a8 in [(p, f, a) for p in ("q8", "q4_g32", "q4_g32q6")
                                        for f in (False, True)
-                                       for a in (False, True)]:
+                                       for a in (False, True)
+                                       if a or p != "q4_g32q6"]:
                 model = LlamaForCausalLM.from_pretrained(
                     os.path.join(tmp, fixture), torch_dtype=torch.float32,
                     attn_implementation="eager")

@@ -1,4 +1,7 @@
 // RUN: llmc-opt %s --llm-quantize=preset=q8 --llm-fuse --llm-pack-weights --llm-plan-weights --llm-plan-memory=prefill-chunk=4 --llm-lower-to-kernels | FileCheck %s
+// RUN: llmc-opt %s "--llm-quantize=preset=q4_g32 int8-dot=true" --llm-fuse --llm-pack-weights --llm-plan-weights --llm-plan-memory=prefill-chunk=4 --llm-lower-to-kernels | FileCheck %s --check-prefix=I6
+// Without panels nothing reads int6.
+// RUN: llmc-opt %s "--llm-quantize=preset=q4_g32 int8-dot=true" --llm-plan-weights --llm-plan-memory=prefill-chunk=4 --llm-lower-to-kernels -verify-diagnostics -o /dev/null
 
 // A fused q8 layer over packed weights (pack-weights.mlir's first module:
 // hidden 32, two heads of 16, ffn 64, vocab 40; chunk 4). Each linear is two
@@ -84,6 +87,20 @@
 // CHECK-NEXT: llm.dispatch @k_select_last_row_0
 // CHECK-NEXT: llm.dispatch @k_quantize_rows_0 "norm+quantize" grid <logit_rows = 1>
 // CHECK-NEXT: llm.dispatch @k_panel_linear_3 "i8.lm_head" grid <c = 3> {{.*}}#llm.binding<space = logits, offset = 0, size = 640, write = <logit_rows = 160>>]
+//
+// q4_g32 on a target with integer-dot kernels: the vocabulary matrices in
+// int6 (48 stored rows of 32 x 6 / 8 = 24 bytes), read by the same
+// microkernels with bits = 6; the layers' linears in int4.
+// I6-LABEL: func.func private @k_embedding_0(
+// I6-SAME: %{{[^:]*}}: memref<4xi32>, %[[EW:[^:]*]]: memref<48x24xi8>, %[[ES:[^:]*]]: memref<48x1xf16>
+// I6: call @llmc_uk_panel_row(%{{.*}}, %{{.*}}, %c0{{.*}}, %c32{{.*}}, %c6{{.*}}, %c32{{.*}}, %{{.*}}, %{{.*}})
+// I6-LABEL: func.func private @k_panel_linear_0(
+// I6-SAME: %{{[^:]*}}: memref<256xi8>, %{{[^:]*}}: memref<32x16xi8>
+// I6: call @llmc_uk_panel_dot(%{{.*}}, %c64, %{{.*}}, %c32, %c4, %{{.*}}, %{{.*}}, %c0, %c32{{.*}}, %{{.*}}, %{{.*}}, %c16)
+// I6-LABEL: func.func private @k_panel_linear_3(
+// I6-SAME: %{{[^:]*}}: memref<256xi8>, %{{[^:]*}}: memref<48x24xi8>, %{{[^:]*}}: memref<48x1xf16>
+// I6: call @llmc_uk_panel_dot(%{{.*}}, %c64, %{{.*}}, %c32, %c6, %{{.*}}, %{{.*}}, %c0, %c32{{.*}}, %{{.*}}, %{{.*}}, %c16)
+// expected-error @+2 {{'llm.weight' op @model.embed_tokens.weight is int6 (q6), which only the integer-dot panel kernels read (the CPU back end, for weights that all their ops read in panels): use q8 for it here}}
 module attributes {llm.config = #llm.config<hidden_size = 32, intermediate_size = 64, num_layers = 1, num_heads = 2, num_kv_heads = 1, head_dim = 16, vocab_size = 40, max_context = 128, rms_norm_eps = 1.0e-05, rope_theta = 5.0e+05, tie_word_embeddings = false, bos_token_id = 1, eos_token_ids = [2]>} {
   llm.weight @model.embed_tokens.weight : tensor<40x32xf32> = #llm.storage<file = "m.safetensors", tensor = "model.embed_tokens.weight", offset = 0, dtype = bf16, shape = [40, 32]> role embed
   llm.weight @model.layers.0.input_layernorm.weight : tensor<32xf32> = #llm.storage<file = "m.safetensors", tensor = "model.layers.0.input_layernorm.weight", offset = 0, dtype = f32, shape = [32]> role attn_norm

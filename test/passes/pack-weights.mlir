@@ -1,5 +1,6 @@
 // RUN: llmc-opt %s -split-input-file --llm-quantize=preset=q8 --llm-fuse --llm-pack-weights | FileCheck %s
 // RUN: llmc-opt %s -split-input-file --llm-quantize=preset=q4_g32_asym --llm-fuse --llm-pack-weights | FileCheck %s --check-prefix=ASYM
+// RUN: llmc-opt %s -split-input-file "--llm-quantize=preset=q4_g32 int8-dot=true" --llm-fuse --llm-pack-weights | FileCheck %s --check-prefix=DOT
 
 // A fused layer in q8 (hidden 32, two heads of 16, ffn 64, vocab 40): every
 // integer matrix packs, the embedding too (its kernel reads panels; a tied
@@ -23,6 +24,13 @@
 // ASYM-NEXT: llm.weight @model.layers.0.mlp.gate_up_proj.weight : {{.*}}zero_point = asymmetric, scale_dtype = f16> role mlp_gate_up
 // ASYM-NEXT: llm.weight @model.layers.0.mlp.down_proj.weight : {{.*}}zero_point = asymmetric, scale_dtype = f16> role mlp_down
 // ASYM-NEXT: llm.weight @lm_head.weight : {{.*}} packed 16 role lm_head
+//
+// q4_g32 for a target with integer-dot kernels: the embedding and lm_head
+// in int6 (q6), the linears in int4, all of them packed.
+// DOT-LABEL: module attributes
+// DOT: llm.weight @model.embed_tokens.weight : {{.*}}bits = 6, group_size = 32, zero_point = symmetric, scale_dtype = f16> packed 16 role embed
+// DOT-NEXT: llm.weight @model.layers.0.self_attn.qkv_proj.weight : {{.*}}bits = 4, group_size = 32{{.*}} packed 16 role attn_qkv
+// DOT: llm.weight @lm_head.weight : {{.*}}bits = 6, group_size = 32, zero_point = symmetric, scale_dtype = f16> packed 16 role lm_head
 module attributes {llm.config = #llm.config<hidden_size = 32, intermediate_size = 64, num_layers = 1, num_heads = 2, num_kv_heads = 1, head_dim = 16, vocab_size = 40, max_context = 128, rms_norm_eps = 1.0e-05, rope_theta = 5.0e+05, tie_word_embeddings = false, bos_token_id = 1, eos_token_ids = [2]>} {
   llm.weight @model.embed_tokens.weight : tensor<40x32xf32> = #llm.storage<file = "m.safetensors", tensor = "model.embed_tokens.weight", offset = 0, dtype = bf16, shape = [40, 32]> role embed
   llm.weight @model.layers.0.input_layernorm.weight : tensor<32xf32> = #llm.storage<file = "m.safetensors", tensor = "model.layers.0.input_layernorm.weight", offset = 0, dtype = f32, shape = [32]> role attn_norm

@@ -12,7 +12,7 @@
 // CLASS: error: bad quantization override 'attn=f16': expected CLASS=SCHEME with CLASS one of embed, lm_head, attn_qkv, attn_o, mlp
 // SCHEME: error: unknown quantization scheme 'q5'
 // EMPTY: error: bad quantization override 'mlp=': expected CLASS=SCHEME
-// SCHEME2: error: unknown quantization scheme 'q8_chx'; expected f32, f16, q8, q8_ch, q4_g32, q4_g128, q4_g32_asym or q4_g128_asym
+// SCHEME2: error: unknown quantization scheme 'q8_chx'; expected f32, f16, q8, q8_ch, q6, q4_g32, q4_g128, q4_g32_asym or q4_g128_asym
 // A row of 64 cannot hold groups of 128: with strict=true (llmc build
 // --strict-quant) an error, not a change (quantize-fallback.mlir: without).
 // GROUP: error: cannot quantize @model.layers.0.mlp.up_proj.weight 'tensor<128x64xf32>' with mlp scheme #llm.quant<scheme = int_group, bits = 4, group_size = 128, zero_point = symmetric, scale_dtype = f16>: the group size does not divide the row length

@@ -197,10 +197,13 @@ int runBuild(int argc, char **argv) {
   add(opt("quantization", Option::Text, &opts.quantization, "preset",
           "Weight format: f32, f16, q8, q4_g32, q4_g128, q4_g32_asym, "
           "q4_g128_asym, q4f16_g32, q4f16_g128, or keep (GGUF: the file's "
-          "values, each block format exactly); docs/quantization.md (default: f32, GGUF: keep)"));
+          "values, each block format exactly); the q4 presets keep the "
+          "embedding and lm_head in q6 on CPU targets, q8 elsewhere; "
+          "docs/quantization.md (default: f32, GGUF: keep)"));
   add(opt("quant-override", Option::TextList, &overrides, "CLASS=SCHEME",
           "Per-class scheme, comma-separated or repeated, e.g. attn_o=f16 "
-          "(classes: embed, lm_head, attn_qkv, attn_o, mlp)"));
+          "(classes: embed, lm_head, attn_qkv, attn_o, mlp; schemes: the "
+          "presets' and q8_ch, q6)"));
   add(opt("strict-quant", Option::Flag, &opts.strictQuant, "",
           "Refuse a weight whose rows the scheme's groups do not divide "
           "(default: the nearest scheme that fits, with a warning)"));

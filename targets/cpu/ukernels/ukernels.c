@@ -27,8 +27,12 @@
 // int8: per panel, per 4 consecutive k ("quad"), 64 bytes, byte 4r+i =
 // q[row r][k+i] (two's complement). int4: per panel, per 8 consecutive k,
 // 64 bytes, byte 4r+i = q[r][k+i] | q[r][k+4+i] << 4 (codes 0..15, value
-// code - 8). Scales: per panel, per group, 16 values (f16 or f32). Rows
-// past the weight's end are zero.
+// code - 8). int6: per panel, per 32 consecutive k, 384 bytes: the codes'
+// low nibbles as int4 packs them (4 x 64 bytes), then two 64-byte vectors
+// of top bits, vector v byte 4r+i holding (bit 0 up) those of k = 16v+i,
+// 16v+4+i, 16v+8+i, 16v+12+i (codes 0..63, value code - 32). Scales: per
+// panel, per group, 16 values (f16 or f32). Rows past the weight's end are
+// zero.
 //
 //===----------------------------------------------------------------------===//
 
@@ -179,11 +183,12 @@ INLINE void panel_tile_avx512(const uint8_t *xq, idx_t ldq, int T, idx_t K,
     accf[t] = _mm512_setzero_ps();
   const idx_t nb = K / QBLOCK;
   const __m512i low4 = _mm512_set1_epi8(0x0f);
+  const __m512i top2 = _mm512_set1_epi8(0x30);
   const __m512i flip = _mm512_set1_epi8((char)0x80);
-  // int8 weights go in as unsigned (q + 128), int4 codes are 0..15: the
-  // instruction wants one unsigned operand; the offset comes back out
-  // through the block sums of the activations.
-  const int32_t offset = bits == 8 ? 128 : 8;
+  // int8 weights go in as unsigned (q + 128), int4 codes are 0..15 and
+  // int6 ones 0..63: the instruction wants one unsigned operand; the offset
+  // comes back out through the block sums of the activations.
+  const int32_t offset = bits == 8 ? 128 : bits == 6 ? 32 : 8;
   for (idx_t b = 0; b < nb; ++b) {
     __m512i acci[8];
     for (int t = 0; t < T; ++t) {
@@ -200,11 +205,20 @@ INLINE void panel_tile_avx512(const uint8_t *xq, idx_t ldq, int T, idx_t K,
               acci[t], wv, _mm512_set1_epi32(load_i32(xb + t * ldq + u * 4)));
       }
     } else {
-      const uint8_t *wb = w + b * (QBLOCK * PANEL / 2);
+      const uint8_t *wb = w + b * (QBLOCK * PANEL * bits / 8);
       for (int u = 0; u < QBLOCK / 8; ++u) {
         __m512i raw = _mm512_loadu_si512(wb + u * 64);
         __m512i lo = _mm512_and_si512(raw, low4);
         __m512i hi = _mm512_and_si512(_mm512_srli_epi16(raw, 4), low4);
+        if (bits == 6) {
+          // The top bits of this u's 8 k (2 bits each) moved to bits 4..5;
+          // 16-bit shifts are safe as the mask keeps each byte's own bits.
+          __m512i top = _mm512_loadu_si512(wb + 256 + (u / 2) * 64);
+          __m512i tlo = u % 2 ? top : _mm512_slli_epi16(top, 4);
+          __m512i thi = u % 2 ? _mm512_srli_epi16(top, 2) : _mm512_slli_epi16(top, 2);
+          lo = _mm512_or_si512(lo, _mm512_and_si512(tlo, top2));
+          hi = _mm512_or_si512(hi, _mm512_and_si512(thi, top2));
+        }
         for (int t = 0; t < T; ++t) {
           const uint8_t *xt = xb + t * ldq + u * 8;
           acci[t] = _mm512_dpbusd_epi32(acci[t], lo,
@@ -252,7 +266,8 @@ INLINE void panel_tile_avx2(const uint8_t *xq, idx_t ldq, int T, idx_t K,
     __m256i acci[2][2];
     for (int t = 0; t < T; ++t) {
       const int32_t *s = (const int32_t *)(xq + t * ldq + K + nb * 4);
-      acci[t][0] = acci[t][1] = _mm256_set1_epi32(bits == 8 ? 0 : -8 * s[b]);
+      acci[t][0] = acci[t][1] =
+          _mm256_set1_epi32(bits == 8 ? 0 : (bits == 6 ? -32 : -8) * s[b]);
     }
     const uint8_t *xb = xq + b * QBLOCK;
     if (bits == 8) {
@@ -269,12 +284,23 @@ INLINE void panel_tile_avx2(const uint8_t *xq, idx_t ldq, int T, idx_t K,
         }
       }
     } else {
-      const uint8_t *wb = w + b * (QBLOCK * PANEL / 2);
+      // int6 codes (0..63) keep vpmaddubsw's int16 sums in range: 4 x 63 x
+      // 127 < 32767.
+      const uint8_t *wb = w + b * (QBLOCK * PANEL * bits / 8);
+      const __m256i top2 = _mm256_set1_epi8(0x30);
       for (int u = 0; u < QBLOCK / 8; ++u) {
         for (int h = 0; h < 2; ++h) {
           __m256i raw = _mm256_loadu_si256((const __m256i *)(wb + u * 64 + h * 32));
           __m256i lo = _mm256_and_si256(raw, low4);
           __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4);
+          if (bits == 6) {
+            __m256i top = _mm256_loadu_si256(
+                (const __m256i *)(wb + 256 + (u / 2) * 64 + h * 32));
+            __m256i tlo = u % 2 ? top : _mm256_slli_epi16(top, 4);
+            __m256i thi = u % 2 ? _mm256_srli_epi16(top, 2) : _mm256_slli_epi16(top, 2);
+            lo = _mm256_or_si256(lo, _mm256_and_si256(tlo, top2));
+            hi = _mm256_or_si256(hi, _mm256_and_si256(thi, top2));
+          }
           for (int t = 0; t < T; ++t) {
             const uint8_t *xt = xb + t * ldq + u * 8;
             __m256i p = _mm256_add_epi16(
@@ -338,7 +364,7 @@ INLINE void panel_tile_sdot(const uint8_t *xq, idx_t ldq, int T, idx_t K,
     int32x4_t acci[2][4];
     for (int t = 0; t < T; ++t) {
       const int32_t *s = (const int32_t *)(xq + t * ldq + K + nb * 4);
-      int32x4_t init = vdupq_n_s32(bits == 8 ? 0 : -8 * s[b]);
+      int32x4_t init = vdupq_n_s32(bits == 8 ? 0 : (bits == 6 ? -32 : -8) * s[b]);
       for (int v = 0; v < 4; ++v)
         acci[t][v] = init;
     }
@@ -357,13 +383,22 @@ INLINE void panel_tile_sdot(const uint8_t *xq, idx_t ldq, int T, idx_t K,
         }
       }
     } else {
-      const uint8_t *wb = w + b * (QBLOCK * PANEL / 2);
+      const uint8_t *wb = w + b * (QBLOCK * PANEL * bits / 8);
+      const uint8x16_t top2 = vdupq_n_u8(0x30);
       for (int u = 0; u < QBLOCK / 8; ++u) {
         int8x16_t lo[4], hi[4];
         for (int v = 0; v < 4; ++v) {
           uint8x16_t raw = vld1q_u8(wb + u * 64 + v * 16);
-          lo[v] = vreinterpretq_s8_u8(vandq_u8(raw, low4));
-          hi[v] = vreinterpretq_s8_u8(vshrq_n_u8(raw, 4));
+          uint8x16_t l4 = vandq_u8(raw, low4), h4 = vshrq_n_u8(raw, 4);
+          if (bits == 6) {
+            uint8x16_t top = vld1q_u8(wb + 256 + (u / 2) * 64 + v * 16);
+            uint8x16_t tlo = u % 2 ? top : vshlq_n_u8(top, 4);
+            uint8x16_t thi = u % 2 ? vshrq_n_u8(top, 2) : vshlq_n_u8(top, 2);
+            l4 = vorrq_u8(l4, vandq_u8(tlo, top2));
+            h4 = vorrq_u8(h4, vandq_u8(thi, top2));
+          }
+          lo[v] = vreinterpretq_s8_u8(l4);
+          hi[v] = vreinterpretq_s8_u8(h4);
         }
         for (int t = 0; t < T; ++t) {
           const uint8_t *xt = xb + t * ldq + u * 8;
@@ -471,7 +506,7 @@ INLINE void panel_tile_c(const uint8_t *xq, idx_t ldq, int T, idx_t K,
     for (idx_t b = 0; b < nb; ++b) {
       int32_t dot[PANEL];
       for (int r = 0; r < PANEL; ++r)
-        dot[r] = bits == 8 ? 0 : -8 * s[b];
+        dot[r] = bits == 8 ? 0 : (bits == 6 ? -32 : -8) * s[b];
       const int8_t *xb = (const int8_t *)xr + b * QBLOCK;
       if (bits == 8) {
         const int8_t *wb = (const int8_t *)w + b * (QBLOCK * PANEL);
@@ -480,12 +515,18 @@ INLINE void panel_tile_c(const uint8_t *xq, idx_t ldq, int T, idx_t K,
             for (int i = 0; i < 4; ++i)
               dot[r] += wb[u * 64 + r * 4 + i] * xb[u * 4 + i];
       } else {
-        const uint8_t *wb = w + b * (QBLOCK * PANEL / 2);
+        const uint8_t *wb = w + b * (QBLOCK * PANEL * bits / 8);
         for (int u = 0; u < QBLOCK / 8; ++u)
           for (int r = 0; r < PANEL; ++r)
             for (int i = 0; i < 4; ++i) {
               uint8_t byte = wb[u * 64 + r * 4 + i];
-              dot[r] += (byte & 15) * xb[u * 8 + i] + (byte >> 4) * xb[u * 8 + 4 + i];
+              int lo = byte & 15, hi = byte >> 4;
+              if (bits == 6) {
+                uint8_t top = wb[256 + (u / 2) * 64 + r * 4 + i] >> (u % 2 * 4);
+                lo |= (top & 3) << 4;
+                hi |= (top >> 2 & 3) << 4;
+              }
+              dot[r] += lo * xb[u * 8 + i] + hi * xb[u * 8 + 4 + i];
             }
       }
       idx_t g = b * QBLOCK / group;
@@ -525,10 +566,14 @@ ENTRY void llmc_uk_panel_dot(idx_t xq_addr, idx_t ldq, idx_t n, idx_t K, idx_t b
   }
 #endif
 #if defined(PANEL_PAIR)
-  for (; t + 2 <= n; t += 2)
-    PANEL_PAIR(xq + t * ldq, ldq, K, (int)bits, w, scales, scale_f32, group,
-               out + t * ldo, ldo);
-#elif TILE_MAX >= 2
+  // smmla's operands are 8 consecutive k of two rows; int6's top bits are
+  // laid out for the sdot tile (it reads them as it reads int4's nibbles).
+  if (bits != 6)
+    for (; t + 2 <= n; t += 2)
+      PANEL_PAIR(xq + t * ldq, ldq, K, (int)bits, w, scales, scale_f32, group,
+                 out + t * ldo, ldo);
+#endif
+#if TILE_MAX >= 2
   for (; t + 2 <= n; t += 2)
     PANEL_TILE(xq + t * ldq, ldq, 2, K, (int)bits, w, scales, scale_f32, group,
                out + t * ldo, ldo);
@@ -555,6 +600,14 @@ ENTRY void llmc_uk_panel_row(idx_t w_addr, idx_t scales_addr, idx_t scale_f32,
     float q;
     if (bits == 8) {
       q = (float)((const int8_t *)w)[(k / 4) * 64 + r * 4 + k % 4];
+    } else if (bits == 6) {
+      const uint8_t *blk = w + (k / QBLOCK) * (QBLOCK * PANEL * 6 / 8);
+      idx_t kk = k % QBLOCK, u = kk / 8;
+      uint8_t byte = blk[u * 64 + r * 4 + kk % 4];
+      int high = kk % 8 >= 4;
+      int code = (high ? byte >> 4 : byte & 15) |
+                 (blk[256 + (u / 2) * 64 + r * 4 + kk % 4] >> (u % 2 * 4 + high * 2) & 3) << 4;
+      q = (float)(code - 32);
     } else {
       uint8_t byte = w[(k / 8) * 64 + r * 4 + k % 4];
       q = (float)((k % 8 < 4 ? byte & 15 : byte >> 4) - 8);

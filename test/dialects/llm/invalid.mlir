@@ -25,7 +25,7 @@ func.func @f() attributes {s = #llm.rope_scaling<type = llama3, factor = 8.0, lo
 
 // -----
 
-// expected-error @+1 {{int_group quantization supports 4 or 8 bits, got 3}}
+// expected-error @+1 {{int_group quantization supports 4, 6 or 8 bits, got 3}}
 func.func @f() attributes {q = #llm.quant<scheme = int_group, bits = 3, group_size = 32, zero_point = symmetric, scale_dtype = f16>} { return }
 
 // -----
@@ -254,3 +254,9 @@ llm.weight @w : tensor<32x32xf32> = #llm.storage<file = "a.safetensors", tensor 
 
 // expected-error @+1 {{cannot pack in panels of 8: panels hold 16 rows}}
 llm.weight @w : tensor<32x32xf32> = #llm.storage<file = "a.safetensors", tensor = "w", offset = 0, dtype = f32, shape = [32, 32]> quant #llm.quant<scheme = int_group, bits = 8, group_size = 32, zero_point = symmetric, scale_dtype = f16> packed 8
+
+// -----
+
+// int6 exists for the panel kernels: symmetric groups of 32 only.
+// expected-error @+1 {{cannot pack in panels of 16: int6 groups are symmetric and a multiple of 32 elements}}
+llm.weight @w : tensor<32x32xf32> = #llm.storage<file = "a.safetensors", tensor = "w", offset = 0, dtype = f32, shape = [32, 32]> quant #llm.quant<scheme = int_group, bits = 6, group_size = 32, zero_point = asymmetric, scale_dtype = f16> packed 16

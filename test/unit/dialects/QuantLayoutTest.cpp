@@ -52,7 +52,7 @@ float scaleAt(const std::vector<uint8_t> &s, int64_t g, int bytes) {
 double worstError(const std::vector<float> &x, const Layout &l) {
   std::vector<uint8_t> codes, scales, mins;
   encodeRow(x.data(), l, codes, scales, mins);
-  EXPECT_EQ(int64_t(codes.size()), l.bits == 8 ? l.cols : l.cols / 2);
+  EXPECT_EQ(int64_t(codes.size()), l.cols * l.bits / 8);
   EXPECT_EQ(int64_t(scales.size()), l.groups() * l.scaleBytes);
   EXPECT_EQ(int64_t(mins.size()), l.asymmetric ? l.groups() * l.scaleBytes : 0);
   double worst = 0;
@@ -62,10 +62,14 @@ double worstError(const std::vector<float> &x, const Layout &l) {
     int q;
     if (l.bits == 8)
       q = l.asymmetric ? int(codes[i]) : int(int8_t(codes[i]));
+    else if (l.bits == 6)
+      q = (codes[int6LowByte(i)] >> (int4IsHigh(i) ? 4 : 0) & 15) |
+          (codes[int6TopByte(i)] >> int6TopShift(i) & 3) << 4;
     else
       q = (codes[int4Byte(i)] >> (int4IsHigh(i) ? 4 : 0)) & 15;
     float y = l.asymmetric ? float(q) * d + scaleAt(mins, g, l.scaleBytes)
               : l.bits == 4 ? float(q - 8) * d
+              : l.bits == 6 ? float(q - 32) * d
                             : float(q) * d;
     if (d != 0)
       worst = std::max(worst, std::fabs(double(x[i]) - y) / d);
@@ -91,7 +95,7 @@ TEST(QuantLayout, Int4NibbleOrder) {
 
 TEST(QuantLayout, SymmetricInt8And4RoundToNearest) {
   for (auto [bits, group, scaleBytes] :
-       {std::tuple{8, 32, 2}, {8, 64, 4}, {4, 32, 2}, {4, 128, 2}}) {
+       {std::tuple{8, 32, 2}, {8, 64, 4}, {4, 32, 2}, {4, 128, 2}, {6, 32, 2}}) {
     Layout l = intLayout(256, bits, group, scaleBytes);
     SCOPED_TRACE(testing::Message() << "int" << bits << " g" << group);
     // int8: d = max|x| / 127, nothing clamps. int4: the largest magnitude
@@ -99,6 +103,32 @@ TEST(QuantLayout, SymmetricInt8And4RoundToNearest) {
     // +7 and may be off by up to one step. f16 rounding of d adds ~1e-3.
     EXPECT_LE(worstError(sampleRow(l.cols), l), (bits == 8 ? 0.5 : 1.0) + 0.01);
   }
+}
+
+TEST(QuantLayout, Int6OrderAndLargestMagnitude) {
+  // Per 32-element block: 16 bytes of low nibbles in int4's order, then 8
+  // bytes of top bits, byte m holding elements m, m+8, m+16, m+24.
+  EXPECT_EQ(int6LowByte(0), 0);
+  EXPECT_EQ(int6LowByte(17), 1);
+  EXPECT_EQ(int6LowByte(33), 24 + 1);
+  EXPECT_EQ(int6TopByte(0), 16);
+  EXPECT_EQ(int6TopByte(9), 17);
+  EXPECT_EQ(int6TopShift(9), 2);
+  EXPECT_EQ(int6TopByte(31), 23);
+  EXPECT_EQ(int6TopShift(31), 6);
+  EXPECT_EQ(int6TopByte(40), 24 + 16);
+  // Q4_0's rule with 6 bits: the largest magnitude maps to code 0 (-32 d).
+  Layout l = intLayout(64, 6, 32, 2);
+  std::vector<float> x = sampleRow(64);
+  x[37] = 13.0f;
+  std::vector<uint8_t> codes, scales, mins;
+  encodeRow(x.data(), l, codes, scales, mins);
+  ASSERT_EQ(codes.size(), 48u);
+  EXPECT_EQ(int6Code(codes.data(), 37), 0);
+  EXPECT_FLOAT_EQ(-32.0f * scaleAt(scales, 1, 2), 13.0f);
+  // Every code in range, and int6Code agrees with the byte formula.
+  for (int64_t i = 0; i < 64; ++i)
+    EXPECT_LT(int6Code(codes.data(), i), 64);
 }
 
 TEST(QuantLayout, AsymmetricCoversMinToMax) {
@@ -171,6 +201,36 @@ TEST(QuantLayout, PanelsHoldFourCodesOfSixteenRows) {
       uint8_t byte = panel4[(k / 8) * 64 + r * 4 + k % 4];
       EXPECT_EQ(k % 8 < 4 ? byte & 15 : byte >> 4, code(r, k))
           << "row " << r << " k " << k;
+    }
+
+  // int6: per 32 k, int4's 4 vectors of low nibbles, then 2 vectors of top
+  // bits, vector v byte 4r + i holding k = 16v+i, +4, +8, +12 from bit 0.
+  Layout l6 = intLayout(64, 6, 32, 2);
+  l6.rows = 16;
+  l6.panel = kPanel;
+  EXPECT_EQ(l6.qsBytes(), 16 * 48);
+  std::vector<uint8_t> rows6(16 * 48, 0);
+  auto code6 = [](int r, int k) { return uint8_t((5 * r + 7 * k) % 64); };
+  for (int r = 0; r < 16; ++r)
+    for (int k = 0; k < 64; ++k) {
+      uint8_t c = code6(r, k);
+      rows6[r * 48 + int6LowByte(k)] |= uint8_t((c & 15) << (int4IsHigh(k) ? 4 : 0));
+      rows6[r * 48 + int6TopByte(k)] |= uint8_t((c >> 4) << int6TopShift(k));
+    }
+  for (int r = 0; r < 16; ++r)
+    for (int k = 0; k < 64; ++k)
+      ASSERT_EQ(int6Code(&rows6[r * 48], k), code6(r, k));
+  std::vector<uint8_t> panel6(16 * 48);
+  packPanel(l6, rows6.data(), panel6.data());
+  for (int k : {0, 3, 8, 17, 30, 45, 63})
+    for (int r : {0, 9, 15}) {
+      const uint8_t *blk = &panel6[(k / 32) * 384];
+      int kk = k % 32;
+      uint8_t byte = blk[(kk / 8) * 64 + r * 4 + kk % 4];
+      int low = kk % 8 < 4 ? byte & 15 : byte >> 4;
+      uint8_t top = blk[256 + (kk / 16) * 64 + r * 4 + kk % 4];
+      int high = top >> (2 * ((kk % 16) / 4)) & 3;
+      EXPECT_EQ(low | high << 4, code6(r, k)) << "row " << r << " k " << k;
     }
 
   // Scales: per panel, per group, 16 rows.

@@ -5,8 +5,9 @@ Usage:  family_check.py CONFIG_JSON INSPECT_OUTPUT
 
 From the published config alone (not from llmc): the weight bytes of the
 q4_g32 preset (the attention and MLP matrices int4 with an f16 scale per 32,
-4.5 bits a weight; the embedding and an untied lm_head int8 with an f16
-scale per 32, 8.5 bits; norms folded into the linears, so not stored), and
+4.5 bits a weight; the embedding and an untied lm_head, on a CPU target,
+int6 with an f16 scale per 32, 6.5 bits; norms folded into the linears, so
+not stored), and
 the f32 KV cache's bytes per token (2 x layers x kv heads x head dim x 4).
 The artifact's weights may exceed the estimate only by its 64-byte alignment
 of each part (well under 0.1%). Also checks the architecture line, the rope
@@ -26,7 +27,7 @@ def main(cfg_path, inspect_path):
     hd = c.get("head_dim") or d // heads
     linear = L * (d * heads * hd + 2 * d * kv * hd + heads * hd * d + 3 * d * f)
     table = v * d * (1 if c["tie_word_embeddings"] else 2)
-    expect = (linear * 4.5 + table * 8.5) / 8
+    expect = (linear * 4.5 + table * 6.5) / 8
     ok = True
 
     def check(cond, msg):
