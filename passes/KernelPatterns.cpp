@@ -286,17 +286,21 @@ LogicalResult lowerEmbedding(Operation *op, DispatchBuilder &db) {
             scaleBytes = v.scales.size / l.storedRows();
     SmallVector<Buffer> bufs{toks, v.qs.reads(nTokens * rowBytes),
                              v.scales.reads(nTokens * scaleBytes), out};
+    if (v.mins)
+      bufs.push_back(v.mins->reads(nTokens * scaleBytes));
     std::string key = std::to_string(vocab) + "x" + std::to_string(d) + "/q" +
                       std::to_string(l.bits) + "g" + std::to_string(l.group) +
-                      "s" + std::to_string(l.scaleBytes) + "/p" +
-                      std::to_string(l.panel);
+                      (l.asymmetric ? "a" : "s") + std::to_string(l.scaleBytes) +
+                      "/p" + std::to_string(l.panel);
     auto fn = db.kernel("embedding", key, bufs, 0, [&](KB &k, ValueRange a) {
       OpBuilder &b = k.b;
-      k.loop(a[4], a[5], 1, [&](Value t) {
+      unsigned s = bufs.size();
+      k.loop(a[s], a[s + 1], 1, [&](Value t) {
         Value row = b.create<arith::IndexCastOp>(k.loc, b.getIndexType(),
                                                  k.load(a[0], {t}));
         callMicrokernel(db, k, "llmc_uk_panel_row",
                         {addressOf(k, a[1]), addressOf(k, a[2]),
+                         v.mins ? addressOf(k, a[4]) : k.idx(0),
                          k.idx(l.scaleBytes == 4), k.idx(d), k.idx(l.bits),
                          k.idx(l.group), row,
                          addressAt(k, a[3], k.imul(t, k.idx(d)))});
@@ -946,26 +950,30 @@ Buffer quantizeRows(DispatchBuilder &db, Operation *op, Buffer x,
 /// panels by the quantized rows.
 struct Panels {
   quant::Layout l;
-  Buffer qs, scales;
+  /// qs, scales and (asymmetric) mins.
+  SmallVector<Buffer> bufs;
 
   Panels(DispatchBuilder &db, FlatSymbolRefAttr sym) : l(db.layout(sym.getValue())) {
     DispatchBuilder::QuantViews v = db.quantViews(sym);
-    qs = v.qs.readsAll();
-    scales = v.scales.readsAll();
+    bufs = {v.qs.readsAll(), v.scales.readsAll()};
+    if (v.mins)
+      bufs.push_back(v.mins->readsAll());
   }
   std::string key() const {
     return std::to_string(l.cols) + "x" + std::to_string(l.rows) + "/q" +
-           std::to_string(l.bits) + "g" + std::to_string(l.group) + "s" +
-           std::to_string(l.scaleBytes) + "/p" + std::to_string(l.panel);
+           std::to_string(l.bits) + "g" + std::to_string(l.group) +
+           (l.asymmetric ? "a" : "s") + std::to_string(l.scaleBytes) + "/p" +
+           std::to_string(l.panel);
   }
   /// tile[t][col .. col+16) for t < n = panel `p` . xq[t] (tile rows `ldo`
-  /// floats apart).
-  void dot(DispatchBuilder &db, KB &k, Value xq, Value n, Value qsArg,
-           Value scalesArg, Value p, Value tile, int64_t col, int64_t ldo) const {
+  /// floats apart); `w` are the kernel arguments of `bufs`.
+  void dot(DispatchBuilder &db, KB &k, Value xq, Value n, ValueRange w,
+           Value p, Value tile, int64_t col, int64_t ldo) const {
     callMicrokernel(
         db, k, "llmc_uk_panel_dot",
         {addressOf(k, xq), k.idx(quant::int8RowBytes(l.cols)), n, k.idx(l.cols),
-         k.idx(l.bits), addressOf(k, qsArg), addressOf(k, scalesArg),
+         k.idx(l.bits), addressOf(k, w[0]), addressOf(k, w[1]),
+         l.asymmetric ? addressOf(k, w[2]) : k.idx(0),
          k.idx(l.scaleBytes == 4), k.idx(l.group), p,
          addressAt(k, tile, k.idx(col)), k.idx(ldo)});
   }
@@ -984,8 +992,9 @@ LogicalResult lowerPackedLinear(Operation *op, DispatchBuilder &db,
   int64_t kIn = w.l.cols, nOut = cast<RankedTensorType>(result.getType()).getDimSize(1);
   Affine rows = db.rowsOf(op);
   Buffer xq = quantizeRows(db, op, db.activation(input), eps, gamma, rows);
-  SmallVector<Buffer> bufs{xq.reads(rows * quant::int8RowBytes(kIn)), w.qs,
-                           w.scales};
+  SmallVector<Buffer> bufs{xq.reads(rows * quant::int8RowBytes(kIn))};
+  bufs.append(w.bufs);
+  const unsigned nW = w.bufs.size();
   int resAt = -1;
   if (residual) {
     resAt = bufs.size();
@@ -1004,10 +1013,10 @@ LogicalResult lowerPackedLinear(Operation *op, DispatchBuilder &db,
     Value tile = k.b.create<memref::AllocaOp>(
         k.loc, MemRefType::get({chunk, width}, k.b.getF32Type()));
     k.loop(a[s + 1], a[s + 2], 1, [&](Value p) {
-      w.dot(db, k, a[0], n, a[1], a[2], p, tile, 0, width);
+      w.dot(db, k, a[0], n, a.slice(1, nW), p, tile, 0, width);
       if (swiglu)
-        w.dot(db, k, a[0], n, a[1], a[2], k.iadd(p, k.idx(nOut / kPanel)), tile,
-              kPanel, width);
+        w.dot(db, k, a[0], n, a.slice(1, nW), k.iadd(p, k.idx(nOut / kPanel)),
+              tile, kPanel, width);
       Value j0 = k.imul(p, k.idx(kPanel));
       Value count = k.b.create<arith::MinUIOp>(
           k.loc, k.idx(kPanel), k.b.create<arith::SubIOp>(k.loc, k.idx(nOut), j0));
@@ -1175,8 +1184,8 @@ LogicalResult lowerQKVRope(Operation *op, DispatchBuilder &db) {
       headBase = base;
       Value p0 = k.b.create<arith::DivUIOp>(k.loc, base, k.idx(kPanel));
       for (int64_t i = 0; i < hd / kPanel; ++i)
-        panels->dot(db, k, x, n, wArgs[0], wArgs[1], k.iadd(p0, k.idx(i)),
-                    headRows, i * kPanel, hd);
+        panels->dot(db, k, x, n, wArgs, k.iadd(p0, k.idx(i)), headRows,
+                    i * kPanel, hd);
     };
     auto row = [&](Value t, Value j) {
       if (packed)

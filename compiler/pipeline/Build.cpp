@@ -308,6 +308,10 @@ std::string streamWeight(const WeightPlan &w, packager::WeightSink &sink) {
         return err;
     scales.resize(size_t(l.storedRows() * l.groups() * l.scaleBytes), 0);
     scales = quant::packPanelScales(l, scales);
+    if (l.asymmetric) {
+      mins.resize(scales.size(), 0);
+      mins = quant::packPanelScales(l, mins);
+    }
   }
   auto pad = [&](int64_t from, int64_t to) -> std::string {
     std::vector<uint8_t> zeros(size_t(to - from), 0);
@@ -354,7 +358,8 @@ void noteKeptFormats(ModuleOp module, llvm::raw_ostream &log) {
     double ours = l.bits + (l.asymmetric ? 2 : 1) * l.scaleBytes * 8.0 / l.group;
     log << llvm::format("llmc: note: %lld %s tensor%s kept exactly as int%d "
                         "groups of %lld with %s scales%s: %.2f bits per "
-                        "weight, the file's %.2f (no %s kernels yet)\n",
+                        "weight, the file's %.2f (no kernels read %s's own "
+                        "layout yet)\n",
                         (long long)k.tensors, name.c_str(),
                         k.tensors == 1 ? "" : "s", l.bits, (long long)l.group,
                         l.scaleBytes == 2 ? (const char *)"f16" : "f32",

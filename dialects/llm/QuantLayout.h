@@ -38,7 +38,9 @@
 //           top bits, vector v byte 4r+i holding, from bit 0 up, those of
 //           k = 16v+i, 16v+4+i, 16v+8+i, 16v+12+i
 //   scales  per panel, per group, 16 values (row r of the panel at r)
-// Only symmetric groups that are a multiple of 32 elements pack
+//   mins    asymmetric int4: as the scales
+// Only groups that are a multiple of 32 elements pack, symmetric or (int4)
+// asymmetric
 // (targets/cpu/ukernels/ukernels.c reads this layout).
 //
 //===----------------------------------------------------------------------===//
@@ -120,8 +122,9 @@ struct Layout {
       return "int8 groups must be a multiple of 8 elements";
     if (panel && panel != kPanel)
       return "panels hold 16 rows";
-    if (panel && (asymmetric || group % kInt4Block != 0))
-      return "only symmetric groups of a multiple of 32 elements pack in panels";
+    if (panel && (group % kInt4Block != 0 || (asymmetric && bits != 4)))
+      return "only groups of a multiple of 32 elements pack in panels, "
+             "symmetric or (int4) with a min";
     return nullptr;
   }
 };

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Converts one of our Hugging Face fixtures (test/fixtures/gen_fixtures.py) to GGUF.
 
-Usage: fixture_to_gguf.py MODEL_DIR OUT.gguf [--type f32|f16|bf16|q8_0|q4_0]
+Usage: fixture_to_gguf.py MODEL_DIR OUT.gguf [--type f32|f16|bf16|q8_0|q4_0|q4_1]
                           [--bad KIND]
 
 Writes what llama.cpp's convert_hf_to_gguf.py (LlamaModel) writes for a Llama 3
@@ -33,10 +33,11 @@ values the GGUF file holds as the `gguf` package dequantizes them (q / k
 rows back in Hugging Face order), with the fixture's config and tokenizer:
 the independent reference for a build of the file.
 
---type: 2-D weights in F32, F16, BF16, Q8_0 or Q4_0 (gguf.quants.quantize);
-norms and rope_freqs stay F32 as llama.cpp keeps them. In q4_0 mode
-token_embd and output are Q8_0, mirroring llmc's q4_g32 preset (embeddings
-and lm_head in q8), so a kept-format build equals `--quantization q4_g32`.
+--type: 2-D weights in F32, F16, BF16, Q8_0, Q4_0 or Q4_1
+(gguf.quants.quantize); norms and rope_freqs stay F32 as llama.cpp keeps
+them. In q4_0 and q4_1 mode token_embd and output are Q8_0, mirroring
+llmc's q4_g32 preset with q8 tables (`--quant-override
+embed=q8,lm_head=q8`), so a kept Q4_0 build equals that build.
 
 Deviation from llama.cpp: the converter reads original_max_position_embeddings
 from the top level of config.json (default 8192) when it computes
@@ -223,7 +224,7 @@ def write(model_dir, out, qtype, bad, rope_scaling=None, dequantized=None):
     if "head_dim" in cfg:
         w.add_key_length(head_dim)
         w.add_value_length(head_dim)
-    w.add_file_type({"f32": 0, "f16": 1, "q4_0": 2, "q8_0": 7, "bf16": 32,
+    w.add_file_type({"f32": 0, "f16": 1, "q4_0": 2, "q4_1": 3, "q8_0": 7, "bf16": 32,
                      "mixed": 15}[qtype])  # 15: llama.cpp's Q4_K_M
     w.add_vocab_size(vocab)
     w.add_rope_dimension_count(head_dim)
@@ -270,7 +271,7 @@ def write(model_dir, out, qtype, bad, rope_scaling=None, dequantized=None):
         ref[name] = a
         if a.ndim == 1:
             kind = "f32"
-        elif qtype == "q4_0" and big:
+        elif qtype in ("q4_0", "q4_1") and big:
             kind = "q8_0"
         if bad == "type" and name == "blk.0.attn_k.weight":
             blocks = a.shape[0] * a.shape[1] // 32
@@ -282,7 +283,7 @@ def write(model_dir, out, qtype, bad, rope_scaling=None, dequantized=None):
         elif kind == "f16":
             w.add_tensor(name, a.astype(np.float16))
         else:
-            qt = {"bf16": Q.BF16, "q8_0": Q.Q8_0, "q4_0": Q.Q4_0}[kind]
+            qt = {"bf16": Q.BF16, "q8_0": Q.Q8_0, "q4_0": Q.Q4_0, "q4_1": Q.Q4_1}[kind]
             w.add_tensor(name, gguf.quants.quantize(a, qt), raw_dtype=qt)
 
     if rs and rs.get("rope_type") == "llama3":
@@ -349,7 +350,7 @@ def main():
     ap.add_argument("model_dir")
     ap.add_argument("out")
     ap.add_argument("--type", default="f32",
-                    choices=["f32", "f16", "bf16", "q8_0", "q4_0", "mixed"])
+                    choices=["f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "mixed"])
     ap.add_argument("--dequantized", metavar="DIR",
                     help="also write the file's values as an F32 Hugging Face "
                          "checkpoint in DIR")

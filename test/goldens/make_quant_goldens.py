@@ -13,6 +13,9 @@ policy as llmc's presets:
   preset q4_g32:  linears in Q4_0, the embedding and the lm_head in Q8_0
   q4_g32q6:       linears in Q4_0, the embedding and the lm_head in llmc's
                   6-bit `q6` (`--quant-override embed=q6,lm_head=q6`)
+  q4_1:           linears in Q4_1 (scale and min), the embedding and the
+                  lm_head in Q8_0: a GGUF file of those formats kept by llmc
+                  (test/gguf/fixture_to_gguf.py --type q4_1), unfolded
   norms stay f32 in all.
 
 `q6` has no ggml counterpart: it is Q4_0's rule with 6 bits (groups of 32,
@@ -61,7 +64,8 @@ FIXTURES = ["llama3-gqa", "llama32-bf16"]
 
 def policy(preset):
     from gguf import GGMLQuantizationType as T
-    linear = {"q8": T.Q8_0, "q4_g32": T.Q4_0, "q4_g32q6": T.Q4_0}[preset]
+    linear = {"q8": T.Q8_0, "q4_g32": T.Q4_0, "q4_g32q6": T.Q4_0,
+              "q4_1": T.Q4_1}[preset]
     head = "q6" if preset == "q4_g32q6" else T.Q8_0
     return {"linear": linear, "embed": head, "lm_head": head}
 
@@ -159,10 +163,12 @@ def main():
         for fixture in FIXTURES:
             # q6 runs on the CPU's integer-dot kernels alone: int8
             # activations only.
-            for preset, folded, a8 in [(p, f, a) for p in ("q8", "q4_g32", "q4_g32q6")
+            # q4_1 is a kept GGUF file's: never folded.
+            for preset, folded, a8 in [(p, f, a) for p in ("q8", "q4_g32", "q4_g32q6", "q4_1")
                                        for f in (False, True)
                                        for a in (False, True)
-                                       if a or p != "q4_g32q6"]:
+                                       if (a or p not in ("q4_g32q6", "q4_1")) and
+                                       not (f and p == "q4_1")]:
                 model = LlamaForCausalLM.from_pretrained(
                     os.path.join(tmp, fixture), torch_dtype=torch.float32,
                     attn_implementation="eager")

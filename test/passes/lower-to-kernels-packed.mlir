@@ -1,5 +1,6 @@
 // RUN: llmc-opt %s --llm-quantize=preset=q8 --llm-fuse --llm-pack-weights --llm-plan-weights --llm-plan-memory=prefill-chunk=4 --llm-lower-to-kernels | FileCheck %s
 // RUN: llmc-opt %s "--llm-quantize=preset=q4_g32 int8-dot=true" --llm-fuse --llm-pack-weights --llm-plan-weights --llm-plan-memory=prefill-chunk=4 --llm-lower-to-kernels | FileCheck %s --check-prefix=I6
+// RUN: llmc-opt %s --llm-quantize=preset=q4_g32_asym --llm-fuse --llm-pack-weights --llm-plan-weights --llm-plan-memory=prefill-chunk=4 --llm-lower-to-kernels | FileCheck %s --check-prefix=AS
 // Without panels nothing reads int6.
 // RUN: llmc-opt %s "--llm-quantize=preset=q4_g32 int8-dot=true" --llm-plan-weights --llm-plan-memory=prefill-chunk=4 --llm-lower-to-kernels -verify-diagnostics -o /dev/null
 
@@ -15,8 +16,8 @@
 // CHECK-SAME: %{{[^:]*}}: memref<4xi32>, %[[EW:[^:]*]]: memref<48x32xi8>, %[[ES:[^:]*]]: memref<48x1xf16>, %[[EO:[^:]*]]: memref<4x32xf32>
 // CHECK-DAG: %[[EWP:.*]] = memref.extract_aligned_pointer_as_index %[[EW]]
 // CHECK-DAG: %[[ESP:.*]] = memref.extract_aligned_pointer_as_index %[[ES]]
-// CHECK: call @llmc_uk_panel_row(%[[EWP]], %[[ESP]], %c0{{.*}}, %c32{{.*}}, %c8{{.*}}, %c32{{.*}}, %{{.*}}, %{{.*}})
-// CHECK: func.func private @llmc_uk_panel_row(index, index, index, index, index, index, index, index)
+// CHECK: call @llmc_uk_panel_row(%[[EWP]], %[[ESP]], %c0{{.*}}, %c0{{.*}}, %c32{{.*}}, %c8{{.*}}, %c32{{.*}}, %{{.*}}, %{{.*}})
+// CHECK: func.func private @llmc_uk_panel_row(index, index, index, index, index, index, index, index, index)
 //
 // The norm + quantize kernel: x, the scratch rows; begin, end (rows).
 // Arguments: x, ldx 32, K 32, begin, end, eps, no gamma, xq, its stride 64.
@@ -40,7 +41,8 @@
 // CHECK: call @llmc_uk_panel_dot(
 //
 // o_proj + residual: panel p of 2; x codes, stride 64, n rows, K 32, 8 bits,
-// weight, scales, f16 scales, group 32, p, the tile, 16 floats a row; then
+// weight, scales, no mins (symmetric), f16 scales, group 32, p, the tile, 16
+// floats a row; then
 // out[t, 16p + i] = tile[t, i] + residual, i < min(16, 32 - 16p).
 // CHECK-LABEL: func.func private @k_panel_linear_0(
 // CHECK-SAME: %[[X:[^:]*]]: memref<256xi8>, %[[W:[^:]*]]: memref<32x32xi8>, %[[S:[^:]*]]: memref<32x1xf16>, %[[R:[^:]*]]: memref<4x32xf32>, %[[O:[^:]*]]: memref<4x32xf32>, %[[N:[^:]*]]: index, %[[B:[^:]*]]: index, %[[E:[^:]*]]: index)
@@ -49,7 +51,7 @@
 // CHECK: %[[XP:.*]] = memref.extract_aligned_pointer_as_index %[[X]]
 // CHECK: %[[WP:.*]] = memref.extract_aligned_pointer_as_index %[[W]]
 // CHECK: %[[SP:.*]] = memref.extract_aligned_pointer_as_index %[[S]]
-// CHECK: call @llmc_uk_panel_dot(%[[XP]], %c64, %[[N]], %c32, %c8, %[[WP]], %[[SP]], %c0, %c32{{.*}}, %[[P]], %{{.*}}, %c16)
+// CHECK: call @llmc_uk_panel_dot(%[[XP]], %c64, %[[N]], %c32, %c8, %[[WP]], %[[SP]], %c0{{.*}}, %c0{{.*}}, %c32{{.*}}, %[[P]], %{{.*}}, %c16)
 // CHECK: %[[J0:.*]] = arith.muli %[[P]], %c16
 // CHECK: %[[LEFT:.*]] = arith.subi %c32{{.*}}, %[[J0]]
 // CHECK: %[[CNT:.*]] = arith.minui %c16{{.*}}, %[[LEFT]]
@@ -88,18 +90,25 @@
 // CHECK-NEXT: llm.dispatch @k_quantize_rows_0 "norm+quantize" grid <logit_rows = 1>
 // CHECK-NEXT: llm.dispatch @k_panel_linear_3 "i8.lm_head" grid <c = 3> {{.*}}#llm.binding<space = logits, offset = 0, size = 640, write = <logit_rows = 160>>]
 //
+// Asymmetric int4 (code * scale + min): the mins are a binding of their own
+// and the microkernel gets their address (symmetric weights pass 0).
+// AS-LABEL: func.func private @k_panel_linear_0(
+// AS-SAME: %{{[^:]*}}: memref<256xi8>, %{{[^:]*}}: memref<32x16xi8>, %{{[^:]*}}: memref<32x1xf16>, %[[M:[^:]*]]: memref<32x1xf16>
+// AS: %[[MP:.*]] = memref.extract_aligned_pointer_as_index %[[M]]
+// AS: call @llmc_uk_panel_dot(%{{.*}}, %c64, %{{.*}}, %c32, %c4, %{{.*}}, %{{.*}}, %[[MP]], %c0{{.*}}, %c32{{.*}}, %{{.*}}, %{{.*}}, %c16)
+//
 // q4_g32 on a target with integer-dot kernels: the vocabulary matrices in
 // int6 (48 stored rows of 32 x 6 / 8 = 24 bytes), read by the same
 // microkernels with bits = 6; the layers' linears in int4.
 // I6-LABEL: func.func private @k_embedding_0(
 // I6-SAME: %{{[^:]*}}: memref<4xi32>, %[[EW:[^:]*]]: memref<48x24xi8>, %[[ES:[^:]*]]: memref<48x1xf16>
-// I6: call @llmc_uk_panel_row(%{{.*}}, %{{.*}}, %c0{{.*}}, %c32{{.*}}, %c6{{.*}}, %c32{{.*}}, %{{.*}}, %{{.*}})
+// I6: call @llmc_uk_panel_row(%{{.*}}, %{{.*}}, %c0{{.*}}, %c0{{.*}}, %c32{{.*}}, %c6{{.*}}, %c32{{.*}}, %{{.*}}, %{{.*}})
 // I6-LABEL: func.func private @k_panel_linear_0(
 // I6-SAME: %{{[^:]*}}: memref<256xi8>, %{{[^:]*}}: memref<32x16xi8>
-// I6: call @llmc_uk_panel_dot(%{{.*}}, %c64, %{{.*}}, %c32, %c4, %{{.*}}, %{{.*}}, %c0, %c32{{.*}}, %{{.*}}, %{{.*}}, %c16)
+// I6: call @llmc_uk_panel_dot(%{{.*}}, %c64, %{{.*}}, %c32, %c4, %{{.*}}, %{{.*}}, %c0{{.*}}, %c0{{.*}}, %c32{{.*}}, %{{.*}}, %{{.*}}, %c16)
 // I6-LABEL: func.func private @k_panel_linear_3(
 // I6-SAME: %{{[^:]*}}: memref<256xi8>, %{{[^:]*}}: memref<48x24xi8>, %{{[^:]*}}: memref<48x1xf16>
-// I6: call @llmc_uk_panel_dot(%{{.*}}, %c64, %{{.*}}, %c32, %c6, %{{.*}}, %{{.*}}, %c0, %c32{{.*}}, %{{.*}}, %{{.*}}, %c16)
+// I6: call @llmc_uk_panel_dot(%{{.*}}, %c64, %{{.*}}, %c32, %c6, %{{.*}}, %{{.*}}, %c0{{.*}}, %c0{{.*}}, %c32{{.*}}, %{{.*}}, %{{.*}}, %c16)
 // expected-error @+2 {{'llm.weight' op @model.embed_tokens.weight is int6 (q6), which only the integer-dot panel kernels read (the CPU back end, for weights that all their ops read in panels): use q8 for it here}}
 module attributes {llm.config = #llm.config<hidden_size = 32, intermediate_size = 64, num_layers = 1, num_heads = 2, num_kv_heads = 1, head_dim = 16, vocab_size = 40, max_context = 128, rms_norm_eps = 1.0e-05, rope_theta = 5.0e+05, tie_word_embeddings = false, bos_token_id = 1, eos_token_ids = [2]>} {
   llm.weight @model.embed_tokens.weight : tensor<40x32xf32> = #llm.storage<file = "m.safetensors", tensor = "model.embed_tokens.weight", offset = 0, dtype = bf16, shape = [40, 32]> role embed

@@ -15,14 +15,14 @@
 // The ops are unchanged: the layout is the weight's.
 // CHECK: llm.qkv_rope %{{.*}}, @model.layers.0.self_attn.qkv_proj.weight norm eps
 //
-// Asymmetric int4 (scale and min) has no integer-dot kernel: those weights
-// stay row-major; the q8 embedding and lm_head still pack.
+// Asymmetric int4 (scale and min) packs too: its kernel adds min x the
+// activation block's sum.
 // ASYM-LABEL: module attributes
 // ASYM: llm.weight @model.embed_tokens.weight : {{.*}} packed 16 role embed
-// ASYM-NEXT: llm.weight @model.layers.0.self_attn.qkv_proj.weight : {{.*}}zero_point = asymmetric, scale_dtype = f16> role attn_qkv
-// ASYM-NEXT: llm.weight @model.layers.0.self_attn.o_proj.weight : {{.*}}zero_point = asymmetric, scale_dtype = f16> role attn_o
-// ASYM-NEXT: llm.weight @model.layers.0.mlp.gate_up_proj.weight : {{.*}}zero_point = asymmetric, scale_dtype = f16> role mlp_gate_up
-// ASYM-NEXT: llm.weight @model.layers.0.mlp.down_proj.weight : {{.*}}zero_point = asymmetric, scale_dtype = f16> role mlp_down
+// ASYM-NEXT: llm.weight @model.layers.0.self_attn.qkv_proj.weight : {{.*}}zero_point = asymmetric, scale_dtype = f16> packed 16 role attn_qkv
+// ASYM-NEXT: llm.weight @model.layers.0.self_attn.o_proj.weight : {{.*}}zero_point = asymmetric, scale_dtype = f16> packed 16 role attn_o
+// ASYM-NEXT: llm.weight @model.layers.0.mlp.gate_up_proj.weight : {{.*}}zero_point = asymmetric, scale_dtype = f16> packed 16 role mlp_gate_up
+// ASYM-NEXT: llm.weight @model.layers.0.mlp.down_proj.weight : {{.*}}zero_point = asymmetric, scale_dtype = f16> packed 16 role mlp_down
 // ASYM-NEXT: llm.weight @lm_head.weight : {{.*}} packed 16 role lm_head
 //
 // q4_g32 for a target with integer-dot kernels: the embedding and lm_head

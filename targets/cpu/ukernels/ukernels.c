@@ -31,8 +31,9 @@
 // low nibbles as int4 packs them (4 x 64 bytes), then two 64-byte vectors
 // of top bits, vector v byte 4r+i holding (bit 0 up) those of k = 16v+i,
 // 16v+4+i, 16v+8+i, 16v+12+i (codes 0..63, value code - 32). Scales: per
-// panel, per group, 16 values (f16 or f32). Rows past the weight's end are
-// zero.
+// panel, per group, 16 values (f16 or f32); asymmetric int4 (a non-null
+// `mins`, value code * scale + min, codes 0..15) has its mins the same way.
+// Rows past the weight's end are zero.
 //
 //===----------------------------------------------------------------------===//
 
@@ -176,8 +177,9 @@ ENTRY void llmc_uk_quantize_rows(idx_t x_addr, idx_t ldx, idx_t K, idx_t t0,
 /// T rows of xq (starting at `xq`) times one panel: out[t][0..15].
 INLINE void panel_tile_avx512(const uint8_t *xq, idx_t ldq, int T, idx_t K,
                               int bits, const uint8_t *w,
-                              const void *scales, idx_t scale_f32,
-                              idx_t group, float *out, idx_t ldo) {
+                              const void *scales, const void *mins,
+                              idx_t scale_f32, idx_t group, float *out,
+                              idx_t ldo) {
   __m512 accf[8];
   for (int t = 0; t < T; ++t)
     accf[t] = _mm512_setzero_ps();
@@ -188,7 +190,9 @@ INLINE void panel_tile_avx512(const uint8_t *xq, idx_t ldq, int T, idx_t K,
   // int8 weights go in as unsigned (q + 128), int4 codes are 0..15 and
   // int6 ones 0..63: the instruction wants one unsigned operand; the offset
   // comes back out through the block sums of the activations.
-  const int32_t offset = bits == 8 ? 128 : bits == 6 ? 32 : 8;
+  // Asymmetric int4 codes are the values' own (code * scale + min): no
+  // offset; the min comes in times the block's activation sum.
+  const int32_t offset = mins ? 0 : bits == 8 ? 128 : bits == 6 ? 32 : 8;
   for (idx_t b = 0; b < nb; ++b) {
     __m512i acci[8];
     for (int t = 0; t < T; ++t) {
@@ -238,6 +242,17 @@ INLINE void panel_tile_avx512(const uint8_t *xq, idx_t ldq, int T, idx_t K,
       accf[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acci[t]),
                                 _mm512_mul_ps(ws, _mm512_set1_ps(d[b])), accf[t]);
     }
+    if (mins) {
+      __m512 wm = scale_f32
+                      ? _mm512_loadu_ps((const float *)mins + g * PANEL)
+                      : _mm512_cvtph_ps(_mm256_loadu_si256(
+                            (const __m256i *)((const uint16_t *)mins + g * PANEL)));
+      for (int t = 0; t < T; ++t) {
+        const float *d = (const float *)(xq + t * ldq + K);
+        const int32_t *sum = (const int32_t *)(d + nb);
+        accf[t] = _mm512_fmadd_ps(wm, _mm512_set1_ps(d[b] * (float)sum[b]), accf[t]);
+      }
+    }
   }
   for (int t = 0; t < T; ++t)
     _mm512_storeu_ps(out + t * ldo, accf[t]);
@@ -254,8 +269,8 @@ INLINE void panel_tile_avx512(const uint8_t *xq, idx_t ldq, int T, idx_t K,
 /// (0..15) go in as they are.
 INLINE void panel_tile_avx2(const uint8_t *xq, idx_t ldq, int T, idx_t K,
                             int bits, const uint8_t *w, const void *scales,
-                            idx_t scale_f32, idx_t group, float *out,
-                            idx_t ldo) {
+                            const void *mins, idx_t scale_f32, idx_t group,
+                            float *out, idx_t ldo) {
   __m256 accf[2][2];
   for (int t = 0; t < T; ++t)
     accf[t][0] = accf[t][1] = _mm256_setzero_ps();
@@ -266,8 +281,8 @@ INLINE void panel_tile_avx2(const uint8_t *xq, idx_t ldq, int T, idx_t K,
     __m256i acci[2][2];
     for (int t = 0; t < T; ++t) {
       const int32_t *s = (const int32_t *)(xq + t * ldq + K + nb * 4);
-      acci[t][0] = acci[t][1] =
-          _mm256_set1_epi32(bits == 8 ? 0 : (bits == 6 ? -32 : -8) * s[b]);
+      acci[t][0] = acci[t][1] = _mm256_set1_epi32(
+          bits == 8 || mins ? 0 : (bits == 6 ? -32 : -8) * s[b]);
     }
     const uint8_t *xb = xq + b * QBLOCK;
     if (bits == 8) {
@@ -324,6 +339,19 @@ INLINE void panel_tile_avx2(const uint8_t *xq, idx_t ldq, int T, idx_t K,
                                      _mm256_mul_ps(ws, _mm256_set1_ps(d[b])),
                                      accf[t][h]);
       }
+      if (mins) {
+        __m256 wm = scale_f32
+                        ? _mm256_loadu_ps((const float *)mins + g * PANEL + h * 8)
+                        : _mm256_cvtph_ps(_mm_loadu_si128(
+                              (const __m128i *)((const uint16_t *)mins + g * PANEL +
+                                                h * 8)));
+        for (int t = 0; t < T; ++t) {
+          const float *d = (const float *)(xq + t * ldq + K);
+          const int32_t *sum = (const int32_t *)(d + nb);
+          accf[t][h] = _mm256_fmadd_ps(wm, _mm256_set1_ps(d[b] * (float)sum[b]),
+                                       accf[t][h]);
+        }
+      }
     }
   }
   for (int t = 0; t < T; ++t) {
@@ -352,8 +380,8 @@ INLINE float32x4_t neon_scales(const void *scales, idx_t scale_f32, idx_t i) {
 /// in the 32 vector registers beside the weights.
 INLINE void panel_tile_sdot(const uint8_t *xq, idx_t ldq, int T, idx_t K,
                             int bits, const uint8_t *w, const void *scales,
-                            idx_t scale_f32, idx_t group, float *out,
-                            idx_t ldo) {
+                            const void *mins, idx_t scale_f32, idx_t group,
+                            float *out, idx_t ldo) {
   float32x4_t accf[2][4];
   for (int t = 0; t < T; ++t)
     for (int v = 0; v < 4; ++v)
@@ -364,7 +392,8 @@ INLINE void panel_tile_sdot(const uint8_t *xq, idx_t ldq, int T, idx_t K,
     int32x4_t acci[2][4];
     for (int t = 0; t < T; ++t) {
       const int32_t *s = (const int32_t *)(xq + t * ldq + K + nb * 4);
-      int32x4_t init = vdupq_n_s32(bits == 8 ? 0 : (bits == 6 ? -32 : -8) * s[b]);
+      int32x4_t init =
+          vdupq_n_s32(bits == 8 || mins ? 0 : (bits == 6 ? -32 : -8) * s[b]);
       for (int v = 0; v < 4; ++v)
         acci[t][v] = init;
     }
@@ -417,6 +446,14 @@ INLINE void panel_tile_sdot(const uint8_t *xq, idx_t ldq, int T, idx_t K,
         accf[t][v] = vfmaq_f32(accf[t][v], vcvtq_f32_s32(acci[t][v]),
                                vmulq_n_f32(ws, d[b]));
       }
+      if (mins) {
+        float32x4_t wm = neon_scales(mins, scale_f32, g * PANEL + v * 4);
+        for (int t = 0; t < T; ++t) {
+          const float *d = (const float *)(xq + t * ldq + K);
+          const int32_t *sum = (const int32_t *)(d + nb);
+          accf[t][v] = vfmaq_n_f32(accf[t][v], wm, d[b] * (float)sum[b]);
+        }
+      }
     }
   }
   for (int t = 0; t < T; ++t)
@@ -435,8 +472,8 @@ INLINE void panel_tile_sdot(const uint8_t *xq, idx_t ldq, int T, idx_t K,
 /// Same products and roundings as panel_tile_sdot, so the same numbers.
 INLINE void panel_pair_mmla(const uint8_t *xq, idx_t ldq, idx_t K, int bits,
                             const uint8_t *w, const void *scales,
-                            idx_t scale_f32, idx_t group, float *out,
-                            idx_t ldo) {
+                            const void *mins, idx_t scale_f32, idx_t group,
+                            float *out, idx_t ldo) {
   float32x4_t accf[8];
   for (int p = 0; p < 8; ++p)
     accf[p] = vdupq_n_f32(0.0f);
@@ -447,7 +484,7 @@ INLINE void panel_pair_mmla(const uint8_t *xq, idx_t ldq, idx_t K, int bits,
   const int32_t *s0 = (const int32_t *)(d0 + nb), *s1 = (const int32_t *)(d1 + nb);
   for (idx_t b = 0; b < nb; ++b) {
     int32x4_t acci[8];
-    int32x4_t init = bits == 8 ? vdupq_n_s32(0)
+    int32x4_t init = bits == 8 || mins ? vdupq_n_s32(0)
                                : vcombine_s32(vdup_n_s32(-8 * s0[b]),
                                               vdup_n_s32(-8 * s1[b]));
     for (int p = 0; p < 8; ++p)
@@ -481,6 +518,14 @@ INLINE void panel_pair_mmla(const uint8_t *xq, idx_t ldq, idx_t K, int bits,
                               vmulq_f32(vcombine_f32(lo, lo), dd));
       accf[2 * v + 1] = vfmaq_f32(accf[2 * v + 1], vcvtq_f32_s32(acci[2 * v + 1]),
                                   vmulq_f32(vcombine_f32(hi, hi), dd));
+      if (mins) {
+        float32x4_t wm = neon_scales(mins, scale_f32, g * PANEL + v * 4);
+        float32x2_t mlo = vget_low_f32(wm), mhi = vget_high_f32(wm);
+        float32x4_t ms = vcombine_f32(vdup_n_f32(d0[b] * (float)s0[b]),
+                                      vdup_n_f32(d1[b] * (float)s1[b]));
+        accf[2 * v] = vfmaq_f32(accf[2 * v], vcombine_f32(mlo, mlo), ms);
+        accf[2 * v + 1] = vfmaq_f32(accf[2 * v + 1], vcombine_f32(mhi, mhi), ms);
+      }
     }
   }
   for (int p = 0; p < 8; ++p) {
@@ -496,7 +541,8 @@ INLINE void panel_pair_mmla(const uint8_t *xq, idx_t ldq, idx_t K, int bits,
 /// Plain C over the same layout (other targets, until their own variant).
 INLINE void panel_tile_c(const uint8_t *xq, idx_t ldq, int T, idx_t K,
                          int bits, const uint8_t *w, const void *scales,
-                         idx_t scale_f32, idx_t group, float *out, idx_t ldo) {
+                         const void *mins, idx_t scale_f32, idx_t group,
+                         float *out, idx_t ldo) {
   const idx_t nb = K / QBLOCK;
   for (int t = 0; t < T; ++t) {
     const uint8_t *xr = xq + t * ldq;
@@ -506,7 +552,7 @@ INLINE void panel_tile_c(const uint8_t *xq, idx_t ldq, int T, idx_t K,
     for (idx_t b = 0; b < nb; ++b) {
       int32_t dot[PANEL];
       for (int r = 0; r < PANEL; ++r)
-        dot[r] = bits == 8 ? 0 : (bits == 6 ? -32 : -8) * s[b];
+        dot[r] = bits == 8 || mins ? 0 : (bits == 6 ? -32 : -8) * s[b];
       const int8_t *xb = (const int8_t *)xr + b * QBLOCK;
       if (bits == 8) {
         const int8_t *wb = (const int8_t *)w + b * (QBLOCK * PANEL);
@@ -530,8 +576,11 @@ INLINE void panel_tile_c(const uint8_t *xq, idx_t ldq, int T, idx_t K,
             }
       }
       idx_t g = b * QBLOCK / group;
-      for (int r = 0; r < PANEL; ++r)
+      for (int r = 0; r < PANEL; ++r) {
         acc[r] += (float)dot[r] * (scale_at(scales, scale_f32, g * PANEL + r) * d[b]);
+        if (mins)
+          acc[r] += scale_at(mins, scale_f32, g * PANEL + r) * (d[b] * (float)s[b]);
+      }
     }
     for (int r = 0; r < PANEL; ++r)
       out[t * ldo + r] = acc[r];
@@ -547,20 +596,23 @@ INLINE void panel_tile_c(const uint8_t *xq, idx_t ldq, int T, idx_t K,
 /// Tokens go in tiles (8 on AVX-512) that share each loaded weight vector;
 /// the panel (16 x K bytes or half that) stays in cache across the tiles.
 ENTRY void llmc_uk_panel_dot(idx_t xq_addr, idx_t ldq, idx_t n, idx_t K, idx_t bits,
-                       idx_t w_addr, idx_t scales_addr, idx_t scale_f32,
-                       idx_t group, idx_t panel, idx_t out_addr, idx_t ldo) {
+                       idx_t w_addr, idx_t scales_addr, idx_t mins_addr,
+                       idx_t scale_f32, idx_t group, idx_t panel,
+                       idx_t out_addr, idx_t ldo) {
   const uint8_t *xq = (const uint8_t *)xq_addr;
   const uint8_t *w = (const uint8_t *)w_addr + panel * PANEL * K * bits / 8;
-  const uint8_t *scales = (const uint8_t *)scales_addr +
-                          panel * (K / group) * PANEL * (scale_f32 ? 4 : 2);
+  const idx_t panel_scales = panel * (K / group) * PANEL * (scale_f32 ? 4 : 2);
+  const uint8_t *scales = (const uint8_t *)scales_addr + panel_scales;
+  const uint8_t *mins =
+      mins_addr ? (const uint8_t *)mins_addr + panel_scales : (const uint8_t *)0;
   float *out = (float *)out_addr;
   idx_t t = 0;
 #if TILE_MAX >= 8
   for (; t + 8 <= n; t += 8)
-    PANEL_TILE(xq + t * ldq, ldq, 8, K, (int)bits, w, scales, scale_f32, group,
+    PANEL_TILE(xq + t * ldq, ldq, 8, K, (int)bits, w, scales, mins, scale_f32, group,
                out + t * ldo, ldo);
   if (t + 4 <= n) {
-    PANEL_TILE(xq + t * ldq, ldq, 4, K, (int)bits, w, scales, scale_f32, group,
+    PANEL_TILE(xq + t * ldq, ldq, 4, K, (int)bits, w, scales, mins, scale_f32, group,
                out + t * ldo, ldo);
     t += 4;
   }
@@ -570,16 +622,16 @@ ENTRY void llmc_uk_panel_dot(idx_t xq_addr, idx_t ldq, idx_t n, idx_t K, idx_t b
   // laid out for the sdot tile (it reads them as it reads int4's nibbles).
   if (bits != 6)
     for (; t + 2 <= n; t += 2)
-      PANEL_PAIR(xq + t * ldq, ldq, K, (int)bits, w, scales, scale_f32, group,
+      PANEL_PAIR(xq + t * ldq, ldq, K, (int)bits, w, scales, mins, scale_f32, group,
                  out + t * ldo, ldo);
 #endif
 #if TILE_MAX >= 2
   for (; t + 2 <= n; t += 2)
-    PANEL_TILE(xq + t * ldq, ldq, 2, K, (int)bits, w, scales, scale_f32, group,
+    PANEL_TILE(xq + t * ldq, ldq, 2, K, (int)bits, w, scales, mins, scale_f32, group,
                out + t * ldo, ldo);
 #endif
   for (; t < n; ++t)
-    PANEL_TILE(xq + t * ldq, ldq, 1, K, (int)bits, w, scales, scale_f32, group,
+    PANEL_TILE(xq + t * ldq, ldq, 1, K, (int)bits, w, scales, mins, scale_f32, group,
                out + t * ldo, ldo);
 }
 
@@ -588,13 +640,15 @@ ENTRY void llmc_uk_panel_dot(idx_t xq_addr, idx_t ldq, idx_t n, idx_t K, idx_t b
 //===----------------------------------------------------------------------===//
 
 /// out[0..K) = row `row` of the packed weight, dequantized.
-ENTRY void llmc_uk_panel_row(idx_t w_addr, idx_t scales_addr, idx_t scale_f32,
-                       idx_t K, idx_t bits, idx_t group, idx_t row,
-                       idx_t out_addr) {
+ENTRY void llmc_uk_panel_row(idx_t w_addr, idx_t scales_addr, idx_t mins_addr,
+                       idx_t scale_f32, idx_t K, idx_t bits, idx_t group,
+                       idx_t row, idx_t out_addr) {
   idx_t panel = row / PANEL, r = row % PANEL;
   const uint8_t *w = (const uint8_t *)w_addr + panel * PANEL * K * bits / 8;
-  const uint8_t *scales = (const uint8_t *)scales_addr +
-                          panel * (K / group) * PANEL * (scale_f32 ? 4 : 2);
+  const idx_t panel_scales = panel * (K / group) * PANEL * (scale_f32 ? 4 : 2);
+  const uint8_t *scales = (const uint8_t *)scales_addr + panel_scales;
+  const uint8_t *mins =
+      mins_addr ? (const uint8_t *)mins_addr + panel_scales : (const uint8_t *)0;
   float *out = (float *)out_addr;
   for (idx_t k = 0; k < K; ++k) {
     float q;
@@ -610,8 +664,10 @@ ENTRY void llmc_uk_panel_row(idx_t w_addr, idx_t scales_addr, idx_t scale_f32,
       q = (float)(code - 32);
     } else {
       uint8_t byte = w[(k / 8) * 64 + r * 4 + k % 4];
-      q = (float)((k % 8 < 4 ? byte & 15 : byte >> 4) - 8);
+      q = (float)((k % 8 < 4 ? byte & 15 : byte >> 4) - (mins ? 0 : 8));
     }
     out[k] = q * scale_at(scales, scale_f32, (k / group) * PANEL + r);
+    if (mins)
+      out[k] += scale_at(mins, scale_f32, (k / group) * PANEL + r);
   }
 }
