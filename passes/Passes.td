@@ -146,10 +146,11 @@ def LLMPackWeights : Pass<"llm-pack-weights", "mlir::ModuleOp"> {
     its own, with the op's RMSNorm), then multiplied by the panels.
 
     Symmetric int8 / int6 / int4 and asymmetric int4 (scale and min: the
-    kernel adds min x the activation block's sum) pack. Weights stay
-    row-major (and their ops on the float-activation kernels) when their
-    scheme cannot pack (asymmetric int8, groups not a multiple of 32) or an
-    op needs rows the panels cannot give whole: a q/k/v head
+    kernel adds min x the activation block's sum) pack, in groups of a
+    multiple of 32, or of 16 for int8 (ggml's Q6_K, Q3_K kept). Weights
+    stay row-major (and their ops on the float-activation kernels) when
+    their scheme cannot pack (asymmetric int8, other groups) or an op needs
+    rows the panels cannot give whole: a q/k/v head
     whose `head_dim` is not a multiple of 16, a SwiGLU whose half is not.
     Run by the build for targets whose KernelStrategy asks for it (the
     CPU), before llm-plan-weights.

@@ -39,8 +39,8 @@
 //           k = 16v+i, 16v+4+i, 16v+8+i, 16v+12+i
 //   scales  per panel, per group, 16 values (row r of the panel at r)
 //   mins    asymmetric int4: as the scales
-// Only groups that are a multiple of 32 elements pack, symmetric or (int4)
-// asymmetric
+// Only groups that are a multiple of 32 elements (symmetric int8: or 16,
+// ggml's Q6_K and Q3_K kept) pack, symmetric or (int4) asymmetric
 // (targets/cpu/ukernels/ukernels.c reads this layout).
 //
 //===----------------------------------------------------------------------===//
@@ -122,9 +122,10 @@ struct Layout {
       return "int8 groups must be a multiple of 8 elements";
     if (panel && panel != kPanel)
       return "panels hold 16 rows";
-    if (panel && (group % kInt4Block != 0 || (asymmetric && bits != 4)))
-      return "only groups of a multiple of 32 elements pack in panels, "
-             "symmetric or (int4) with a min";
+    if (panel && ((group % kInt4Block != 0 && !(group == 16 && bits == 8)) ||
+                  (asymmetric && bits != 4)))
+      return "only groups of a multiple of 32 elements (int8: or of 16) pack "
+             "in panels, symmetric or (int4) with a min";
     return nullptr;
   }
 };
@@ -152,9 +153,10 @@ uint8_t int6Code(const uint8_t *row, int64_t i);
 
 /// Bytes of one activation row of `k` elements quantized for the packed
 /// kernels (ggml's Q8 blocks, kept apart): k int8 codes, k/32 f32 scales,
-/// k/32 int32 block sums, rounded up to 64 bytes
+/// k/32 int32 block sums, k/16 int32 half-block sums (for weights in groups
+/// of 16), rounded up to 64 bytes
 /// (targets/cpu/ukernels/ukernels.c, llmc_uk_xq_stride).
-inline int64_t int8RowBytes(int64_t k) { return alignUp(k + k / kInt4Block * 8); }
+inline int64_t int8RowBytes(int64_t k) { return alignUp(k + k / kInt4Block * 16); }
 
 /// Packs one panel: `rowCodes` holds l.panel rows of row-major codes as
 /// encodeRow writes them (rows past the weight's end zero); `out` gets the

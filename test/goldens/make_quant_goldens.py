@@ -39,6 +39,12 @@ here from the scheme in torch, not from llmc's code.
 
 Writes test/goldens/<fixture>.<preset>[.folded][.a8].short.bin (unfused /
 fused; float / int8 activations), same layout as make_goldens.py.
+
+Also kjv-llama.q6_k.a8.short.bin: the bundled example (the fixtures' rows
+are too short for K-quants) as test/gguf/fixture_to_gguf.py --type q6_k
+writes it (seeded random Q6_K blocks, Q8_0 where a row is not whole
+super-blocks), the reference being transformers with int8 linear inputs on
+the `gguf` package's dequantization of that file.
 Needs torch, transformers, gguf.
 
     python3 test/goldens/make_quant_goldens.py [--check]
@@ -54,6 +60,7 @@ sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "fixtures"))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "gguf"))
 
 import gen_fixtures  # noqa: E402
 import golden  # noqa: E402
@@ -192,6 +199,27 @@ def main():
                 else:
                     golden.save(path, prompt, tokens, logits)
                     print(f"wrote {path}: tokens {tokens[:8]}...")
+        import fixture_to_gguf
+        example = os.path.join(os.path.dirname(os.path.dirname(HERE)),
+                               "examples", "kjv-llama")
+        deq = os.path.join(tmp, "kjv-q6k")
+        fixture_to_gguf.write(example, os.path.join(tmp, "kjv-q6k.gguf"), "q6_k",
+                              None, dequantized=deq)
+        model = LlamaForCausalLM.from_pretrained(
+            deq, torch_dtype=torch.float32, attn_implementation="eager")
+        model.eval()
+        quantize_activations(model)
+        prompt = PROMPTS["short"]
+        tokens, logits = greedy(model, prompt, N_STEPS)
+        path = os.path.join(args.out, "kjv-llama.q6_k.a8.short.bin")
+        if args.check:
+            g = golden.load(path)
+            same = list(g.tokens) == tokens and np.abs(g.logits - logits).max() < 1e-5
+            print(f"{os.path.basename(path)}: {'ok' if same else 'DIFFERS'}")
+            bad += not same
+        else:
+            golden.save(path, prompt, tokens, logits)
+            print(f"wrote {path}: tokens {tokens[:8]}...")
         return 1 if bad else 0
 
 

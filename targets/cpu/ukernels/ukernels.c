@@ -21,7 +21,8 @@
 //
 // Quantized activations (`xq`), one record per row, `ldq` bytes apart
 // (llmc_uk_xq_stride): int8 q[K], then f32 d[K/32] (the blocks' scales),
-// then int32 s[K/32] (each block's sum of q, for the weights' zero offset).
+// then int32 s[K/32] (each block's sum of q, for the weights' zero offset),
+// then int32 h[K/16] (each half block's sum, for weights in groups of 16).
 //
 // Packed weights ("panels", QuantLayout.h): output rows in panels of 16.
 // int8: per panel, per 4 consecutive k ("quad"), 64 bytes, byte 4r+i =
@@ -107,7 +108,7 @@ INLINE float scale_at(const void *scales, idx_t scale_f32, idx_t i) {
 }
 
 /// Bytes of one quantized activation row of K elements (64-byte multiple).
-INLINE idx_t xq_stride(idx_t K) { return (K + K / QBLOCK * 8 + 63) / 64 * 64; }
+INLINE idx_t xq_stride(idx_t K) { return (K + K / QBLOCK * 16 + 63) / 64 * 64; }
 
 idx_t llmc_uk_xq_stride(idx_t K) { return xq_stride(K); }
 
@@ -156,14 +157,16 @@ ENTRY void llmc_uk_quantize_rows(idx_t x_addr, idx_t ldx, idx_t K, idx_t t0,
       }
       float scale = amax / 127.0f;
       float id = scale != 0.0f ? 1.0f / scale : 0.0f;
-      int32_t sum = 0;
+      int32_t half[2] = {0, 0};
       for (int i = 0; i < QBLOCK; ++i) {
         int32_t c = round_even(v[i] * id);
         q[b * QBLOCK + i] = (int8_t)c;
-        sum += c;
+        half[i / 16] += c;
       }
       d[b] = scale;
-      s[b] = sum;
+      s[b] = half[0] + half[1];
+      s[K / QBLOCK + 2 * b] = half[0];
+      s[K / QBLOCK + 2 * b + 1] = half[1];
     }
   }
 }
@@ -173,6 +176,13 @@ ENTRY void llmc_uk_quantize_rows(idx_t x_addr, idx_t ldx, idx_t K, idx_t t0,
 //===----------------------------------------------------------------------===//
 
 #if LLMC_UK_AVX512VNNI
+
+/// 16 rows' scales (f32, or f16 widened exactly).
+INLINE __m512 avx512_scales(const void *scales, idx_t scale_f32, idx_t i) {
+  if (scale_f32)
+    return _mm512_loadu_ps((const float *)scales + i);
+  return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)scales + i)));
+}
 
 /// T rows of xq (starting at `xq`) times one panel: out[t][0..15].
 INLINE void panel_tile_avx512(const uint8_t *xq, idx_t ldq, int T, idx_t K,
@@ -233,20 +243,14 @@ INLINE void panel_tile_avx512(const uint8_t *xq, idx_t ldq, int T, idx_t K,
       }
     }
     idx_t g = b * QBLOCK / group;
-    __m512 ws = scale_f32
-                    ? _mm512_loadu_ps((const float *)scales + g * PANEL)
-                    : _mm512_cvtph_ps(_mm256_loadu_si256(
-                          (const __m256i *)((const uint16_t *)scales + g * PANEL)));
+    __m512 ws = avx512_scales(scales, scale_f32, g * PANEL);
     for (int t = 0; t < T; ++t) {
       const float *d = (const float *)(xq + t * ldq + K);
       accf[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acci[t]),
                                 _mm512_mul_ps(ws, _mm512_set1_ps(d[b])), accf[t]);
     }
     if (mins) {
-      __m512 wm = scale_f32
-                      ? _mm512_loadu_ps((const float *)mins + g * PANEL)
-                      : _mm512_cvtph_ps(_mm256_loadu_si256(
-                            (const __m256i *)((const uint16_t *)mins + g * PANEL)));
+      __m512 wm = avx512_scales(mins, scale_f32, g * PANEL);
       for (int t = 0; t < T; ++t) {
         const float *d = (const float *)(xq + t * ldq + K);
         const int32_t *sum = (const int32_t *)(d + nb);
@@ -260,7 +264,75 @@ INLINE void panel_tile_avx512(const uint8_t *xq, idx_t ldq, int T, idx_t K,
 #define PANEL_TILE panel_tile_avx512
 #define TILE_MAX 8
 
+/// int8 weights in groups of 16 (ggml's Q6_K and Q3_K kept): each half of
+/// a 32-element activation block has its own weight scale, so the integer
+/// sums stay apart per half, and the +128 offset comes back through the
+/// half blocks' sums.
+INLINE void panel_tile16_avx512(const uint8_t *xq, idx_t ldq, int T, idx_t K,
+                                const uint8_t *w, const void *scales,
+                                idx_t scale_f32, float *out, idx_t ldo) {
+  __m512 accf[4];
+  for (int t = 0; t < T; ++t)
+    accf[t] = _mm512_setzero_ps();
+  const idx_t nb = K / QBLOCK;
+  const __m512i flip = _mm512_set1_epi8((char)0x80);
+  for (idx_t b = 0; b < nb; ++b) {
+    __m512i acc[4][2];
+    for (int t = 0; t < T; ++t) {
+      const int32_t *h = (const int32_t *)(xq + t * ldq + K + nb * 8);
+      acc[t][0] = _mm512_set1_epi32(-128 * h[2 * b]);
+      acc[t][1] = _mm512_set1_epi32(-128 * h[2 * b + 1]);
+    }
+    const uint8_t *xb = xq + b * QBLOCK;
+    const uint8_t *wb = w + b * (QBLOCK * PANEL);
+    for (int u = 0; u < QBLOCK / 4; ++u) {
+      __m512i wv = _mm512_xor_si512(_mm512_loadu_si512(wb + u * 64), flip);
+      for (int t = 0; t < T; ++t)
+        acc[t][u / 4] = _mm512_dpbusd_epi32(
+            acc[t][u / 4], wv, _mm512_set1_epi32(load_i32(xb + t * ldq + u * 4)));
+    }
+    for (int half = 0; half < 2; ++half) {
+      idx_t g = 2 * b + half;
+      __m512 ws = avx512_scales(scales, scale_f32, g * PANEL);
+      for (int t = 0; t < T; ++t) {
+        const float *d = (const float *)(xq + t * ldq + K);
+        accf[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[t][half]),
+                                  _mm512_mul_ps(ws, _mm512_set1_ps(d[b])), accf[t]);
+      }
+    }
+  }
+  for (int t = 0; t < T; ++t)
+    _mm512_storeu_ps(out + t * ldo, accf[t]);
+}
+#define PANEL_TILE16 panel_tile16_avx512
+#define TILE16_MAX 4
+
 #elif LLMC_UK_AVX2
+
+/// acc + the int8 weights' (`wv`, their magnitudes `aw`) products with 4
+/// activation codes at `x`, per row: |w| against x with w's sign, as
+/// vpmaddubsw wants one unsigned operand and its int16 pairs cannot hold
+/// 255 x 127 x 2.
+INLINE __m256i avx2_i8_dot(__m256i acc, __m256i aw, __m256i wv, const uint8_t *x) {
+  __m256i xv = _mm256_set1_epi32(load_i32(x));
+  __m256i p = _mm256_maddubs_epi16(aw, _mm256_sign_epi8(xv, wv));
+  return _mm256_add_epi32(acc, _mm256_madd_epi16(p, _mm256_set1_epi16(1)));
+}
+
+/// T tokens' 16 outputs, each as two 8-row halves.
+INLINE void avx2_store(float *out, idx_t ldo, int T, __m256 accf[][2]) {
+  for (int t = 0; t < T; ++t) {
+    _mm256_storeu_ps(out + t * ldo, accf[t][0]);
+    _mm256_storeu_ps(out + t * ldo + 8, accf[t][1]);
+  }
+}
+
+/// 8 rows' scales (f32, or f16 widened exactly).
+INLINE __m256 avx2_scales(const void *scales, idx_t scale_f32, idx_t i) {
+  if (scale_f32)
+    return _mm256_loadu_ps((const float *)scales + i);
+  return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)scales + i)));
+}
 
 /// As the AVX-512 tile, in two 8-row halves. No VNNI: vpmaddubsw (unsigned
 /// x signed bytes to saturating int16 pairs) then vpmaddwd. Its int16
@@ -291,11 +363,8 @@ INLINE void panel_tile_avx2(const uint8_t *xq, idx_t ldq, int T, idx_t K,
         for (int h = 0; h < 2; ++h) {
           __m256i wv = _mm256_loadu_si256((const __m256i *)(wb + u * 64 + h * 32));
           __m256i aw = _mm256_abs_epi8(wv);
-          for (int t = 0; t < T; ++t) {
-            __m256i xv = _mm256_set1_epi32(load_i32(xb + t * ldq + u * 4));
-            __m256i p = _mm256_maddubs_epi16(aw, _mm256_sign_epi8(xv, wv));
-            acci[t][h] = _mm256_add_epi32(acci[t][h], _mm256_madd_epi16(p, ones));
-          }
+          for (int t = 0; t < T; ++t)
+            acci[t][h] = avx2_i8_dot(acci[t][h], aw, wv, xb + t * ldq + u * 4);
         }
       }
     } else {
@@ -328,11 +397,7 @@ INLINE void panel_tile_avx2(const uint8_t *xq, idx_t ldq, int T, idx_t K,
     }
     idx_t g = b * QBLOCK / group;
     for (int h = 0; h < 2; ++h) {
-      __m256 ws = scale_f32
-                      ? _mm256_loadu_ps((const float *)scales + g * PANEL + h * 8)
-                      : _mm256_cvtph_ps(_mm_loadu_si128(
-                            (const __m128i *)((const uint16_t *)scales + g * PANEL +
-                                              h * 8)));
+      __m256 ws = avx2_scales(scales, scale_f32, g * PANEL + h * 8);
       for (int t = 0; t < T; ++t) {
         const float *d = (const float *)(xq + t * ldq + K);
         accf[t][h] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acci[t][h]),
@@ -340,11 +405,7 @@ INLINE void panel_tile_avx2(const uint8_t *xq, idx_t ldq, int T, idx_t K,
                                      accf[t][h]);
       }
       if (mins) {
-        __m256 wm = scale_f32
-                        ? _mm256_loadu_ps((const float *)mins + g * PANEL + h * 8)
-                        : _mm256_cvtph_ps(_mm_loadu_si128(
-                              (const __m128i *)((const uint16_t *)mins + g * PANEL +
-                                                h * 8)));
+        __m256 wm = avx2_scales(mins, scale_f32, g * PANEL + h * 8);
         for (int t = 0; t < T; ++t) {
           const float *d = (const float *)(xq + t * ldq + K);
           const int32_t *sum = (const int32_t *)(d + nb);
@@ -354,15 +415,67 @@ INLINE void panel_tile_avx2(const uint8_t *xq, idx_t ldq, int T, idx_t K,
       }
     }
   }
-  for (int t = 0; t < T; ++t) {
-    _mm256_storeu_ps(out + t * ldo, accf[t][0]);
-    _mm256_storeu_ps(out + t * ldo + 8, accf[t][1]);
-  }
+  avx2_store(out, ldo, T, accf);
 }
 #define PANEL_TILE panel_tile_avx2
 #define TILE_MAX 2
 
+/// int8 weights in groups of 16: as the AVX-512 variant, with the sign
+/// trick (no offset) and two 8-row halves.
+INLINE void panel_tile16_avx2(const uint8_t *xq, idx_t ldq, int T, idx_t K,
+                              const uint8_t *w, const void *scales,
+                              idx_t scale_f32, float *out, idx_t ldo) {
+  __m256 accf[2][2];
+  for (int t = 0; t < T; ++t)
+    accf[t][0] = accf[t][1] = _mm256_setzero_ps();
+  const idx_t nb = K / QBLOCK;
+  for (idx_t b = 0; b < nb; ++b) {
+    __m256i acc[2][2][2]; // token, half block, 8-row half
+    for (int t = 0; t < T; ++t)
+      for (int s = 0; s < 2; ++s)
+        acc[t][s][0] = acc[t][s][1] = _mm256_setzero_si256();
+    const uint8_t *xb = xq + b * QBLOCK;
+    const uint8_t *wb = w + b * (QBLOCK * PANEL);
+    for (int u = 0; u < QBLOCK / 4; ++u)
+      for (int h = 0; h < 2; ++h) {
+        __m256i wv = _mm256_loadu_si256((const __m256i *)(wb + u * 64 + h * 32));
+        __m256i aw = _mm256_abs_epi8(wv);
+        for (int t = 0; t < T; ++t)
+          acc[t][u / 4][h] = avx2_i8_dot(acc[t][u / 4][h], aw, wv, xb + t * ldq + u * 4);
+      }
+    for (int s = 0; s < 2; ++s) {
+      idx_t g = 2 * b + s;
+      for (int h = 0; h < 2; ++h) {
+        __m256 ws = avx2_scales(scales, scale_f32, g * PANEL + h * 8);
+        for (int t = 0; t < T; ++t) {
+          const float *d = (const float *)(xq + t * ldq + K);
+          accf[t][h] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[t][s][h]),
+                                       _mm256_mul_ps(ws, _mm256_set1_ps(d[b])),
+                                       accf[t][h]);
+        }
+      }
+    }
+  }
+  avx2_store(out, ldo, T, accf);
+}
+#define PANEL_TILE16 panel_tile16_avx2
+#define TILE16_MAX 2
+
 #elif LLMC_UK_NEON_DOT
+
+/// One quad of int8 weights: 16 rows x 4 codes, 4 rows a register.
+INLINE void load_quad(int8x16_t wv[4], const int8_t *p) {
+  for (int v = 0; v < 4; ++v)
+    wv[v] = vld1q_s8(p + v * 16);
+}
+
+/// acc[v] (rows 4v..4v+3) += one quad of int8 weights (`wv`, 16 rows x 4
+/// codes) times the 4 activation codes at `x`.
+INLINE void sdot_quad(int32x4_t acc[4], const int8x16_t wv[4], const uint8_t *x) {
+  int8x16_t xv = vreinterpretq_s8_s32(vdupq_n_s32(load_i32(x)));
+  for (int v = 0; v < 4; ++v)
+    acc[v] = vdotq_s32(acc[v], wv[v], xv);
+}
 
 /// Four rows' scales (f32, or f16 widened exactly).
 INLINE float32x4_t neon_scales(const void *scales, idx_t scale_f32, idx_t i) {
@@ -402,14 +515,9 @@ INLINE void panel_tile_sdot(const uint8_t *xq, idx_t ldq, int T, idx_t K,
       const int8_t *wb = (const int8_t *)w + b * (QBLOCK * PANEL);
       for (int u = 0; u < QBLOCK / 4; ++u) {
         int8x16_t wv[4];
-        for (int v = 0; v < 4; ++v)
-          wv[v] = vld1q_s8(wb + u * 64 + v * 16);
-        for (int t = 0; t < T; ++t) {
-          int8x16_t xv = vreinterpretq_s8_s32(
-              vdupq_n_s32(load_i32(xb + t * ldq + u * 4)));
-          for (int v = 0; v < 4; ++v)
-            acci[t][v] = vdotq_s32(acci[t][v], wv[v], xv);
-        }
+        load_quad(wv, wb + u * 64);
+        for (int t = 0; t < T; ++t)
+          sdot_quad(acci[t], wv, xb + t * ldq + u * 4);
       }
     } else {
       const uint8_t *wb = w + b * (QBLOCK * PANEL * bits / 8);
@@ -462,6 +570,47 @@ INLINE void panel_tile_sdot(const uint8_t *xq, idx_t ldq, int T, idx_t K,
 }
 #define PANEL_TILE panel_tile_sdot
 #define TILE_MAX 2
+
+/// int8 weights in groups of 16 with sdot (signed x signed: no offset),
+/// the integer sums kept apart per half block.
+INLINE void panel_tile16_sdot(const uint8_t *xq, idx_t ldq, int T, idx_t K,
+                              const uint8_t *w, const void *scales,
+                              idx_t scale_f32, float *out, idx_t ldo) {
+  float32x4_t accf[2][4];
+  for (int t = 0; t < T; ++t)
+    for (int v = 0; v < 4; ++v)
+      accf[t][v] = vdupq_n_f32(0.0f);
+  const idx_t nb = K / QBLOCK;
+  for (idx_t b = 0; b < nb; ++b) {
+    int32x4_t acc[2][2][4]; // token, half block, 4 rows
+    for (int t = 0; t < T; ++t)
+      for (int s = 0; s < 2; ++s)
+        for (int v = 0; v < 4; ++v)
+          acc[t][s][v] = vdupq_n_s32(0);
+    const uint8_t *xb = xq + b * QBLOCK;
+    const int8_t *wb = (const int8_t *)w + b * (QBLOCK * PANEL);
+    for (int u = 0; u < QBLOCK / 4; ++u) {
+      int8x16_t wv[4];
+      load_quad(wv, wb + u * 64);
+      for (int t = 0; t < T; ++t)
+        sdot_quad(acc[t][u / 4], wv, xb + t * ldq + u * 4);
+    }
+    for (int s = 0; s < 2; ++s)
+      for (int v = 0; v < 4; ++v) {
+        float32x4_t ws = neon_scales(scales, scale_f32, (2 * b + s) * PANEL + v * 4);
+        for (int t = 0; t < T; ++t) {
+          const float *d = (const float *)(xq + t * ldq + K);
+          accf[t][v] = vfmaq_f32(accf[t][v], vcvtq_f32_s32(acc[t][s][v]),
+                                 vmulq_n_f32(ws, d[b]));
+        }
+      }
+  }
+  for (int t = 0; t < T; ++t)
+    for (int v = 0; v < 4; ++v)
+      vst1q_f32(out + t * ldo + v * 4, accf[t][v]);
+}
+#define PANEL_TILE16 panel_tile16_sdot
+#define TILE16_MAX 2
 
 #if LLMC_UK_NEON_I8MM
 /// Two rows of xq times one panel with `smmla` (a 2x8 by 8x2 int8 product
@@ -589,6 +738,35 @@ INLINE void panel_tile_c(const uint8_t *xq, idx_t ldq, int T, idx_t K,
 #define PANEL_TILE panel_tile_c
 #define TILE_MAX 1
 
+/// int8 weights in groups of 16, plain C.
+INLINE void panel_tile16_c(const uint8_t *xq, idx_t ldq, int T, idx_t K,
+                           const uint8_t *w, const void *scales,
+                           idx_t scale_f32, float *out, idx_t ldo) {
+  const idx_t nb = K / QBLOCK;
+  for (int t = 0; t < T; ++t) {
+    const uint8_t *xr = xq + t * ldq;
+    const float *d = (const float *)(xr + K);
+    float acc[PANEL] = {0};
+    for (idx_t b = 0; b < nb; ++b) {
+      const int8_t *xb = (const int8_t *)xr + b * QBLOCK;
+      const int8_t *wb = (const int8_t *)w + b * (QBLOCK * PANEL);
+      for (int s = 0; s < 2; ++s)
+        for (int r = 0; r < PANEL; ++r) {
+          int32_t dot = 0;
+          for (int u = 4 * s; u < 4 * s + 4; ++u)
+            for (int i = 0; i < 4; ++i)
+              dot += wb[u * 64 + r * 4 + i] * xb[u * 4 + i];
+          acc[r] += (float)dot *
+                    (scale_at(scales, scale_f32, (2 * b + s) * PANEL + r) * d[b]);
+        }
+    }
+    for (int r = 0; r < PANEL; ++r)
+      out[t * ldo + r] = acc[r];
+  }
+}
+#define PANEL_TILE16 panel_tile16_c
+#define TILE16_MAX 1
+
 #endif
 
 /// out[t][0..15] (rows `ldo` floats apart) = panel `panel` of the packed
@@ -607,6 +785,14 @@ ENTRY void llmc_uk_panel_dot(idx_t xq_addr, idx_t ldq, idx_t n, idx_t K, idx_t b
       mins_addr ? (const uint8_t *)mins_addr + panel_scales : (const uint8_t *)0;
   float *out = (float *)out_addr;
   idx_t t = 0;
+  if (group == 16) {
+    for (; t + TILE16_MAX <= n; t += TILE16_MAX)
+      PANEL_TILE16(xq + t * ldq, ldq, TILE16_MAX, K, w, scales, scale_f32,
+                   out + t * ldo, ldo);
+    for (; t < n; ++t)
+      PANEL_TILE16(xq + t * ldq, ldq, 1, K, w, scales, scale_f32, out + t * ldo, ldo);
+    return;
+  }
 #if TILE_MAX >= 8
   for (; t + 8 <= n; t += 8)
     PANEL_TILE(xq + t * ldq, ldq, 8, K, (int)bits, w, scales, mins, scale_f32, group,
