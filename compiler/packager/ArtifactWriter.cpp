@@ -364,13 +364,19 @@ std::string writeArtifact(const ArtifactDesc &desc, const std::string &path,
     std::snprintf(suffix, sizeof suffix, ".%ld.%llx%08x.tmp", long(::getpid()),
                   (unsigned long long)counter++, unsigned(rd()));
     tmp = dir + "." + base + suffix;
+    // Tracked before it exists: a signal between the open and the tracking
+    // would leave the file behind.
+    if (options.trackTemporary) options.trackTemporary(tmp, true);
     fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
-    if (fd < 0 && errno != EEXIST)
-      return path + ": cannot create a temporary file in " + (dir.empty() ? "." : dir) +
-             ": " + std::strerror(errno);
+    if (fd < 0) {
+      int e = errno;
+      if (options.trackTemporary) options.trackTemporary(tmp, false);
+      if (e != EEXIST)
+        return path + ": cannot create a temporary file in " + (dir.empty() ? "." : dir) +
+               ": " + std::strerror(e);
+    }
   }
   if (fd < 0) return path + ": cannot create a unique temporary file";
-  if (options.trackTemporary) options.trackTemporary(tmp, true);
   std::string err;
 #if defined(__cpp_exceptions)
   try {
