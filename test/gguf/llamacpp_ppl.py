@@ -29,9 +29,9 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def run(cmd, log):
+def run(cmd, log, env=None):
     with open(log, "w") as f:
-        r = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT)
+        r = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, env=env)
     text = open(log).read()
     if r.returncode != 0:
         sys.exit("FAILED (%d): %s\n%s" % (r.returncode, " ".join(cmd), text[-2000:]))
@@ -74,14 +74,20 @@ def main():
                   os.path.join(a.work, t + ".llmc-ppl.log"))
         m = re.search(r"perplexity: ([0-9.]+) \+/- ([0-9.]+) over ([0-9]+) tokens", out)
         ours, err = float(m.group(1)), float(m.group(2))
-        # llama.cpp logs from a worker thread, which on a busy machine may
-        # not have written the last lines when the process exits: run again.
-        for attempt in range(4):
+        # llama.cpp logs from a worker thread that it never joins, so on a
+        # busy machine the last lines can be lost when the process exits
+        # (its OpenMP threads spin after the last chunk and starve that
+        # thread). PASSIVE lets them sleep; the running estimate after the
+        # last window is the final one (both are exp(mean nll), printed
+        # to 4 places), so either line will do; otherwise run again.
+        env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")
+        for attempt in range(6):
             out = run([os.path.join(a.llama_bin, "llama-perplexity"), "-m", g,
                        "-f", text, "-c", str(a.ctx), "-b", str(a.ctx), "--chunks",
                        str(a.windows), "-t", "2"],
-                      os.path.join(a.work, t + ".llama-ppl.log"))
-            m = re.search(r"Final estimate: PPL = ([0-9.]+) \+/- ([0-9.]+)", out)
+                      os.path.join(a.work, t + ".llama-ppl.log"), env)
+            m = (re.search(r"Final estimate: PPL = ([0-9.]+) \+/- ([0-9.]+)", out) or
+                 re.search(r"\[%d\]([0-9.]+)," % a.windows, out))
             if m:
                 break
         if not m:
