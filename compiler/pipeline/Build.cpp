@@ -448,7 +448,9 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
   }
   // Every output: in a directory we can write, and not one of the inputs
   // (`-o DIR/model.safetensors` must not overwrite the checkpoint). Checked
-  // before any work, so a typo costs no compile.
+  // before any work, so a typo costs no compile. A checkpoint directory's
+  // inputs are the files the importer reads (JSON and safetensors), so an
+  // artifact built into it before is overwritten, not mistaken for one.
   {
     std::vector<std::string> outputs = {opts.output};
     if (library)
@@ -457,8 +459,11 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
     if (llvm::sys::fs::is_directory(opts.modelDir)) {
       std::error_code ec;
       for (llvm::sys::fs::directory_iterator it(opts.modelDir, ec), end; it != end && !ec;
-           it.increment(ec))
-        inputs.push_back(it->path());
+           it.increment(ec)) {
+        StringRef ext = llvm::sys::path::extension(it->path());
+        if (ext == ".json" || ext == ".safetensors")
+          inputs.push_back(it->path());
+      }
     } else {
       inputs.push_back(opts.modelDir);
     }
