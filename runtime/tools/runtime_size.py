@@ -3,7 +3,7 @@
 
     runtime_size.py OBJDIR [OBJDIR...] [--budget]
 
-OBJDIR is the object directory of the llmc-runtime-shared target (-Os,
+OBJDIR is the object directory of the llmc-runtime-shared target (-Oz,
 -ffunction-sections) of one build: build/runtime/CMakeFiles/
 llmc-runtime-shared.dir, and the same under build-aarch64/ for aarch64.
 
