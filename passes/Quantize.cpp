@@ -88,14 +88,9 @@ ArrayRef<StringRef> fallbackSchemes(StringRef scheme) {
   return q8ch;
 }
 
-/// Bits per weight of a scheme, to pick the more precise of two.
-double precision(QuantAttr q) {
-  if (!q)
-    return 32;
-  if (q.getScheme() == QuantScheme::float_cast)
-    return q.getBits();
-  return q.getBits();
-}
+/// Bits per weight of a scheme (f32 when none), to pick the more precise
+/// of two.
+double precision(QuantAttr q) { return q ? q.getBits() : 32; }
 
 struct QuantizePass : public llmc::impl::LLMQuantizeBase<QuantizePass> {
   using LLMQuantizeBase::LLMQuantizeBase;
