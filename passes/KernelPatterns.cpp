@@ -291,7 +291,7 @@ LogicalResult lowerEmbedding(Operation *op, DispatchBuilder &db) {
     std::string key = std::to_string(vocab) + "x" + std::to_string(d) + "/q" +
                       std::to_string(l.bits) + "g" + std::to_string(l.group) +
                       (l.asymmetric ? "a" : "s") + std::to_string(l.scaleBytes) +
-                      "/p" + std::to_string(l.panel);
+                      "/p" + std::to_string(l.panel) + "/k" + std::to_string(l.scaleKind());
     auto fn = db.kernel("embedding", key, bufs, 0, [&](KB &k, ValueRange a) {
       OpBuilder &b = k.b;
       unsigned s = bufs.size();
@@ -301,7 +301,7 @@ LogicalResult lowerEmbedding(Operation *op, DispatchBuilder &db) {
         callMicrokernel(db, k, "llmc_uk_panel_row",
                         {addressOf(k, a[1]), addressOf(k, a[2]),
                          v.mins ? addressOf(k, a[4]) : k.idx(0),
-                         k.idx(l.scaleBytes == 4), k.idx(d), k.idx(l.bits),
+                         k.idx(l.scaleKind()), k.idx(d), k.idx(l.bits),
                          k.idx(l.group), row,
                          addressAt(k, a[3], k.imul(t, k.idx(d)))});
       });
@@ -963,7 +963,7 @@ struct Panels {
     return std::to_string(l.cols) + "x" + std::to_string(l.rows) + "/q" +
            std::to_string(l.bits) + "g" + std::to_string(l.group) +
            (l.asymmetric ? "a" : "s") + std::to_string(l.scaleBytes) + "/p" +
-           std::to_string(l.panel);
+           std::to_string(l.panel) + "/k" + std::to_string(l.scaleKind());
   }
   /// tile[t][col .. col+16) for t < n = panel `p` . xq[t] (tile rows `ldo`
   /// floats apart); `w` are the kernel arguments of `bufs`.
@@ -974,7 +974,7 @@ struct Panels {
         {addressOf(k, xq), k.idx(quant::int8RowBytes(l.cols)), n, k.idx(l.cols),
          k.idx(l.bits), addressOf(k, w[0]), addressOf(k, w[1]),
          l.asymmetric ? addressOf(k, w[2]) : k.idx(0),
-         k.idx(l.scaleBytes == 4), k.idx(l.group), p,
+         k.idx(l.scaleKind()), k.idx(l.group), p,
          addressAt(k, tile, k.idx(col)), k.idx(ldo)});
   }
 };

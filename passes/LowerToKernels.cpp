@@ -187,7 +187,12 @@ DispatchBuilder::QuantViews DispatchBuilder::quantViews(FlatSymbolRefAttr sym) {
   QuantViews v;
   v.qs = buffer(BufferSpace::weights, w.offset,
                 MemRefType::get({l.storedRows(), l.cols * l.bits / 8}, i8));
-  auto scalesTy = MemRefType::get({l.storedRows(), l.groups()}, scaleTy);
+  // Two-level scales: per row, its int8 sub-scales and f32 multipliers'
+  // bytes (the panel kernels take the address; QuantLayout.h the order).
+  auto scalesTy =
+      l.superGroups
+          ? MemRefType::get({l.storedRows(), l.scalesBytes() / l.storedRows()}, i8)
+          : MemRefType::get({l.storedRows(), l.groups()}, scaleTy);
   v.scales = buffer(BufferSpace::weights, w.offset + l.scalesOffset(), scalesTy);
   if (l.asymmetric)
     v.mins = buffer(BufferSpace::weights, w.offset + l.minsOffset(), scalesTy);

@@ -307,10 +307,19 @@ std::string streamWeight(const WeightPlan &w, packager::WeightSink &sink) {
       if (std::string err = flushPanel(); !err.empty())
         return err;
     scales.resize(size_t(l.storedRows() * l.groups() * l.scaleBytes), 0);
-    scales = quant::packPanelScales(l, scales);
-    if (l.asymmetric) {
+    if (l.asymmetric)
       mins.resize(scales.size(), 0);
-      mins = quant::packPanelScales(l, mins);
+    if (l.superGroups) {
+      std::string err;
+      scales = quant::packPanelSuperScales(l, scales, err);
+      if (err.empty() && l.asymmetric)
+        mins = quant::packPanelSuperScales(l, mins, err);
+      if (!err.empty())
+        return "weight " + w.name + ": internal error: " + err;
+    } else {
+      scales = quant::packPanelScales(l, scales);
+      if (l.asymmetric)
+        mins = quant::packPanelScales(l, mins);
     }
   }
   auto pad = [&](int64_t from, int64_t to) -> std::string {
@@ -341,30 +350,39 @@ void noteKeptFormats(ModuleOp module, llvm::raw_ostream &log) {
     int64_t tensors = 0;
     quant::Layout layout;
   };
-  std::map<GGMLType, Kept> byFormat;
+  // By format and scale form: a K-quant's packed matrices hold its
+  // two-level scales, any it leaves unpacked one f32 per group.
+  std::map<std::pair<GGMLType, int64_t>, Kept> byFormat;
   for (auto op : module.getOps<llm::WeightOp>()) {
     std::optional<GGMLType> g = llm::getGGMLType(op.getStorage().getDtype());
     if (!g || *g == GGMLType::Q8_0 || *g == GGMLType::Q4_0 ||
         !op.copiesSourceBlocks())
       continue;
-    Kept &k = byFormat[*g];
-    ++k.tensors;
-    k.layout = op.getLayout();
+    quant::Layout l = op.getLayout();
+    Kept &k = byFormat[{*g, l.superGroups}];
+    k.tensors += int64_t(op.getParts().size()); // the file's, fused or not
+    k.layout = l;
   }
-  for (auto &[type, k] : byFormat) {
+  for (auto &[key, k] : byFormat) {
     const quant::Layout &l = k.layout;
-    ggml::BlockForm f = *ggml::blockForm(type);
-    std::string name = ggmlTypeName(type).str();
-    double ours = l.bits + (l.asymmetric ? 2 : 1) * l.scaleBytes * 8.0 / l.group;
+    ggml::BlockForm f = *ggml::blockForm(key.first);
+    std::string name = ggmlTypeName(key.first).str();
+    double scaleBits = l.superGroups ? 8.0 + 32.0 / l.superGroups : l.scaleBytes * 8.0;
+    double ours = l.bits + (l.asymmetric ? 2 : 1) * scaleBits / l.group;
+    std::string scales =
+        l.superGroups
+            ? "int8 sub-scales" + std::string(l.asymmetric ? " and mins" : "") +
+                  " under an f32 per " + std::to_string(l.group * l.superGroups) +
+                  " columns"
+            : std::string(l.scaleBytes == 2 ? "f16" : "f32") + " scales" +
+                  (l.asymmetric ? " and mins" : "");
     log << llvm::format("llmc: note: %lld %s tensor%s kept exactly as int%d "
-                        "groups of %lld with %s scales%s: %.2f bits per "
-                        "weight, the file's %.2f (no kernels read %s's own "
-                        "layout yet)\n",
+                        "groups of %lld with %s: %.2f bits per weight, the "
+                        "file's %.2f (no kernels read %s's own layout yet)\n",
                         (long long)k.tensors, name.c_str(),
                         k.tensors == 1 ? "" : "s", l.bits, (long long)l.group,
-                        l.scaleBytes == 2 ? (const char *)"f16" : "f32",
-                        l.asymmetric ? (const char *)" and mins" : "", ours,
-                        f.bytes * 8.0 / f.elems, name.c_str());
+                        scales.c_str(), ours, f.bytes * 8.0 / f.elems,
+                        name.c_str());
   }
 }
 
@@ -557,8 +575,6 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
            : importHFCheckpoint(ctx, opts.modelDir, importOpts);
   if (!module)
     return false;
-  if (keep && log)
-    noteKeptFormats(*module, *log);
   auto config = llm::getModelConfig(*module);
   if (log)
     *log << llvm::format("llmc:       %lld layers, hidden %lld, vocab %lld, "
@@ -685,6 +701,9 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
     }
     if (failed(pm.run(*module)))
       return false;
+    // What the kept formats became, packed or not for this target.
+    if (keep && log)
+      noteKeptFormats(*module, *log);
     auto plan = (*module)->getAttrOfType<llm::PlanAttr>("llm.plan");
     if (log && plan) {
       *log << llvm::format("llmc:       %zu dispatches per call, arena %.3f MB",
@@ -735,6 +754,9 @@ bool buildArtifact(MLIRContext &ctx, const BuildOptions &opts) {
                         llvm::Twine(layout.group) +
                         (layout.asymmetric ? "_asym" : ""))
                            .str();
+      // Two-level scales: an f32 multiplier per this many columns.
+      if (layout.superGroups)
+        w.quant.scheme += "_s" + std::to_string(layout.group * layout.superGroups);
       w.quant.groupSize = layout.group;
       w.quant.scaleDType = layout.scaleBytes == 2 ? packager::DType::F16
                                                   : packager::DType::F32;

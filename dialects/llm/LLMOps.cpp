@@ -129,6 +129,24 @@ LogicalResult WeightOp::verify() {
 llmc::quant::Layout WeightOp::getLayout() {
   llmc::quant::Layout l = layoutFor(getTensorType(), getQuantAttr());
   l.panel = getPacked().value_or(0);
+  // ggml's K-quants kept exactly and packed: their scales (and mins) are
+  // an f16 super-block scale times 6- or 8-bit sub-scales, stored so (int8
+  // under an f32 per 256 columns) instead of one f32 per group.
+  if (l.panel && l.isInteger() && l.scaleBytes == 4 && l.cols % 256 == 0) {
+    bool kquant = true;
+    for (WeightStorageAttr part : getParts()) {
+      std::optional<GGMLType> g = getGGMLType(part.getDtype());
+      kquant &= g && (*g == GGMLType::Q4_K || *g == GGMLType::Q6_K ||
+                      *g == GGMLType::Q3_K);
+      if (kquant) {
+        llmc::ggml::KeptLayout k = llmc::ggml::keptLayout(*llmc::ggml::blockForm(*g));
+        kquant = k.bits == l.bits && k.group == l.group &&
+                 k.asymmetric == l.asymmetric && k.scaleBytes == l.scaleBytes;
+      }
+    }
+    if (kquant)
+      l.superGroups = 256 / l.group;
+  }
   return l;
 }
 

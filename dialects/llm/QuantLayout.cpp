@@ -319,3 +319,53 @@ llmc::quant::packPanelScales(const Layout &l,
     }
   return out;
 }
+
+std::vector<uint8_t>
+llmc::quant::packPanelSuperScales(const Layout &l,
+                                  const std::vector<uint8_t> &rowScales,
+                                  std::string &error) {
+  const int64_t P = l.panel, G = l.groups(), N = l.superGroups;
+  const int64_t runBytes = P * (4 + N); // multipliers, then sub-scales
+  std::vector<uint8_t> out(size_t(l.storedRows() / P * (G / N) * runBytes), 0);
+  float v[64];
+  int8_t q[64];
+  for (int64_t r = 0; r < l.storedRows(); ++r)
+    for (int64_t s = 0; s < G / N; ++s) {
+      std::memcpy(v, &rowScales[size_t((r * G + s * N) * 4)], size_t(N * 4));
+      float m = 0;
+      for (int64_t j = 0; j < N; ++j)
+        m = std::max(m, std::fabs(v[j]));
+      // The coarsest D = +-m / k (k <= 128) under which every scale is an
+      // exact int8 multiple; for a K-quant, k = its largest sub-scale in
+      // magnitude always works (D is then the file's f16 super-block scale,
+      // which may be negative; Q6_K's sub-scales reach -128).
+      // The largest sub-scales ggml's quantizers write (Q4_K 63, Q6_K 127
+      // or -128, Q3_K -32 or 31) first: a 1B model has millions of runs.
+      static const int kFirst[] = {63, 127, 128, 32, 31};
+      float d = 0;
+      bool found = m == 0;
+      for (int i = 0; i < 2 * (5 + 128) && !found; ++i) {
+        int k = i / 2 < 5 ? kFirst[i / 2] : i / 2 - 4;
+        d = (i % 2 ? -m : m) / float(k);
+        found = true;
+        for (int64_t j = 0; j < N && found; ++j) {
+          float c = std::nearbyint(v[j] / d);
+          found = c >= -128 && c <= 127 && d * c == v[j];
+          q[j] = found ? int8_t(c) : 0;
+        }
+      }
+      if (!found) {
+        error = "row " + std::to_string(r) + ", groups " + std::to_string(s * N) +
+                ".." + std::to_string(s * N + N - 1) +
+                ": the scales are not one f32 times int8 sub-scales";
+        return {};
+      }
+      if (m == 0)
+        std::fill(q, q + N, 0);
+      uint8_t *run = &out[size_t(((r / P) * (G / N) + s) * runBytes)];
+      std::memcpy(run + (r % P) * 4, &d, 4);
+      for (int64_t j = 0; j < N; ++j)
+        run[P * 4 + j * P + r % P] = uint8_t(q[j]);
+    }
+  return out;
+}

@@ -49,6 +49,7 @@
 #define LLMC_DIALECTS_LLM_QUANTLAYOUT_H
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace llmc::quant {
@@ -87,6 +88,10 @@ struct Layout {
   bool asymmetric = false;
   int scaleBytes = 4;     // 4: f32 scales, 2: f16 scales
   int64_t panel = 0;      // 0: row-major; 16: packed in panels of 16 rows
+  /// Packed only: 0, or the scales (and mins) as int8 sub-scales, one per
+  /// group, under one f32 multiplier per `superGroups` groups of a row (the
+  /// two-level scales of ggml's K-quants, exactly; packPanelSuperScales).
+  int64_t superGroups = 0;
 
   bool isInteger() const { return bits == 8 || bits == 6 || bits == 4; }
   int64_t groups() const { return isInteger() ? cols / group : 0; }
@@ -100,7 +105,14 @@ struct Layout {
     return storedRows() * cols * bits / 8;
   }
   int64_t scalesOffset() const { return alignUp(qsBytes()); }
-  int64_t scalesBytes() const { return storedRows() * groups() * scaleBytes; }
+  int64_t scalesBytes() const {
+    if (superGroups)
+      return storedRows() * (groups() + groups() / superGroups * 4);
+    return storedRows() * groups() * scaleBytes;
+  }
+  /// The panel kernels' `scale_kind`: 0 f16, 1 f32, n >= 2 int8 sub-scales
+  /// under an f32 multiplier per n groups.
+  int64_t scaleKind() const { return superGroups ? superGroups : scaleBytes == 4; }
   int64_t minsOffset() const { return alignUp(scalesOffset() + scalesBytes()); }
   int64_t totalBytes() const {
     if (!isInteger())
@@ -122,6 +134,10 @@ struct Layout {
       return "int8 groups must be a multiple of 8 elements";
     if (panel && panel != kPanel)
       return "panels hold 16 rows";
+    if (superGroups && (!panel || superGroups < 2 || superGroups > 64 ||
+                        (superGroups & (superGroups - 1)) || groups() % superGroups))
+      return "two-level scales are packed, in a power of two of groups "
+             "(2 to 64) that divides the row";
     if (panel && ((group % kInt4Block != 0 && !(group == 16 && bits == 8)) ||
                   (asymmetric && bits != 4)))
       return "only groups of a multiple of 32 elements (int8: or of 16) pack "
@@ -167,6 +183,17 @@ void packPanel(const Layout &l, const uint8_t *rowCodes, uint8_t *out);
 /// scaleBytes) into the packed order: per panel, per group, 16 rows.
 std::vector<uint8_t> packPanelScales(const Layout &l,
                                      const std::vector<uint8_t> &rowScales);
+
+/// Row-major f32 scales (or mins; storedRows() x groups()) in the two-level
+/// packed order of l.superGroups: per panel, per run of superGroups groups,
+/// the 16 rows' f32 multipliers D, then per group the 16 rows' int8
+/// sub-scales q, with D x q == the scale exactly in f32 (as the kernels
+/// compute it). Scales that do not factor so (only ggml's K-quants are
+/// packed this way, whose scales are an f16 times a small integer) are an
+/// error naming the row and group, in `error`.
+std::vector<uint8_t> packPanelSuperScales(const Layout &l,
+                                          const std::vector<uint8_t> &rowScales,
+                                          std::string &error);
 
 } // namespace llmc::quant
 

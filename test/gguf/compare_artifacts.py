@@ -4,6 +4,9 @@
 Usage: compare_artifacts.py --llmc LLMC A.llmc B.llmc [--tol T] [--steps N]
                             [--tokenize]
 
+LLMC is a command line (split as a shell would): `llmc`, or a runner and
+llmc-run for another architecture (lit's %aarch64-run).
+
 Runs the same prompts through both (`llmc run --tokens ... --ignore-eos
 --dump-logits`) and requires the same greedy tokens and
 max |logit_A - logit_B| <= tol * max |logit_B| at every step. With
@@ -12,6 +15,7 @@ max |logit_A - logit_B| <= tol * max |logit_B| at every step. With
 for a set of texts (the artifacts must carry a tokenizer).
 """
 import argparse
+import shlex
 import os
 import subprocess
 import sys
@@ -43,6 +47,7 @@ def main():
     ap.add_argument("--steps", type=int, default=16)
     ap.add_argument("--tokenize", action="store_true")
     args = ap.parse_args()
+    llmc = shlex.split(args.llmc)
 
     worst = 0.0
     with tempfile.TemporaryDirectory() as tmp:
@@ -50,7 +55,7 @@ def main():
             outs = []
             for i, art in enumerate((args.a, args.b)):
                 path = os.path.join(tmp, f"{p}.{i}.logits")
-                toks = run([args.llmc, "run", art, "--tokens",
+                toks = run(llmc + ["run", art, "--tokens",
                             ",".join(map(str, prompt)), "--max-new",
                             str(args.steps), "--ignore-eos", "--dump-logits", path])
                 logits = np.fromfile(path, dtype="<f4").reshape(args.steps, -1)
@@ -76,12 +81,12 @@ def main():
         n = 0
         for text in TEXTS:
             for flags in ([], ["--bos"], ["--no-special"]):
-                ids = [run([args.llmc, "tokenize", art, text] + flags).strip()
+                ids = [run(llmc + ["tokenize", art, text] + flags).strip()
                        for art in (args.a, args.b)]
                 if ids[0] != ids[1]:
                     print(f"FAIL: tokenize {text!r} {flags}: {ids[0]} vs {ids[1]}")
                     return 1
-                back = [run([args.llmc, "tokenize", art, "--decode", ids[0]])
+                back = [run(llmc + ["tokenize", art, "--decode", ids[0]])
                         for art in (args.a, args.b)]
                 if back[0] != back[1]:
                     print(f"FAIL: decode {ids[0]}: {back[0]!r} vs {back[1]!r}")

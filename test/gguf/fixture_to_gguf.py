@@ -27,9 +27,9 @@ Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, Q4_1, Q5_0, Q5_1, Q8_0, Q4_0; the
 K-quants only where a row is whole super-blocks of 256). gguf-py quantizes
 the 32-element formats but not the K-quants or IQ4_NL: their blocks are
 random bytes with the f16 scales set so the values have the weight's
-spread (a random model, for checking numerics, not text). --type q6_k:
-every 2-D weight whose rows are whole super-blocks in Q6_K (random blocks
-as above), the others in Q8_0.
+spread (a random model, for checking numerics, not text). --type q6_k
+(q4_k): every 2-D weight whose rows are whole super-blocks in Q6_K (Q4_K;
+random blocks as above), the others in Q8_0.
 --dequantized DIR also writes DIR, a Hugging Face checkpoint (F32) of the
 values the GGUF file holds as the `gguf` package dequantizes them (q / k
 rows back in Hugging Face order), with the fixture's config and tokenizer:
@@ -227,7 +227,8 @@ def write(model_dir, out, qtype, bad, rope_scaling=None, dequantized=None):
         w.add_key_length(head_dim)
         w.add_value_length(head_dim)
     w.add_file_type({"f32": 0, "f16": 1, "q4_0": 2, "q4_1": 3, "q8_0": 7, "bf16": 32,
-                     "mixed": 15, "q6_k": 18}[qtype])  # 15: Q4_K_M, 18: Q6_K
+                     "mixed": 15, "q6_k": 18, "q4_k": 14}[qtype])
+    # 15: Q4_K_M, 18: Q6_K, 14: Q4_K_S
     w.add_vocab_size(vocab)
     w.add_rope_dimension_count(head_dim)
     rs = cfg.get("rope_scaling")
@@ -261,9 +262,10 @@ def write(model_dir, out, qtype, bad, rope_scaling=None, dequantized=None):
         """2-D weights in qtype, 1-D in F32 (as llama.cpp)."""
         a = np.ascontiguousarray(a, dtype=np.float32)
         kind = qtype
-        if qtype in ("mixed", "q6_k") and a.ndim == 2:
-            if qtype == "q6_k":
-                qt = Q.Q6_K if a.shape[1] % 256 == 0 else Q.Q8_0
+        if qtype in ("mixed", "q6_k", "q4_k") and a.ndim == 2:
+            if qtype in ("q6_k", "q4_k"):
+                k = Q.Q6_K if qtype == "q6_k" else Q.Q4_K
+                qt = k if a.shape[1] % 256 == 0 else Q.Q8_0
             else:
                 qt = next(mixed)
             while gguf.quants.GGML_QUANT_SIZES[qt][0] == 256 and a.shape[1] % 256:
@@ -356,7 +358,7 @@ def main():
     ap.add_argument("out")
     ap.add_argument("--type", default="f32",
                     choices=["f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "mixed",
-                             "q6_k"])
+                             "q6_k", "q4_k"])
     ap.add_argument("--dequantized", metavar="DIR",
                     help="also write the file's values as an F32 Hugging Face "
                          "checkpoint in DIR")

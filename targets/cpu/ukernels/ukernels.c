@@ -101,10 +101,36 @@ INLINE int32_t load_i32(const void *p) {
   return v;
 }
 
-INLINE float scale_at(const void *scales, idx_t scale_f32, idx_t i) {
-  if (scale_f32)
+/// A panel's scales (or mins) by `scale_kind` (QuantLayout.h,
+/// Layout::scaleKind): 0 f16 and 1 f32, [group][16 rows]; n >= 2 (a power
+/// of two), per run of n groups the 16 rows' f32 multipliers, then per
+/// group the 16 rows' int8 sub-scales (ggml's K-quants, exactly). The run
+/// holding index i = group * 16 + row:
+INLINE const uint8_t *scale_run(const void *scales, idx_t kind, idx_t i) {
+  return (const uint8_t *)scales +
+         (i / PANEL >> __builtin_ctzll((unsigned long long)kind)) * PANEL * (4 + kind);
+}
+/// ... and the int8 sub-scale of index i in it.
+INLINE const int8_t *scale_sub(const uint8_t *run, idx_t kind, idx_t i) {
+  return (const int8_t *)run + PANEL * 4 + (i / PANEL & (kind - 1)) * PANEL + i % PANEL;
+}
+
+INLINE float scale_at(const void *scales, idx_t scale_kind, idx_t i) {
+  if (scale_kind == 1)
     return ((const float *)scales)[i];
-  return half_to_float(((const uint16_t *)scales)[i]);
+  if (scale_kind == 0)
+    return half_to_float(((const uint16_t *)scales)[i]);
+  const uint8_t *run = scale_run(scales, scale_kind, i);
+  float d;
+  __builtin_memcpy(&d, run + i % PANEL * 4, 4);
+  return (float)*scale_sub(run, scale_kind, i) * d;
+}
+
+/// Bytes of one panel's scales (or mins).
+INLINE idx_t panel_scale_bytes(idx_t K, idx_t group, idx_t scale_kind) {
+  if (scale_kind >= 2)
+    return K / group / scale_kind * PANEL * (4 + scale_kind);
+  return K / group * PANEL * (scale_kind ? 4 : 2);
 }
 
 /// Bytes of one quantized activation row of K elements (64-byte multiple).
@@ -178,17 +204,22 @@ ENTRY void llmc_uk_quantize_rows(idx_t x_addr, idx_t ldx, idx_t K, idx_t t0,
 #if LLMC_UK_AVX512VNNI
 
 /// 16 rows' scales (f32, or f16 widened exactly).
-INLINE __m512 avx512_scales(const void *scales, idx_t scale_f32, idx_t i) {
-  if (scale_f32)
+INLINE __m512 avx512_scales(const void *scales, idx_t scale_kind, idx_t i) {
+  if (scale_kind == 1)
     return _mm512_loadu_ps((const float *)scales + i);
-  return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)scales + i)));
+  if (scale_kind == 0)
+    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)scales + i)));
+  const uint8_t *run = scale_run(scales, scale_kind, i);
+  __m512 q = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(
+      _mm_loadu_si128((const __m128i *)scale_sub(run, scale_kind, i))));
+  return _mm512_mul_ps(q, _mm512_loadu_ps((const float *)run + i % PANEL));
 }
 
 /// T rows of xq (starting at `xq`) times one panel: out[t][0..15].
 INLINE void panel_tile_avx512(const uint8_t *xq, idx_t ldq, int T, idx_t K,
                               int bits, const uint8_t *w,
                               const void *scales, const void *mins,
-                              idx_t scale_f32, idx_t group, float *out,
+                              idx_t scale_kind, idx_t group, float *out,
                               idx_t ldo) {
   __m512 accf[8];
   for (int t = 0; t < T; ++t)
@@ -243,14 +274,14 @@ INLINE void panel_tile_avx512(const uint8_t *xq, idx_t ldq, int T, idx_t K,
       }
     }
     idx_t g = b * QBLOCK / group;
-    __m512 ws = avx512_scales(scales, scale_f32, g * PANEL);
+    __m512 ws = avx512_scales(scales, scale_kind, g * PANEL);
     for (int t = 0; t < T; ++t) {
       const float *d = (const float *)(xq + t * ldq + K);
       accf[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acci[t]),
                                 _mm512_mul_ps(ws, _mm512_set1_ps(d[b])), accf[t]);
     }
     if (mins) {
-      __m512 wm = avx512_scales(mins, scale_f32, g * PANEL);
+      __m512 wm = avx512_scales(mins, scale_kind, g * PANEL);
       for (int t = 0; t < T; ++t) {
         const float *d = (const float *)(xq + t * ldq + K);
         const int32_t *sum = (const int32_t *)(d + nb);
@@ -270,7 +301,7 @@ INLINE void panel_tile_avx512(const uint8_t *xq, idx_t ldq, int T, idx_t K,
 /// half blocks' sums.
 INLINE void panel_tile16_avx512(const uint8_t *xq, idx_t ldq, int T, idx_t K,
                                 const uint8_t *w, const void *scales,
-                                idx_t scale_f32, float *out, idx_t ldo) {
+                                idx_t scale_kind, float *out, idx_t ldo) {
   __m512 accf[4];
   for (int t = 0; t < T; ++t)
     accf[t] = _mm512_setzero_ps();
@@ -293,7 +324,7 @@ INLINE void panel_tile16_avx512(const uint8_t *xq, idx_t ldq, int T, idx_t K,
     }
     for (int half = 0; half < 2; ++half) {
       idx_t g = 2 * b + half;
-      __m512 ws = avx512_scales(scales, scale_f32, g * PANEL);
+      __m512 ws = avx512_scales(scales, scale_kind, g * PANEL);
       for (int t = 0; t < T; ++t) {
         const float *d = (const float *)(xq + t * ldq + K);
         accf[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[t][half]),
@@ -328,10 +359,15 @@ INLINE void avx2_store(float *out, idx_t ldo, int T, __m256 accf[][2]) {
 }
 
 /// 8 rows' scales (f32, or f16 widened exactly).
-INLINE __m256 avx2_scales(const void *scales, idx_t scale_f32, idx_t i) {
-  if (scale_f32)
+INLINE __m256 avx2_scales(const void *scales, idx_t scale_kind, idx_t i) {
+  if (scale_kind == 1)
     return _mm256_loadu_ps((const float *)scales + i);
-  return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)scales + i)));
+  if (scale_kind == 0)
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)scales + i)));
+  const uint8_t *run = scale_run(scales, scale_kind, i);
+  __m256 q = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(
+      _mm_loadl_epi64((const __m128i *)scale_sub(run, scale_kind, i))));
+  return _mm256_mul_ps(q, _mm256_loadu_ps((const float *)run + i % PANEL));
 }
 
 /// As the AVX-512 tile, in two 8-row halves. No VNNI: vpmaddubsw (unsigned
@@ -341,7 +377,7 @@ INLINE __m256 avx2_scales(const void *scales, idx_t scale_f32, idx_t i) {
 /// (0..15) go in as they are.
 INLINE void panel_tile_avx2(const uint8_t *xq, idx_t ldq, int T, idx_t K,
                             int bits, const uint8_t *w, const void *scales,
-                            const void *mins, idx_t scale_f32, idx_t group,
+                            const void *mins, idx_t scale_kind, idx_t group,
                             float *out, idx_t ldo) {
   __m256 accf[2][2];
   for (int t = 0; t < T; ++t)
@@ -397,7 +433,7 @@ INLINE void panel_tile_avx2(const uint8_t *xq, idx_t ldq, int T, idx_t K,
     }
     idx_t g = b * QBLOCK / group;
     for (int h = 0; h < 2; ++h) {
-      __m256 ws = avx2_scales(scales, scale_f32, g * PANEL + h * 8);
+      __m256 ws = avx2_scales(scales, scale_kind, g * PANEL + h * 8);
       for (int t = 0; t < T; ++t) {
         const float *d = (const float *)(xq + t * ldq + K);
         accf[t][h] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acci[t][h]),
@@ -405,7 +441,7 @@ INLINE void panel_tile_avx2(const uint8_t *xq, idx_t ldq, int T, idx_t K,
                                      accf[t][h]);
       }
       if (mins) {
-        __m256 wm = avx2_scales(mins, scale_f32, g * PANEL + h * 8);
+        __m256 wm = avx2_scales(mins, scale_kind, g * PANEL + h * 8);
         for (int t = 0; t < T; ++t) {
           const float *d = (const float *)(xq + t * ldq + K);
           const int32_t *sum = (const int32_t *)(d + nb);
@@ -424,7 +460,7 @@ INLINE void panel_tile_avx2(const uint8_t *xq, idx_t ldq, int T, idx_t K,
 /// trick (no offset) and two 8-row halves.
 INLINE void panel_tile16_avx2(const uint8_t *xq, idx_t ldq, int T, idx_t K,
                               const uint8_t *w, const void *scales,
-                              idx_t scale_f32, float *out, idx_t ldo) {
+                              idx_t scale_kind, float *out, idx_t ldo) {
   __m256 accf[2][2];
   for (int t = 0; t < T; ++t)
     accf[t][0] = accf[t][1] = _mm256_setzero_ps();
@@ -446,7 +482,7 @@ INLINE void panel_tile16_avx2(const uint8_t *xq, idx_t ldq, int T, idx_t K,
     for (int s = 0; s < 2; ++s) {
       idx_t g = 2 * b + s;
       for (int h = 0; h < 2; ++h) {
-        __m256 ws = avx2_scales(scales, scale_f32, g * PANEL + h * 8);
+        __m256 ws = avx2_scales(scales, scale_kind, g * PANEL + h * 8);
         for (int t = 0; t < T; ++t) {
           const float *d = (const float *)(xq + t * ldq + K);
           accf[t][h] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[t][s][h]),
@@ -478,11 +514,18 @@ INLINE void sdot_quad(int32x4_t acc[4], const int8x16_t wv[4], const uint8_t *x)
 }
 
 /// Four rows' scales (f32, or f16 widened exactly).
-INLINE float32x4_t neon_scales(const void *scales, idx_t scale_f32, idx_t i) {
-  if (scale_f32)
+INLINE float32x4_t neon_scales(const void *scales, idx_t scale_kind, idx_t i) {
+  if (scale_kind == 1)
     return vld1q_f32((const float *)scales + i);
-  return vcvt_f32_f16(
-      vreinterpret_f16_u16(vld1_u16((const uint16_t *)scales + i)));
+  if (scale_kind == 0)
+    return vcvt_f32_f16(
+        vreinterpret_f16_u16(vld1_u16((const uint16_t *)scales + i)));
+  const uint8_t *run = scale_run(scales, scale_kind, i);
+  // Four int8 sub-scales (a 4-byte load: the last run ends the buffer).
+  int16x8_t q16 = vmovl_s8(vreinterpret_s8_s32(
+      vdup_n_s32(load_i32(scale_sub(run, scale_kind, i)))));
+  float32x4_t q = vcvtq_f32_s32(vmovl_s16(vget_low_s16(q16)));
+  return vmulq_f32(q, vld1q_f32((const float *)run + i % PANEL));
 }
 
 /// T (1 or 2) rows of xq times one panel with `sdot`: the panel's quad
@@ -493,7 +536,7 @@ INLINE float32x4_t neon_scales(const void *scales, idx_t scale_f32, idx_t i) {
 /// in the 32 vector registers beside the weights.
 INLINE void panel_tile_sdot(const uint8_t *xq, idx_t ldq, int T, idx_t K,
                             int bits, const uint8_t *w, const void *scales,
-                            const void *mins, idx_t scale_f32, idx_t group,
+                            const void *mins, idx_t scale_kind, idx_t group,
                             float *out, idx_t ldo) {
   float32x4_t accf[2][4];
   for (int t = 0; t < T; ++t)
@@ -548,14 +591,14 @@ INLINE void panel_tile_sdot(const uint8_t *xq, idx_t ldq, int T, idx_t K,
     }
     idx_t g = b * QBLOCK / group;
     for (int v = 0; v < 4; ++v) {
-      float32x4_t ws = neon_scales(scales, scale_f32, g * PANEL + v * 4);
+      float32x4_t ws = neon_scales(scales, scale_kind, g * PANEL + v * 4);
       for (int t = 0; t < T; ++t) {
         const float *d = (const float *)(xq + t * ldq + K);
         accf[t][v] = vfmaq_f32(accf[t][v], vcvtq_f32_s32(acci[t][v]),
                                vmulq_n_f32(ws, d[b]));
       }
       if (mins) {
-        float32x4_t wm = neon_scales(mins, scale_f32, g * PANEL + v * 4);
+        float32x4_t wm = neon_scales(mins, scale_kind, g * PANEL + v * 4);
         for (int t = 0; t < T; ++t) {
           const float *d = (const float *)(xq + t * ldq + K);
           const int32_t *sum = (const int32_t *)(d + nb);
@@ -575,7 +618,7 @@ INLINE void panel_tile_sdot(const uint8_t *xq, idx_t ldq, int T, idx_t K,
 /// the integer sums kept apart per half block.
 INLINE void panel_tile16_sdot(const uint8_t *xq, idx_t ldq, int T, idx_t K,
                               const uint8_t *w, const void *scales,
-                              idx_t scale_f32, float *out, idx_t ldo) {
+                              idx_t scale_kind, float *out, idx_t ldo) {
   float32x4_t accf[2][4];
   for (int t = 0; t < T; ++t)
     for (int v = 0; v < 4; ++v)
@@ -597,7 +640,7 @@ INLINE void panel_tile16_sdot(const uint8_t *xq, idx_t ldq, int T, idx_t K,
     }
     for (int s = 0; s < 2; ++s)
       for (int v = 0; v < 4; ++v) {
-        float32x4_t ws = neon_scales(scales, scale_f32, (2 * b + s) * PANEL + v * 4);
+        float32x4_t ws = neon_scales(scales, scale_kind, (2 * b + s) * PANEL + v * 4);
         for (int t = 0; t < T; ++t) {
           const float *d = (const float *)(xq + t * ldq + K);
           accf[t][v] = vfmaq_f32(accf[t][v], vcvtq_f32_s32(acc[t][s][v]),
@@ -621,7 +664,7 @@ INLINE void panel_tile16_sdot(const uint8_t *xq, idx_t ldq, int T, idx_t K,
 /// Same products and roundings as panel_tile_sdot, so the same numbers.
 INLINE void panel_pair_mmla(const uint8_t *xq, idx_t ldq, idx_t K, int bits,
                             const uint8_t *w, const void *scales,
-                            const void *mins, idx_t scale_f32, idx_t group,
+                            const void *mins, idx_t scale_kind, idx_t group,
                             float *out, idx_t ldo) {
   float32x4_t accf[8];
   for (int p = 0; p < 8; ++p)
@@ -661,14 +704,14 @@ INLINE void panel_pair_mmla(const uint8_t *xq, idx_t ldq, idx_t K, int bits,
     idx_t g = b * QBLOCK / group;
     float32x4_t dd = vcombine_f32(vdup_n_f32(d0[b]), vdup_n_f32(d1[b]));
     for (int v = 0; v < 4; ++v) {
-      float32x4_t ws = neon_scales(scales, scale_f32, g * PANEL + v * 4);
+      float32x4_t ws = neon_scales(scales, scale_kind, g * PANEL + v * 4);
       float32x2_t lo = vget_low_f32(ws), hi = vget_high_f32(ws);
       accf[2 * v] = vfmaq_f32(accf[2 * v], vcvtq_f32_s32(acci[2 * v]),
                               vmulq_f32(vcombine_f32(lo, lo), dd));
       accf[2 * v + 1] = vfmaq_f32(accf[2 * v + 1], vcvtq_f32_s32(acci[2 * v + 1]),
                                   vmulq_f32(vcombine_f32(hi, hi), dd));
       if (mins) {
-        float32x4_t wm = neon_scales(mins, scale_f32, g * PANEL + v * 4);
+        float32x4_t wm = neon_scales(mins, scale_kind, g * PANEL + v * 4);
         float32x2_t mlo = vget_low_f32(wm), mhi = vget_high_f32(wm);
         float32x4_t ms = vcombine_f32(vdup_n_f32(d0[b] * (float)s0[b]),
                                       vdup_n_f32(d1[b] * (float)s1[b]));
@@ -690,7 +733,7 @@ INLINE void panel_pair_mmla(const uint8_t *xq, idx_t ldq, idx_t K, int bits,
 /// Plain C over the same layout (other targets, until their own variant).
 INLINE void panel_tile_c(const uint8_t *xq, idx_t ldq, int T, idx_t K,
                          int bits, const uint8_t *w, const void *scales,
-                         const void *mins, idx_t scale_f32, idx_t group,
+                         const void *mins, idx_t scale_kind, idx_t group,
                          float *out, idx_t ldo) {
   const idx_t nb = K / QBLOCK;
   for (int t = 0; t < T; ++t) {
@@ -726,9 +769,9 @@ INLINE void panel_tile_c(const uint8_t *xq, idx_t ldq, int T, idx_t K,
       }
       idx_t g = b * QBLOCK / group;
       for (int r = 0; r < PANEL; ++r) {
-        acc[r] += (float)dot[r] * (scale_at(scales, scale_f32, g * PANEL + r) * d[b]);
+        acc[r] += (float)dot[r] * (scale_at(scales, scale_kind, g * PANEL + r) * d[b]);
         if (mins)
-          acc[r] += scale_at(mins, scale_f32, g * PANEL + r) * (d[b] * (float)s[b]);
+          acc[r] += scale_at(mins, scale_kind, g * PANEL + r) * (d[b] * (float)s[b]);
       }
     }
     for (int r = 0; r < PANEL; ++r)
@@ -741,7 +784,7 @@ INLINE void panel_tile_c(const uint8_t *xq, idx_t ldq, int T, idx_t K,
 /// int8 weights in groups of 16, plain C.
 INLINE void panel_tile16_c(const uint8_t *xq, idx_t ldq, int T, idx_t K,
                            const uint8_t *w, const void *scales,
-                           idx_t scale_f32, float *out, idx_t ldo) {
+                           idx_t scale_kind, float *out, idx_t ldo) {
   const idx_t nb = K / QBLOCK;
   for (int t = 0; t < T; ++t) {
     const uint8_t *xr = xq + t * ldq;
@@ -757,7 +800,7 @@ INLINE void panel_tile16_c(const uint8_t *xq, idx_t ldq, int T, idx_t K,
             for (int i = 0; i < 4; ++i)
               dot += wb[u * 64 + r * 4 + i] * xb[u * 4 + i];
           acc[r] += (float)dot *
-                    (scale_at(scales, scale_f32, (2 * b + s) * PANEL + r) * d[b]);
+                    (scale_at(scales, scale_kind, (2 * b + s) * PANEL + r) * d[b]);
         }
     }
     for (int r = 0; r < PANEL; ++r)
@@ -775,11 +818,11 @@ INLINE void panel_tile16_c(const uint8_t *xq, idx_t ldq, int T, idx_t K,
 /// the panel (16 x K bytes or half that) stays in cache across the tiles.
 ENTRY void llmc_uk_panel_dot(idx_t xq_addr, idx_t ldq, idx_t n, idx_t K, idx_t bits,
                        idx_t w_addr, idx_t scales_addr, idx_t mins_addr,
-                       idx_t scale_f32, idx_t group, idx_t panel,
+                       idx_t scale_kind, idx_t group, idx_t panel,
                        idx_t out_addr, idx_t ldo) {
   const uint8_t *xq = (const uint8_t *)xq_addr;
   const uint8_t *w = (const uint8_t *)w_addr + panel * PANEL * K * bits / 8;
-  const idx_t panel_scales = panel * (K / group) * PANEL * (scale_f32 ? 4 : 2);
+  const idx_t panel_scales = panel * panel_scale_bytes(K, group, scale_kind);
   const uint8_t *scales = (const uint8_t *)scales_addr + panel_scales;
   const uint8_t *mins =
       mins_addr ? (const uint8_t *)mins_addr + panel_scales : (const uint8_t *)0;
@@ -787,18 +830,18 @@ ENTRY void llmc_uk_panel_dot(idx_t xq_addr, idx_t ldq, idx_t n, idx_t K, idx_t b
   idx_t t = 0;
   if (group == 16) {
     for (; t + TILE16_MAX <= n; t += TILE16_MAX)
-      PANEL_TILE16(xq + t * ldq, ldq, TILE16_MAX, K, w, scales, scale_f32,
+      PANEL_TILE16(xq + t * ldq, ldq, TILE16_MAX, K, w, scales, scale_kind,
                    out + t * ldo, ldo);
     for (; t < n; ++t)
-      PANEL_TILE16(xq + t * ldq, ldq, 1, K, w, scales, scale_f32, out + t * ldo, ldo);
+      PANEL_TILE16(xq + t * ldq, ldq, 1, K, w, scales, scale_kind, out + t * ldo, ldo);
     return;
   }
 #if TILE_MAX >= 8
   for (; t + 8 <= n; t += 8)
-    PANEL_TILE(xq + t * ldq, ldq, 8, K, (int)bits, w, scales, mins, scale_f32, group,
+    PANEL_TILE(xq + t * ldq, ldq, 8, K, (int)bits, w, scales, mins, scale_kind, group,
                out + t * ldo, ldo);
   if (t + 4 <= n) {
-    PANEL_TILE(xq + t * ldq, ldq, 4, K, (int)bits, w, scales, mins, scale_f32, group,
+    PANEL_TILE(xq + t * ldq, ldq, 4, K, (int)bits, w, scales, mins, scale_kind, group,
                out + t * ldo, ldo);
     t += 4;
   }
@@ -808,16 +851,16 @@ ENTRY void llmc_uk_panel_dot(idx_t xq_addr, idx_t ldq, idx_t n, idx_t K, idx_t b
   // laid out for the sdot tile (it reads them as it reads int4's nibbles).
   if (bits != 6)
     for (; t + 2 <= n; t += 2)
-      PANEL_PAIR(xq + t * ldq, ldq, K, (int)bits, w, scales, mins, scale_f32, group,
+      PANEL_PAIR(xq + t * ldq, ldq, K, (int)bits, w, scales, mins, scale_kind, group,
                  out + t * ldo, ldo);
 #endif
 #if TILE_MAX >= 2
   for (; t + 2 <= n; t += 2)
-    PANEL_TILE(xq + t * ldq, ldq, 2, K, (int)bits, w, scales, mins, scale_f32, group,
+    PANEL_TILE(xq + t * ldq, ldq, 2, K, (int)bits, w, scales, mins, scale_kind, group,
                out + t * ldo, ldo);
 #endif
   for (; t < n; ++t)
-    PANEL_TILE(xq + t * ldq, ldq, 1, K, (int)bits, w, scales, mins, scale_f32, group,
+    PANEL_TILE(xq + t * ldq, ldq, 1, K, (int)bits, w, scales, mins, scale_kind, group,
                out + t * ldo, ldo);
 }
 
@@ -827,11 +870,11 @@ ENTRY void llmc_uk_panel_dot(idx_t xq_addr, idx_t ldq, idx_t n, idx_t K, idx_t b
 
 /// out[0..K) = row `row` of the packed weight, dequantized.
 ENTRY void llmc_uk_panel_row(idx_t w_addr, idx_t scales_addr, idx_t mins_addr,
-                       idx_t scale_f32, idx_t K, idx_t bits, idx_t group,
+                       idx_t scale_kind, idx_t K, idx_t bits, idx_t group,
                        idx_t row, idx_t out_addr) {
   idx_t panel = row / PANEL, r = row % PANEL;
   const uint8_t *w = (const uint8_t *)w_addr + panel * PANEL * K * bits / 8;
-  const idx_t panel_scales = panel * (K / group) * PANEL * (scale_f32 ? 4 : 2);
+  const idx_t panel_scales = panel * panel_scale_bytes(K, group, scale_kind);
   const uint8_t *scales = (const uint8_t *)scales_addr + panel_scales;
   const uint8_t *mins =
       mins_addr ? (const uint8_t *)mins_addr + panel_scales : (const uint8_t *)0;
@@ -852,8 +895,8 @@ ENTRY void llmc_uk_panel_row(idx_t w_addr, idx_t scales_addr, idx_t mins_addr,
       uint8_t byte = w[(k / 8) * 64 + r * 4 + k % 4];
       q = (float)((k % 8 < 4 ? byte & 15 : byte >> 4) - (mins ? 0 : 8));
     }
-    out[k] = q * scale_at(scales, scale_f32, (k / group) * PANEL + r);
+    out[k] = q * scale_at(scales, scale_kind, (k / group) * PANEL + r);
     if (mins)
-      out[k] += scale_at(mins, scale_f32, (k / group) * PANEL + r);
+      out[k] += scale_at(mins, scale_kind, (k / group) * PANEL + r);
   }
 }

@@ -242,3 +242,54 @@ TEST(QuantLayout, PanelsHoldFourCodesOfSixteenRows) {
   EXPECT_EQ(packed[((1 * 2 + 1) * 16 + 3) * 2], uint8_t(19 * 2 + 1)); // row 19, group 1
   EXPECT_EQ(packed[((0 * 2 + 0) * 16 + 15) * 2], uint8_t(15 * 2));
 }
+
+// ggml's K-quants' scales, an f16 super-block scale times small integers,
+// packed two-level (int8 sub-scales under an f32 per 256 columns): every
+// scale comes back exactly as the kernels compute it (f32 D times the
+// int8), in the documented byte order; Q6_K's -128 sub-scale too.
+TEST(QuantLayout, TwoLevelScalesAreExactAndOrdered) {
+  Layout l;
+  l.rows = 20, l.cols = 512, l.bits = 8, l.group = 16, l.panel = kPanel;
+  l.superGroups = 16;
+  ASSERT_EQ(l.invalidReason(), nullptr);
+  const int64_t G = l.groups(), R = l.storedRows(); // 32 groups, 32 rows
+  EXPECT_EQ(l.scalesBytes(), R * (G + G / 16 * 4));
+  std::vector<float> want(size_t(R * G));
+  uint32_t seed = 7;
+  for (int64_t r = 0; r < R; ++r)
+    for (int64_t s = 0; s < 2; ++s) {
+      // llama.cpp writes negative super-block scales too.
+      float d = halfToFloat(floatToHalf((r % 3 ? 0.001f : -0.001f) * float(r + 1) / float(s + 3)));
+      for (int64_t j = 0; j < 16; ++j) {
+        seed = seed * 1103515245u + 12345u;
+        int sub = int(seed >> 16 & 255) - 128;
+        if ((r == 5 || r == 9) && s == 1 && j == 3)
+          sub = -128; // the largest magnitude, at the int8 limit (row 9: d < 0)
+        if (r == 6 && s == 0)
+          sub = 0; // an all-zero run
+        want[size_t(r * G + s * 16 + j)] = d * float(sub);
+      }
+    }
+  std::vector<uint8_t> rowScales(want.size() * 4);
+  std::memcpy(rowScales.data(), want.data(), rowScales.size());
+  std::string error;
+  std::vector<uint8_t> packed = packPanelSuperScales(l, rowScales, error);
+  ASSERT_EQ(error, "");
+  ASSERT_EQ(int64_t(packed.size()), l.scalesBytes());
+  // Per panel, per run of 16 groups: 16 f32 multipliers, then 16 x 16 int8.
+  const int64_t run = kPanel * (4 + 16);
+  for (int64_t r = 0; r < R; ++r)
+    for (int64_t g = 0; g < G; ++g) {
+      const uint8_t *at = &packed[size_t(((r / kPanel) * (G / 16) + g / 16) * run)];
+      float d;
+      std::memcpy(&d, at + (r % kPanel) * 4, 4);
+      int8_t q = int8_t(at[kPanel * 4 + (g % 16) * kPanel + r % kPanel]);
+      EXPECT_EQ(d * float(q), want[size_t(r * G + g)]) << "row " << r << " group " << g;
+    }
+
+  // Scales that are not one f32 times int8s are refused, by row and group.
+  float bad[32] = {1.0f, 0.70710677f, 0.1234567f};
+  std::memcpy(rowScales.data() + 7 * G * 4, bad, sizeof bad);
+  packPanelSuperScales(l, rowScales, error);
+  EXPECT_EQ(error, "row 7, groups 0..15: the scales are not one f32 times int8 sub-scales");
+}
