@@ -376,14 +376,109 @@ struct ExpandRoundEvenPass
   }
 };
 
+/// f16 <-> f32 conversions (arith.extf / arith.truncf: the f16 KV cache,
+/// f16 scales on the float-activation kernels) as integer arithmetic, for
+/// x86-64 CPUs without F16C, where LLVM would call compiler-rt's
+/// __extendhfsf2 / __truncsfhf2, which a payload does not carry. Exact:
+/// extf widens every f16 (subnormals through an integer-to-float convert,
+/// inf and NaN kept), truncf rounds to nearest even (ties to even,
+/// overflow to inf, subnormal results by a float add whose rounding is the
+/// one wanted, NaN to a quiet NaN).
+struct ExpandHalfPass
+    : public PassWrapper<ExpandHalfPass, OperationPass<ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(ExpandHalfPass)
+
+  StringRef getArgument() const final { return "llmc-cpu-expand-f16"; }
+  StringRef getDescription() const final {
+    return "Expand f16 <-> f32 conversions into integer arithmetic (no F16C, "
+           "no compiler-rt)";
+  }
+
+  static Type like(Type type, Type element) {
+    if (auto v = dyn_cast<VectorType>(type))
+      return VectorType::get(v.getShape(), element);
+    return element;
+  }
+
+  void runOnOperation() override {
+    SmallVector<Operation *> ops;
+    getOperation().walk([&](Operation *op) {
+      if (auto e = dyn_cast<arith::ExtFOp>(op)) {
+        if (getElementTypeOrSelf(e.getIn().getType()).isF16() &&
+            getElementTypeOrSelf(e.getType()).isF32())
+          ops.push_back(op);
+      } else if (auto t = dyn_cast<arith::TruncFOp>(op)) {
+        if (getElementTypeOrSelf(t.getIn().getType()).isF32() &&
+            getElementTypeOrSelf(t.getType()).isF16() && !t.getRoundingmodeAttr())
+          ops.push_back(op);
+      }
+    });
+    for (Operation *op : ops) {
+      OpBuilder b(op);
+      Location loc = op->getLoc();
+      Type src = op->getOperand(0).getType();
+      Type i16 = like(src, b.getI16Type()), i32 = like(src, b.getI32Type());
+      Type f32 = like(src, b.getF32Type()), f16 = like(src, b.getF16Type());
+      auto c = [&](uint32_t v) { return splat(b, loc, i32, b.getI32IntegerAttr(int32_t(v))); };
+      auto cf = [&](float v) { return splat(b, loc, f32, b.getF32FloatAttr(v)); };
+      auto band = [&](Value x, uint32_t m) { return b.create<arith::AndIOp>(loc, x, c(m)).getResult(); };
+      auto shl = [&](Value x, uint32_t n) { return b.create<arith::ShLIOp>(loc, x, c(n)).getResult(); };
+      auto shr = [&](Value x, uint32_t n) { return b.create<arith::ShRUIOp>(loc, x, c(n)).getResult(); };
+      auto add = [&](Value x, Value y) { return b.create<arith::AddIOp>(loc, x, y).getResult(); };
+      auto cmp = [&](arith::CmpIPredicate p, Value x, uint32_t v) {
+        return b.create<arith::CmpIOp>(loc, p, x, c(v)).getResult();
+      };
+      auto sel = [&](Value k, Value x, Value y) { return b.create<arith::SelectOp>(loc, k, x, y).getResult(); };
+      auto asF = [&](Value x) { return b.create<arith::BitcastOp>(loc, f32, x).getResult(); };
+      auto asI = [&](Value x) { return b.create<arith::BitcastOp>(loc, i32, x).getResult(); };
+      Value result;
+      if (isa<arith::ExtFOp>(op)) {
+        Value w = b.create<arith::ExtUIOp>(
+            loc, i32, b.create<arith::BitcastOp>(loc, i16, op->getOperand(0)));
+        Value sign = shl(band(w, 0x8000), 16), em = band(w, 0x7fff);
+        // Normal: rebias the exponent (112 = 127 - 15); subnormal: the
+        // mantissa times 2^-24; inf / NaN: all-ones exponent, mantissa kept.
+        Value normal = shl(add(em, c(112u << 10)), 13);
+        Value sub = asI(b.create<arith::MulFOp>(
+            loc, b.create<arith::UIToFPOp>(loc, f32, em), cf(5.9604644775390625e-8f)));
+        Value special = b.create<arith::OrIOp>(loc, c(0x7f800000), shl(band(em, 0x3ff), 13));
+        Value bits = sel(cmp(arith::CmpIPredicate::ult, em, 0x400), sub,
+                         sel(cmp(arith::CmpIPredicate::uge, em, 0x7c00), special, normal));
+        result = asF(b.create<arith::OrIOp>(loc, bits, sign));
+      } else {
+        Value x = asI(op->getOperand(0));
+        Value sign = band(x, 0x80000000u), a = band(x, 0x7fffffff);
+        // |x| >= 65536: inf, or a quiet NaN.
+        Value big = sel(cmp(arith::CmpIPredicate::ugt, a, 0x7f800000), c(0x7e00), c(0x7c00));
+        // Below 2^-14 (an f16 subnormal or zero): adding 0.5 puts the f16
+        // mantissa in the low bits, rounded to nearest even by the add.
+        Value tiny = b.create<arith::SubIOp>(
+            loc, asI(b.create<arith::AddFOp>(loc, asF(a), cf(0.5f))), c(0x3f000000));
+        // Normal: rebias, then round the 13 dropped bits to nearest even
+        // (a carry into the exponent is the right result, up to inf).
+        Value odd = band(shr(a, 13), 1);
+        Value normal = shr(add(add(a, c(0xc8000fffu)), odd), 13); // -(112 << 23) + 0xfff
+        Value h = sel(cmp(arith::CmpIPredicate::uge, a, 0x47800000), big,
+                      sel(cmp(arith::CmpIPredicate::ult, a, 0x38800000), tiny, normal));
+        h = b.create<arith::OrIOp>(loc, h, shr(sign, 16));
+        result = b.create<arith::BitcastOp>(loc, f16, b.create<arith::TruncIOp>(loc, i16, h));
+      }
+      op->getResult(0).replaceAllUsesWith(result);
+      op->erase();
+    }
+  }
+};
+
 } // namespace
 
 std::string llmc::cpu::kernelEntrySymbol(llvm::StringRef kernel) {
   return ("llmc_" + kernel).str();
 }
 
-void llmc::cpu::buildKernelToLLVMPipeline(OpPassManager &pm) {
+void llmc::cpu::buildKernelToLLVMPipeline(OpPassManager &pm, bool expandHalf) {
   pm.addPass(std::make_unique<PrepareKernelsPass>());
+  if (expandHalf)
+    pm.addPass(std::make_unique<ExpandHalfPass>());
   pm.addPass(std::make_unique<ExpandExpPass>());
   pm.addPass(std::make_unique<ExpandSinCosPass>());
   pm.addPass(std::make_unique<ExpandRoundEvenPass>());
@@ -429,6 +524,8 @@ void llmc::cpu::registerCpuTargetPipelines() {
   (void)pipeline;
   static PassRegistration<ExpandExpPass> expandExp;
   (void)expandExp;
+  static PassRegistration<ExpandHalfPass> expandHalf;
+  (void)expandHalf;
   static PassRegistration<ExpandSinCosPass> expandSinCos;
   (void)expandSinCos;
   static PassRegistration<ExpandRoundEvenPass> expandRoundEven;

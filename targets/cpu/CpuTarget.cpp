@@ -43,6 +43,7 @@
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/xxhash.h"
 #include "llvm/Support/raw_ostream.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/Target/TargetOptions.h"
 #include "llvm/TargetParser/Host.h"
@@ -169,7 +170,7 @@ private:
 
 /// Runs buildKernelToLLVMPipeline on `module` and checks that only LLVM
 /// dialect ops are left.
-llvm::Error lowerToLLVMDialect(mlir::ModuleOp module) {
+llvm::Error lowerToLLVMDialect(mlir::ModuleOp module, bool expandHalf) {
   mlir::MLIRContext *context = module.getContext();
   // Something must come out: a kernel that a dispatch launches, or a public
   // function with a body.
@@ -187,7 +188,7 @@ llvm::Error lowerToLLVMDialect(mlir::ModuleOp module) {
 
   DiagnosticCollector diagnostics(context);
   mlir::PassManager pm(context, mlir::ModuleOp::getOperationName());
-  buildKernelToLLVMPipeline(pm);
+  buildKernelToLLVMPipeline(pm, expandHalf);
   if (mlir::failed(pm.run(module)))
     return makeError("lowering the dispatch level to the LLVM dialect failed:" +
                      diagnostics.text());
@@ -224,7 +225,10 @@ llvm::Error lowerToLLVMDialect(mlir::ModuleOp module) {
 llvm::Expected<std::unique_ptr<llvm::Module>>
 lowerAndOptimize(mlir::ModuleOp module, llvm::LLVMContext &llvmContext,
                  llvm::TargetMachine &machine, unsigned optLevel) {
-  if (llvm::Error error = lowerToLLVMDialect(module))
+  // x86-64 without F16C would call compiler-rt for f16 conversions.
+  const bool expandHalf = machine.getTargetTriple().isX86() &&
+                          !machine.getMCSubtargetInfo()->checkFeatures("+f16c");
+  if (llvm::Error error = lowerToLLVMDialect(module, expandHalf))
     return std::move(error);
 
   mlir::registerBuiltinDialectTranslation(*module.getContext());

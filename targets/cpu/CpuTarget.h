@@ -86,7 +86,9 @@ llvm::Error linkUkernels(llvm::Module &module, llvm::TargetMachine &machine);
 
 /// Adds the passes that take the dispatch level to the LLVM dialect (anchored
 /// on builtin.module). Also registered as the `llmc-kernel-to-llvm` pipeline.
-void buildKernelToLLVMPipeline(mlir::OpPassManager &pm);
+/// expandHalf: f16 <-> f32 conversions as integer arithmetic (x86-64
+/// without F16C, where LLVM would call compiler-rt).
+void buildKernelToLLVMPipeline(mlir::OpPassManager &pm, bool expandHalf = false);
 
 /// Registers `--llmc-kernel-to-llvm` for mlir-opt style drivers.
 void registerCpuTargetPipelines();

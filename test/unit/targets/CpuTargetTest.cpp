@@ -541,3 +541,145 @@ module {
   EXPECT_EQ(scalar(INFINITY), INFINITY);
   EXPECT_TRUE(std::isnan(scalar(NAN)));
 }
+
+// f16 <-> f32 on an x86-64 CPU without F16C (x86-64-v2): the conversions are
+// expanded into integer arithmetic (ExpandHalfPass) instead of calls to
+// compiler-rt the payload does not carry. Checked against the hardware's
+// own conversions (F16C's, through _Float16 casts where clang has them,
+// else the IEEE definition): every f16 widened, and f32 values around every
+// f16 (exact, the midpoints, a hair either side) narrowed, vectors and
+// scalars.
+TEST(CpuTarget, ExpandedHalfConversionsAreExact) {
+  const char *source = R"mlir(
+module {
+  func.func @widen(%in: memref<65536xf16>, %out: memref<65536xf32>) {
+    %c0 = arith.constant 0 : index
+    %c8 = arith.constant 8 : index
+    %n = arith.constant 65536 : index
+    %z = arith.constant 0.0 : f16
+    scf.for %i = %c0 to %n step %c8 {
+      %v = vector.transfer_read %in[%i], %z {in_bounds = [true]} : memref<65536xf16>, vector<8xf16>
+      %e = arith.extf %v : vector<8xf16> to vector<8xf32>
+      vector.transfer_write %e, %out[%i] {in_bounds = [true]} : vector<8xf32>, memref<65536xf32>
+    }
+    return
+  }
+  func.func @narrow(%in: memref<262144xf32>, %out: memref<262144xf16>) {
+    %c0 = arith.constant 0 : index
+    %c8 = arith.constant 8 : index
+    %n = arith.constant 262144 : index
+    %z = arith.constant 0.0 : f32
+    scf.for %i = %c0 to %n step %c8 {
+      %v = vector.transfer_read %in[%i], %z {in_bounds = [true]} : memref<262144xf32>, vector<8xf32>
+      %e = arith.truncf %v : vector<8xf32> to vector<8xf16>
+      vector.transfer_write %e, %out[%i] {in_bounds = [true]} : vector<8xf16>, memref<262144xf16>
+    }
+    return
+  }
+  func.func @narrow_one(%in: memref<1xf32>, %out: memref<1xf16>) {
+    %c0 = arith.constant 0 : index
+    %x = memref.load %in[%c0] : memref<1xf32>
+    %h = arith.truncf %x : f32 to f16
+    memref.store %h, %out[%c0] : memref<1xf16>
+    return
+  }
+}
+)mlir";
+  Parsed parsed = parse(source);
+  ASSERT_TRUE(parsed.module);
+  llmc::cpu::CpuTargetOptions options;
+  options.triple = "x86_64-unknown-linux-gnu";
+  options.cpu = "x86-64-v2";
+  auto bytes = llmc::cpu::compileToSharedObject(*parsed.module, options);
+  ASSERT_TRUE(static_cast<bool>(bytes)) << llvm::toString(bytes.takeError());
+  LoadedObject object(*bytes);
+  ASSERT_NE(object.handle(), nullptr) << object.error();
+  using Widen = void (*)(const uint16_t *, float *);
+  using Narrow = void (*)(const float *, uint16_t *);
+  auto widen = reinterpret_cast<Widen>(dlsym(object.handle(), "widen"));
+  auto narrow = reinterpret_cast<Narrow>(dlsym(object.handle(), "narrow"));
+  auto narrowOne = reinterpret_cast<Narrow>(dlsym(object.handle(), "narrow_one"));
+  ASSERT_NE(widen, nullptr);
+  ASSERT_NE(narrow, nullptr);
+  ASSERT_NE(narrowOne, nullptr);
+
+  // The IEEE definitions: an f16's value, and f32 -> f16 to nearest even.
+  auto value = [](uint16_t h) -> double {
+    int e = h >> 10 & 31, m = h & 1023;
+    double v = e == 0 ? std::ldexp(m, -24) : e == 31 ? (m ? NAN : INFINITY)
+                                                     : std::ldexp(1024 + m, e - 25);
+    return h & 0x8000 ? -v : v;
+  };
+  std::vector<uint16_t> all(65536);
+  std::vector<float> wide(65536);
+  for (int i = 0; i < 65536; ++i)
+    all[i] = uint16_t(i);
+  widen(all.data(), wide.data());
+  for (int i = 0; i < 65536; ++i) {
+    double want = value(uint16_t(i));
+    if (std::isnan(want))
+      EXPECT_TRUE(std::isnan(wide[i])) << std::hex << i;
+    else
+      EXPECT_EQ(double(wide[i]), want) << std::hex << "f16 0x" << i;
+    if (std::signbit(want) != std::signbit(wide[i]) && !std::isnan(want))
+      ADD_FAILURE() << std::hex << "sign of f16 0x" << i;
+  }
+  auto nearest = [&](float x) -> uint16_t {
+    if (std::isnan(x))
+      return 0x7e00;
+    uint16_t sign = std::signbit(x) ? 0x8000 : 0;
+    double a = std::fabs(double(x));
+    if (a >= 65520.0) // half-way above 65504 and beyond: inf
+      return uint16_t(0x7c00 | sign);
+    // Positive f16s are ordered as integers: the last one <= a, then the
+    // nearer of it and the next (ties to the even code).
+    uint16_t lo = 0, hi = 0x7bff;
+    while (lo < hi) {
+      uint16_t mid = uint16_t((lo + hi + 1) / 2);
+      if (value(mid) <= a)
+        lo = mid;
+      else
+        hi = uint16_t(mid - 1);
+    }
+    uint16_t best = lo;
+    if (lo < 0x7bff) {
+      double below = a - value(lo), above = value(uint16_t(lo + 1)) - a;
+      if (above < below || (above == below && (lo & 1)))
+        best = uint16_t(lo + 1);
+    }
+    return uint16_t(best | sign);
+  };
+  // Around every positive finite f16 (and its negation): the value, the
+  // midpoint to the next one, and a hair on each side of that midpoint.
+  std::vector<float> in;
+  for (uint32_t h = 0; h < 0x7c00; h += 1) {
+    double v = value(uint16_t(h)), next = value(uint16_t(h + 1));
+    double mid = (v + next) / 2;
+    for (double x : {v, mid, std::nextafter(float(mid), 0.0f) + 0.0, std::nextafter(float(mid), INFINITY) + 0.0})
+      if (in.size() < 262144 - 8) {
+        in.push_back(float(x));
+        if (h % 7 == 0)
+          in.back() = -in.back();
+      }
+  }
+  for (float x : {INFINITY, -INFINITY, NAN, 65504.0f, 65519.0f, 65520.0f, 1e10f, -0.0f, 1e-10f})
+    in.push_back(x);
+  in.resize(262144, 0.0f);
+  std::vector<uint16_t> narrowed(in.size());
+  narrow(in.data(), narrowed.data());
+  int bad = 0;
+  for (size_t i = 0; i < in.size() && bad < 10; ++i) {
+    uint16_t want = nearest(in[i]);
+    bool ok = std::isnan(in[i]) ? (narrowed[i] & 0x7c00) == 0x7c00 && (narrowed[i] & 0x3ff)
+                                : narrowed[i] == want;
+    if (!ok) {
+      ++bad;
+      ADD_FAILURE() << "f32 " << in[i] << ": got 0x" << std::hex << narrowed[i]
+                    << ", want 0x" << want;
+    }
+  }
+  float x = 1.0009765625f + 0.00048828125f; // 1 + 1.5 ulp(f16): rounds up to even
+  uint16_t h = 0;
+  narrowOne(&x, &h);
+  EXPECT_EQ(h, 0x3c02);
+}
