@@ -37,7 +37,10 @@
 //           int4 packs them (4 x 64 bytes), then two 64-byte vectors of
 //           top bits, vector v byte 4r+i holding, from bit 0 up, those of
 //           k = 16v+i, 16v+4+i, 16v+8+i, 16v+12+i
-//   scales  per panel, per group, 16 values (row r of the panel at r)
+//   scales  per panel, per group, 16 values (row r of the panel at r); or,
+//           two-level (superGroups = n, ggml's K-quants kept: Q4_K, Q6_K,
+//           Q3_K), per panel, per run of n groups, 16 f32 multipliers D
+//           then per group 16 int8 sub-scales q, the scale being D * q
 //   mins    asymmetric int4: as the scales
 // Only groups that are a multiple of 32 elements (symmetric int8: or 16,
 // ggml's Q6_K and Q3_K kept) pack, symmetric or (int4) asymmetric
