@@ -126,27 +126,34 @@ LogicalResult WeightOp::verify() {
   return success();
 }
 
+/// Whether every source part of `w` is a ggml block tensor whose exact
+/// layout (ggml::keptLayout) is `l`'s; with `kquantOnly`, of Q4_K, Q6_K or
+/// Q3_K only.
+static bool partsKeptAs(WeightOp w, const llmc::quant::Layout &l, bool kquantOnly) {
+  if (!l.isInteger())
+    return false;
+  for (WeightStorageAttr part : w.getParts()) {
+    std::optional<llmc::GGMLType> g = getGGMLType(part.getDtype());
+    if (!g || (kquantOnly && *g != llmc::GGMLType::Q4_K && *g != llmc::GGMLType::Q6_K &&
+               *g != llmc::GGMLType::Q3_K))
+      return false;
+    llmc::ggml::KeptLayout k = llmc::ggml::keptLayout(*llmc::ggml::blockForm(*g));
+    if (k.bits != l.bits || k.group != l.group || k.asymmetric != l.asymmetric ||
+        k.scaleBytes != l.scaleBytes)
+      return false;
+  }
+  return true;
+}
+
 llmc::quant::Layout WeightOp::getLayout() {
   llmc::quant::Layout l = layoutFor(getTensorType(), getQuantAttr());
   l.panel = getPacked().value_or(0);
   // ggml's K-quants kept exactly and packed: their scales (and mins) are
   // an f16 super-block scale times 6- or 8-bit sub-scales, stored so (int8
   // under an f32 per 256 columns) instead of one f32 per group.
-  if (l.panel && l.isInteger() && l.scaleBytes == 4 && l.cols % 256 == 0) {
-    bool kquant = true;
-    for (WeightStorageAttr part : getParts()) {
-      std::optional<GGMLType> g = getGGMLType(part.getDtype());
-      kquant &= g && (*g == GGMLType::Q4_K || *g == GGMLType::Q6_K ||
-                      *g == GGMLType::Q3_K);
-      if (kquant) {
-        llmc::ggml::KeptLayout k = llmc::ggml::keptLayout(*llmc::ggml::blockForm(*g));
-        kquant = k.bits == l.bits && k.group == l.group &&
-                 k.asymmetric == l.asymmetric && k.scaleBytes == l.scaleBytes;
-      }
-    }
-    if (kquant)
-      l.superGroups = 256 / l.group;
-  }
+  if (l.panel && l.scaleBytes == 4 && l.cols % 256 == 0 &&
+      partsKeptAs(*this, l, /*kquantOnly=*/true))
+    l.superGroups = 256 / l.group;
   return l;
 }
 
@@ -159,19 +166,7 @@ SmallVector<WeightStorageAttr> WeightOp::getParts() {
 }
 
 bool WeightOp::copiesSourceBlocks() {
-  llmc::quant::Layout l = getLayout();
-  if (!l.isInteger())
-    return false;
-  for (WeightStorageAttr part : getParts()) {
-    std::optional<GGMLType> g = getGGMLType(part.getDtype());
-    if (!g)
-      return false;
-    llmc::ggml::KeptLayout k = llmc::ggml::keptLayout(*llmc::ggml::blockForm(*g));
-    if (k.bits != l.bits || k.group != l.group || k.asymmetric != l.asymmetric ||
-        k.scaleBytes != l.scaleBytes)
-      return false;
-  }
-  return true;
+  return partsKeptAs(*this, getLayout(), /*kquantOnly=*/false);
 }
 
 llmc::quant::Layout llmc::llm::layoutFor(RankedTensorType t, QuantAttr q) {
