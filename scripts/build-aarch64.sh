@@ -20,6 +20,6 @@ fi
 if [ $# -gt 0 ]; then
   ninja -C "$BUILD" "$@"
 else
-  ninja -C "$BUILD" llmc-run llmc-runtime-shared
+  ninja -C "$BUILD" llmc-run llmc-runtime-shared llmc-runtime-nomsg
   ninja -C "$BUILD" runtime-size | grep -E "^aarch64 " || true
 fi

@@ -144,6 +144,15 @@ extern _Thread_local const char *llmc_fail_name;
 #endif
 llmc_status llmc_hal_fail(llmc_status st, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+#if defined(LLMC_NO_ERROR_TEXT) && !defined(LLMC_ERROR_C)
+/* The runtime without its messages (libllmc_runtime_nomsg.a): the 4 KB of
+ * message text and the formatting at every failure go, llmc_last_error()
+ * says the status of the last failure. The arguments are still checked
+ * against the format but never evaluated (the constant condition). */
+llmc_status llmc_hal_fail_status(llmc_status st);
+#define llmc_hal_fail(st, ...) \
+  (0 ? llmc_hal_fail(st, __VA_ARGS__) : llmc_hal_fail_status(st))
+#endif
 
 #ifdef __cplusplus
 }

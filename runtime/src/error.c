@@ -1,6 +1,7 @@
 /* llmc runtime: the last-error text and the status names. Its own file so
  * that every part of the runtime (core, HALs, tokenizer, sampler) reports a
  * failure the same way, whichever of them a program links. */
+#define LLMC_ERROR_C /* defines llmc_hal_fail itself */
 #include "runtime/include/llmc.h"
 
 #include <stdarg.h>
@@ -9,8 +10,18 @@
 
 #include "runtime/hal/llmc_hal.h"
 
-static _Thread_local char g_error[320];
 _Thread_local const char *llmc_fail_name;
+
+#ifdef LLMC_NO_ERROR_TEXT
+static _Thread_local llmc_status g_status;
+
+LLMC_API const char *llmc_last_error(void) {
+  return g_status ? llmc_status_string(g_status) : "";
+}
+
+llmc_status llmc_hal_fail_status(llmc_status st) { return g_status = st; }
+#else
+static _Thread_local char g_error[320];
 
 LLMC_API const char *llmc_last_error(void) { return g_error; }
 
@@ -24,6 +35,7 @@ llmc_status llmc_hal_fail(llmc_status st, const char *fmt, ...) {
   va_end(ap);
   return st;
 }
+#endif
 
 LLMC_API const char *llmc_status_string(llmc_status s) {
   /* One string, no table of pointers to relocate. */

@@ -24,8 +24,13 @@ adds to the core. Parts:
   inspect    llmc_model_get_dispatch_info (tools, not apps; outside the total)
   <hal> HAL  each GPU HAL on its own, with the cache helpers it uses
 
+When OBJDIR has a sibling llmc-runtime-nomsg.dir (the static runtime
+without error messages, libllmc_runtime_nomsg.a), its core, tokenizer,
+sampler and total follow as core-nomsg ... total-nomsg.
+
 With --budget, exits 1 when the core exceeds 12 KB or the total 20 KB on
-any architecture (the goals of runtime/README.md).
+any architecture (the goals of runtime/README.md), with or without the
+messages.
 """
 import os
 import re
@@ -105,7 +110,7 @@ def link(objdir, objects, roots, tmp):
     return total, tables
 
 
-def measure(objdir):
+def measure(objdir, apps_only=False):
     arch = arch_of(os.path.join(objdir, CORE_OBJECTS[0]))
     with tempfile.TemporaryDirectory() as tmp:
         core, _ = link(objdir, APP_OBJECTS, CORE, tmp)
@@ -115,6 +120,8 @@ def measure(objdir):
         parts = [("core", core), ("tokenizer", with_tok - core - tables),
                  ("sampler", with_sampler - core), ("tables", tables)]
         parts.append(("total", core + (with_tok - core - tables) + (with_sampler - core)))
+        if apps_only:
+            return arch, [(name, size) for name, size in parts if name != "tables"]
         parts.append(("inspect", with_inspect - core))
         for hal, root in HALS.items():
             obj = f"hal/{hal}/llmc_hal_{hal}.c.o"
@@ -135,11 +142,16 @@ def main():
             print(f"runtime_size: {objdir}: not built, skipped", file=sys.stderr)
             continue
         arch, parts = measure(objdir)
+        nomsg = os.path.join(os.path.dirname(os.path.normpath(objdir)),
+                             "llmc-runtime-nomsg.dir")
+        if os.path.exists(os.path.join(nomsg, CORE_OBJECTS[0])):
+            parts += [(name + "-nomsg", size) for name, size in measure(nomsg, True)[1]]
         for name, size in parts:
             note = ""
-            if name in BUDGET:
-                ok = size <= BUDGET[name]
-                note = f"  (goal <= {BUDGET[name]}: {'met' if ok else 'NOT met'})"
+            goal = BUDGET.get(name.replace("-nomsg", ""))
+            if goal:
+                ok = size <= goal
+                note = f"  (goal <= {goal}: {'met' if ok else 'NOT met'})"
                 if not ok:
                     over.append(f"{arch} {name}")
             print(f"{arch} {name} {size} bytes{note}")
