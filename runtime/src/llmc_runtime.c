@@ -309,7 +309,7 @@ static uint64_t metadata_digest(const llmc_fb_model *f, uint32_t payload,
   return h;
 }
 
-static const char k_record_names[] =
+static const char k_record_names[] __attribute__((unused)) =
     "arena_size\0kv_cache_bytes_per_token\0weights_size\0num_layers\0vocab_size\0"
     "max_context\0prefill_chunk\0kernels\0dispatches";
 
@@ -326,11 +326,14 @@ _Static_assert(offsetof(llmc_model_info, prefill_chunk) ==
  * those kernels and buffers. */
 static llmc_status check_code_record(const llmc_model *m, uint32_t payload,
                                      uint32_t num_kernels, const llmc_code_record *r) {
-  const llmc_model_info *i = &m->fb.info;
   if (!r || memcmp(r->magic, LLMC_CODE_RECORD_MAGIC, 8) ||
       r->version != LLMC_CODE_RECORD_VERSION || r->size != sizeof *r)
     return fail(LLMC_ERR_BAD_FORMAT, "the code carries no record of what it was compiled "
                                      "for, or one of another version");
+#ifndef LLMC_NO_ERROR_TEXT
+  /* The digest covers these fields too: compared one by one only to say
+   * which one differs. */
+  const llmc_model_info *i = &m->fb.info;
   const uint64_t meta[] = {i->arena_size, i->kv_cache_bytes_per_token, i->weights_size,
                            (uint64_t)(int64_t)i->num_layers, (uint64_t)(int64_t)i->vocab_size,
                            (uint64_t)(int64_t)i->max_context,
@@ -344,6 +347,7 @@ static llmc_status check_code_record(const llmc_model *m, uint32_t payload,
       return fail(LLMC_ERR_BAD_FORMAT,
                   "the metadata says %s %llu, but the code was compiled for %llu", name,
                   (unsigned long long)meta[k], (unsigned long long)code[k]);
+#endif
   if (metadata_digest(&m->fb, payload, num_kernels) != r->digest)
     return fail(LLMC_ERR_BAD_FORMAT, "the config, schedule, kernel signatures or weight "
                                      "table disagree with what the code was compiled with");
