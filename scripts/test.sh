@@ -73,3 +73,5 @@ cmake --install "$BUILD" --prefix "$BUILD/embed-prefix" --component runtime >/de
 CC=clang-19 LLMC="$BUILD/bin/llmc" bash "$ROOT/examples/embed-c/build.sh" "$BUILD/embed-prefix" \
   "$ROOT/examples/kjv-llama" "$BUILD/embed-c" --quantization q8
 "$BUILD/embed-c/embed-c" "$BUILD/embed-c/kjv.llmc" "And the LORD said unto Moses" 32
+CC=clang-19 LLMC="$BUILD/bin/llmc" LLMC_PC=llmc-runtime-nomsg bash "$ROOT/examples/embed-c/build.sh" \
+  "$BUILD/embed-prefix" "$ROOT/examples/kjv-llama" "$BUILD/embed-c-nomsg" --quantization q8

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """What a linked program is made of, from the GNU ld map file it was linked
 with (-Wl,-Map): the bytes of allocated, initialised sections (text, rodata,
-data; not bss) that came from the llmc runtime (libllmc_runtime.a), from the
+data; not bss) that came from the llmc runtime (libllmc_runtime.a or its
+_nomsg variant), from the
 model's kernels (lib<model>.a) and from everything else (the app, libc's
 start-up code).
 
@@ -40,7 +41,7 @@ def main():
             continue
         if name.startswith(".bss") or name.startswith(".tbss"):
             continue
-        if "libllmc_runtime.a" in origin:
+        if re.search(r"libllmc_runtime(_nomsg)?\.a", origin):
             parts["runtime"] += size
         elif re.search(r"lib[^/]*\.a\(llmc_model_", origin):
             parts["model code"] += size
