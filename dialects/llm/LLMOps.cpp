@@ -129,17 +129,33 @@ LogicalResult WeightOp::verify() {
 /// Whether every source part of `w` is a ggml block tensor whose exact
 /// layout (ggml::keptLayout) is `l`'s; with `kquantOnly`, of Q4_K, Q6_K or
 /// Q3_K only.
+/// Whether every source part of `w` is a symmetric ggml block format with
+/// int8 groups (ggml::keptLayout) whose codes fit in int6: Q5_0, Q3_K and
+/// Q6_K.
+static bool partsFitInt6(WeightOp w) {
+  return llvm::all_of(w.getParts(), [](WeightStorageAttr p) {
+    std::optional<llmc::GGMLType> g = getGGMLType(p.getDtype());
+    std::optional<llmc::ggml::BlockForm> f;
+    if (g)
+      f = llmc::ggml::blockForm(*g);
+    return f && !f->asymmetric && f->codeMin >= -32 && f->codeMax <= 31 &&
+           llmc::ggml::keptLayout(*f).bits == 8;
+  });
+}
+
 static bool partsKeptAs(WeightOp w, const llmc::quant::Layout &l, bool kquantOnly) {
   if (!l.isInteger())
     return false;
+  // Codes that fit in int6, packed so (getLayout), are the format's own.
+  const bool int6 = l.bits == 6 && l.panel && partsFitInt6(w);
   for (WeightStorageAttr part : w.getParts()) {
     std::optional<llmc::GGMLType> g = getGGMLType(part.getDtype());
     if (!g || (kquantOnly && *g != llmc::GGMLType::Q4_K && *g != llmc::GGMLType::Q6_K &&
                *g != llmc::GGMLType::Q3_K))
       return false;
     llmc::ggml::KeptLayout k = llmc::ggml::keptLayout(*llmc::ggml::blockForm(*g));
-    if (k.bits != l.bits || k.group != l.group || k.asymmetric != l.asymmetric ||
-        k.scaleBytes != l.scaleBytes)
+    if ((k.bits != l.bits && !(int6 && k.bits == 8)) || k.group != l.group ||
+        k.asymmetric != l.asymmetric || k.scaleBytes != l.scaleBytes)
       return false;
   }
   return true;
@@ -154,6 +170,13 @@ llmc::quant::Layout WeightOp::getLayout() {
   if (l.panel && l.scaleBytes == 4 && l.cols % 256 == 0 &&
       partsKeptAs(*this, l, /*kquantOnly=*/true))
     l.superGroups = 256 / l.group;
+  // Kept codes of 5 or 6 bits (Q5_0, Q3_K, Q6_K) are packed as int6, not
+  // widened to int8: Q6_K 6.62 bits a weight instead of 8.62 (a Q4_K_M
+  // file's vocabulary matrix, the largest a decode token reads, is Q6_K),
+  // Q5_0 6.50 instead of 8.50.
+  if (l.panel && l.bits == 8 && partsKeptAs(*this, l, /*kquantOnly=*/false) &&
+      partsFitInt6(*this))
+    l.bits = 6;
   return l;
 }
 

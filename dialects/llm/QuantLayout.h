@@ -131,8 +131,9 @@ struct Layout {
       return "the group size does not divide the row length";
     if (bits == 4 && group % kInt4Block != 0)
       return "int4 groups must be a multiple of 32 elements";
-    if (bits == 6 && (asymmetric || group % kInt4Block != 0))
-      return "int6 groups are symmetric and a multiple of 32 elements";
+    if (bits == 6 && (asymmetric || (group % kInt4Block != 0 && !(group == 16 && panel))))
+      return "int6 groups are symmetric and a multiple of 32 elements (packed: "
+             "or of 16)";
     if (bits == 8 && group % 8 != 0)
       return "int8 groups must be a multiple of 8 elements";
     if (panel && panel != kPanel)
@@ -141,10 +142,10 @@ struct Layout {
                         (superGroups & (superGroups - 1)) || groups() % superGroups))
       return "two-level scales are packed, in a power of two of groups "
              "(2 to 64) that divides the row";
-    if (panel && ((group % kInt4Block != 0 && !(group == 16 && bits == 8)) ||
+    if (panel && ((group % kInt4Block != 0 && !(group == 16 && bits != 4)) ||
                   (asymmetric && bits != 4)))
-      return "only groups of a multiple of 32 elements (int8: or of 16) pack "
-             "in panels, symmetric or (int4) with a min";
+      return "only groups of a multiple of 32 elements (int8 and int6: or of "
+             "16) pack in panels, symmetric or (int4) with a min";
     return nullptr;
   }
 };

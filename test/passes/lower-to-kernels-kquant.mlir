@@ -7,14 +7,17 @@
 // the microkernels are told so by their scale_kind, the groups per
 // multiplier (QuantLayout.h): 16 for Q6_K's groups of 16, 8 for Q4_K's
 // groups of 32. Per row of 256 columns: Q6_K 16 sub-scales + 4 bytes = 20,
-// Q4_K 8 + 4 = 12 (each for scales and for mins).
+// Q4_K 8 + 4 = 12 (each for scales and for mins). Q6_K's codes, declared
+// int8 by the importer (the layout that holds them unpacked), are packed
+// as int6 (WeightOp::getLayout): 6 bits a code.
 //
-// The table (Q6_K, int8 groups of 16): 48 stored rows of 256 codes.
+// The table (Q6_K, int6 groups of 16): 48 stored rows of 256 codes in 192
+// bytes; the row kernel is told 6 bits.
 // CHECK-LABEL: func.func private @k_embedding_0(
-// CHECK-SAME: %{{[^:]*}}: memref<4xi32>, %[[EW:[^:]*]]: memref<48x256xi8>, %[[ES:[^:]*]]: memref<48x20xi8>, %{{[^:]*}}: memref<4x256xf32>
+// CHECK-SAME: %{{[^:]*}}: memref<4xi32>, %[[EW:[^:]*]]: memref<48x192xi8>, %[[ES:[^:]*]]: memref<48x20xi8>, %{{[^:]*}}: memref<4x256xf32>
 // CHECK-DAG: %[[EWP:.*]] = memref.extract_aligned_pointer_as_index %[[EW]]
 // CHECK-DAG: %[[ESP:.*]] = memref.extract_aligned_pointer_as_index %[[ES]]
-// CHECK: call @llmc_uk_panel_row(%[[EWP]], %[[ESP]], %c0{{.*}}, %c16{{.*}}, %c256{{.*}}, %c8{{.*}}, %c16{{.*}}, %{{.*}}, %{{.*}})
+// CHECK: call @llmc_uk_panel_row(%[[EWP]], %[[ESP]], %c0{{.*}}, %c16{{.*}}, %c256{{.*}}, %c6{{.*}}, %c16{{.*}}, %{{.*}}, %{{.*}})
 //
 // The lm_head (Q4_K, asymmetric int4 groups of 32): 48 stored rows of 128
 // bytes, scales and mins of 12 bytes a row, scale_kind 8.

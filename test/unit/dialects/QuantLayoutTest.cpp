@@ -293,3 +293,24 @@ TEST(QuantLayout, TwoLevelScalesAreExactAndOrdered) {
   packPanelSuperScales(l, rowScales, error);
   EXPECT_EQ(error, "row 7, groups 0..15: the scales are not one f32 times int8 sub-scales");
 }
+
+// int6 in groups of 16 (the codes of ggml's Q6_K and Q3_K kept on the CPU)
+// exists only packed, where the groups-of-16 panel kernels read it: its
+// bytes are 6 bits a code; unpacked, and asymmetric, it is refused.
+TEST(QuantLayout, Int6GroupsOfSixteenOnlyPacked) {
+  Layout l;
+  l.rows = 20, l.cols = 512, l.bits = 6, l.group = 16, l.panel = kPanel;
+  l.superGroups = 16;
+  EXPECT_EQ(l.invalidReason(), nullptr);
+  EXPECT_EQ(l.qsBytes(), 32 * 512 * 6 / 8);
+  EXPECT_EQ(l.scalesBytes(), 32 * (32 + 2 * 4));
+  Layout unpacked = l;
+  unpacked.panel = 0, unpacked.superGroups = 0;
+  EXPECT_NE(unpacked.invalidReason(), nullptr);
+  Layout asym = l;
+  asym.asymmetric = true;
+  EXPECT_NE(asym.invalidReason(), nullptr);
+  Layout g8 = l;
+  g8.group = 8, g8.superGroups = 32;
+  EXPECT_NE(g8.invalidReason(), nullptr);
+}
