@@ -45,11 +45,11 @@ struct PackWeightsPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     for (auto w : module.getOps<WeightOp>()) {
-      llmc::quant::Layout l = w.getLayout();
-      if (!l.isInteger() || w.getTensorType().getRank() != 2 || l.panel)
+      if (w.getPacked())
         continue;
-      l.panel = kPanel;
-      if (l.invalidReason())
+      // The packed layout (kept ggml codes take their packed forms there).
+      llmc::quant::Layout l = w.getLayoutInPanels(kPanel);
+      if (!l.isInteger() || w.getTensorType().getRank() != 2 || l.invalidReason())
         continue;
       std::optional<SymbolTable::UseRange> uses = w.getSymbolUses(module);
       if (!uses)

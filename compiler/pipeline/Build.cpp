@@ -273,18 +273,19 @@ std::string streamWeight(const WeightPlan &w, packager::WeightSink &sink) {
             quant::putScale(mins, blockMins[g], l.scaleBytes);
         }
         // Codes as QuantLayout.h stores them: int8 as bytes (asymmetric
-        // ones are non-negative), int6 + 32 in low nibbles and top bits
-        // (Q5_0, Q3_K, Q6_K: WeightOp::getLayout), int4 in nibbles,
-        // symmetric ones + 8.
+        // ones are non-negative), int6 in low nibbles and top bits (Q5_0,
+        // Q5_1, Q5_K, Q3_K, Q6_K: WeightOp::getLayout), int4 in nibbles,
+        // symmetric int6 + 32 and int4 + 8.
         if (l.bits == 8) {
           bytes.resize(l.cols);
           std::memcpy(bytes.data(), codes.data(), l.cols);
         } else if (l.bits == 6) {
           bytes.assign(l.cols / quant::kInt4Block * quant::kInt6BlockBytes, 0);
           for (int64_t i = 0; i < l.cols; ++i) {
-            if (codes[i] < -32 || codes[i] > 31)
-              return part.file + ": internal error: an int6 code outside -32..31";
-            uint8_t v = uint8_t(codes[i] + 32);
+            int c = codes[i] + (l.asymmetric ? 0 : 32);
+            if (c < 0 || c > 63)
+              return part.file + ": internal error: a code outside int6";
+            uint8_t v = uint8_t(c);
             bytes[quant::int6LowByte(i)] |= uint8_t((v & 15) << (quant::int4IsHigh(i) ? 4 : 0));
             bytes[quant::int6TopByte(i)] |= uint8_t((v >> 4) << quant::int6TopShift(i));
           }

@@ -129,17 +129,21 @@ LogicalResult WeightOp::verify() {
 /// Whether every source part of `w` is a ggml block tensor whose exact
 /// layout (ggml::keptLayout) is `l`'s; with `kquantOnly`, of Q4_K, Q6_K or
 /// Q3_K only.
-/// Whether every source part of `w` is a symmetric ggml block format with
-/// int8 groups (ggml::keptLayout) whose codes fit in int6: Q5_0, Q3_K and
-/// Q6_K.
+/// Whether every source part of `w` is a ggml block format kept as int8
+/// groups (ggml::keptLayout) whose codes fit in int6 as the panel kernels
+/// read it: symmetric -32..31 (Q5_0, Q3_K, Q6_K), or with mins 0..63 in
+/// groups of 32 (Q5_1, Q5_K; the asymmetric tile has no groups of 16).
 static bool partsFitInt6(WeightOp w) {
   return llvm::all_of(w.getParts(), [](WeightStorageAttr p) {
     std::optional<llmc::GGMLType> g = getGGMLType(p.getDtype());
     std::optional<llmc::ggml::BlockForm> f;
     if (g)
       f = llmc::ggml::blockForm(*g);
-    return f && !f->asymmetric && f->codeMin >= -32 && f->codeMax <= 31 &&
-           llmc::ggml::keptLayout(*f).bits == 8;
+    if (!f || llmc::ggml::keptLayout(*f).bits != 8)
+      return false;
+    return f->asymmetric
+               ? f->codeMin >= 0 && f->codeMax <= 63 && f->group % 32 == 0
+               : f->codeMin >= -32 && f->codeMax <= 31;
   });
 }
 
@@ -150,8 +154,8 @@ static bool partsKeptAs(WeightOp w, const llmc::quant::Layout &l, bool kquantOnl
   const bool int6 = l.bits == 6 && l.panel && partsFitInt6(w);
   for (WeightStorageAttr part : w.getParts()) {
     std::optional<llmc::GGMLType> g = getGGMLType(part.getDtype());
-    if (!g || (kquantOnly && *g != llmc::GGMLType::Q4_K && *g != llmc::GGMLType::Q6_K &&
-               *g != llmc::GGMLType::Q3_K))
+    if (!g || (kquantOnly && *g != llmc::GGMLType::Q4_K && *g != llmc::GGMLType::Q5_K &&
+               *g != llmc::GGMLType::Q6_K && *g != llmc::GGMLType::Q3_K))
       return false;
     llmc::ggml::KeptLayout k = llmc::ggml::keptLayout(*llmc::ggml::blockForm(*g));
     if ((k.bits != l.bits && !(int6 && k.bits == 8)) || k.group != l.group ||
@@ -162,18 +166,22 @@ static bool partsKeptAs(WeightOp w, const llmc::quant::Layout &l, bool kquantOnl
 }
 
 llmc::quant::Layout WeightOp::getLayout() {
+  return getLayoutInPanels(getPacked().value_or(0));
+}
+
+llmc::quant::Layout WeightOp::getLayoutInPanels(int64_t panel) {
   llmc::quant::Layout l = layoutFor(getTensorType(), getQuantAttr());
-  l.panel = getPacked().value_or(0);
+  l.panel = panel;
   // ggml's K-quants kept exactly and packed: their scales (and mins) are
   // an f16 super-block scale times 6- or 8-bit sub-scales, stored so (int8
   // under an f32 per 256 columns) instead of one f32 per group.
   if (l.panel && l.scaleBytes == 4 && l.cols % 256 == 0 &&
       partsKeptAs(*this, l, /*kquantOnly=*/true))
     l.superGroups = 256 / l.group;
-  // Kept codes of 5 or 6 bits (Q5_0, Q3_K, Q6_K) are packed as int6, not
-  // widened to int8: Q6_K 6.62 bits a weight instead of 8.62 (a Q4_K_M
-  // file's vocabulary matrix, the largest a decode token reads, is Q6_K),
-  // Q5_0 6.50 instead of 8.50.
+  // Kept codes of 5 or 6 bits (Q5_0, Q5_1, Q5_K, Q3_K, Q6_K) are packed as
+  // int6, not widened to int8: Q6_K 6.62 bits a weight instead of 8.62 (a
+  // Q4_K_M file's vocabulary matrix, the largest a decode token reads, is
+  // Q6_K), Q5_K 6.75 instead of 10.
   if (l.panel && l.bits == 8 && partsKeptAs(*this, l, /*kquantOnly=*/false) &&
       partsFitInt6(*this))
     l.bits = 6;

@@ -105,6 +105,10 @@ def LLM_WeightOp : LLM_Op<"weight", [Symbol, IsolatedFromAbove]> {
     /// integer schemes, group, zero point and scale width. The one place a
     /// #llm.quant becomes a byte layout (check `invalidReason()`).
     ::llmc::quant::Layout getLayout();
+    /// The layout this weight would have packed in panels of `panel` rows
+    /// (what getLayout() gives once `packed` is set: kept ggml codes and
+    /// scales take their packed forms; llm-pack-weights asks it).
+    ::llmc::quant::Layout getLayoutInPanels(int64_t panel);
     /// The stored tensors whose rows make this weight, in order.
     ::llvm::SmallVector<WeightStorageAttr> getParts();
     /// True when the artifact holds the source's ggml blocks exactly: every

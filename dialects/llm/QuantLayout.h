@@ -131,9 +131,11 @@ struct Layout {
       return "the group size does not divide the row length";
     if (bits == 4 && group % kInt4Block != 0)
       return "int4 groups must be a multiple of 32 elements";
-    if (bits == 6 && (asymmetric || (group % kInt4Block != 0 && !(group == 16 && panel))))
-      return "int6 groups are symmetric and a multiple of 32 elements (packed: "
-             "or of 16)";
+    if (bits == 6 && (group % kInt4Block != 0 && !(group == 16 && panel && !asymmetric)))
+      return "int6 groups are a multiple of 32 elements (packed and "
+             "symmetric: or of 16)";
+    if (bits == 6 && asymmetric && !panel)
+      return "int6 with a min exists only packed in panels";
     if (bits == 8 && group % 8 != 0)
       return "int8 groups must be a multiple of 8 elements";
     if (panel && panel != kPanel)
@@ -143,9 +145,9 @@ struct Layout {
       return "two-level scales are packed, in a power of two of groups "
              "(2 to 64) that divides the row";
     if (panel && ((group % kInt4Block != 0 && !(group == 16 && bits != 4)) ||
-                  (asymmetric && bits != 4)))
+                  (asymmetric && bits == 8)))
       return "only groups of a multiple of 32 elements (int8 and int6: or of "
-             "16) pack in panels, symmetric or (int4) with a min";
+             "16) pack in panels, symmetric or (int4, int6) with a min";
     return nullptr;
   }
 };

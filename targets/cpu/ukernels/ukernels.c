@@ -33,7 +33,8 @@
 // of top bits, vector v byte 4r+i holding (bit 0 up) those of k = 16v+i,
 // 16v+4+i, 16v+8+i, 16v+12+i (codes 0..63, value code - 32). Scales: per
 // panel, per group, 16 values (f16 or f32); asymmetric int4 (a non-null
-// `mins`, value code * scale + min, codes 0..15) has its mins the same way.
+// `mins`, value code * scale + min, codes 0..15; int6 likewise, codes
+// 0..63) has its mins the same way.
 // Rows past the weight's end are zero.
 //
 //===----------------------------------------------------------------------===//
@@ -992,7 +993,7 @@ ENTRY void llmc_uk_panel_row(idx_t w_addr, idx_t scales_addr, idx_t mins_addr,
       int high = kk % 8 >= 4;
       int code = (high ? byte >> 4 : byte & 15) |
                  (blk[256 + (u / 2) * 64 + r * 4 + kk % 4] >> (u % 2 * 4 + high * 2) & 3) << 4;
-      q = (float)(code - 32);
+      q = (float)(code - (mins ? 0 : 32));
     } else {
       uint8_t byte = w[(k / 8) * 64 + r * 4 + k % 4];
       q = (float)((k % 8 < 4 ? byte & 15 : byte >> 4) - (mins ? 0 : 8));
