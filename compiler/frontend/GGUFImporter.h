@@ -25,7 +25,8 @@
 // input): a block format in the llmc integer layout that holds its codes,
 // scales and mins unchanged (ggml::keptLayout: Q8_0 -> q8 and Q4_0 ->
 // q4_g32, the same bytes repacked; Q4_K -> int4 groups of 32 with f32
-// scales and mins; Q6_K -> int8 groups of 16 with f32 scales; ...), so the
+// scales and mins; Q6_K -> int8 groups of 16 with f32 scales, which the
+// CPU packs as int6 with its two-level scales, WeightOp::getLayout; ...), so the
 // artifact computes with exactly the file's values; F16 -> f16, F32 / BF16
 // -> f32, norms f32. Linears over integer weights are emitted as
 // llm.quantized_linear, so the module needs no llm-quantize. Without it

@@ -144,10 +144,10 @@ struct Layout {
                         (superGroups & (superGroups - 1)) || groups() % superGroups))
       return "two-level scales are packed, in a power of two of groups "
              "(2 to 64) that divides the row";
-    if (panel && ((group % kInt4Block != 0 && !(group == 16 && bits != 4)) ||
+    if (panel && ((group % kInt4Block != 0 && !(group == 16 && bits == 6)) ||
                   (asymmetric && bits == 8)))
-      return "only groups of a multiple of 32 elements (int8 and int6: or of "
-             "16) pack in panels, symmetric or (int4, int6) with a min";
+      return "only groups of a multiple of 32 elements (int6: or of 16) pack "
+             "in panels, symmetric or (int4, int6) with a min";
     return nullptr;
   }
 };

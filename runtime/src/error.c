@@ -20,6 +20,12 @@ LLMC_API const char *llmc_last_error(void) {
 }
 
 llmc_status llmc_hal_fail_status(llmc_status st) { return g_status = st; }
+
+/* For code compiled without LLMC_NO_ERROR_TEXT linked with this runtime. */
+llmc_status llmc_hal_fail(llmc_status st, const char *fmt, ...) {
+  (void)fmt;
+  return g_status = st;
+}
 #else
 static _Thread_local char g_error[320];
 

@@ -296,58 +296,45 @@ INLINE void panel_tile_avx512(const uint8_t *xq, idx_t ldq, int T, idx_t K,
 #define PANEL_TILE panel_tile_avx512
 #define TILE_MAX 8
 
-/// int8 or int6 weights in groups of 16 (ggml's Q3_K and Q6_K kept): each
-/// half of a 32-element activation block has its own weight scale, so the
-/// integer sums stay apart per half, and the codes' offset (+128 for int8,
-/// int6 codes are 0..63 for -32..31) comes back through the half blocks'
-/// sums.
+/// int6 weights in groups of 16 (ggml's Q3_K and Q6_K kept): each half of
+/// a 32-element activation block has its own weight scale, so the integer
+/// sums stay apart per half, and the codes' offset (0..63 for -32..31)
+/// comes back through the half blocks' sums.
 INLINE void panel_tile16_avx512(const uint8_t *xq, idx_t ldq, int T, idx_t K,
-                                int bits, const uint8_t *w, const void *scales,
+                                const uint8_t *w, const void *scales,
                                 idx_t scale_kind, float *out, idx_t ldo) {
   __m512 accf[4];
   for (int t = 0; t < T; ++t)
     accf[t] = _mm512_setzero_ps();
   const idx_t nb = K / QBLOCK;
-  const __m512i flip = _mm512_set1_epi8((char)0x80);
   const __m512i low4 = _mm512_set1_epi8(0x0f);
   const __m512i top2 = _mm512_set1_epi8(0x30);
-  const int32_t offset = bits == 8 ? 128 : 32;
   for (idx_t b = 0; b < nb; ++b) {
     __m512i acc[4][2];
     for (int t = 0; t < T; ++t) {
       const int32_t *h = (const int32_t *)(xq + t * ldq + K + nb * 8);
-      acc[t][0] = _mm512_set1_epi32(-offset * h[2 * b]);
-      acc[t][1] = _mm512_set1_epi32(-offset * h[2 * b + 1]);
+      acc[t][0] = _mm512_set1_epi32(-32 * h[2 * b]);
+      acc[t][1] = _mm512_set1_epi32(-32 * h[2 * b + 1]);
     }
     const uint8_t *xb = xq + b * QBLOCK;
-    if (bits == 8) {
-      const uint8_t *wb = w + b * (QBLOCK * PANEL);
-      for (int u = 0; u < QBLOCK / 4; ++u) {
-        __m512i wv = _mm512_xor_si512(_mm512_loadu_si512(wb + u * 64), flip);
-        for (int t = 0; t < T; ++t)
-          acc[t][u / 4] = _mm512_dpbusd_epi32(
-              acc[t][u / 4], wv, _mm512_set1_epi32(load_i32(xb + t * ldq + u * 4)));
-      }
-    } else {
-      // As panel_tile_avx512's int6: u covers k 8u..8u+7, so u / 2 is the
-      // half block.
-      const uint8_t *wb = w + b * (QBLOCK * PANEL * 6 / 8);
-      for (int u = 0; u < QBLOCK / 8; ++u) {
-        __m512i raw = _mm512_loadu_si512(wb + u * 64);
-        __m512i top = _mm512_loadu_si512(wb + 256 + (u / 2) * 64);
-        __m512i tlo = u % 2 ? top : _mm512_slli_epi16(top, 4);
-        __m512i thi = u % 2 ? _mm512_srli_epi16(top, 2) : _mm512_slli_epi16(top, 2);
-        __m512i lo = _mm512_or_si512(_mm512_and_si512(raw, low4),
-                                     _mm512_and_si512(tlo, top2));
-        __m512i hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(raw, 4), low4),
-                                     _mm512_and_si512(thi, top2));
-        for (int t = 0; t < T; ++t) {
-          const uint8_t *xt = xb + t * ldq + u * 8;
-          acc[t][u / 2] = _mm512_dpbusd_epi32(acc[t][u / 2], lo,
-                                              _mm512_set1_epi32(load_i32(xt)));
-          acc[t][u / 2] = _mm512_dpbusd_epi32(acc[t][u / 2], hi,
-                                              _mm512_set1_epi32(load_i32(xt + 4)));
-        }
+    // As panel_tile_avx512's int6: u covers k 8u..8u+7, so u / 2 is the
+    // half block.
+    const uint8_t *wb = w + b * (QBLOCK * PANEL * 6 / 8);
+    for (int u = 0; u < QBLOCK / 8; ++u) {
+      __m512i raw = _mm512_loadu_si512(wb + u * 64);
+      __m512i top = _mm512_loadu_si512(wb + 256 + (u / 2) * 64);
+      __m512i tlo = u % 2 ? top : _mm512_slli_epi16(top, 4);
+      __m512i thi = u % 2 ? _mm512_srli_epi16(top, 2) : _mm512_slli_epi16(top, 2);
+      __m512i lo = _mm512_or_si512(_mm512_and_si512(raw, low4),
+                                   _mm512_and_si512(tlo, top2));
+      __m512i hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(raw, 4), low4),
+                                   _mm512_and_si512(thi, top2));
+      for (int t = 0; t < T; ++t) {
+        const uint8_t *xt = xb + t * ldq + u * 8;
+        acc[t][u / 2] = _mm512_dpbusd_epi32(acc[t][u / 2], lo,
+                                            _mm512_set1_epi32(load_i32(xt)));
+        acc[t][u / 2] = _mm512_dpbusd_epi32(acc[t][u / 2], hi,
+                                            _mm512_set1_epi32(load_i32(xt + 4)));
       }
     }
     for (int half = 0; half < 2; ++half) {
@@ -484,9 +471,9 @@ INLINE void panel_tile_avx2(const uint8_t *xq, idx_t ldq, int T, idx_t K,
 #define PANEL_TILE panel_tile_avx2
 #define TILE_MAX 2
 
-/// int8 or int6 weights in groups of 16: as the AVX-512 variant, int8
-/// with the sign trick (no offset) and in two 8-row halves.
-INLINE void panel_tile16_avx2(const uint8_t *xq, idx_t ldq, int T, idx_t K, int bits,
+/// int6 weights in groups of 16: as the AVX-512 variant, in two 8-row
+/// halves, the codes as panel_tile_avx2 takes int6's.
+INLINE void panel_tile16_avx2(const uint8_t *xq, idx_t ldq, int T, idx_t K,
                               const uint8_t *w, const void *scales,
                               idx_t scale_kind, float *out, idx_t ldo) {
   __m256 accf[2][2];
@@ -501,43 +488,29 @@ INLINE void panel_tile16_avx2(const uint8_t *xq, idx_t ldq, int T, idx_t K, int 
     for (int t = 0; t < T; ++t) {
       const int32_t *hs = (const int32_t *)(xq + t * ldq + K + nb * 8);
       for (int s = 0; s < 2; ++s)
-        acc[t][s][0] = acc[t][s][1] =
-            _mm256_set1_epi32(bits == 8 ? 0 : -32 * hs[2 * b + s]);
+        acc[t][s][0] = acc[t][s][1] = _mm256_set1_epi32(-32 * hs[2 * b + s]);
     }
     const uint8_t *xb = xq + b * QBLOCK;
-    if (bits == 8) {
-      const uint8_t *wb = w + b * (QBLOCK * PANEL);
-      for (int u = 0; u < QBLOCK / 4; ++u)
-        for (int h = 0; h < 2; ++h) {
-          __m256i wv = _mm256_loadu_si256((const __m256i *)(wb + u * 64 + h * 32));
-          __m256i aw = _mm256_abs_epi8(wv);
-          for (int t = 0; t < T; ++t)
-            acc[t][u / 4][h] = avx2_i8_dot(acc[t][u / 4][h], aw, wv, xb + t * ldq + u * 4);
+    const uint8_t *wb = w + b * (QBLOCK * PANEL * 6 / 8);
+    for (int u = 0; u < QBLOCK / 8; ++u)
+      for (int h = 0; h < 2; ++h) {
+        __m256i raw = _mm256_loadu_si256((const __m256i *)(wb + u * 64 + h * 32));
+        __m256i top = _mm256_loadu_si256(
+            (const __m256i *)(wb + 256 + (u / 2) * 64 + h * 32));
+        __m256i tlo = u % 2 ? top : _mm256_slli_epi16(top, 4);
+        __m256i thi = u % 2 ? _mm256_srli_epi16(top, 2) : _mm256_slli_epi16(top, 2);
+        __m256i lo = _mm256_or_si256(_mm256_and_si256(raw, low4),
+                                     _mm256_and_si256(tlo, top2));
+        __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(raw, 4), low4),
+                                     _mm256_and_si256(thi, top2));
+        for (int t = 0; t < T; ++t) {
+          const uint8_t *xt = xb + t * ldq + u * 8;
+          __m256i p = _mm256_add_epi16(
+              _mm256_maddubs_epi16(lo, _mm256_set1_epi32(load_i32(xt))),
+              _mm256_maddubs_epi16(hi, _mm256_set1_epi32(load_i32(xt + 4))));
+          acc[t][u / 2][h] = _mm256_add_epi32(acc[t][u / 2][h], _mm256_madd_epi16(p, ones));
         }
-    } else {
-      // int6 codes (0..63) as panel_tile_avx2 takes them.
-      const uint8_t *wb = w + b * (QBLOCK * PANEL * 6 / 8);
-      for (int u = 0; u < QBLOCK / 8; ++u)
-        for (int h = 0; h < 2; ++h) {
-          __m256i raw = _mm256_loadu_si256((const __m256i *)(wb + u * 64 + h * 32));
-          __m256i top = _mm256_loadu_si256(
-              (const __m256i *)(wb + 256 + (u / 2) * 64 + h * 32));
-          __m256i tlo = u % 2 ? top : _mm256_slli_epi16(top, 4);
-          __m256i thi = u % 2 ? _mm256_srli_epi16(top, 2) : _mm256_slli_epi16(top, 2);
-          __m256i lo = _mm256_or_si256(_mm256_and_si256(raw, low4),
-                                       _mm256_and_si256(tlo, top2));
-          __m256i hi = _mm256_or_si256(
-              _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4),
-              _mm256_and_si256(thi, top2));
-          for (int t = 0; t < T; ++t) {
-            const uint8_t *xt = xb + t * ldq + u * 8;
-            __m256i p = _mm256_add_epi16(
-                _mm256_maddubs_epi16(lo, _mm256_set1_epi32(load_i32(xt))),
-                _mm256_maddubs_epi16(hi, _mm256_set1_epi32(load_i32(xt + 4))));
-            acc[t][u / 2][h] = _mm256_add_epi32(acc[t][u / 2][h], _mm256_madd_epi16(p, ones));
-          }
-        }
-    }
+      }
     for (int s = 0; s < 2; ++s) {
       idx_t g = 2 * b + s;
       for (int h = 0; h < 2; ++h) {
@@ -570,16 +543,6 @@ INLINE void sdot_quad(int32x4_t acc[4], const int8x16_t wv[4], const uint8_t *x)
   int8x16_t xv = vreinterpretq_s8_s32(vdupq_n_s32(load_i32(x)));
   for (int v = 0; v < 4; ++v)
     acc[v] = vdotq_s32(acc[v], wv[v], xv);
-}
-
-/// One quad of int8 weights at `wq` against T tokens' 4 activation codes
-/// (`x`, rows `ldq` apart), into each token's 4 accumulators acc[t].
-INLINE void sdot_quad_tokens(int32x4_t *const acc[2], int T, const int8_t *wq,
-                             const uint8_t *x, idx_t ldq) {
-  int8x16_t wv[4];
-  load_quad(wv, wq);
-  for (int t = 0; t < T; ++t)
-    sdot_quad(acc[t], wv, x + t * ldq);
 }
 
 /// Four rows' scales (f32, or f16 widened exactly).
@@ -625,9 +588,12 @@ INLINE void panel_tile_sdot(const uint8_t *xq, idx_t ldq, int T, idx_t K,
     const uint8_t *xb = xq + b * QBLOCK;
     if (bits == 8) {
       const int8_t *wb = (const int8_t *)w + b * (QBLOCK * PANEL);
-      int32x4_t *const a[2] = {acci[0], acci[1]};
-      for (int u = 0; u < QBLOCK / 4; ++u)
-        sdot_quad_tokens(a, T, wb + u * 64, xb + u * 4, ldq);
+      for (int u = 0; u < QBLOCK / 4; ++u) {
+        int8x16_t wv[4];
+        load_quad(wv, wb + u * 64);
+        for (int t = 0; t < T; ++t)
+          sdot_quad(acci[t], wv, xb + t * ldq + u * 4);
+      }
     } else {
       const uint8_t *wb = w + b * (QBLOCK * PANEL * bits / 8);
       const uint8x16_t top2 = vdupq_n_u8(0x30);
@@ -680,10 +646,10 @@ INLINE void panel_tile_sdot(const uint8_t *xq, idx_t ldq, int T, idx_t K,
 #define PANEL_TILE panel_tile_sdot
 #define TILE_MAX 2
 
-/// int8 or int6 weights in groups of 16 with sdot (signed x signed: int8
-/// needs no offset, int6 codes 0..63 are corrected by -32 x the half
-/// block's activation sum), the integer sums kept apart per half block.
-INLINE void panel_tile16_sdot(const uint8_t *xq, idx_t ldq, int T, idx_t K, int bits,
+/// int6 weights in groups of 16 with sdot (codes 0..63 corrected by -32 x
+/// the half block's activation sum), the integer sums kept apart per half
+/// block.
+INLINE void panel_tile16_sdot(const uint8_t *xq, idx_t ldq, int T, idx_t K,
                               const uint8_t *w, const void *scales,
                               idx_t scale_kind, float *out, idx_t ldo) {
   float32x4_t accf[2][4];
@@ -698,35 +664,26 @@ INLINE void panel_tile16_sdot(const uint8_t *xq, idx_t ldq, int T, idx_t K, int 
       const int32_t *hs = (const int32_t *)(xq + t * ldq + K + nb * 8);
       for (int s = 0; s < 2; ++s)
         for (int v = 0; v < 4; ++v)
-          acc[t][s][v] = vdupq_n_s32(bits == 8 ? 0 : -32 * hs[2 * b + s]);
+          acc[t][s][v] = vdupq_n_s32(-32 * hs[2 * b + s]);
     }
     const uint8_t *xb = xq + b * QBLOCK;
-    if (bits == 8) {
-      const int8_t *wb = (const int8_t *)w + b * (QBLOCK * PANEL);
-      for (int u = 0; u < QBLOCK / 4; ++u) {
-        int32x4_t *const a[2] = {acc[0][u / 4], acc[1][u / 4]};
-        sdot_quad_tokens(a, T, wb + u * 64, xb + u * 4, ldq);
+    const uint8_t *wb = w + b * (QBLOCK * PANEL * 6 / 8);
+    for (int u = 0; u < QBLOCK / 8; ++u) {
+      int8x16_t lo[4], hi[4];
+      for (int v = 0; v < 4; ++v) {
+        uint8x16_t raw = vld1q_u8(wb + u * 64 + v * 16);
+        uint8x16_t top = vld1q_u8(wb + 256 + (u / 2) * 64 + v * 16);
+        uint8x16_t tlo = u % 2 ? top : vshlq_n_u8(top, 4);
+        uint8x16_t thi = u % 2 ? vshrq_n_u8(top, 2) : vshlq_n_u8(top, 2);
+        lo[v] = vreinterpretq_s8_u8(vorrq_u8(vandq_u8(raw, low4), vandq_u8(tlo, top2)));
+        hi[v] = vreinterpretq_s8_u8(vorrq_u8(vshrq_n_u8(raw, 4), vandq_u8(thi, top2)));
       }
-    } else {
-      const uint8_t *wb = w + b * (QBLOCK * PANEL * 6 / 8);
-      for (int u = 0; u < QBLOCK / 8; ++u) {
-        int8x16_t lo[4], hi[4];
-        for (int v = 0; v < 4; ++v) {
-          uint8x16_t raw = vld1q_u8(wb + u * 64 + v * 16);
-          uint8x16_t top = vld1q_u8(wb + 256 + (u / 2) * 64 + v * 16);
-          uint8x16_t tlo = u % 2 ? top : vshlq_n_u8(top, 4);
-          uint8x16_t thi = u % 2 ? vshrq_n_u8(top, 2) : vshlq_n_u8(top, 2);
-          lo[v] = vreinterpretq_s8_u8(vorrq_u8(vandq_u8(raw, low4), vandq_u8(tlo, top2)));
-          hi[v] = vreinterpretq_s8_u8(vorrq_u8(vshrq_n_u8(raw, 4), vandq_u8(thi, top2)));
-        }
-        for (int t = 0; t < T; ++t) {
-          const uint8_t *xt = xb + t * ldq + u * 8;
-          int8x16_t xlo = vreinterpretq_s8_s32(vdupq_n_s32(load_i32(xt)));
-          int8x16_t xhi = vreinterpretq_s8_s32(vdupq_n_s32(load_i32(xt + 4)));
-          for (int v = 0; v < 4; ++v)
-            acc[t][u / 2][v] =
-                vdotq_s32(vdotq_s32(acc[t][u / 2][v], lo[v], xlo), hi[v], xhi);
-        }
+      for (int t = 0; t < T; ++t) {
+        const uint8_t *xt = xb + t * ldq + u * 8;
+        int8x16_t xlo = vreinterpretq_s8_s32(vdupq_n_s32(load_i32(xt)));
+        int8x16_t xhi = vreinterpretq_s8_s32(vdupq_n_s32(load_i32(xt + 4)));
+        for (int v = 0; v < 4; ++v)
+          acc[t][u / 2][v] = vdotq_s32(vdotq_s32(acc[t][u / 2][v], lo[v], xlo), hi[v], xhi);
       }
     }
     for (int s = 0; s < 2; ++s)
@@ -872,8 +829,8 @@ INLINE void panel_tile_c(const uint8_t *xq, idx_t ldq, int T, idx_t K,
 #define PANEL_TILE panel_tile_c
 #define TILE_MAX 1
 
-/// int8 or int6 weights in groups of 16, plain C.
-INLINE void panel_tile16_c(const uint8_t *xq, idx_t ldq, int T, idx_t K, int bits,
+/// int6 weights in groups of 16, plain C.
+INLINE void panel_tile16_c(const uint8_t *xq, idx_t ldq, int T, idx_t K,
                            const uint8_t *w, const void *scales,
                            idx_t scale_kind, float *out, idx_t ldo) {
   const idx_t nb = K / QBLOCK;
@@ -883,24 +840,17 @@ INLINE void panel_tile16_c(const uint8_t *xq, idx_t ldq, int T, idx_t K, int bit
     float acc[PANEL] = {0};
     for (idx_t b = 0; b < nb; ++b) {
       const int8_t *xb = (const int8_t *)xr + b * QBLOCK;
+      const uint8_t *wb = w + b * (QBLOCK * PANEL * 6 / 8);
       for (int s = 0; s < 2; ++s)
         for (int r = 0; r < PANEL; ++r) {
           int32_t dot = 0;
-          if (bits == 8) {
-            const int8_t *wb = (const int8_t *)w + b * (QBLOCK * PANEL);
-            for (int u = 4 * s; u < 4 * s + 4; ++u)
-              for (int i = 0; i < 4; ++i)
-                dot += wb[u * 64 + r * 4 + i] * xb[u * 4 + i];
-          } else {
-            const uint8_t *wb = w + b * (QBLOCK * PANEL * 6 / 8);
-            for (int u = 2 * s; u < 2 * s + 2; ++u)
-              for (int i = 0; i < 4; ++i) {
-                uint8_t byte = wb[u * 64 + r * 4 + i];
-                uint8_t top = wb[256 + (u / 2) * 64 + r * 4 + i] >> (u % 2 * 4);
-                int lo = (byte & 15) | (top & 3) << 4, hi = (byte >> 4) | (top >> 2 & 3) << 4;
-                dot += (lo - 32) * xb[u * 8 + i] + (hi - 32) * xb[u * 8 + 4 + i];
-              }
-          }
+          for (int u = 2 * s; u < 2 * s + 2; ++u)
+            for (int i = 0; i < 4; ++i) {
+              uint8_t byte = wb[u * 64 + r * 4 + i];
+              uint8_t top = wb[256 + (u / 2) * 64 + r * 4 + i] >> (u % 2 * 4);
+              int lo = (byte & 15) | (top & 3) << 4, hi = (byte >> 4) | (top >> 2 & 3) << 4;
+              dot += (lo - 32) * xb[u * 8 + i] + (hi - 32) * xb[u * 8 + 4 + i];
+            }
           acc[r] += (float)dot *
                     (scale_at(scales, scale_kind, (2 * b + s) * PANEL + r) * d[b]);
         }
@@ -931,12 +881,12 @@ ENTRY void llmc_uk_panel_dot(idx_t xq_addr, idx_t ldq, idx_t n, idx_t K, idx_t b
   float *out = (float *)out_addr;
   idx_t t = 0;
   if (group == 16) {
+    // Groups of 16 are int6 (QuantLayout.h: the one packed form of them).
     for (; t + TILE16_MAX <= n; t += TILE16_MAX)
-      PANEL_TILE16(xq + t * ldq, ldq, TILE16_MAX, K, (int)bits, w, scales, scale_kind,
+      PANEL_TILE16(xq + t * ldq, ldq, TILE16_MAX, K, w, scales, scale_kind,
                    out + t * ldo, ldo);
     for (; t < n; ++t)
-      PANEL_TILE16(xq + t * ldq, ldq, 1, K, (int)bits, w, scales, scale_kind,
-                   out + t * ldo, ldo);
+      PANEL_TILE16(xq + t * ldq, ldq, 1, K, w, scales, scale_kind, out + t * ldo, ldo);
     return;
   }
 #if TILE_MAX >= 8

@@ -248,7 +248,7 @@ llm.weight @w : tensor<32x32xf32> = #llm.storage<file = "a.safetensors", tensor 
 
 // Asymmetric int8 groups (scale and min) have no panel kernel (AVX2's
 // int16 pair sums cannot hold 255 x 127 x 2); asymmetric int4 ones do.
-// expected-error @+1 {{cannot pack in panels of 16: only groups of a multiple of 32 elements (int8 and int6: or of 16) pack in panels, symmetric or (int4, int6) with a min}}
+// expected-error @+1 {{cannot pack in panels of 16: only groups of a multiple of 32 elements (int6: or of 16) pack in panels, symmetric or (int4, int6) with a min}}
 llm.weight @w : tensor<32x32xf32> = #llm.storage<file = "a.safetensors", tensor = "w", offset = 0, dtype = f32, shape = [32, 32]> quant #llm.quant<scheme = int_group, bits = 8, group_size = 32, zero_point = asymmetric, scale_dtype = f16> packed 16
 
 // -----
@@ -262,3 +262,10 @@ llm.weight @w : tensor<32x32xf32> = #llm.storage<file = "a.safetensors", tensor 
 // (the groups-of-16 tile has no mins).
 // expected-error @+1 {{cannot pack in panels of 16: int6 groups are a multiple of 32 elements (packed and symmetric: or of 16)}}
 llm.weight @w : tensor<32x32xf32> = #llm.storage<file = "a.safetensors", tensor = "w", offset = 0, dtype = f32, shape = [32, 32]> quant #llm.quant<scheme = int_group, bits = 6, group_size = 16, zero_point = asymmetric, scale_dtype = f16> packed 16
+
+// -----
+
+// int8 groups of 16 have no panel kernel: ggml's Q6_K and Q3_K, the formats
+// with groups of 16 that pack, pack as int6 (WeightOp::getLayout).
+// expected-error @+1 {{cannot pack in panels of 16: only groups of a multiple of 32 elements (int6: or of 16) pack in panels, symmetric or (int4, int6) with a min}}
+llm.weight @w : tensor<32x32xf32> = #llm.storage<file = "a.safetensors", tensor = "w", offset = 0, dtype = f32, shape = [32, 32]> quant #llm.quant<scheme = int_group, bits = 8, group_size = 16, zero_point = symmetric, scale_dtype = f32> packed 16

@@ -249,7 +249,7 @@ TEST(QuantLayout, PanelsHoldFourCodesOfSixteenRows) {
 // int8), in the documented byte order; Q6_K's -128 sub-scale too.
 TEST(QuantLayout, TwoLevelScalesAreExactAndOrdered) {
   Layout l;
-  l.rows = 20, l.cols = 512, l.bits = 8, l.group = 16, l.panel = kPanel;
+  l.rows = 20, l.cols = 512, l.bits = 6, l.group = 16, l.panel = kPanel;
   l.superGroups = 16;
   ASSERT_EQ(l.invalidReason(), nullptr);
   const int64_t G = l.groups(), R = l.storedRows(); // 32 groups, 32 rows
@@ -296,7 +296,8 @@ TEST(QuantLayout, TwoLevelScalesAreExactAndOrdered) {
 
 // int6 in groups of 16 (the codes of ggml's Q6_K and Q3_K kept on the CPU)
 // exists only packed, where the groups-of-16 panel kernels read it: its
-// bytes are 6 bits a code; unpacked, and asymmetric, it is refused.
+// bytes are 6 bits a code; unpacked, asymmetric, and int8 in its place,
+// it is refused.
 TEST(QuantLayout, Int6GroupsOfSixteenOnlyPacked) {
   Layout l;
   l.rows = 20, l.cols = 512, l.bits = 6, l.group = 16, l.panel = kPanel;
@@ -313,4 +314,8 @@ TEST(QuantLayout, Int6GroupsOfSixteenOnlyPacked) {
   Layout g8 = l;
   g8.group = 8, g8.superGroups = 32;
   EXPECT_NE(g8.invalidReason(), nullptr);
+  // int8 groups of 16 have no panel kernel (ggml's are int6 packed).
+  Layout i8 = l;
+  i8.bits = 8;
+  EXPECT_NE(i8.invalidReason(), nullptr);
 }
