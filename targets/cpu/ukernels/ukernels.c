@@ -216,6 +216,26 @@ INLINE __m512 avx512_scales(const void *scales, idx_t scale_kind, idx_t i) {
   return _mm512_mul_ps(q, _mm512_loadu_ps((const float *)run + i % PANEL));
 }
 
+/// The int4 or int6 codes of 16 rows x k 8u..8u+7 of the block at `wb`
+/// (the panel layout): *lo holds k 0..3 and *hi k 4..7, 4 per row; int6
+/// ORs its top bits in (16-bit shifts are safe: the mask keeps each
+/// byte's own bits).
+INLINE void avx512_codes(const uint8_t *wb, int u, int bits, __m512i *lo, __m512i *hi) {
+  const __m512i low4 = _mm512_set1_epi8(0x0f);
+  __m512i raw = _mm512_loadu_si512(wb + u * 64);
+  *lo = _mm512_and_si512(raw, low4);
+  *hi = _mm512_and_si512(_mm512_srli_epi16(raw, 4), low4);
+  if (bits == 6) {
+    // The top bits of this u's 8 k (2 bits each) moved to bits 4..5.
+    const __m512i top2 = _mm512_set1_epi8(0x30);
+    __m512i top = _mm512_loadu_si512(wb + 256 + (u / 2) * 64);
+    __m512i tlo = u % 2 ? top : _mm512_slli_epi16(top, 4);
+    __m512i thi = u % 2 ? _mm512_srli_epi16(top, 2) : _mm512_slli_epi16(top, 2);
+    *lo = _mm512_or_si512(*lo, _mm512_and_si512(tlo, top2));
+    *hi = _mm512_or_si512(*hi, _mm512_and_si512(thi, top2));
+  }
+}
+
 /// T rows of xq (starting at `xq`) times one panel: out[t][0..15].
 INLINE void panel_tile_avx512(const uint8_t *xq, idx_t ldq, int T, idx_t K,
                               int bits, const uint8_t *w,
@@ -226,8 +246,6 @@ INLINE void panel_tile_avx512(const uint8_t *xq, idx_t ldq, int T, idx_t K,
   for (int t = 0; t < T; ++t)
     accf[t] = _mm512_setzero_ps();
   const idx_t nb = K / QBLOCK;
-  const __m512i low4 = _mm512_set1_epi8(0x0f);
-  const __m512i top2 = _mm512_set1_epi8(0x30);
   const __m512i flip = _mm512_set1_epi8((char)0x80);
   // int8 weights go in as unsigned (q + 128), int4 codes are 0..15 and
   // int6 ones 0..63: the instruction wants one unsigned operand; the offset
@@ -253,18 +271,8 @@ INLINE void panel_tile_avx512(const uint8_t *xq, idx_t ldq, int T, idx_t K,
     } else {
       const uint8_t *wb = w + b * (QBLOCK * PANEL * bits / 8);
       for (int u = 0; u < QBLOCK / 8; ++u) {
-        __m512i raw = _mm512_loadu_si512(wb + u * 64);
-        __m512i lo = _mm512_and_si512(raw, low4);
-        __m512i hi = _mm512_and_si512(_mm512_srli_epi16(raw, 4), low4);
-        if (bits == 6) {
-          // The top bits of this u's 8 k (2 bits each) moved to bits 4..5;
-          // 16-bit shifts are safe as the mask keeps each byte's own bits.
-          __m512i top = _mm512_loadu_si512(wb + 256 + (u / 2) * 64);
-          __m512i tlo = u % 2 ? top : _mm512_slli_epi16(top, 4);
-          __m512i thi = u % 2 ? _mm512_srli_epi16(top, 2) : _mm512_slli_epi16(top, 2);
-          lo = _mm512_or_si512(lo, _mm512_and_si512(tlo, top2));
-          hi = _mm512_or_si512(hi, _mm512_and_si512(thi, top2));
-        }
+        __m512i lo, hi;
+        avx512_codes(wb, u, bits, &lo, &hi);
         for (int t = 0; t < T; ++t) {
           const uint8_t *xt = xb + t * ldq + u * 8;
           acci[t] = _mm512_dpbusd_epi32(acci[t], lo,
@@ -307,8 +315,6 @@ INLINE void panel_tile16_avx512(const uint8_t *xq, idx_t ldq, int T, idx_t K,
   for (int t = 0; t < T; ++t)
     accf[t] = _mm512_setzero_ps();
   const idx_t nb = K / QBLOCK;
-  const __m512i low4 = _mm512_set1_epi8(0x0f);
-  const __m512i top2 = _mm512_set1_epi8(0x30);
   for (idx_t b = 0; b < nb; ++b) {
     __m512i acc[4][2];
     for (int t = 0; t < T; ++t) {
@@ -321,14 +327,8 @@ INLINE void panel_tile16_avx512(const uint8_t *xq, idx_t ldq, int T, idx_t K,
     // half block.
     const uint8_t *wb = w + b * (QBLOCK * PANEL * 6 / 8);
     for (int u = 0; u < QBLOCK / 8; ++u) {
-      __m512i raw = _mm512_loadu_si512(wb + u * 64);
-      __m512i top = _mm512_loadu_si512(wb + 256 + (u / 2) * 64);
-      __m512i tlo = u % 2 ? top : _mm512_slli_epi16(top, 4);
-      __m512i thi = u % 2 ? _mm512_srli_epi16(top, 2) : _mm512_slli_epi16(top, 2);
-      __m512i lo = _mm512_or_si512(_mm512_and_si512(raw, low4),
-                                   _mm512_and_si512(tlo, top2));
-      __m512i hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(raw, 4), low4),
-                                   _mm512_and_si512(thi, top2));
+      __m512i lo, hi;
+      avx512_codes(wb, u, 6, &lo, &hi);
       for (int t = 0; t < T; ++t) {
         const uint8_t *xt = xb + t * ldq + u * 8;
         acc[t][u / 2] = _mm512_dpbusd_epi32(acc[t][u / 2], lo,
@@ -385,6 +385,23 @@ INLINE __m256 avx2_scales(const void *scales, idx_t scale_kind, idx_t i) {
   return _mm256_mul_ps(q, _mm256_loadu_ps((const float *)run + i % PANEL));
 }
 
+/// The int4 or int6 codes of 8 rows (the half of the panel at `wb`, as
+/// avx512_codes with the same offsets) x k 8u..8u+7.
+INLINE void avx2_codes(const uint8_t *wb, int u, int bits, __m256i *lo, __m256i *hi) {
+  const __m256i low4 = _mm256_set1_epi8(0x0f);
+  __m256i raw = _mm256_loadu_si256((const __m256i *)(wb + u * 64));
+  *lo = _mm256_and_si256(raw, low4);
+  *hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4);
+  if (bits == 6) {
+    const __m256i top2 = _mm256_set1_epi8(0x30);
+    __m256i top = _mm256_loadu_si256((const __m256i *)(wb + 256 + (u / 2) * 64));
+    __m256i tlo = u % 2 ? top : _mm256_slli_epi16(top, 4);
+    __m256i thi = u % 2 ? _mm256_srli_epi16(top, 2) : _mm256_slli_epi16(top, 2);
+    *lo = _mm256_or_si256(*lo, _mm256_and_si256(tlo, top2));
+    *hi = _mm256_or_si256(*hi, _mm256_and_si256(thi, top2));
+  }
+}
+
 /// As the AVX-512 tile, in two 8-row halves. No VNNI: vpmaddubsw (unsigned
 /// x signed bytes to saturating int16 pairs) then vpmaddwd. Its int16
 /// cannot hold 255 x 127 x 2, so int8 weights stay signed and go in as
@@ -398,7 +415,6 @@ INLINE void panel_tile_avx2(const uint8_t *xq, idx_t ldq, int T, idx_t K,
   for (int t = 0; t < T; ++t)
     accf[t][0] = accf[t][1] = _mm256_setzero_ps();
   const idx_t nb = K / QBLOCK;
-  const __m256i low4 = _mm256_set1_epi8(0x0f);
   const __m256i ones = _mm256_set1_epi16(1);
   for (idx_t b = 0; b < nb; ++b) {
     __m256i acci[2][2];
@@ -422,20 +438,10 @@ INLINE void panel_tile_avx2(const uint8_t *xq, idx_t ldq, int T, idx_t K,
       // int6 codes (0..63) keep vpmaddubsw's int16 sums in range: 4 x 63 x
       // 127 < 32767.
       const uint8_t *wb = w + b * (QBLOCK * PANEL * bits / 8);
-      const __m256i top2 = _mm256_set1_epi8(0x30);
       for (int u = 0; u < QBLOCK / 8; ++u) {
         for (int h = 0; h < 2; ++h) {
-          __m256i raw = _mm256_loadu_si256((const __m256i *)(wb + u * 64 + h * 32));
-          __m256i lo = _mm256_and_si256(raw, low4);
-          __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4);
-          if (bits == 6) {
-            __m256i top = _mm256_loadu_si256(
-                (const __m256i *)(wb + 256 + (u / 2) * 64 + h * 32));
-            __m256i tlo = u % 2 ? top : _mm256_slli_epi16(top, 4);
-            __m256i thi = u % 2 ? _mm256_srli_epi16(top, 2) : _mm256_slli_epi16(top, 2);
-            lo = _mm256_or_si256(lo, _mm256_and_si256(tlo, top2));
-            hi = _mm256_or_si256(hi, _mm256_and_si256(thi, top2));
-          }
+          __m256i lo, hi;
+          avx2_codes(wb + h * 32, u, bits, &lo, &hi);
           for (int t = 0; t < T; ++t) {
             const uint8_t *xt = xb + t * ldq + u * 8;
             __m256i p = _mm256_add_epi16(
@@ -480,8 +486,6 @@ INLINE void panel_tile16_avx2(const uint8_t *xq, idx_t ldq, int T, idx_t K,
   for (int t = 0; t < T; ++t)
     accf[t][0] = accf[t][1] = _mm256_setzero_ps();
   const idx_t nb = K / QBLOCK;
-  const __m256i low4 = _mm256_set1_epi8(0x0f);
-  const __m256i top2 = _mm256_set1_epi8(0x30);
   const __m256i ones = _mm256_set1_epi16(1);
   for (idx_t b = 0; b < nb; ++b) {
     __m256i acc[2][2][2]; // token, half block, 8-row half
@@ -494,15 +498,8 @@ INLINE void panel_tile16_avx2(const uint8_t *xq, idx_t ldq, int T, idx_t K,
     const uint8_t *wb = w + b * (QBLOCK * PANEL * 6 / 8);
     for (int u = 0; u < QBLOCK / 8; ++u)
       for (int h = 0; h < 2; ++h) {
-        __m256i raw = _mm256_loadu_si256((const __m256i *)(wb + u * 64 + h * 32));
-        __m256i top = _mm256_loadu_si256(
-            (const __m256i *)(wb + 256 + (u / 2) * 64 + h * 32));
-        __m256i tlo = u % 2 ? top : _mm256_slli_epi16(top, 4);
-        __m256i thi = u % 2 ? _mm256_srli_epi16(top, 2) : _mm256_slli_epi16(top, 2);
-        __m256i lo = _mm256_or_si256(_mm256_and_si256(raw, low4),
-                                     _mm256_and_si256(tlo, top2));
-        __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(raw, 4), low4),
-                                     _mm256_and_si256(thi, top2));
+        __m256i lo, hi;
+        avx2_codes(wb + h * 32, u, 6, &lo, &hi);
         for (int t = 0; t < T; ++t) {
           const uint8_t *xt = xb + t * ldq + u * 8;
           __m256i p = _mm256_add_epi16(
@@ -545,6 +542,23 @@ INLINE void sdot_quad(int32x4_t acc[4], const int8x16_t wv[4], const uint8_t *x)
     acc[v] = vdotq_s32(acc[v], wv[v], xv);
 }
 
+/// The int4 or int6 codes of 4 rows (the quarter of the panel at `wb`, as
+/// avx512_codes with the same offsets) x k 8u..8u+7, as sdot's operands.
+INLINE void neon_codes(const uint8_t *wb, int u, int bits, int8x16_t *lo, int8x16_t *hi) {
+  uint8x16_t raw = vld1q_u8(wb + u * 64);
+  uint8x16_t l4 = vandq_u8(raw, vdupq_n_u8(0x0f)), h4 = vshrq_n_u8(raw, 4);
+  if (bits == 6) {
+    const uint8x16_t top2 = vdupq_n_u8(0x30);
+    uint8x16_t top = vld1q_u8(wb + 256 + (u / 2) * 64);
+    uint8x16_t tlo = u % 2 ? top : vshlq_n_u8(top, 4);
+    uint8x16_t thi = u % 2 ? vshrq_n_u8(top, 2) : vshlq_n_u8(top, 2);
+    l4 = vorrq_u8(l4, vandq_u8(tlo, top2));
+    h4 = vorrq_u8(h4, vandq_u8(thi, top2));
+  }
+  *lo = vreinterpretq_s8_u8(l4);
+  *hi = vreinterpretq_s8_u8(h4);
+}
+
 /// Four rows' scales (f32, or f16 widened exactly).
 INLINE float32x4_t neon_scales(const void *scales, idx_t scale_kind, idx_t i) {
   if (scale_kind == 1)
@@ -575,7 +589,6 @@ INLINE void panel_tile_sdot(const uint8_t *xq, idx_t ldq, int T, idx_t K,
     for (int v = 0; v < 4; ++v)
       accf[t][v] = vdupq_n_f32(0.0f);
   const idx_t nb = K / QBLOCK;
-  const uint8x16_t low4 = vdupq_n_u8(0x0f);
   for (idx_t b = 0; b < nb; ++b) {
     int32x4_t acci[2][4];
     for (int t = 0; t < T; ++t) {
@@ -596,22 +609,10 @@ INLINE void panel_tile_sdot(const uint8_t *xq, idx_t ldq, int T, idx_t K,
       }
     } else {
       const uint8_t *wb = w + b * (QBLOCK * PANEL * bits / 8);
-      const uint8x16_t top2 = vdupq_n_u8(0x30);
       for (int u = 0; u < QBLOCK / 8; ++u) {
         int8x16_t lo[4], hi[4];
-        for (int v = 0; v < 4; ++v) {
-          uint8x16_t raw = vld1q_u8(wb + u * 64 + v * 16);
-          uint8x16_t l4 = vandq_u8(raw, low4), h4 = vshrq_n_u8(raw, 4);
-          if (bits == 6) {
-            uint8x16_t top = vld1q_u8(wb + 256 + (u / 2) * 64 + v * 16);
-            uint8x16_t tlo = u % 2 ? top : vshlq_n_u8(top, 4);
-            uint8x16_t thi = u % 2 ? vshrq_n_u8(top, 2) : vshlq_n_u8(top, 2);
-            l4 = vorrq_u8(l4, vandq_u8(tlo, top2));
-            h4 = vorrq_u8(h4, vandq_u8(thi, top2));
-          }
-          lo[v] = vreinterpretq_s8_u8(l4);
-          hi[v] = vreinterpretq_s8_u8(h4);
-        }
+        for (int v = 0; v < 4; ++v)
+          neon_codes(wb + v * 16, u, bits, &lo[v], &hi[v]);
         for (int t = 0; t < T; ++t) {
           const uint8_t *xt = xb + t * ldq + u * 8;
           int8x16_t xlo = vreinterpretq_s8_s32(vdupq_n_s32(load_i32(xt)));
@@ -657,7 +658,6 @@ INLINE void panel_tile16_sdot(const uint8_t *xq, idx_t ldq, int T, idx_t K,
     for (int v = 0; v < 4; ++v)
       accf[t][v] = vdupq_n_f32(0.0f);
   const idx_t nb = K / QBLOCK;
-  const uint8x16_t low4 = vdupq_n_u8(0x0f), top2 = vdupq_n_u8(0x30);
   for (idx_t b = 0; b < nb; ++b) {
     int32x4_t acc[2][2][4]; // token, half block, 4 rows
     for (int t = 0; t < T; ++t) {
@@ -670,14 +670,8 @@ INLINE void panel_tile16_sdot(const uint8_t *xq, idx_t ldq, int T, idx_t K,
     const uint8_t *wb = w + b * (QBLOCK * PANEL * 6 / 8);
     for (int u = 0; u < QBLOCK / 8; ++u) {
       int8x16_t lo[4], hi[4];
-      for (int v = 0; v < 4; ++v) {
-        uint8x16_t raw = vld1q_u8(wb + u * 64 + v * 16);
-        uint8x16_t top = vld1q_u8(wb + 256 + (u / 2) * 64 + v * 16);
-        uint8x16_t tlo = u % 2 ? top : vshlq_n_u8(top, 4);
-        uint8x16_t thi = u % 2 ? vshrq_n_u8(top, 2) : vshlq_n_u8(top, 2);
-        lo[v] = vreinterpretq_s8_u8(vorrq_u8(vandq_u8(raw, low4), vandq_u8(tlo, top2)));
-        hi[v] = vreinterpretq_s8_u8(vorrq_u8(vshrq_n_u8(raw, 4), vandq_u8(thi, top2)));
-      }
+      for (int v = 0; v < 4; ++v)
+        neon_codes(wb + v * 16, u, 6, &lo[v], &hi[v]);
       for (int t = 0; t < T; ++t) {
         const uint8_t *xt = xb + t * ldq + u * 8;
         int8x16_t xlo = vreinterpretq_s8_s32(vdupq_n_s32(load_i32(xt)));
