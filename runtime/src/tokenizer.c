@@ -81,10 +81,17 @@ static int opt_id_ok(const llmc_tokenizer *t, int32_t id) {
 llmc_status llmc_tokenizer_init(const void *blob, size_t size, llmc_tokenizer *out) {
   if (!out) return llmc_hal_fail(LLMC_ERR_INVALID_ARGUMENT, "tokenizer: NULL argument");
   memset(out, 0, sizeof *out);
+/* Without error text (LLMC_NO_ERROR_TEXT) every failure says only that the
+ * blob is invalid: the 27 messages are 1.2 KB of the tokenizer. */
+#ifdef LLMC_NO_ERROR_TEXT
+#define TOK_MSG(msg) "tokenizer blob: invalid"
+#else
+#define TOK_MSG(msg) "tokenizer blob: " msg
+#endif
 #define FAIL(code, msg) \
   do {                  \
     memset(out, 0, sizeof *out); \
-    out->error = "tokenizer blob: " msg; \
+    out->error = TOK_MSG(msg); \
     return llmc_hal_fail(code, "%s", out->error); \
   } while (0)
   if (!blob) FAIL(LLMC_ERR_INVALID_ARGUMENT, "NULL blob");
@@ -216,6 +223,7 @@ llmc_status llmc_tokenizer_init(const void *blob, size_t size, llmc_tokenizer *o
     t.byte_id[c] = (int32_t)id;
   }
 #undef FAIL
+#undef TOK_MSG
   t.error = "";
   *out = t;
   return LLMC_OK;
