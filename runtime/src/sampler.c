@@ -142,7 +142,7 @@ static float block_sum(const llmc_sampler_candidate *c, int32_t n) {
 
 /* Candidate order: higher value first, ties by lower id, so results never
  * depend on where the selection moved them. */
-static int before(const llmc_sampler_candidate *a,
+__attribute__((always_inline)) static inline int before(const llmc_sampler_candidate *a,
                   const llmc_sampler_candidate *b) {
   return a->logit > b->logit || (a->logit == b->logit && a->id < b->id);
 }
