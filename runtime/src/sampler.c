@@ -69,13 +69,16 @@ static double next_uniform(llmc_sampler *s) {
 typedef float v4f __attribute__((vector_size(16)));
 typedef int32_t v4i __attribute__((vector_size(16)));
 
-/* The 4 logits of c[0..4), and storing 4 weights back beside their ids. */
-static v4f logits4(const llmc_sampler_candidate *c) {
+/* The 4 logits (or ids) of c[0..4), and storing 4 weights back beside
+ * their ids. */
+static v4i lanes4(const llmc_sampler_candidate *c, int odd) {
   v4i lo, hi;
   memcpy(&lo, c, 16);
   memcpy(&hi, c + 2, 16);
-  return (v4f)__builtin_shufflevector(lo, hi, 1, 3, 5, 7);
+  return odd ? __builtin_shufflevector(lo, hi, 1, 3, 5, 7)
+             : __builtin_shufflevector(lo, hi, 0, 2, 4, 6);
 }
+static v4f logits4(const llmc_sampler_candidate *c) { return (v4f)lanes4(c, 1); }
 static void store4(llmc_sampler_candidate *c, v4i ids, v4f w) {
   v4i lo = __builtin_shufflevector(ids, (v4i)w, 0, 4, 1, 5);
   v4i hi = __builtin_shufflevector(ids, (v4i)w, 2, 6, 3, 7);
@@ -104,11 +107,7 @@ static void softmax4(llmc_sampler_candidate *c, float max, float inv_t) {
   e = e * r + 1.0f;
   e = e * r + 1.0f;
   v4f w = e * (v4f)((k + 127) << 23);
-  v4i lo;
-  memcpy(&lo, c, 16);
-  v4i hi;
-  memcpy(&hi, c + 2, 16);
-  store4(c, __builtin_shufflevector(lo, hi, 0, 2, 4, 6), (v4f)((v4i)w & keep));
+  store4(c, lanes4(c, 0), (v4f)((v4i)w & keep));
 }
 
 static void softmax_weights(llmc_sampler_candidate *c, int32_t n, float max,
@@ -142,8 +141,9 @@ static float block_sum(const llmc_sampler_candidate *c, int32_t n) {
 
 /* Candidate order: higher value first, ties by lower id, so results never
  * depend on where the selection moved them. */
-__attribute__((always_inline)) static inline int before(const llmc_sampler_candidate *a,
-                  const llmc_sampler_candidate *b) {
+/* Inlined: at -Oz it was a call per comparison of the heap. */
+__attribute__((always_inline)) static inline int
+before(const llmc_sampler_candidate *a, const llmc_sampler_candidate *b) {
   return a->logit > b->logit || (a->logit == b->logit && a->id < b->id);
 }
 
@@ -192,9 +192,10 @@ llmc_status llmc_sampler_sample(llmc_sampler *s, const float *logits,
     return llmc_hal_fail(LLMC_ERR_INVALID_ARGUMENT,
                          "sampler: NULL argument or vocab <= 0");
   const llmc_sampler_params *p = &s->params;
-  /* One pass: finiteness from the bits, and the maximum. Finite floats order as the integers key(b) = b ^ (sign ? 0x7fffffff :
-   * 0) do: an integer maximum is exact where a float one (NaN rules) is
-   * not. A tail is padded with logits[0]. */
+  /* One pass: finiteness from the bits, and the maximum. Finite floats
+   * order as the integers b ^ (sign ? 0x7fffffff : 0) do: an integer
+   * maximum is exact where a float one (NaN rules) is not. A tail is
+   * padded with logits[0]. */
   v4i special = {0, 0, 0, 0}, max_key = {INT32_MIN, INT32_MIN, INT32_MIN, INT32_MIN};
   for (int32_t i = 0; i < vocab; i += 4) {
     v4i b;

@@ -82,7 +82,7 @@ llmc_status llmc_tokenizer_init(const void *blob, size_t size, llmc_tokenizer *o
   if (!out) return llmc_hal_fail(LLMC_ERR_INVALID_ARGUMENT, "tokenizer: NULL argument");
   memset(out, 0, sizeof *out);
 /* Without error text (LLMC_NO_ERROR_TEXT) every failure says only that the
- * blob is invalid: the 27 messages are 1.2 KB of the tokenizer. */
+ * blob is invalid: the 27 messages are 1.7 KB of the tokenizer. */
 #ifdef LLMC_NO_ERROR_TEXT
 #define TOK_MSG(msg) "tokenizer blob: invalid"
 #else
